@@ -1,0 +1,15 @@
+/**
+ * The in-memory store (the default): a bounded LRU with lazy expiry.
+ *
+ * @example
+ * ```ts
+ * import { initCache } from "@svc-infra/cache";
+ * import { memoryStore } from "@svc-infra/cache/adapters/memory";
+ * await initCache({ store: memoryStore({ maxEntries: 500 }) });
+ * ```
+ *
+ * @module
+ */
+
+export { memoryStore } from "../src/memory_store.ts";
+export type { MemoryStoreOptions } from "../src/memory_store.ts";

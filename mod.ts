@@ -1,0 +1,51 @@
+/**
+ * One-button caching for async TypeScript, edge-runtime first.
+ *
+ * @example The seed's resource pattern
+ * ```ts
+ * import { initCache, resource, TTL_LONG } from "@svc-infra/cache";
+ * await initCache({ prefix: "myapp", version: "v1" });
+ * const user = resource("user", "userId");
+ * const getUserProfile = user.cacheRead({ suffix: "profile", ttl: TTL_LONG, smoothExpiry: true },
+ *   async ({ userId }: { userId: number }) => ({ userId, name: "John Doe" }));
+ * const updateUserProfile = user.cacheWrite(async ({ userId }: { userId: number; data: object }) => userId);
+ * await getUserProfile({ userId: 1 }); // miss: loads
+ * await getUserProfile({ userId: 1 }); // hit
+ * await updateUserProfile({ userId: 1, data: {} }); // invalidates tag user:1
+ * ```
+ *
+ * @module
+ */
+
+export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
+export type { CacheInstance, CacheOptions } from "./src/init.ts";
+export { cacheRead } from "./src/read.ts";
+export type {
+  CachedArgs,
+  CachedFunction,
+  CallOptions,
+  Loader,
+  MethodContext,
+  ReadOptions,
+} from "./src/read.ts";
+export { cacheWrite, recache } from "./src/write.ts";
+export type {
+  RecacheOptions,
+  RecacheSpec,
+  WriteCallOptions,
+  WriteFunction,
+  WriteOptions,
+} from "./src/write.ts";
+export { resource } from "./src/resource.ts";
+export type { Resource, ResourceReadOptions } from "./src/resource.ts";
+export { isNegativeCacheResult, negativeCache, unwrapNegativeCacheResult } from "./src/negative.ts";
+export type { NegativeCacheResult } from "./src/negative.ts";
+export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
+export type { Ttl, TtlName } from "./src/ttl.ts";
+export { StoreError } from "./src/errors.ts";
+export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "./src/store.ts";
+export type { Logger, WaitUntil } from "./src/context.ts";
+export type { Clock } from "./src/clock.ts";
+export type { Env } from "./src/env.ts";
+export type { Metrics } from "./src/metrics.ts";
+export type { Placeholders, TemplateArg } from "./src/keys.ts";

@@ -1,0 +1,255 @@
+/**
+ * `initCache`, `closeCache`, `instance`, `invalidateTags` and metrics: the cache's lifecycle and tools.
+ *
+ * @module
+ */
+
+import {
+  activeCache,
+  CacheContext,
+  defaultSettings,
+  type Logger,
+  metrics,
+  replaceActive,
+  type WaitUntil,
+} from "./context.ts";
+import type { CacheStore } from "./store.ts";
+import type { Clock } from "./clock.ts";
+import { type Env, envFlag, readEnv } from "./env.ts";
+import { memoryStore } from "./memory_store.ts";
+import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
+import { decodeEntry } from "./entry.ts";
+import { deserialize } from "./codec.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** Options of {@linkcode initCache}. */
+export interface CacheOptions {
+  /** Backend URL: `memory:`; omitted → in-memory. */
+  url?: string;
+  /** Token for token-authenticated backends. */
+  token?: string;
+  /** A store instance (an adapter), instead of `url`. */
+  store?: CacheStore;
+  /** First namespace part. @default {CACHE_PREFIX or "svc"} */
+  prefix?: string;
+  /** Second namespace part; bump it to start from an empty cache. @default {CACHE_VERSION or "v1"} */
+  version?: string;
+  /** Where `CACHE_*` settings are read from (a Worker's env); the runtime's environment when omitted. */
+  env?: Env;
+  /** Debug lines in the seed's format. @default {CACHE_DEBUG} */
+  debug?: boolean;
+  /** Per-function counters and latencies. @default {CACHE_METRICS} */
+  metrics?: boolean;
+  /** Where log lines go. @default {console} */
+  logger?: Logger;
+  /** Deadline of every backend call in milliseconds. @default {1000} */
+  deadlineMs?: number;
+  /** Lifetime of tag versions in seconds; keep it above your longest ttl. @default {2592000} (30 days) */
+  tagTtl?: number;
+  /** Default `waitUntil` for background work (refresh, recache). */
+  waitUntil?: WaitUntil;
+  /** Consecutive backend failures that open the circuit breaker. @default {5} */
+  breakerThreshold?: number;
+  /** Milliseconds the breaker stays open before one probe call. @default {1000} */
+  breakerCooldownMs?: number;
+  /** Shortest interval between two logged backend errors. @default {30000} */
+  errorLogIntervalMs?: number;
+  /** Time source, for tests. */
+  clock?: Clock;
+  /** Random source in [0, 1) for jitter, for tests. */
+  random?: () => number;
+}
+
+let ownedStore: CacheStore | undefined;
+
+const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
+
+/**
+ * Configures the cache: backend, namespace, observability. Call it once at start-up; calling it again
+ * reconfigures. Functions wrapped before it use the new settings from their next call.
+ *
+ * @example
+ * ```ts
+ * import { initCache } from "@svc-infra/cache";
+ * await initCache();                                   // in-memory
+ * await initCache({ prefix: "myapp", version: "v2" }); // namespaced keys: myapp:v2:…
+ * ```
+ *
+ * @throws {TypeError} a malformed option (unknown URL scheme, both `url` and `store`, bad prefix).
+ * @throws {RangeError} a non-positive deadline or tag ttl.
+ */
+export async function initCache(options: CacheOptions = {}): Promise<void> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Cannot init cache: expected an options object");
+  }
+  const env = options.env;
+  const prefix = options.prefix ?? (readEnv("CACHE_PREFIX", env) || "svc");
+  const version = options.version ?? (readEnv("CACHE_VERSION", env) || "v1");
+  for (const [name, value] of [["prefix", prefix], ["version", version]]) {
+    if (typeof value !== "string" || !NAMESPACE_PART.test(value)) {
+      throw new TypeError(
+        `Cannot init cache: ${name} must match ${NAMESPACE_PART} (letters, digits, "_", ".", "-"), current value is ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
+  if (options.url !== undefined && options.store !== undefined) {
+    throw new TypeError("Cannot init cache: give either url or store, not both");
+  }
+  positive("deadlineMs", options.deadlineMs);
+  positive("tagTtl", options.tagTtl);
+  positive("breakerThreshold", options.breakerThreshold);
+  positive("breakerCooldownMs", options.breakerCooldownMs);
+  const base = defaultSettings({ store: memoryStore(), env });
+  const clock = options.clock ?? base.clock;
+  const url = options.url;
+  const secrets = [...(url ? urlSecrets(url) : []), ...(options.token ? [options.token] : [])];
+  let store = options.store;
+  let owned = false;
+  if (!store) {
+    owned = true;
+    store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
+  }
+  const next = new CacheContext({
+    ...base,
+    store,
+    prefix,
+    version,
+    env,
+    clock,
+    secrets,
+    debug: options.debug ?? envFlag("CACHE_DEBUG", env),
+    logger: options.logger ?? base.logger,
+    random: options.random ?? base.random,
+    deadlineMs: options.deadlineMs ?? base.deadlineMs,
+    tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
+    waitUntil: options.waitUntil,
+    breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
+    breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
+    errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
+  });
+  metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
+  const previousOwned = ownedStore;
+  ownedStore = owned ? store : undefined;
+  replaceActive(next);
+  if (previousOwned && previousOwned !== store) await previousOwned.close?.().catch(() => {});
+  next.debug(
+    `[INIT] store=${store.name} namespace=${prefix}:${version}${url ? ` url=${redactUrl(url)}` : ""}`,
+  );
+}
+
+function positive(name: string, value: number | undefined) {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(`Cannot init cache: ${name} must be a positive number, current value is ${value}`);
+  }
+}
+
+/**
+ * Finishes background work and pending invalidations (within the deadline) and releases connections.
+ * The next cache use starts a fresh in-memory cache unless `initCache` runs again.
+ */
+export async function closeCache(): Promise<void> {
+  const cache = activeCache();
+  await cache.close();
+  ownedStore = undefined;
+  replaceActive(new CacheContext(defaultSettings({ store: memoryStore() })));
+}
+
+/**
+ * Invalidates tags by hand. Resolves when the invalidation is stored, or queued for retry when the backend
+ * cannot be reached (this process then serves no entry of those tags until it lands).
+ *
+ * @example
+ * ```ts
+ * import { invalidateTags } from "@svc-infra/cache";
+ * await invalidateTags("user:1", "posts");
+ * ```
+ */
+export function invalidateTags(...tags: string[]): Promise<void> {
+  for (const tag of tags) {
+    if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
+      throw new TypeError(
+        `Cannot invalidate: tags must be non-empty strings, current value is ${JSON.stringify(tag)}`,
+      );
+    }
+  }
+  return activeCache().invalidate(tags);
+}
+
+/** The active cache, for inspection. */
+export interface CacheInstance {
+  readonly store: CacheStore;
+  /** `{prefix}:{version}:` */
+  readonly namespace: string;
+  /** Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`. */
+  keys(pattern?: string): Promise<string[]>;
+  /** Stored values of logical keys (`undefined` when missing or expired; tag validity is not checked). */
+  getMany(keys: readonly string[]): Promise<unknown[]>;
+}
+
+/**
+ * Returns the active cache for inspection.
+ *
+ * @example
+ * ```ts
+ * import { instance } from "@svc-infra/cache";
+ * const cache = instance();
+ * const keys = await cache.keys("user:*");
+ * console.log(keys, await cache.getMany(keys));
+ * ```
+ */
+export function instance(): CacheInstance {
+  const cache = activeCache();
+  return {
+    store: cache.store,
+    namespace: cache.namespace,
+    async keys(pattern = "*") {
+      if (!cache.store.scan) {
+        throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
+      }
+      const matcher = globToRegExp(pattern);
+      const found = await cache.run("scan", (signal) => cache.store.scan!(cache.entryPrefix, { signal }));
+      return found.map((k) => cache.logicalKey(k)).filter((k) => matcher.test(k)).sort();
+    },
+    async getMany(keys) {
+      const stored = await Promise.all(keys.map((k) => cache.entryKey(k)));
+      const raws = await cache.run("read", (signal) => cache.store.getMany(stored, { signal }));
+      const now = cache.settings.clock.now();
+      return raws.map((raw) => {
+        const entry = raw ? decodeEntry(raw) : undefined;
+        if (!entry || now >= entry.staleUntil) return undefined;
+        try {
+          return deserialize(entry.payload);
+        } catch {
+          return undefined;
+        }
+      });
+    },
+  };
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const body = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * A snapshot of the counters: `cache.hit`, `cache.miss`, `cache.invalidate.count`, `cache.warm.ms` (average),
+ * `cache.error` and more; per-function entries such as `cache.hit{fn="getUser"}` when metrics are on.
+ *
+ * @example
+ * ```ts
+ * import { getMetrics } from "@svc-infra/cache";
+ * const m = getMetrics();
+ * console.log(m["cache.hit"] / Math.max(1, m["cache.hit"] + m["cache.miss"]));
+ * ```
+ */
+export function getMetrics(): Metrics {
+  return metrics.snapshot();
+}
+
+/** Zeroes the counters, e.g. at the start of a measurement period or a test. */
+export function resetMetrics(): void {
+  metrics.reset();
+}

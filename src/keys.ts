@@ -1,0 +1,156 @@
+/**
+ * One renderer for keys, tags and invalidation: `"user:{userId}:profile"` + `{ userId: 1 }` → `user:1:profile`.
+ *
+ * Rendered values are escaped so that no argument can forge a separator: every character outside
+ * `[A-Za-z0-9_.@-]` is percent-encoded, so `userId: "1:profile"` renders `1%3Aprofile`. Structural characters
+ * used for arrays, objects and markers (`[ ] { } , = !`) can therefore never come from a string, which makes
+ * rendering injective. Numbers and their decimal strings render alike, as the seed's `str.format` did.
+ *
+ * @module
+ */
+
+/** The property names a template mentions: `Placeholders<"a:{x}:{y}">` is `"x" | "y"`. */
+export type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer Rest}`
+  ? P | Placeholders<Rest>
+  : never;
+
+/** The argument shape a template needs: an object with every placeholder, or anything when there are none. */
+export type TemplateArg<S extends string> = [Placeholders<S>] extends [never] ? unknown
+  : { readonly [P in Placeholders<S>]: unknown };
+
+/** A template split into its constant text and the properties between them. */
+export interface CompiledTemplate {
+  readonly source: string;
+  /** `texts.length === fields.length + 1`. */
+  readonly texts: readonly string[];
+  readonly fields: readonly string[];
+}
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+const FIELD_NAME = /^[A-Za-z_$][\w$]*$/;
+
+/** Parses a template once, when a function is wrapped. Throws `TypeError` on a malformed template. */
+export function compileTemplate(source: string, what: string): CompiledTemplate {
+  if (typeof source !== "string" || source === "") {
+    throw new TypeError(`Cannot cache ${what}: a key or tag template must be a non-empty string`);
+  }
+  const texts: string[] = [];
+  const fields: string[] = [];
+  let last = 0;
+  for (const match of source.matchAll(PLACEHOLDER)) {
+    const name = match[1];
+    if (!FIELD_NAME.test(name)) {
+      throw new TypeError(
+        `Cannot cache ${what}: placeholder "{${name}}" in "${source}" is not a property name`,
+      );
+    }
+    texts.push(source.slice(last, match.index));
+    fields.push(name);
+    last = match.index + match[0].length;
+  }
+  texts.push(source.slice(last));
+  if (texts.some((t) => t.includes("{") || t.includes("}"))) {
+    throw new TypeError(`Cannot cache ${what}: unbalanced brace in template "${source}"`);
+  }
+  return { source, texts, fields };
+}
+
+/**
+ * Renders a compiled template. Throws `TypeError` naming the function and the property when the argument
+ * is not an object or lacks a placeholder's property.
+ */
+export function renderTemplate(template: CompiledTemplate, arg: unknown, what: string): string {
+  const { texts, fields } = template;
+  if (fields.length === 0) return texts[0];
+  if (typeof arg !== "object" || arg === null) {
+    throw new TypeError(
+      `Cannot render "${template.source}" for ${what}: expected an object argument, current value is ${
+        describe(arg)
+      }`,
+    );
+  }
+  let out = texts[0];
+  for (let i = 0; i < fields.length; i++) {
+    const value = (arg as Record<string, unknown>)[fields[i]];
+    if (value === undefined) {
+      throw new TypeError(
+        `Cannot render "${template.source}" for ${what}: the argument has no property "${fields[i]}"`,
+      );
+    }
+    out += renderValue(value, what) + texts[i + 1];
+  }
+  return out;
+}
+
+/** Renders one argument value canonically (see the module doc). */
+export function renderValue(value: unknown, what: string): string {
+  switch (typeof value) {
+    case "string":
+      return escape(value, what);
+    case "number":
+    case "bigint":
+      return String(value);
+    case "boolean":
+      return value ? "true" : "false";
+    case "undefined":
+      return "!u";
+    case "object":
+      if (value === null) return "!n";
+      if (value instanceof Date) return escape(value.toISOString(), what);
+      if (Array.isArray(value)) return `[${value.map((v) => renderValue(v, what)).join(",")}]`;
+      return `{${
+        Object.keys(value).sort().map((k) =>
+          `${escape(k, what)}=${renderValue((value as Record<string, unknown>)[k], what)}`
+        ).join(",")
+      }}`;
+    default:
+      throw new TypeError(`Cannot render a key for ${what}: a ${typeof value} cannot be part of a key`);
+  }
+}
+
+const SAFE = /^[A-Za-z0-9_.@-]*$/;
+
+function escape(text: string, what: string): string {
+  if (SAFE.test(text)) return text;
+  if (!text.isWellFormed()) {
+    throw new TypeError(`Cannot render a key for ${what}: the string contains a lone surrogate`);
+  }
+  return encodeURIComponent(text).replace(
+    /[!'()*~]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+function describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
+
+/** Bytes of `text` in UTF-8, without allocating. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) bytes += 1;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) i++, bytes += 2;
+    else bytes += 2;
+  }
+  return bytes;
+}
+
+/** Characters kept readable in front of a hashed key, so listings still show what it was. */
+const HASHED_HEAD = 48;
+
+/**
+ * Returns `key`, or when it is longer than `maxBytes`, a readable head plus `#` and its SHA-256 (Web Crypto).
+ * `#` never appears in a rendered value, so a hashed key cannot equal a plain one.
+ */
+export async function fitKey(key: string, maxBytes: number): Promise<string> {
+  if (key.length * 3 <= maxBytes || utf8Length(key) <= maxBytes) return key;
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
+  let hex = "";
+  for (const byte of digest) hex += byte.toString(16).padStart(2, "0");
+  let head = key.slice(0, HASHED_HEAD);
+  if (!head.isWellFormed()) head = head.slice(0, -1);
+  return `${head}#${hex}`;
+}

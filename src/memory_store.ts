@@ -1,0 +1,137 @@
+/**
+ * The in-memory store: a bounded LRU (entries and bytes) with lazy expiry and no timer per key.
+ *
+ * @module
+ */
+
+import type { CacheStore, StoreCapabilities, StoreWrite } from "./store.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { utf8Length } from "./keys.ts";
+
+/** Options of {@linkcode memoryStore}. */
+export interface MemoryStoreOptions {
+  /** Most entries kept; the least recently used go first. @default {10000} */
+  maxEntries?: number;
+  /** Most bytes kept (keys and values, UTF-16 length × 2 as a fast upper bound). @default {67108864} (64 MiB) */
+  maxBytes?: number;
+  /** Largest single value accepted, in bytes. @default {1048576} (1 MiB) */
+  maxValueBytes?: number;
+  /** Time source for expiry, for tests. @default {systemClock} */
+  clock?: Clock;
+}
+
+interface Slot {
+  value: string;
+  expiresAt: number;
+  bytes: number;
+}
+
+/** Entries examined for expiry on each write, so dead entries are reclaimed without timers. */
+const SWEEP_PER_WRITE = 2;
+
+/**
+ * Creates an in-memory store. It is the default when `initCache()` gets no `url` or `store`.
+ *
+ * @example Bounding memory
+ * ```ts
+ * import { initCache } from "@svc-infra/cache";
+ * import { memoryStore } from "@svc-infra/cache/adapters/memory";
+ * await initCache({ store: memoryStore({ maxEntries: 1000, maxBytes: 8 << 20 }) });
+ * ```
+ */
+export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { readonly size: number } {
+  const maxEntries = positive("maxEntries", options.maxEntries ?? 10_000);
+  const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
+  const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
+  const clock = options.clock ?? systemClock;
+  // A Map iterates in insertion order; re-inserting on access makes its first key the least recently used.
+  const slots = new Map<string, Slot>();
+  let bytes = 0;
+
+  const remove = (key: string, slot: Slot) => {
+    slots.delete(key);
+    bytes -= slot.bytes;
+  };
+  const read = (key: string, now: number): string | null => {
+    const slot = slots.get(key);
+    if (slot === undefined) return null;
+    if (slot.expiresAt <= now) {
+      remove(key, slot);
+      return null;
+    }
+    slots.delete(key);
+    slots.set(key, slot);
+    return slot.value;
+  };
+  const sweep = (now: number) => {
+    let seen = 0;
+    for (const [key, slot] of slots) {
+      if (seen++ >= SWEEP_PER_WRITE) break;
+      if (slot.expiresAt <= now) remove(key, slot);
+    }
+  };
+  const write = (w: StoreWrite, now: number): boolean => {
+    if (w.ifAbsent && read(w.key, now) !== null) return false;
+    const size = (w.key.length + w.value.length) * 2;
+    const old = slots.get(w.key);
+    if (old) remove(w.key, old);
+    if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
+    slots.set(w.key, { value: w.value, expiresAt: now + w.ttlMs, bytes: size });
+    bytes += size;
+    sweep(now);
+    for (const [key, slot] of slots) {
+      if (slots.size <= maxEntries && bytes <= maxBytes) break;
+      remove(key, slot);
+    }
+    return true;
+  };
+  const capabilities: StoreCapabilities = {
+    maxKeyBytes: 1024,
+    maxValueBytes,
+    inProcess: true,
+    consistency: "strong",
+  };
+
+  return {
+    name: "memory",
+    capabilities,
+    get size() {
+      return slots.size;
+    },
+    getMany(keys) {
+      const now = clock.now();
+      return Promise.resolve(keys.map((key) => read(key, now)));
+    },
+    setMany(writes) {
+      const now = clock.now();
+      return Promise.resolve(writes.map((w) => write(w, now)));
+    },
+    deleteMany(keys) {
+      for (const key of keys) {
+        const slot = slots.get(key);
+        if (slot) remove(key, slot);
+      }
+      return Promise.resolve();
+    },
+    scan(prefix) {
+      const now = clock.now();
+      const found: string[] = [];
+      for (const [key, slot] of slots) if (key.startsWith(prefix) && slot.expiresAt > now) found.push(key);
+      return Promise.resolve(found);
+    },
+    close() {
+      slots.clear();
+      bytes = 0;
+      return Promise.resolve();
+    },
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(
+      `Cannot create memory store: ${name} must be a positive number, current value is ${value}`,
+    );
+  }
+  return value;
+}

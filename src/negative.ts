@@ -1,0 +1,44 @@
+/**
+ * Negative caching: a loader returns `negativeCache({ ttl, value })` to cache "not found" for its own ttl.
+ *
+ * @module
+ */
+
+import { checkTtl } from "./ttl.ts";
+
+const BRAND: unique symbol = Symbol.for("@svc-infra/cache/negative");
+
+/** A cached "not found"; open it with {@linkcode unwrapNegativeCacheResult}. */
+export interface NegativeCacheResult<T = null> {
+  readonly [BRAND]: true;
+  /** Seconds the "not found" stays cached. */
+  readonly ttl: number;
+  readonly value: T;
+}
+
+/**
+ * Marks a loader's result as "not found", cached for `ttl` seconds whatever the function's own ttl.
+ *
+ * @example Hot 404s
+ * ```ts
+ * import { cacheRead, isNegativeCacheResult, negativeCache } from "@svc-infra/cache";
+ * const getUser = cacheRead({ key: "user:{userId}" }, async ({ userId }: { userId: number }) =>
+ *   userId === 1 ? { name: "Ada" } : negativeCache({ ttl: 60, value: null }));
+ * const result = await getUser({ userId: 2 });
+ * if (isNegativeCacheResult(result)) console.log("404");
+ * ```
+ */
+export function negativeCache<T = null>(options: { ttl: number; value?: T }): NegativeCacheResult<T> {
+  checkTtl(options.ttl, "a negative result");
+  return { [BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
+}
+
+/** `true` when `result` is a (possibly cached) "not found" from {@linkcode negativeCache}. */
+export function isNegativeCacheResult(result: unknown): result is NegativeCacheResult<unknown> {
+  return typeof result === "object" && result !== null && (result as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** The value inside a negative result; other values are returned unchanged. */
+export function unwrapNegativeCacheResult<T>(result: NegativeCacheResult<T> | T): T {
+  return isNegativeCacheResult(result) ? (result as NegativeCacheResult<T>).value : result as T;
+}

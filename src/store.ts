@@ -1,0 +1,70 @@
+/**
+ * The key-value contract every backend implements. Adapters move strings; the core owns keys,
+ * serialization, expiry logic, tags, deadlines and error policy.
+ *
+ * @module
+ */
+
+/** What a store can and cannot do; the core adapts to it. */
+export interface StoreCapabilities {
+  /** Longest key in UTF-8 bytes; longer keys are hashed by the core. */
+  readonly maxKeyBytes: number;
+  /** Largest value in UTF-8 bytes; larger entries are not written (the caller still gets its value). */
+  readonly maxValueBytes: number;
+  /** `true` when calls complete in this process (no deadline or breaker needed). */
+  readonly inProcess: boolean;
+  /** `eventual` when a read may miss a write that just completed elsewhere. */
+  readonly consistency: "strong" | "eventual";
+}
+
+/** One write. `ifAbsent` writes only when the key does not exist (used for tag versions and locks). */
+export interface StoreWrite {
+  readonly key: string;
+  readonly value: string;
+  /** Physical lifetime in milliseconds; always > 0. */
+  readonly ttlMs: number;
+  readonly ifAbsent?: boolean;
+}
+
+/** Per-call options passed by the core. */
+export interface StoreCallOptions {
+  /** Aborted when the call's deadline passes. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A cache backend. All methods are batch methods, so that one cache operation is one round trip.
+ *
+ * @example Writing an adapter
+ * ```ts
+ * import type { CacheStore } from "@svc-infra/cache";
+ * const data = new Map<string, string>();
+ * const tiny: CacheStore = {
+ *   name: "tiny",
+ *   capabilities: { maxKeyBytes: 1024, maxValueBytes: 1 << 20, inProcess: true, consistency: "strong" },
+ *   getMany: (keys) => Promise.resolve(keys.map((k) => data.get(k) ?? null)),
+ *   setMany: (writes) =>
+ *     Promise.resolve(writes.map((w) => {
+ *       if (w.ifAbsent && data.has(w.key)) return false;
+ *       data.set(w.key, w.value);
+ *       return true;
+ *     })),
+ *   deleteMany: (keys) => Promise.resolve(keys.forEach((k) => data.delete(k))),
+ * };
+ * ```
+ */
+export interface CacheStore {
+  /** Short name for logs and metrics, e.g. `memory`, `redis`. */
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+  /** Values in the order of `keys`; `null` for a missing or expired key. */
+  getMany(keys: readonly string[], options?: StoreCallOptions): Promise<(string | null)[]>;
+  /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
+  setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
+  /** Deletes the keys; missing keys are ignored. */
+  deleteMany(keys: readonly string[], options?: StoreCallOptions): Promise<void>;
+  /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
+  scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
+  /** Releases connections. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,42 @@
+/**
+ * `initCache({ url })` → a store. Adapters are loaded with a dynamic `import()`, so the core bundle never
+ * contains Redis, Upstash or Deno KV code.
+ *
+ * @module
+ */
+
+import type { CacheStore } from "./store.ts";
+import type { Clock } from "./clock.ts";
+import { memoryStore } from "./memory_store.ts";
+
+/** What a URL needs besides itself. */
+export interface UrlContext {
+  readonly token?: string;
+  readonly clock: Clock;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** The secrets inside a URL (password), so logs can redact them. */
+export function urlSecrets(url: string): string[] {
+  const match = /^[a-z]+:\/\/[^/@]*?:([^/@]+)@/i.exec(url);
+  return match ? [match[1], decodeURIComponent(match[1])] : [];
+}
+
+/** Removes the password from a URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^/@:]*:)[^/@]+@/i, "$1***@");
+}
+
+/** Opens the store a URL names. Throws `TypeError` for an unknown scheme or a malformed URL. */
+export function storeFromUrl(url: string, context: UrlContext): Promise<CacheStore> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case "memory":
+    case "mem":
+      return Promise.resolve(memoryStore({ clock: context.clock }));
+    default:
+      throw new TypeError(
+        `Cannot open cache url "${redactUrl(url)}": unknown scheme "${scheme ?? ""}" (expected memory:)`,
+      );
+  }
+}
