@@ -40,6 +40,8 @@ export { resource } from "./src/resource.ts";
 export type { Resource, ResourceReadOptions } from "./src/resource.ts";
 export { isNegativeCacheResult, negativeCache, unwrapNegativeCacheResult } from "./src/negative.ts";
 export type { NegativeCacheResult } from "./src/negative.ts";
+export { NEGATIVE_BRAND } from "./src/negative.ts";
+export type { TagsOption } from "./src/tags.ts";
 export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
 export type { Ttl, TtlName } from "./src/ttl.ts";
 export { StoreError } from "./src/errors.ts";

@@ -64,10 +64,12 @@ export const updateUserProfile = user.cacheWrite(
   },
 );
 
-export const deleteUserProfile = user.cacheWrite(async function deleteUserProfile({ userId }: { userId: number }) {
-  console.log(`🗑️ Deleting user ${userId} and invalidating cache`);
-  return await deleteUser(userId);
-});
+export const deleteUserProfile = user.cacheWrite(
+  async function deleteUserProfile({ userId }: { userId: number }) {
+    console.log(`🗑️ Deleting user ${userId} and invalidating cache`);
+    return await deleteUser(userId);
+  },
+);
 
 // 4. Demo
 export async function main(): Promise<void> {

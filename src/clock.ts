@@ -6,6 +6,7 @@
 
 /** Milliseconds since the Unix epoch, like `Date.now()`. */
 export interface Clock {
+  /** The current time in milliseconds since the epoch. */
   now(): number;
 }
 

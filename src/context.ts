@@ -17,9 +17,13 @@ import { CircuitBreaker } from "./breaker.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
+  /** Debug lines (`CACHE_DEBUG`). */
   debug(message: string): void;
+  /** Recoveries, such as pending invalidations stored. */
   info(message: string): void;
+  /** Rate-limited backend errors and once-per-function warnings. */
   warn(message: string): void;
+  /** Not used by the cache today; part of the console shape. */
   error(message: string): void;
 }
 

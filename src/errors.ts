@@ -9,6 +9,7 @@
 export class StoreError extends Error {
   /** The store's name, e.g. `redis`. */
   readonly store: string;
+  /** Makes an error naming the store: "Cannot use the redis store: …". */
   constructor(store: string, message: string, options?: ErrorOptions) {
     super(`Cannot use the ${store} store: ${message}`, options);
     this.name = "StoreError";

@@ -179,6 +179,7 @@ export function invalidateTags(...tags: string[]): Promise<void> {
 
 /** The active cache, for inspection. */
 export interface CacheInstance {
+  /** The active store. */
   readonly store: CacheStore;
   /** `{prefix}:{version}:` */
   readonly namespace: string;

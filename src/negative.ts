@@ -6,13 +6,16 @@
 
 import { checkTtl } from "./ttl.ts";
 
-const BRAND: unique symbol = Symbol.for("@svc-infra/cache/negative");
+/** Marks negative results; `Symbol.for`, so copies of the library agree. */
+export const NEGATIVE_BRAND: unique symbol = Symbol.for("@svc-infra/cache/negative");
 
 /** A cached "not found"; open it with {@linkcode unwrapNegativeCacheResult}. */
 export interface NegativeCacheResult<T = null> {
-  readonly [BRAND]: true;
+  /** Brand checked by {@linkcode isNegativeCacheResult}. */
+  readonly [NEGATIVE_BRAND]: true;
   /** Seconds the "not found" stays cached. */
   readonly ttl: number;
+  /** The value to hand out in place of the entity (usually `null`). */
   readonly value: T;
 }
 
@@ -30,12 +33,13 @@ export interface NegativeCacheResult<T = null> {
  */
 export function negativeCache<T = null>(options: { ttl: number; value?: T }): NegativeCacheResult<T> {
   checkTtl(options.ttl, "a negative result");
-  return { [BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
+  return { [NEGATIVE_BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
 }
 
 /** `true` when `result` is a (possibly cached) "not found" from {@linkcode negativeCache}. */
 export function isNegativeCacheResult(result: unknown): result is NegativeCacheResult<unknown> {
-  return typeof result === "object" && result !== null && (result as Record<symbol, unknown>)[BRAND] === true;
+  return typeof result === "object" && result !== null &&
+    (result as Record<symbol, unknown>)[NEGATIVE_BRAND] === true;
 }
 
 /** The value inside a negative result; other values are returned unchanged. */

@@ -19,7 +19,9 @@ export interface ResourceReadOptions<A> extends Omit<ReadOptions<string, A>, "ke
 
 /** An entity's cache helpers, made by {@linkcode resource}. */
 export interface Resource<I extends string> {
+  /** The entity name, first part of keys and tags. */
   readonly name: string;
+  /** The argument property holding the entity id. */
   readonly idField: I;
   /** Caches a read of the entity; its argument must have the id property. */
   cacheRead<A extends { readonly [P in I]: unknown }, R>(
@@ -31,6 +33,7 @@ export interface Resource<I extends string> {
     options: WriteOptions<A>,
     fn: (this: never, arg: A) => R | Promise<R>,
   ): WriteFunction<A, Awaited<R>>;
+  /** Wraps a write of the entity with default options. */
   cacheWrite<A extends { readonly [P in I]: unknown }, R>(
     fn: (this: never, arg: A) => R | Promise<R>,
   ): WriteFunction<A, Awaited<R>>;

@@ -19,10 +19,13 @@ export interface StoreCapabilities {
 
 /** One write. `ifAbsent` writes only when the key does not exist (used for tag versions and locks). */
 export interface StoreWrite {
+  /** The stored key (namespaced by the core). */
   readonly key: string;
+  /** The stored text. */
   readonly value: string;
   /** Physical lifetime in milliseconds; always > 0. */
   readonly ttlMs: number;
+  /** Write only when the key does not exist. */
   readonly ifAbsent?: boolean;
 }
 
@@ -56,6 +59,7 @@ export interface StoreCallOptions {
 export interface CacheStore {
   /** Short name for logs and metrics, e.g. `memory`, `redis`. */
   readonly name: string;
+  /** Limits and guarantees the core adapts to. */
   readonly capabilities: StoreCapabilities;
   /** Values in the order of `keys`; `null` for a missing or expired key. */
   getMany(keys: readonly string[], options?: StoreCallOptions): Promise<(string | null)[]>;

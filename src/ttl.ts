@@ -6,10 +6,10 @@
 
 import { type Env, readEnv } from "./env.ts";
 
-const DEFAULTS = { short: 30, default: 300, long: 3600 } as const;
-
 /** A named TTL, resolved from `CACHE_TTL_*` when the call runs (useful on Workers, whose env arrives late). */
-export type TtlName = keyof typeof DEFAULTS;
+export type TtlName = "short" | "default" | "long";
+
+const DEFAULTS: Record<TtlName, number> = { short: 30, default: 300, long: 3600 };
 
 /** A ttl in seconds (0 = do not cache), or a named TTL. */
 export type Ttl = number | TtlName;

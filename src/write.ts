@@ -11,6 +11,7 @@ import { compileTags, renderTags, type TagsOption } from "./tags.ts";
 
 /** A reader to warm after a write, made by {@linkcode recache}. */
 export interface RecacheSpec<W> {
+  /** The cached function to warm. */
   readonly reader: CachedFunction<never, unknown>;
   /** The reader's argument, built from the write's argument. */
   readonly argument: (writeArg: W) => unknown;

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// The whole test suite in one command (`npm test`): static checks, the backends the tests need (started here
+// and stopped at the end, also on failure), every Deno test file, and the Node-hosted suites. Ends with the
+// line `N passed, N failed`.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServices } from "./services.mjs";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+const deno = join(root, "node_modules/.bin/deno");
+const results = { passed: 0, failed: 0 };
+const failures = [];
+
+function ensureInstalled() {
+  if (existsSync(deno)) return;
+  console.log("# node_modules missing: running npm install");
+  const r = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error("npm install failed");
+}
+
+/** Runs a command, streaming its output; resolves with its exit code and captured text. */
+function run(cmd, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let text = "";
+    const keep = (chunk, out) => {
+      text += chunk;
+      out.write(chunk);
+    };
+    child.stdout.on("data", (c) => keep(c, process.stdout));
+    child.stderr.on("data", (c) => keep(c, process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, text }));
+  });
+}
+
+function record(name, ok) {
+  if (ok) results.passed++;
+  else {
+    results.failed++;
+    failures.push(name);
+  }
+}
+
+/** Adds the counts from Deno's closing line `ok | 12 passed (3 steps) | 0 failed`. */
+function recordDeno(name, { code, text }) {
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*m/g, "");
+  const summary = [...plain.matchAll(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/g)].at(-1);
+  if (!summary) return record(`${name} (no summary; exit ${code})`, false);
+  results.passed += Number(summary[1]);
+  results.failed += Number(summary[2]);
+  if (Number(summary[2]) > 0 || code !== 0) failures.push(name);
+  if (code !== 0 && Number(summary[2]) === 0) results.failed++;
+}
+
+async function main() {
+  ensureInstalled();
+  mkdirSync(".tmp", { recursive: true });
+  console.log("# static checks");
+  record("deno fmt --check", (await run(deno, ["fmt", "--check"])).code === 0);
+  record("deno lint", (await run(deno, ["lint"])).code === 0);
+  const typed = ["mod.ts", "adapters", "src", "tests", "examples", "bench", "npm-build.ts"].filter((p) =>
+    existsSync(p)
+  );
+  record("deno check", (await run(deno, ["check", ...typed])).code === 0);
+  record("deno doc --lint", (await run(deno, ["doc", "--lint", "mod.ts", ...exportedFiles()])).code === 0);
+
+  const services = await startServices(join(root, ".tmp"));
+  try {
+    console.log("# deno tests");
+    const denoTests = await run(deno, [
+      "test",
+      "-A",
+      "--parallel",
+      "--doc",
+      "mod.ts",
+      "src/",
+      "adapters/",
+      "tests/",
+    ], {
+      ...services.env,
+      NO_COLOR: "1",
+    });
+    recordDeno("deno test", denoTests);
+    for (const suite of services.nodeSuites ?? []) {
+      console.log(`# ${suite.name}`);
+      const r = await run(suite.cmd, suite.args, services.env);
+      suite.record(r, { record, recordCounts: (p, f) => (results.passed += p, results.failed += f) });
+    }
+  } finally {
+    await services.stop();
+  }
+  if (failures.length) console.log(`# failed: ${failures.join("; ")}`);
+  console.log(`${results.passed} passed, ${results.failed} failed`);
+  process.exitCode = results.failed > 0 ? 1 : 0;
+}
+
+/** Files in deno.json's exports, so their public docs are linted. */
+function exportedFiles() {
+  const json = JSON.parse(readFileSync("deno.json", "utf8"));
+  return Object.values(json.exports).filter((f) => f !== "./mod.ts");
+}
+
+main().catch((error) => {
+  console.error(error);
+  console.log(`${results.passed} passed, ${results.failed + 1} failed`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import {
+  cacheRead,
+  cacheWrite,
+  closeCache,
+  getMetrics,
+  initCache,
+  instance,
+  invalidateTags,
+  recache,
+  resetMetrics,
+} from "../mod.ts";
+import { memoryStore } from "../adapters/memory.ts";
+import { freshCache } from "../tests/_helpers.ts";
+
+Deno.test("init: malformed options throw at once", async () => {
+  await assert.rejects(initCache({ prefix: "a:b" }), /prefix must match/);
+  await assert.rejects(initCache({ version: "" }), /version must match/);
+  await assert.rejects(initCache({ url: "memory:", store: memoryStore() }), /either url or store/);
+  await assert.rejects(initCache({ url: "ftp://x" }), /unknown scheme "ftp"/);
+  await assert.rejects(initCache({ deadlineMs: 0 }), RangeError);
+});
+
+Deno.test("init: prefix and version come from CACHE_PREFIX / CACHE_VERSION in the env given", async () => {
+  await initCache({ env: { CACHE_PREFIX: "envapp", CACHE_VERSION: "v9" } });
+  assert.equal(instance().namespace, "envapp:v9:");
+  await initCache({ url: "memory:" });
+  assert.equal(instance().namespace, "svc:v1:");
+});
+
+Deno.test("init: instance() lists logical keys by pattern and reads several", async () => {
+  await freshCache();
+  const get = cacheRead({ key: "user:{id}:profile", ttl: 60 }, ({ id }: { id: number }) => ({ id }));
+  const other = cacheRead({ key: "order:{id}", ttl: 60 }, ({ id }: { id: number }) => id);
+  await get({ id: 1 });
+  await get({ id: 2 });
+  await other({ id: 3 });
+  const cache = instance();
+  assert.deepEqual(await cache.keys("user:*"), ["user:1:profile", "user:2:profile"]);
+  assert.deepEqual(await cache.keys(), ["order:3", "user:1:profile", "user:2:profile"]);
+  assert.deepEqual(await cache.getMany(["user:2:profile", "nope"]), [{ id: 2 }, undefined]);
+});
+
+Deno.test("init: metrics start at 0, count what happened, reset", async () => {
+  await freshCache();
+  const m0 = getMetrics();
+  for (const name of ["cache.hit", "cache.miss", "cache.invalidate.count", "cache.warm.ms", "cache.error"]) {
+    assert.equal(m0[name], 0, name);
+  }
+  await invalidateTags("a", "b", "a");
+  assert.equal(getMetrics()["cache.invalidate.count"], 2);
+  resetMetrics();
+  assert.equal(getMetrics()["cache.invalidate.count"], 0);
+});
+
+Deno.test("init: CACHE_METRICS adds per-function counters and latency", async () => {
+  await freshCache({ env: { CACHE_METRICS: "1" } });
+  const get = cacheRead({ key: "m", ttl: 60 }, function getM() {
+    return 1;
+  });
+  await get();
+  await get();
+  const m = getMetrics();
+  assert.equal(m['cache.hit{fn="getM"}'], 1);
+  assert.equal(m['cache.miss{fn="getM"}'], 1);
+  assert.ok(m['cache.load.ms{fn="getM"}'] >= 0);
+});
+
+Deno.test("init: closeCache waits for background work, then a fresh in-memory cache serves", async () => {
+  await freshCache();
+  let finished = false;
+  const slow = cacheRead({ key: "bg", ttl: 60 }, async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    finished = true;
+    return 1;
+  });
+  const write = cacheWrite({ recache: [recache(slow)] }, () => 0);
+  await write(undefined, { waitUntil: () => {} }); // the platform drops the promise; closeCache must not
+  assert.equal(finished, false);
+  await closeCache();
+  assert.ok(finished);
+  assert.equal(instance().namespace, "svc:v1:");
+});

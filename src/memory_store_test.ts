@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { memoryStore } from "./memory_store.ts";
+import { ManualClock } from "../tests/_helpers.ts";
+
+Deno.test("memory store: bounded by entries, least recently used goes first", async () => {
+  const store = memoryStore({ maxEntries: 3 });
+  await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
+  await store.getMany(["a"]); // a becomes most recent
+  await store.setMany([{ key: "d", value: "d", ttlMs: 1000 }]);
+  assert.deepEqual(await store.getMany(["a", "b", "c", "d"]), ["a", null, "c", "d"]);
+  assert.equal(store.size, 3);
+});
+
+Deno.test("memory store: bounded by bytes, accounting survives overwrite and delete", async () => {
+  const store = memoryStore({ maxBytes: 1000 });
+  for (let i = 0; i < 100; i++) {
+    await store.setMany([{ key: `k${i % 7}`, value: "x".repeat(50), ttlMs: 1000 }]);
+  }
+  await store.deleteMany(["k1", "k2"]);
+  for (let i = 0; i < 20; i++) await store.setMany([{ key: `n${i}`, value: "x".repeat(100), ttlMs: 1000 }]);
+  assert.ok(store.size <= 1000 / 200, `size ${store.size}`);
+  assert.deepEqual(await store.setMany([{ key: "huge", value: "x".repeat(600), ttlMs: 1000 }]), [false]);
+});
+
+Deno.test("memory store: expires lazily by its clock, with no timers", async () => {
+  const clock = new ManualClock();
+  const store = memoryStore({ clock });
+  await store.setMany([{ key: "a", value: "1", ttlMs: 100 }, { key: "b", value: "2", ttlMs: 1000 }]);
+  clock.advance(100);
+  assert.deepEqual(await store.getMany(["a", "b"]), [null, "2"]);
+  assert.deepEqual(await store.scan!(""), ["b"]);
+});
+
+Deno.test("memory store: ifAbsent writes only when missing or expired", async () => {
+  const clock = new ManualClock();
+  const store = memoryStore({ clock });
+  assert.deepEqual(await store.setMany([{ key: "t", value: "1", ttlMs: 10, ifAbsent: true }]), [true]);
+  assert.deepEqual(await store.setMany([{ key: "t", value: "2", ttlMs: 10, ifAbsent: true }]), [false]);
+  clock.advance(10);
+  assert.deepEqual(await store.setMany([{ key: "t", value: "3", ttlMs: 10, ifAbsent: true }]), [true]);
+  assert.deepEqual(await store.getMany(["t"]), ["3"]);
+});
+
+Deno.test("memory store: 100,000 inserts stay within the bound", async () => {
+  const store = memoryStore({ maxEntries: 1000 });
+  for (let i = 0; i < 100_000; i++) await store.setMany([{ key: `k${i}`, value: "v", ttlMs: 60_000 }]);
+  assert.equal(store.size, 1000);
+  assert.deepEqual(await store.getMany(["k99999", "k0"]), ["v", null]);
+});
+
+Deno.test("memory store: rejects bad bounds", () => {
+  assert.throws(
+    () => memoryStore({ maxEntries: 0 }),
+    /maxEntries must be a positive number, current value is 0/,
+  );
+  assert.throws(() => memoryStore({ maxBytes: NaN }), RangeError);
+});

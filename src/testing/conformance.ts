@@ -1,0 +1,244 @@
+/**
+ * The contract every store passes: raw store semantics, then the cache's promises on top of it (falsy
+ * values, hostile keys, tags, namespaces, races, expiry). Run it against your own adapter:
+ *
+ * @example
+ * ```ts ignore
+ * import { testAdapter } from "@svc-infra/cache/testing";
+ * import { memoryStore } from "@svc-infra/cache/adapters/memory";
+ * testAdapter("memory", () => memoryStore());
+ * ```
+ *
+ * @module
+ */
+
+import type { CacheStore } from "../store.ts";
+import { cacheRead, closeCache, initCache, invalidateTags } from "../../mod.ts";
+
+/** Registers one test; `Deno.test` by default, or adapt `node:test`'s `test`. */
+export type TestRegistrar = (name: string, fn: () => Promise<void>) => void;
+
+/** What the suite may assume about the store. */
+export interface ConformanceOptions {
+  /** Physical expiry is lazy (Deno KV): skip the real-time expiry check; logical expiry is still tested. */
+  lazyExpiry?: boolean;
+  /** Read-after-write may lag: reads poll until `eventualMs` before failing. */
+  eventualMs?: number;
+}
+
+/** A controllable clock for the cache-level cases. */
+class TestClock {
+  #now = Date.now();
+  now = () => this.#now;
+  advance(ms: number) {
+    this.#now += ms;
+  }
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`Conformance: ${message}`);
+}
+
+function same(actual: unknown, expected: unknown, message: string) {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`Conformance: ${message}: expected ${e}, got ${a}`);
+}
+
+function defaultRegistrar(): TestRegistrar {
+  const deno = (globalThis as { Deno?: { test(d: object): void } }).Deno;
+  if (!deno) throw new TypeError("Cannot register conformance tests: pass a test function outside Deno");
+  // Clients keep sockets and timers between calls by design; the suite closes the store after each case.
+  return (name, fn) => deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}
+
+/**
+ * Registers the conformance cases for a store. `factory` makes a fresh store per case; it is closed after.
+ */
+export function testAdapter(
+  name: string,
+  factory: () => CacheStore | Promise<CacheStore>,
+  options: ConformanceOptions = {},
+  test: TestRegistrar = defaultRegistrar(),
+): void {
+  const unique = () => `conf${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const poll = async <T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
+    const until = Date.now() + (options.eventualMs ?? 0);
+    let value = await read();
+    while (!ok(value) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+      value = await read();
+    }
+    return value;
+  };
+  const withStore = (title: string, fn: (store: CacheStore, ns: string) => Promise<void>) =>
+    test(`${name} conformance: ${title}`, async () => {
+      const store = await factory();
+      try {
+        await fn(store, unique());
+      } finally {
+        await store.close?.();
+      }
+    });
+  const withCache = (title: string, fn: (clock: TestClock, store: CacheStore, ns: string) => Promise<void>) =>
+    test(`${name} conformance: ${title}`, async () => {
+      const store = await factory();
+      const clock = new TestClock();
+      const ns = unique();
+      await initCache({ store, clock, prefix: ns, deadlineMs: 5000 });
+      try {
+        await fn(clock, store, ns);
+      } finally {
+        await closeCache();
+        await store.close?.();
+      }
+    });
+
+  withStore("set, get, delete and getMany order with misses", async (store, ns) => {
+    const [a, b, c] = [`${ns}:a`, `${ns}:b`, `${ns}:c`];
+    same(
+      await store.setMany([{ key: a, value: "1", ttlMs: 60_000 }, { key: c, value: "3", ttlMs: 60_000 }]),
+      [
+        true,
+        true,
+      ],
+      "setMany result",
+    );
+    same(await poll(() => store.getMany([c, b, a]), (v) => v[0] !== null), ["3", null, "1"], "getMany order");
+    await store.deleteMany([a, b]);
+    same(await poll(() => store.getMany([a, c]), (v) => v[0] === null), [null, "3"], "after delete");
+    same(await store.getMany([]), [], "empty getMany");
+  });
+
+  withStore("ifAbsent writes only when the key is missing", async (store, ns) => {
+    const key = `${ns}:lock`;
+    same(await store.setMany([{ key, value: "first", ttlMs: 60_000, ifAbsent: true }]), [true], "first");
+    same(await store.setMany([{ key, value: "second", ttlMs: 60_000, ifAbsent: true }]), [false], "second");
+    same(await store.getMany([key]), ["first"], "value kept");
+  });
+
+  withStore("values keep every character, up to the declared size limit", async (store, ns) => {
+    const text = "svc1|é😀\n\u0000\"'\\ {x}:*" + "x".repeat(1000);
+    await store.setMany([{ key: `${ns}:t`, value: text, ttlMs: 60_000 }]);
+    same(await poll(() => store.getMany([`${ns}:t`]), (v) => v[0] !== null), [text], "round-trip");
+    const near = "y".repeat(Math.min(store.capabilities.maxValueBytes, 4 << 20) - 16);
+    same(await store.setMany([{ key: `${ns}:big`, value: near, ttlMs: 60_000 }]), [true], "near the limit");
+    const got = await poll(() => store.getMany([`${ns}:big`]), (v) => v[0] !== null);
+    check(got[0]?.length === near.length, "a value near the limit round-trips");
+  });
+
+  if (!options.lazyExpiry) {
+    withStore("keys expire after their ttl on the real backend", async (store, ns) => {
+      await store.setMany([{ key: `${ns}:short`, value: "v", ttlMs: 60 }, {
+        key: `${ns}:long`,
+        value: "v",
+        ttlMs: 60_000,
+      }]);
+      await new Promise((r) => setTimeout(r, 150));
+      same(await store.getMany([`${ns}:short`, `${ns}:long`]), [null, "v"], "after ttl");
+    });
+  }
+
+  withStore("scan lists keys by prefix", async (store, ns) => {
+    if (!store.scan) return;
+    await store.setMany(["a", "b"].map((k) => ({ key: `${ns}:p:${k}`, value: k, ttlMs: 60_000 })));
+    await store.setMany([{ key: `${ns}:q`, value: "q", ttlMs: 60_000 }]);
+    const found = await poll(() => store.scan!(`${ns}:p:`), (v) => v.length === 2);
+    same(found.sort(), [`${ns}:p:a`, `${ns}:p:b`], "scan");
+  });
+
+  withCache("falsy values are values, distinct from a miss", async () => {
+    let loads = 0;
+    for (const value of [0, false, "", null]) {
+      const get = cacheRead({ key: `falsy:{v}`, ttl: 60 }, (_: { v: string }) => (loads++, value));
+      same(await get({ v: String(value) }), value, "first");
+      same(await poll(() => get({ v: String(value) }), () => true), value, "second");
+    }
+    check(loads === 4, `each falsy value loaded once, loaded ${loads} times`);
+  });
+
+  withCache("hostile and long keys never collide", async () => {
+    const ids = [
+      "1",
+      "1:profile",
+      "1%3Aprofile",
+      "*",
+      "{x}",
+      " ",
+      "\t",
+      "é",
+      "e\u0301",
+      "😀",
+      "a".repeat(5000),
+      "a".repeat(5001),
+    ];
+    const get = cacheRead({ key: "user:{id}:profile", ttl: 60 }, ({ id }: { id: string }) => id);
+    for (const id of ids) same(await get({ id }), id, "first read");
+    for (const id of ids) same(await get({ id }), id, `second read of ${id.slice(0, 20)}`);
+    let threw = false;
+    try {
+      await get({ id: "\ud800" });
+    } catch (error) {
+      threw = error instanceof TypeError;
+    }
+    check(threw, "a lone surrogate is rejected with a TypeError");
+  });
+
+  withCache("tag invalidation: user:1 never touches user:10", async () => {
+    const loads: number[] = [];
+    const get = cacheRead(
+      { key: "u:{id}", tags: ["user:{id}"], ttl: 60 },
+      ({ id }: { id: number }) => (loads.push(id), id),
+    );
+    await get({ id: 1 });
+    await get({ id: 10 });
+    await invalidateTags("user:1");
+    await get({ id: 1 });
+    await get({ id: 10 });
+    same(loads, [1, 10, 1], "loads");
+  });
+
+  withCache("two namespaces on one store are isolated", async (clock, store, ns) => {
+    let loads = 0;
+    const get = cacheRead({ key: "shared", ttl: 60 }, () => ++loads);
+    same(await get(), 1, "first namespace");
+    await initCache({ store, clock, prefix: ns, version: "other" });
+    same(await get(), 2, "second namespace starts empty");
+    await invalidateTags("anything");
+    await initCache({ store, clock, prefix: ns });
+    same(await get(), 1, "first namespace kept its entry");
+  });
+
+  withCache("concurrent writers: the last invalidation wins, no stale read", async () => {
+    let source = 0;
+    const get = cacheRead({ key: "counter", tags: ["c"], ttl: 60 }, () => source);
+    await get();
+    await Promise.all(Array.from({ length: 20 }, async () => {
+      source++;
+      await invalidateTags("c");
+    }));
+    same(await get(), 20, "after concurrent writes");
+  });
+
+  withCache("a load held across an invalidation is not served afterwards", async () => {
+    let release!: (v: string) => void;
+    const held = new Promise<string>((r) => release = r);
+    let loads = 0;
+    const get = cacheRead({ key: "race", tags: ["r"], ttl: 60 }, () => ++loads === 1 ? held : "new");
+    const slow = get();
+    await new Promise((r) => setTimeout(r, 20));
+    await invalidateTags("r");
+    release("old");
+    same(await slow, "old", "the held caller gets its own load");
+    same(await get(), "new", "later callers never see it");
+  });
+
+  withCache("logical expiry follows the cache's clock", async (clock) => {
+    let loads = 0;
+    const get = cacheRead({ key: "exp", ttl: 10 }, () => ++loads);
+    await get();
+    clock.advance(9_000);
+    same(await get(), 1, "before ttl");
+    clock.advance(1_001);
+    same(await get(), 2, "after ttl");
+  });
+}

@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { checkTtl, namedTtl, resolveTtl, TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./ttl.ts";
+
+Deno.test("ttl: constants are 30 / 300 / 3600 seconds", () => {
+  assert.deepEqual([TTL_SHORT, TTL_DEFAULT, TTL_LONG], [30, 300, 3600]);
+});
+
+Deno.test("ttl: CACHE_TTL_* overrides, read from the env given", () => {
+  assert.equal(namedTtl("long", { CACHE_TTL_LONG: "7200" }), 7200);
+  assert.equal(resolveTtl(undefined, { CACHE_TTL_DEFAULT: "0" }), 0);
+  assert.equal(resolveTtl("short", {}), 30);
+  assert.equal(resolveTtl(12, { CACHE_TTL_DEFAULT: "0" }), 12);
+  assert.throws(
+    () => namedTtl("short", { CACHE_TTL_SHORT: "soon" }),
+    /CACHE_TTL_SHORT: expected seconds >= 0, current value is "soon"/,
+  );
+});
+
+Deno.test("ttl: negative, NaN and infinite ttls are RangeErrors naming the function", () => {
+  for (const bad of [-1, NaN, Infinity]) {
+    assert.throws(() => checkTtl(bad, "getUser"), /Cannot cache getUser: ttl/);
+  }
+  assert.throws(() => checkTtl("forever" as never, "getUser"), RangeError);
+  checkTtl(0, "getUser");
+  checkTtl("long", "getUser");
+});
