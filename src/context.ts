@@ -124,11 +124,6 @@ export class CacheContext {
     return key.length * 3 <= max ? key : fitKey(key, max);
   }
 
-  /** `true` while the breaker skips the store. */
-  get storeSkipped(): boolean {
-    return !this.store.capabilities.inProcess && this.#breaker.open;
-  }
-
   /**
    * Runs one store call with the deadline and the breaker. Rejects with `StoreError` on failure, timeout or
    * an open breaker; callers decide what a failure means (a miss, a queued invalidation).

@@ -246,11 +246,9 @@ class Reader<A, R> {
     const { cache, entryKey, tagKeys } = job;
     const started = performance.now();
     let raws: (string | null)[] | undefined;
-    if (!cache.storeSkipped) {
-      try {
-        raws = await cache.run("read", (signal) => cache.store.getMany([entryKey, ...tagKeys], { signal }));
-      } catch { /* reported by run(); served from the loader below */ }
-    }
+    try {
+      raws = await cache.run("read", (signal) => cache.store.getMany([entryKey, ...tagKeys], { signal }));
+    } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
     if (raws && raw) {
@@ -318,11 +316,9 @@ class Reader<A, R> {
   async #load(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Promise<LoadResult> {
     const { cache, tagKeys } = job;
     let versions: string[] | undefined;
-    if (!cache.storeSkipped) {
-      try {
-        versions = tagKeys.length === 0 ? [] : await cache.tagVersions(tagKeys, observed);
-      } catch { /* reported by run(); the value is returned but not stored */ }
-    }
+    try {
+      versions = tagKeys.length === 0 ? [] : await cache.tagVersions(tagKeys, observed);
+    } catch { /* reported by run(); the value is returned but not stored */ }
     const started = performance.now();
     const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
     const duration = performance.now() - started;

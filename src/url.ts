@@ -34,9 +34,20 @@ export function storeFromUrl(url: string, context: UrlContext): Promise<CacheSto
     case "memory":
     case "mem":
       return Promise.resolve(memoryStore({ clock: context.clock }));
+    case "redis":
+    case "rediss":
+      return import("../adapters/redis.ts").then(({ redisStore }) => redisStore(url));
+    case "http":
+    case "https":
+    case "upstash":
+      return import("../adapters/upstash.ts").then(({ upstashStore }) =>
+        upstashStore({ url: scheme === "upstash" ? undefined : url, token: context.token, env: context.env })
+      );
     default:
       throw new TypeError(
-        `Cannot open cache url "${redactUrl(url)}": unknown scheme "${scheme ?? ""}" (expected memory:)`,
+        `Cannot open cache url "${redactUrl(url)}": unknown scheme "${
+          scheme ?? ""
+        }" (expected memory:, redis:, rediss:, http(s): for Upstash, upstash:)`,
       );
   }
 }

@@ -1,0 +1,134 @@
+/**
+ * Upstash REST Redis on the official `@upstash/redis` client: HTTP only, so it runs on every edge runtime.
+ * A hit is one request (`MGET` of the entry and its tag versions); concurrent operations coalesce into one
+ * `/pipeline` request (the client's auto-pipelining).
+ *
+ * The client's traps are closed here: automatic deserialization is off (it turned the string "123" into a
+ * number), every request has a deadline through the function form of `signal` (a static signal turns an abort
+ * into a fake success), and retries are bounded (the default sleeps about 4.3 s).
+ *
+ * @example
+ * ```ts ignore
+ * import { initCache } from "@svc-infra/cache";
+ * await initCache({ url: "https://eu1-x.upstash.io", token: "…" }); // or UPSTASH_REDIS_REST_URL / _TOKEN
+ * ```
+ *
+ * @module
+ */
+
+import { Redis } from "@upstash/redis";
+import type { CacheStore } from "../src/store.ts";
+import { type Env, readEnv } from "../src/env.ts";
+
+/** The commands the store uses, as `@upstash/redis`'s `Redis` provides them. */
+export interface UpstashClient {
+  /** `MGET` */
+  mget<T extends unknown[]>(...keys: string[]): Promise<T>;
+  /** A pipeline of `SET`s sent as one request. */
+  pipeline(): UpstashPipeline;
+  /** `DEL` */
+  del(...keys: string[]): Promise<number>;
+  /** `SCAN` */
+  scan(
+    cursor: string | number,
+    options: { match: string; count: number },
+  ): Promise<[string | number, string[]]>;
+}
+
+/** The part of an Upstash pipeline the store uses. */
+export interface UpstashPipeline {
+  /** Queues a `SET … PX [NX]`. */
+  set(key: string, value: string, options: { px: number; nx: true } | { px: number }): unknown;
+  /** Sends the queued commands in one request. */
+  exec(): Promise<unknown[]>;
+}
+
+/** Options of {@linkcode upstashStore} when it creates the client. */
+export interface UpstashStoreOptions {
+  /** REST URL. @default {UPSTASH_REDIS_REST_URL} */
+  url?: string;
+  /** REST token. @default {UPSTASH_REDIS_REST_TOKEN} */
+  token?: string;
+  /** Deadline of one request in milliseconds. @default {1000} */
+  timeoutMs?: number;
+  /** Retries after a network error (not after an error reply). @default {1} */
+  retries?: number;
+  /** Largest value written, in bytes (Upstash accepts 10 MB per request). @default {8388608} */
+  maxValueBytes?: number;
+  /** Where the env defaults are read. */
+  env?: Env;
+}
+
+/**
+ * Creates an Upstash store from options (it creates the client) or from your own `Redis` client, which should
+ * have `automaticDeserialization: false`.
+ *
+ * @throws {TypeError} when no URL or token is given or found in the environment.
+ */
+export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOptions = {}): CacheStore {
+  const options: UpstashStoreOptions = isClient(clientOrOptions) ? {} : clientOrOptions;
+  const client = isClient(clientOrOptions) ? clientOrOptions : createClient(options);
+  return {
+    name: "upstash",
+    capabilities: {
+      maxKeyBytes: 1024,
+      maxValueBytes: options.maxValueBytes ?? 8 << 20,
+      inProcess: false,
+      consistency: "strong",
+    },
+    async getMany(keys) {
+      if (keys.length === 0) return [];
+      return (await client.mget<(string | null)[]>(...keys)).map((v) => v === null ? null : String(v));
+    },
+    async setMany(writes) {
+      if (writes.length === 0) return [];
+      const pipeline = client.pipeline();
+      for (const w of writes) {
+        const px = Math.max(1, Math.ceil(w.ttlMs));
+        if (w.ifAbsent) pipeline.set(w.key, w.value, { px, nx: true });
+        else pipeline.set(w.key, w.value, { px });
+      }
+      const replies = await pipeline.exec();
+      return replies.map((reply) => reply !== null);
+    },
+    async deleteMany(keys) {
+      if (keys.length > 0) await client.del(...keys);
+    },
+    async scan(prefix) {
+      const match = prefix.replace(/[*?[\]\\]/g, "\\$&") + "*";
+      const found: string[] = [];
+      let cursor: string | number = 0;
+      do {
+        const [next, keys]: [string | number, string[]] = await client.scan(cursor, { match, count: 1000 });
+        found.push(...keys);
+        cursor = next;
+      } while (String(cursor) !== "0");
+      return found;
+    },
+  };
+}
+
+function isClient(value: unknown): value is UpstashClient {
+  return typeof (value as UpstashClient)?.mget === "function";
+}
+
+function createClient(options: UpstashStoreOptions): Redis {
+  const url = options.url ?? readEnv("UPSTASH_REDIS_REST_URL", options.env);
+  const token = options.token ?? readEnv("UPSTASH_REDIS_REST_TOKEN", options.env);
+  if (!url) {
+    throw new TypeError("Cannot create Upstash store: no url given and UPSTASH_REDIS_REST_URL is unset");
+  }
+  if (!token) {
+    throw new TypeError("Cannot create Upstash store: no token given and UPSTASH_REDIS_REST_TOKEN is unset");
+  }
+  const timeoutMs = options.timeoutMs ?? 1000;
+  return new Redis({
+    url,
+    token,
+    automaticDeserialization: false,
+    enableTelemetry: false,
+    enableAutoPipelining: true,
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries: options.retries ?? 1, backoff: (attempt) => Math.min(50 * 2 ** attempt, 200) },
+  });
+}

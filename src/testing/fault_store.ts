@@ -1,0 +1,81 @@
+/**
+ * A chaos wrapper around any store, for fault tests: make calls throw, wait, hang, return corrupt data,
+ * fail at random, or refuse large values, and switch modes while a test runs.
+ *
+ * @example
+ * ```ts
+ * import { faultStore } from "@svc-infra/cache/testing";
+ * import { memoryStore } from "@svc-infra/cache/adapters/memory";
+ * const store = faultStore(memoryStore());
+ * store.fault = { mode: "throw" }; // the backend is down
+ * store.fault = { mode: "none" };  // and back
+ * ```
+ *
+ * @module
+ */
+
+import type { CacheStore, StoreCallOptions } from "../store.ts";
+
+/** What the wrapper does to each call. */
+export type Fault =
+  | { mode: "none" }
+  | { mode: "throw"; message?: string }
+  | { mode: "delay"; ms: number }
+  | { mode: "hang" }
+  | { mode: "corrupt" }
+  | { mode: "flaky"; probability: number; random?: () => number }
+  | { mode: "oversize-reject"; maxBytes: number };
+
+/** A store whose behaviour a test controls through `fault`; `calls` counts calls that reached it. */
+export interface FaultStore extends CacheStore {
+  /** The current fault; change it at any time. */
+  fault: Fault;
+  /** Calls that reached the wrapper. */
+  calls: number;
+}
+
+/** Wraps `inner` (which keeps the data) in a controllable fault layer. */
+export function faultStore(inner: CacheStore, options: { inProcess?: boolean } = {}): FaultStore {
+  const wrapper: FaultStore = {
+    name: `fault(${inner.name})`,
+    // Remote by default, so the cache applies its deadline and breaker to it.
+    capabilities: { ...inner.capabilities, inProcess: options.inProcess ?? false },
+    fault: { mode: "none" },
+    calls: 0,
+    getMany: (keys, o) =>
+      guard(o, async () => {
+        const values = await inner.getMany(keys, o);
+        return wrapper.fault.mode === "corrupt"
+          ? values.map((v) => v === null ? null : `\u0000garbage${v.slice(3, 9)}`)
+          : values;
+      }),
+    setMany: (writes, o) =>
+      guard(o, () => {
+        const f = wrapper.fault;
+        if (f.mode === "oversize-reject" && writes.some((w) => w.value.length > f.maxBytes)) {
+          return Promise.reject(new Error(`ERR value too large (max ${f.maxBytes} bytes)`));
+        }
+        return inner.setMany(writes, o);
+      }),
+    deleteMany: (keys, o) => guard(o, () => inner.deleteMany(keys, o)),
+    scan: inner.scan ? (prefix, o) => guard(o, () => inner.scan!(prefix, o)) : undefined,
+    close: () => inner.close?.() ?? Promise.resolve(),
+  };
+
+  async function guard<T>(o: StoreCallOptions | undefined, call: () => Promise<T>): Promise<T> {
+    wrapper.calls++;
+    const f = wrapper.fault;
+    if (f.mode === "throw") throw new Error(f.message ?? "ECONNREFUSED: backend down");
+    if (f.mode === "flaky" && (f.random ?? Math.random)() < f.probability) {
+      throw new Error("ECONNRESET: flaky backend");
+    }
+    if (f.mode === "hang") {
+      await new Promise<void>((_, reject) =>
+        o?.signal?.addEventListener("abort", () => reject(o.signal!.reason), { once: true })
+      );
+    }
+    if (f.mode === "delay") await new Promise((r) => setTimeout(r, f.ms));
+    return await call();
+  }
+  return wrapper;
+}

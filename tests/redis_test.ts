@@ -1,0 +1,281 @@
+/**
+ * Redis over TCP, Redis Cluster and Upstash against real servers: round trips counted at the server, failures
+ * made real by killing processes, bad URLs and credentials.
+ */
+import assert from "node:assert/strict";
+import { cacheRead, cacheWrite, closeCache, getMetrics, initCache, instance, resetMetrics } from "../mod.ts";
+import { parseRedisUrl, redisStore } from "../adapters/redis.ts";
+import { upstashStore } from "../adapters/upstash.ts";
+import { freePort, redisCli, RedisServer, UpstashBridge } from "./_servers.ts";
+import { RecordingLogger } from "./_helpers.ts";
+
+// Clients keep sockets and reconnect timers by design; each test closes its cache.
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+const userReader = () => {
+  const loads: number[] = [];
+  const get = cacheRead(
+    { key: "user:{userId}:profile", tags: ["user:{userId}"], ttl: 60 },
+    ({ userId }: { userId: number }) => (loads.push(userId), { userId, name: "Ada" }),
+  );
+  return { get, loads };
+};
+
+test("redis: a hit with its tag check is exactly one MGET; invalidation only SETs, never KEYS or SCAN", async () => {
+  const server = await RedisServer.start();
+  try {
+    await initCache({ url: server.url, prefix: "rt" });
+    const { get, loads } = userReader();
+    const invalidate = cacheWrite({ tags: ["user:{userId}"] }, (_: { userId: number }) => 0);
+    await get({ userId: 1 });
+    await server.resetStats();
+    for (let i = 0; i < 50; i++) await get({ userId: 1 });
+    const afterHits = await server.commandCounts();
+    assert.deepEqual(Object.keys(afterHits).filter((c) => c !== "config|resetstat" && c !== "info"), [
+      "mget",
+    ]);
+    assert.equal(afterHits.mget, 50);
+    assert.equal(loads.length, 1);
+    await server.resetStats();
+    await invalidate({ userId: 1 });
+    const afterInvalidation = await server.commandCounts();
+    assert.equal(afterInvalidation.set, 1);
+    assert.equal(afterInvalidation.keys ?? 0, 0);
+    assert.equal(afterInvalidation.scan ?? 0, 0);
+    await get({ userId: 1 });
+    assert.equal(loads.length, 2);
+  } finally {
+    await closeCache();
+    await server.stop();
+  }
+});
+
+test("upstash: a hit is one HTTP request; concurrent hits share one /pipeline request", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  try {
+    await initCache({ url: bridge.url, token: bridge.token, prefix: "rt" });
+    const { get, loads } = userReader();
+    await get({ userId: 1 });
+    const before = await bridge.requests();
+    for (let i = 0; i < 20; i++) await get({ userId: 1 });
+    assert.equal((await bridge.requests()) - before, 20);
+    const beforeBurst = await bridge.requests();
+    await Promise.all(Array.from({ length: 50 }, () => get({ userId: 1 })));
+    const burst = (await bridge.requests()) - beforeBurst;
+    assert.ok(burst <= 2, `50 concurrent hits took ${burst} requests`);
+    assert.equal(loads.length, 1);
+    const m = await redisCli(server.port, "info", "commandstats");
+    assert.doesNotMatch(m, /cmdstat_(keys|scan):/);
+  } finally {
+    await closeCache();
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("upstash: values survive exactly (strings that look like numbers, unicode); a wrong token serves the loader", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  const logger = new RecordingLogger();
+  try {
+    await initCache({ url: bridge.url, token: bridge.token, prefix: "vals", logger });
+    const get = cacheRead(
+      { key: "v:{k}", ttl: 60 },
+      ({ k }: { k: string }) => k === "n" ? "123" : "é😀\u0000",
+    );
+    for (let i = 0; i < 2; i++) {
+      assert.equal(await get({ k: "n" }), "123");
+      assert.equal(await get({ k: "u" }), "é😀\u0000");
+    }
+    assert.equal(getMetrics()["cache.hit"] >= 2, true);
+    resetMetrics();
+    await initCache({ url: bridge.url, token: "wrong-token-value", prefix: "vals", logger, deadlineMs: 500 });
+    assert.equal(await get({ k: "n" }), "123");
+    assert.ok(getMetrics()["cache.error"] >= 1);
+    assert.ok(
+      logger.lines.every((l) =>
+        !l.message.includes("wrong-token-value") && !l.message.includes(bridge.token)
+      ),
+    );
+  } finally {
+    await closeCache();
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("upstash: UPSTASH_REDIS_REST_URL and _TOKEN fill in a missing url or token", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  try {
+    const env = { UPSTASH_REDIS_REST_URL: bridge.url, UPSTASH_REDIS_REST_TOKEN: bridge.token };
+    await initCache({ url: "upstash:", env, prefix: "envtest" });
+    const get = cacheRead({ key: "e", ttl: 60 }, () => 1);
+    await get();
+    assert.equal(instance().store.name, "upstash");
+    assert.deepEqual(await instance().keys(), ["e"]);
+    await initCache({ url: bridge.url, env: { UPSTASH_REDIS_REST_TOKEN: bridge.token }, prefix: "envtest" });
+    assert.deepEqual(await instance().getMany(["e"]), [1]);
+    await assert.rejects(initCache({ url: "upstash:", env: {} }), /UPSTASH_REDIS_REST_URL is unset/);
+  } finally {
+    await closeCache();
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("redis: down at start - initCache resolves, calls return the loader's value within the deadline", async () => {
+  const logger = new RecordingLogger();
+  const port = freePort();
+  const started = performance.now();
+  await initCache({ url: `redis://127.0.0.1:${port}`, deadlineMs: 200, logger });
+  assert.ok(performance.now() - started < 1500, "initCache did not hang");
+  resetMetrics();
+  try {
+    const { get, loads } = userReader();
+    for (let i = 0; i < 10; i++) {
+      const t0 = performance.now();
+      assert.deepEqual(await get({ userId: 1 }), { userId: 1, name: "Ada" });
+      assert.ok(performance.now() - t0 < 600, "each call within the deadline");
+    }
+    assert.equal(loads.length, 10);
+    assert.ok(getMetrics()["cache.error"] >= 1);
+    assert.equal(logger.at("warn").length, 1, "one log line for the outage");
+  } finally {
+    await closeCache();
+  }
+});
+
+test("redis: killed mid-run, callers get loader values; after restart the cache serves again", async () => {
+  const server = await RedisServer.start();
+  try {
+    await initCache({
+      url: server.url,
+      deadlineMs: 300,
+      breakerCooldownMs: 100,
+      logger: new RecordingLogger(),
+    });
+    const { get, loads } = userReader();
+    await get({ userId: 1 });
+    await get({ userId: 1 });
+    assert.equal(loads.length, 1);
+    await server.kill();
+    for (let i = 0; i < 5; i++) assert.equal((await get({ userId: 1 })).name, "Ada");
+    assert.equal(loads.length, 6);
+    await server.restart();
+    let hitsAgain = false;
+    for (let i = 0; i < 60 && !hitsAgain; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const before = loads.length;
+      await get({ userId: 1 });
+      await get({ userId: 1 });
+      hitsAgain = loads.length - before <= 1;
+    }
+    assert.ok(hitsAgain, "hits resume after the server is back");
+  } finally {
+    await closeCache();
+    await server.stop();
+  }
+});
+
+test("redis: a wrong password serves the loader and never appears in logs or errors", async () => {
+  const server = await RedisServer.start(["--requirepass", "right-pass"]);
+  const logger = new RecordingLogger();
+  try {
+    await initCache({
+      url: `redis://:sup3r-secret@127.0.0.1:${server.port}`,
+      deadlineMs: 300,
+      logger,
+      debug: true,
+    });
+    const { get, loads } = userReader();
+    await get({ userId: 1 });
+    await get({ userId: 1 });
+    assert.equal(loads.length, 2);
+    assert.ok(getMetrics()["cache.error"] >= 1);
+    assert.ok(logger.lines.length > 0);
+    assert.ok(logger.lines.every((l) => !l.message.includes("sup3r-secret")), JSON.stringify(logger.lines));
+    await initCache({ url: `redis://:right-pass@127.0.0.1:${server.port}`, deadlineMs: 1000 });
+    await get({ userId: 1 });
+    await get({ userId: 1 });
+    assert.equal(loads.length, 3, "the right password caches");
+  } finally {
+    await closeCache();
+    await server.stop();
+  }
+});
+
+test("redis: malformed URLs and bad cluster ports are TypeErrors naming the part", async () => {
+  await assert.rejects(initCache({ url: "redis://localhost:70000" }), /bad port "70000"/);
+  await assert.rejects(initCache({ url: "redis://a:7000,b:x,c:7002" }), /bad host "b:x"/);
+  await assert.rejects(initCache({ url: "redis://a:7000,b:7001/0" }), /a cluster has no database/);
+  await assert.rejects(initCache({ url: "redis://localhost:6379/db" }), /bad database "db"/);
+  assert.deepEqual(parseRedisUrl("rediss://u:p%40ss@h:6380/2"), {
+    tls: true,
+    username: "u",
+    password: "p@ss",
+    database: 2,
+    nodes: [{ host: "h", port: 6380 }],
+    cluster: false,
+  });
+  assert.deepEqual(parseRedisUrl("redis://a:7000,b:7001,c").nodes, [
+    { host: "a", port: 7000 },
+    { host: "b", port: 7001 },
+    { host: "c", port: 6379 },
+  ]);
+  assert.equal(parseRedisUrl("redis://:pw@h").password, "pw");
+});
+
+const clusterUrl = Deno.env.get("TEST_CLUSTER_URL");
+if (clusterUrl) {
+  test("redis cluster: keys spread over every master; a hit with tags in other slots still serves", async () => {
+    await initCache({ url: clusterUrl, prefix: `spread${crypto.randomUUID().slice(0, 6)}` });
+    try {
+      const { get, loads } = userReader();
+      for (let userId = 0; userId < 60; userId++) await get({ userId });
+      for (let userId = 0; userId < 60; userId++) await get({ userId });
+      assert.equal(loads.length, 60);
+      const ports = clusterUrl.replace("redis://", "").split(",").map((h) => Number(h.split(":")[1]));
+      const sizes = await Promise.all(ports.map(async (p) => Number(await redisCli(p, "dbsize"))));
+      assert.ok(sizes.every((n) => n > 0), `keys per master: ${sizes}`);
+      assert.equal(instance().store.name, "redis-cluster");
+    } finally {
+      await closeCache();
+    }
+  });
+
+  test("redis cluster: an existing client is used as is", async () => {
+    const { createCluster } = await import("@redis/client");
+    const nodes = clusterUrl.replace("redis://", "").split(",").map((h) => ({ url: `redis://${h}` }));
+    const cluster = createCluster({ rootNodes: nodes });
+    await cluster.connect();
+    try {
+      await initCache({ store: redisStore(cluster as never), prefix: "own" });
+      const get = cacheRead({ key: "own", ttl: 60 }, () => "mine");
+      await get();
+      assert.equal(await cluster.get("own:v1:e:own").then((v) => v?.split("\n")[1]), '["mine"]');
+    } finally {
+      await closeCache();
+      await cluster.close();
+    }
+  });
+}
+
+test("upstash: an existing @upstash/redis client is used as is", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  try {
+    const { Redis } = await import("@upstash/redis");
+    const client = new Redis({ url: bridge.url, token: bridge.token, automaticDeserialization: false });
+    await initCache({ store: upstashStore(client), prefix: "ownup" });
+    const get = cacheRead({ key: "x", ttl: 60 }, () => "mine");
+    await get();
+    assert.match(String(await client.get("ownup:v1:e:x")), /^svc1\|.*\n\["mine"\]$/s);
+  } finally {
+    await closeCache();
+    await bridge.stop();
+    await server.stop();
+  }
+});
