@@ -125,6 +125,18 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     });
     return [...groups.values()];
   };
+  const getGrouped = async (keys: readonly string[]): Promise<(string | null)[]> => {
+    if (keys.length === 0) return [];
+    if (waiting) await waiting;
+    const groups = bySlot(keys);
+    if (groups.length === 1) return await client.mGet(keys as string[]);
+    const out: (string | null)[] = new Array(keys.length);
+    await Promise.all(groups.map(async (group) => {
+      const values = await client.mGet(group.map((i) => keys[i]));
+      group.forEach((i, j) => out[i] = values[j]);
+    }));
+    return out;
+  };
   let waiting: Promise<void> | undefined = owned
     ? (client as Connected).ready.then(() => waiting = undefined)
     : undefined;
@@ -137,17 +149,10 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       inProcess: false,
       consistency: "strong",
     },
-    async getMany(keys) {
-      if (keys.length === 0) return [];
-      if (waiting) await waiting;
-      const groups = bySlot(keys);
-      if (groups.length === 1) return await client.mGet(keys as string[]);
-      const out: (string | null)[] = new Array(keys.length);
-      await Promise.all(groups.map(async (group) => {
-        const values = await client.mGet(group.map((i) => keys[i]));
-        group.forEach((i, j) => out[i] = values[j]);
-      }));
-      return out;
+    getMany(keys) {
+      // The hot path: no async wrapper, so a hit costs the client's promise only.
+      if (waiting || cluster) return getGrouped(keys);
+      return keys.length === 0 ? Promise.resolve([]) : client.mGet(keys as string[]);
     },
     async setMany(writes: readonly StoreWrite[]) {
       if (waiting) await waiting;

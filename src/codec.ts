@@ -1,16 +1,26 @@
 /**
- * Value serialization through `devalue` (Dates, Maps, Sets, BigInt, typed arrays, `undefined`, repeated and
- * cyclic references). Every read deserializes, so two callers never share a mutable object.
+ * Value serialization. Plain JSON data (the common case) is stored as JSON, so a hit costs one `JSON.parse`;
+ * anything JSON would change (Dates, Maps, Sets, BigInt, typed arrays, `undefined`, `NaN`, `-0`, shared or
+ * cyclic references) goes through `devalue`, which keeps it. Every read parses afresh, so two callers never
+ * share a mutable object.
  *
  * @module
  */
 
-import { parse, stringify } from "devalue";
+import { stringify, unflatten } from "devalue";
+
+/** A serialized value: its text and how to read it back. */
+export interface Encoded {
+  readonly text: string;
+  /** `true`: plain JSON; `false`: devalue's flattened form (also JSON text). */
+  readonly json: boolean;
+}
 
 /** Serializes a value; throws `TypeError` when it holds something that cannot be stored (a function, a class). */
-export function serialize(value: unknown, what: string): string {
+export function serialize(value: unknown, what: string): Encoded {
+  if (isPlainJson(value, new Set(), 0)) return { text: JSON.stringify(value), json: true };
   try {
-    return stringify(value);
+    return { text: stringify(value), json: false };
   } catch (error) {
     throw new TypeError(
       `Cannot cache the result of ${what}: ${
@@ -21,7 +31,40 @@ export function serialize(value: unknown, what: string): string {
   }
 }
 
-/** Inverse of {@linkcode serialize}; throws on malformed input. */
-export function deserialize(text: string): unknown {
-  return parse(text);
+/** Turns parsed JSON back into the value: as is for plain JSON, through devalue otherwise. */
+export function revive(parsed: unknown, json: boolean): unknown {
+  return json ? parsed : unflatten(parsed as number | unknown[]);
+}
+
+/** Deepest nesting checked for the JSON fast path; deeper values use devalue. */
+const MAX_DEPTH = 64;
+
+/** `true` when `JSON.parse(JSON.stringify(value))` gives back an equal value with the same structure. */
+function isPlainJson(value: unknown, seen: Set<object>, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth > MAX_DEPTH || seen.has(value)) return false;
+      seen.add(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isPlainJson(value[i], seen, depth + 1)) return false;
+        }
+        return true;
+      }
+      const proto = Object.getPrototypeOf(value);
+      if ((proto !== Object.prototype && proto !== null) || "toJSON" in value) return false;
+      for (const key in value) {
+        if (!isPlainJson((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
+      }
+      return Object.getOwnPropertySymbols(value).length === 0;
+    }
+    default:
+      return false;
+  }
 }

@@ -14,6 +14,8 @@ import { MetricsRegistry } from "./metrics.ts";
 import { StoreError } from "./errors.ts";
 import { memoryStore } from "./memory_store.ts";
 import { CircuitBreaker } from "./breaker.ts";
+import { Deadlines } from "./deadline.ts";
+import { namedTtl, type Ttl } from "./ttl.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -83,7 +85,9 @@ export class CacheContext {
   readonly inflight: Map<string, Flight> = new Map();
   readonly #background = new Set<Promise<unknown>>();
   readonly #breaker: CircuitBreaker;
+  readonly #deadlines: Deadlines;
   readonly #warned = new Set<string>();
+  readonly #namedTtls = new Map<string, number>();
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
@@ -92,6 +96,16 @@ export class CacheContext {
     this.store = settings.store;
     this.namespace = `${settings.prefix}:${settings.version}:`;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
+    this.#deadlines = new Deadlines(settings.deadlineMs);
+  }
+
+  /** Seconds for a ttl option; named and default ttls are read from the env once per cache. */
+  ttlSeconds(ttl: Ttl | undefined): number {
+    if (typeof ttl === "number") return ttl;
+    const name = ttl ?? "default";
+    let seconds = this.#namedTtls.get(name);
+    if (seconds === undefined) this.#namedTtls.set(name, seconds = namedTtl(name, this.settings.env));
+    return seconds;
   }
 
   /** The stored key of an entry, hashed when it is longer than the store allows. */
@@ -133,40 +147,35 @@ export class CacheContext {
     if (!this.#breaker.allows()) {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the circuit breaker is open`));
     }
-    const started = this.settings.clock.now();
-    const ms = this.settings.deadlineMs;
-    const signal = AbortSignal.timeout(ms);
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => {
-        this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
-        reject(new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      call(signal).then((value) => {
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) return;
+    const started = performance.now();
+    return this.#deadlines.bound(call, {
+      expired: () =>
+        this.#failed(
+          op,
+          new StoreError(this.store.name, `${op} got no answer within ${this.#deadlines.ms} ms`),
+        ),
+      succeeded: () => {
         this.#breaker.succeeded();
-        metrics.time("cache.backend.ms", this.settings.clock.now() - started);
-        resolve(value);
-      }, (error) => {
-        signal.removeEventListener("abort", onAbort);
-        if (signal.aborted) return;
-        const failure = error instanceof StoreError
-          ? error
-          : new StoreError(this.store.name, `${op} failed: ${this.redact(String(error?.message ?? error))}`, {
-            cause: error,
-          });
-        this.#failed(op, failure);
-        reject(failure);
-      });
+        metrics.time("cache.backend.ms", performance.now() - started);
+      },
+      failed: (error) =>
+        this.#failed(
+          op,
+          error instanceof StoreError ? error : new StoreError(
+            this.store.name,
+            `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
+            { cause: error },
+          ),
+        ),
     });
   }
 
-  #failed(op: string, error: StoreError) {
+  #failed(op: string, error: StoreError): StoreError {
     const wasOpen = this.#breaker.open;
     this.#breaker.failed();
     if (!wasOpen && this.#breaker.open) metrics.count("cache.breaker.open");
     this.reportError(`${op}: ${error.message}`);
+    return error;
   }
 
   /**

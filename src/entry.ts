@@ -1,17 +1,18 @@
 /**
- * The stored envelope: timing, flags and the tag versions observed when the load started, then the
- * serialized value. One line of header keeps the hit path to a split and a compare.
- *
- * `svc1|createdAt|freshUntil|refreshAt|staleUntil|flags|ttlSeconds|tagVersion,tagVersion\n<payload>`
+ * The stored envelope, one JSON array so a hit costs a single `JSON.parse`:
+ * `["svc2",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,[tagVersion,…],value]`.
+ * `flags`: 1 = negative result, 2 = value is plain JSON (else devalue's flattened form).
  *
  * @module
  */
 
-/** The format marker; a different one (an old layout, another program's data) reads as corrupt. */
-const MAGIC = "svc1";
+import type { Encoded } from "./codec.ts";
 
-/** An entry as stored, with its payload still serialized. */
-export interface Entry {
+/** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
+const HEAD = '["svc2",';
+
+/** An entry's metadata. */
+export interface EntryMeta {
   readonly createdAt: number;
   /** Logical expiry: fresh until then. */
   readonly freshUntil: number;
@@ -24,36 +25,45 @@ export interface Entry {
   readonly ttl: number;
   /** Versions of the entry's tags, in the order of its tags. */
   readonly versions: readonly string[];
-  readonly payload: string;
+}
+
+/** A decoded entry: metadata and its value, parsed but not yet revived. */
+export interface Entry extends EntryMeta {
+  readonly parsed: unknown;
+  readonly json: boolean;
 }
 
 /** Encodes an entry for the store. */
-export function encodeEntry(entry: Entry): string {
-  return `${MAGIC}|${entry.createdAt}|${entry.freshUntil}|${entry.refreshAt}|${entry.staleUntil}|${
-    entry.negative ? 1 : 0
-  }|${entry.ttl}|${entry.versions.join(",")}\n${entry.payload}`;
+export function encodeEntry(meta: EntryMeta, value: Encoded): string {
+  const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
+  return `${HEAD}${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${
+    JSON.stringify(meta.versions)
+  },${value.text}]`;
 }
 
 /** Decodes a stored entry; `undefined` when it is not one of ours or is damaged. */
 export function decodeEntry(raw: string): Entry | undefined {
-  const end = raw.indexOf("\n");
-  if (end < 0 || !raw.startsWith(MAGIC + "|")) return undefined;
-  const head = raw.slice(MAGIC.length + 1, end).split("|");
-  if (head.length !== 7) return undefined;
-  const createdAt = Number(head[0]), freshUntil = Number(head[1]), refreshAt = Number(head[2]);
-  const staleUntil = Number(head[3]), ttl = Number(head[5]);
+  if (!raw.startsWith(HEAD)) return undefined;
+  let a: unknown[];
+  try {
+    a = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const flags = a[5];
   if (
-    !Number.isFinite(createdAt) || !Number.isFinite(freshUntil) || !Number.isFinite(refreshAt) ||
-    !Number.isFinite(staleUntil) || !Number.isFinite(ttl) || (head[4] !== "0" && head[4] !== "1")
+    a.length !== 9 || typeof a[1] !== "number" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
+    typeof a[4] !== "number" || typeof flags !== "number" || typeof a[6] !== "number" || !Array.isArray(a[7])
   ) return undefined;
   return {
-    createdAt,
-    freshUntil,
-    refreshAt,
-    staleUntil,
-    negative: head[4] === "1",
-    ttl,
-    versions: head[6] === "" ? [] : head[6].split(","),
-    payload: raw.slice(end + 1),
+    createdAt: a[1],
+    freshUntil: a[2],
+    refreshAt: a[3],
+    staleUntil: a[4],
+    negative: (flags & 1) === 1,
+    ttl: a[6],
+    versions: a[7] as string[],
+    parsed: a[8],
+    json: (flags & 2) === 2,
   };
 }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { decodeEntry, encodeEntry, type Entry } from "./entry.ts";
+import { decodeEntry, encodeEntry, type EntryMeta } from "./entry.ts";
+import { revive, serialize } from "./codec.ts";
 
-const entry: Entry = {
+const meta: EntryMeta = {
   createdAt: 1,
   freshUntil: 2,
   refreshAt: 2,
@@ -9,12 +10,25 @@ const entry: Entry = {
   negative: true,
   ttl: 60,
   versions: ["ab", "cd"],
-  payload: '[{"a":1},"x\\n|y"]',
 };
 
-Deno.test("entry: round-trips, payload may hold separators", () => {
-  assert.deepEqual(decodeEntry(encodeEntry(entry)), entry);
-  assert.deepEqual(decodeEntry(encodeEntry({ ...entry, versions: [] }))?.versions, []);
+Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold separators", () => {
+  for (
+    const value of [{ a: "x\n|y]", b: [1, null] }, new Map([[1, new Date(0)]]), undefined, [1n, -0, NaN]]
+  ) {
+    const decoded = decodeEntry(encodeEntry(meta, serialize(value, "fn")))!;
+    const { parsed: _p, json: _j, ...rest } = decoded;
+    assert.deepEqual(rest, meta);
+    assert.deepEqual(revive(decoded.parsed, decoded.json), value);
+  }
+});
+
+Deno.test("entry: plain JSON uses the JSON fast path; anything JSON would change does not", () => {
+  assert.equal(serialize({ a: [1, "x", null, true], b: { c: 1.5 } }, "fn").json, true);
+  const shared = { x: 1 };
+  for (const v of [new Date(0), { u: undefined }, [, 1], -0, NaN, { d: new Date(0) }, [shared, shared], 1n]) {
+    assert.equal(serialize(v, "fn").json, false, String(v));
+  }
 });
 
 Deno.test("entry: anything else reads as undefined", () => {
@@ -22,10 +36,11 @@ Deno.test("entry: anything else reads as undefined", () => {
     const raw of [
       "",
       "garbage",
+      '["svc2",1,2',
+      '["svc1",1,2,2,3,0,60,[],1]',
+      '["svc2","1",2,2,3,0,60,[],1]',
+      '["svc2",1,2,2,3,0,60,"v",1]',
       "svc1|1|2\n",
-      "svc0|1|2|2|3|0|60|\nx",
-      "svc1|a|2|2|3|0|60|\nx",
-      "svc1|1|2|2|3|7|60|\nx",
     ]
   ) {
     assert.equal(decodeEntry(raw), undefined, raw);

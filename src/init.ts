@@ -19,7 +19,7 @@ import { type Env, envFlag, readEnv } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
 import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
 import { decodeEntry } from "./entry.ts";
-import { deserialize } from "./codec.ts";
+import { revive } from "./codec.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** Options of {@linkcode initCache}. */
@@ -221,7 +221,7 @@ export function instance(): CacheInstance {
         const entry = raw ? decodeEntry(raw) : undefined;
         if (!entry || now >= entry.staleUntil) return undefined;
         try {
-          return deserialize(entry.payload);
+          return revive(entry.parsed, entry.json);
         } catch {
           return undefined;
         }

@@ -13,11 +13,17 @@ import {
   metrics,
   type WaitUntil,
 } from "./context.ts";
-import { type CompiledTemplate, compileTemplate, renderTemplate, type TemplateArg } from "./keys.ts";
+import {
+  type CompiledTemplate,
+  compileTemplate,
+  renderTemplate,
+  type TemplateArg,
+  utf8Length,
+} from "./keys.ts";
 import { type CompiledTags, compileTags, renderTags, type TagsOption } from "./tags.ts";
-import { checkTtl, resolveTtl, type Ttl } from "./ttl.ts";
-import { decodeEntry, encodeEntry, type Entry } from "./entry.ts";
-import { deserialize, serialize } from "./codec.ts";
+import { checkTtl, type Ttl } from "./ttl.ts";
+import { decodeEntry, encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
+import { type Encoded, revive, serialize } from "./codec.ts";
 import { isNegativeCacheResult, negativeCache } from "./negative.ts";
 
 /** Options of one call of a cached function (the optional second argument). */
@@ -168,8 +174,8 @@ interface Job<A> {
   readonly thisArg: unknown;
   readonly arg: A;
   readonly logical: string;
-  readonly entryKey: string;
-  readonly tagKeys: readonly string[];
+  /** The entry key, then the tag-version keys: what a hit reads in one batch. */
+  readonly keys: readonly string[];
   readonly ttl: number;
   readonly waitUntil?: WaitUntil;
 }
@@ -208,31 +214,43 @@ class Reader<A, R> {
     return key;
   }
 
-  async get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
-    const cache = activeCache();
-    const ttl = resolveTtl(this.#options.ttl, cache.settings.env);
-    if (ttl === 0) {
-      metrics.count("cache.skip", this.#what);
-      return await Reflect.apply(this.#fn, thisArg, [arg]);
+  get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
+    try {
+      const cache = activeCache();
+      const ttl = cache.ttlSeconds(this.#options.ttl);
+      if (ttl === 0) {
+        metrics.count("cache.skip", this.#what);
+        return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
+      }
+      const logical = this.logicalKey(arg);
+      const tagList = renderTags(this.#tags, arg, this.#what, cache);
+      // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
+      const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
+      let pending = typeof keys[0] !== "string";
+      for (const tag of tagList) {
+        const key = cache.tagKey(tag);
+        if (typeof key !== "string") pending = true;
+        keys.push(key);
+      }
+      const start = (resolved: readonly string[]) => {
+        const job: Job<A> = {
+          cache,
+          thisArg,
+          arg,
+          logical,
+          keys: resolved,
+          ttl,
+          waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+        };
+        return call?.force
+          ? this.#start(job, undefined, "forced").promise.then((r) => r.value as R)
+          : this.#lookup(job);
+      };
+      const result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
+      return call?.signal ? abortable(result, call.signal) : result;
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const logical = this.logicalKey(arg);
-    const tagList = renderTags(this.#tags, arg, this.#what, cache);
-    const entryKey = await cache.entryKey(logical);
-    const tagKeys = tagList.length === 0 ? [] : await Promise.all(tagList.map((t) => cache.tagKey(t)));
-    const job: Job<A> = {
-      cache,
-      thisArg,
-      arg,
-      logical,
-      entryKey,
-      tagKeys,
-      ttl,
-      waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
-    };
-    const result = call?.force
-      ? this.#start(job, undefined, "forced").promise.then((r) => r.value as R)
-      : this.#lookup(job);
-    return call?.signal ? abortable(result, call.signal) : result;
   }
 
   async invalidate(arg: A): Promise<void> {
@@ -243,11 +261,11 @@ class Reader<A, R> {
   }
 
   async #lookup(job: Job<A>): Promise<R> {
-    const { cache, entryKey, tagKeys } = job;
-    const started = performance.now();
+    const { cache, keys } = job;
+    const started = cache.settings.debug ? performance.now() : 0;
     let raws: (string | null)[] | undefined;
     try {
-      raws = await cache.run("read", (signal) => cache.store.getMany([entryKey, ...tagKeys], { signal }));
+      raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
     } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
@@ -255,7 +273,7 @@ class Reader<A, R> {
       const entry = decodeEntry(raw);
       const now = cache.settings.clock.now();
       if (entry === undefined) cause = await this.#corrupt(job);
-      else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(tagKeys)) {
+      else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
         cause = "invalidated";
       } else if (now >= entry.staleUntil) cause = "expired";
       else {
@@ -263,7 +281,7 @@ class Reader<A, R> {
         if (value === NOTHING) cause = await this.#corrupt(job);
         else {
           this.#hit(job, entry, started);
-          if (now >= entry.refreshAt && !cache.inflight.has(entryKey)) {
+          if (now >= entry.refreshAt && !cache.inflight.has(keys[0])) {
             metrics.count("cache.refresh", this.#what);
             cache.background(this.#start(job, raws.slice(1), "early_refresh").promise, job.waitUntil);
           }
@@ -272,11 +290,10 @@ class Reader<A, R> {
       }
     }
     metrics.count("cache.miss", this.#what);
-    const shared = cache.inflight.get(entryKey);
+    const shared = cache.inflight.get(keys[0]);
     if (shared) return shared.promise.then((r) => r.copy() as R);
     const own = this.#start(job, raws?.slice(1), cause);
-    const result = await own.promise;
-    return result.value as R;
+    return (await own.promise).value as R;
   }
 
   #hit(job: Job<A>, entry: Entry, started: number) {
@@ -291,33 +308,33 @@ class Reader<A, R> {
 
   /** A stored value we cannot read: counted (never as an outage), deleted, then loaded afresh. */
   async #corrupt(job: Job<A>): Promise<string> {
-    const { cache, entryKey } = job;
+    const { cache, keys } = job;
     cache.reportError(
       `unreadable entry for ${this.#what} at key ${job.logical}: treated as a miss and deleted`,
     );
     try {
-      await cache.run("delete", (signal) => cache.store.deleteMany([entryKey], { signal }));
+      await cache.run("delete", (signal) => cache.store.deleteMany([keys[0]], { signal }));
     } catch { /* reported by run() */ }
     return "corrupt";
   }
 
   /** Starts a load and registers it so that concurrent callers of the key share it. */
   #start(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Flight {
-    const { cache, entryKey } = job;
-    const flight: Flight = { tagKeys: job.tagKeys, promise: this.#load(job, observed, cause) };
-    cache.inflight.set(entryKey, flight);
+    const { cache, keys } = job;
+    const flight: Flight = { tagKeys: keys.slice(1), promise: this.#load(job, observed, cause) };
+    cache.inflight.set(keys[0], flight);
     const release = () => {
-      if (cache.inflight.get(entryKey) === flight) cache.inflight.delete(entryKey);
+      if (cache.inflight.get(keys[0]) === flight) cache.inflight.delete(keys[0]);
     };
     flight.promise.then(release, release);
     return flight;
   }
 
   async #load(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Promise<LoadResult> {
-    const { cache, tagKeys } = job;
+    const { cache, keys } = job;
     let versions: string[] | undefined;
     try {
-      versions = tagKeys.length === 0 ? [] : await cache.tagVersions(tagKeys, observed);
+      versions = keys.length === 1 ? [] : await cache.tagVersions(keys.slice(1), observed);
     } catch { /* reported by run(); the value is returned but not stored */ }
     const started = performance.now();
     const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
@@ -327,9 +344,9 @@ class Reader<A, R> {
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
     cache.debug(`[MISS] key=${job.logical} duration_ms=${duration.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
-    let payload: string;
+    let encoded: Encoded;
     try {
-      payload = serialize(negative ? value.value : value, this.#what);
+      encoded = serialize(negative ? value.value : value, this.#what);
     } catch (error) {
       metrics.count("cache.error", this.#what);
       cache.warnOnce(
@@ -338,11 +355,11 @@ class Reader<A, R> {
       );
       return { value, copy: () => value };
     }
-    if (versions !== undefined && ttl > 0) await this.#store(job, payload, negative, ttl, versions);
-    return { value, copy: () => readPayload(payload, negative, ttl) };
+    if (versions !== undefined && ttl > 0) await this.#store(job, encoded, negative, ttl, versions);
+    return { value, copy: () => readEncoded(encoded, negative, ttl) };
   }
 
-  async #store(job: Job<A>, payload: string, negative: boolean, ttl: number, versions: string[]) {
+  async #store(job: Job<A>, encoded: Encoded, negative: boolean, ttl: number, versions: string[]) {
     const { cache } = job;
     const { clock, random } = cache.settings;
     const now = clock.now();
@@ -350,7 +367,7 @@ class Reader<A, R> {
     const factor = this.#options.smoothExpiry ? 0.9 + random() * 0.2 : 1;
     const lifetimeMs = Math.max(1, Math.round(ttl * 1000 * factor));
     const early = this.#options.earlyTtl;
-    const entry: Entry = {
+    const meta: EntryMeta = {
       createdAt: now,
       freshUntil: now + lifetimeMs,
       refreshAt: early !== undefined && !negative
@@ -360,14 +377,14 @@ class Reader<A, R> {
       negative,
       ttl,
       versions,
-      payload,
     };
-    const value = encodeEntry(entry);
-    if (value.length > cache.store.capabilities.maxValueBytes) {
+    const value = encodeEntry(meta, encoded);
+    const max = cache.store.capabilities.maxValueBytes;
+    if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
       metrics.count("cache.error", this.#what);
       cache.warnOnce(
         `size:${this.#what}`,
-        `a result of ${this.#what} is larger than the ${cache.store.name} store accepts (${cache.store.capabilities.maxValueBytes} bytes); such results are returned but not cached`,
+        `a result of ${this.#what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
       );
       return;
     }
@@ -375,7 +392,7 @@ class Reader<A, R> {
       await cache.run(
         "write",
         (signal) =>
-          cache.store.setMany([{ key: job.entryKey, value, ttlMs: entry.staleUntil - now }], { signal }),
+          cache.store.setMany([{ key: job.keys[0], value, ttlMs: meta.staleUntil - now }], { signal }),
       );
     } catch { /* reported by run(); the caller still gets its value */ }
   }
@@ -389,14 +406,15 @@ function versionsMatch(stored: readonly string[], raws: readonly (string | null)
 
 function readValue(entry: Entry): unknown {
   try {
-    return readPayload(entry.payload, entry.negative, entry.ttl);
+    const value = revive(entry.parsed, entry.json);
+    return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
   } catch {
     return NOTHING;
   }
 }
 
-function readPayload(payload: string, negative: boolean, ttl: number): unknown {
-  const value = deserialize(payload);
+function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
+  const value = revive(JSON.parse(encoded.text), encoded.json);
   return negative ? negativeCache({ ttl, value }) : value;
 }
 

@@ -43,9 +43,3 @@ export function checkTtl(ttl: Ttl | undefined, what: string, option = "ttl"): vo
     );
   }
 }
-
-/** Seconds for a ttl option at call time; an omitted ttl is `CACHE_TTL_DEFAULT`. */
-export function resolveTtl(ttl: Ttl | undefined, env?: Env): number {
-  if (ttl === undefined) return namedTtl("default", env);
-  return typeof ttl === "number" ? ttl : namedTtl(ttl, env);
-}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkTtl, namedTtl, resolveTtl, TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./ttl.ts";
+import { checkTtl, namedTtl, TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./ttl.ts";
 
 Deno.test("ttl: constants are 30 / 300 / 3600 seconds", () => {
   assert.deepEqual([TTL_SHORT, TTL_DEFAULT, TTL_LONG], [30, 300, 3600]);
@@ -7,9 +7,8 @@ Deno.test("ttl: constants are 30 / 300 / 3600 seconds", () => {
 
 Deno.test("ttl: CACHE_TTL_* overrides, read from the env given", () => {
   assert.equal(namedTtl("long", { CACHE_TTL_LONG: "7200" }), 7200);
-  assert.equal(resolveTtl(undefined, { CACHE_TTL_DEFAULT: "0" }), 0);
-  assert.equal(resolveTtl("short", {}), 30);
-  assert.equal(resolveTtl(12, { CACHE_TTL_DEFAULT: "0" }), 12);
+  assert.equal(namedTtl("default", { CACHE_TTL_DEFAULT: "0" }), 0);
+  assert.equal(namedTtl("short", {}), 30);
   assert.throws(
     () => namedTtl("short", { CACHE_TTL_SHORT: "soon" }),
     /CACHE_TTL_SHORT: expected seconds >= 0, current value is "soon"/,

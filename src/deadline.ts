@@ -1,0 +1,72 @@
+/**
+ * Deadlines for backend calls without a timer per call: calls that start within the same short window share
+ * one `AbortSignal.timeout` and one abort listener, so a busy cache pays a Set insert per call instead of a
+ * timer and two listener updates. A call's effective deadline is between 99 % and 100 % of the configured one.
+ *
+ * @module
+ */
+
+/** A call waiting on its deadline. */
+interface Waiting {
+  expire(): void;
+}
+
+/** What happens when a bounded call settles; each returns the error to reject with, or nothing on success. */
+export interface Outcome {
+  /** The deadline passed first. */
+  expired(): Error;
+  /** The call succeeded in time. */
+  succeeded(): void;
+  /** The call failed in time. */
+  failed(error: unknown): Error;
+}
+
+interface Window {
+  readonly signal: AbortSignal;
+  readonly waiting: Set<Waiting>;
+  readonly openedAt: number;
+}
+
+/** Bounds promises by `ms`; `onExpire` runs for each call that passes it. */
+export class Deadlines {
+  readonly ms: number;
+  readonly #windowMs: number;
+  #window?: Window;
+
+  constructor(ms: number) {
+    this.ms = ms;
+    this.#windowMs = Math.max(1, ms / 100);
+  }
+
+  /**
+   * Runs `call` with a signal that aborts at the deadline. Settles with the call's value, or rejects with what
+   * `outcome` makes of its failure or of the deadline passing first; a late outcome is then ignored.
+   */
+  bound<T>(call: (signal: AbortSignal) => Promise<T>, outcome: Outcome): Promise<T> {
+    const window = this.#current();
+    return new Promise<T>((resolve, reject) => {
+      const waiting: Waiting = { expire: () => reject(outcome.expired()) };
+      window.waiting.add(waiting);
+      call(window.signal).then((value) => {
+        if (!window.waiting.delete(waiting)) return;
+        outcome.succeeded();
+        resolve(value);
+      }, (error) => {
+        if (window.waiting.delete(waiting)) reject(outcome.failed(error));
+      });
+    });
+  }
+
+  #current(): Window {
+    const now = performance.now();
+    const open = this.#window;
+    if (open && now - open.openedAt < this.#windowMs) return open;
+    const window: Window = { signal: AbortSignal.timeout(this.ms), waiting: new Set(), openedAt: now };
+    window.signal.addEventListener("abort", () => {
+      for (const waiting of window.waiting) waiting.expire();
+      window.waiting.clear();
+    }, { once: true });
+    this.#window = window;
+    return window;
+  }
+}
