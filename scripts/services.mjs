@@ -160,7 +160,6 @@ export async function startServices(tmp) {
         TEST_UPSTASH_URL: `http://127.0.0.1:${bridgePort}`,
         TEST_UPSTASH_TOKEN: token,
       },
-      nodeSuites: [],
       stop,
     };
   } catch (error) {

@@ -3,7 +3,7 @@
 // and stopped at the end, also on failure), every Deno test file, and the Node-hosted suites. Ends with the
 // line `N passed, N failed`.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServices } from "./services.mjs";
@@ -85,10 +85,9 @@ async function main() {
       NO_COLOR: "1",
     });
     recordDeno("deno test", denoTests);
-    for (const suite of services.nodeSuites ?? []) {
-      console.log(`# ${suite.name}`);
-      const r = await run(suite.cmd, suite.args, services.env);
-      suite.record(r, { record, recordCounts: (p, f) => (results.passed += p, results.failed += f) });
+    console.log("# node tests (node --test on esbuild bundles of tests/node/*.node.ts)");
+    for (const file of readdirSync("tests/node").filter((f) => f.endsWith(".node.ts"))) {
+      recordNode(`node ${file}`, await runNodeTest(join("tests/node", file), services.env));
     }
   } finally {
     await services.stop();
@@ -96,6 +95,32 @@ async function main() {
   if (failures.length) console.log(`# failed: ${failures.join("; ")}`);
   console.log(`${results.passed} passed, ${results.failed} failed`);
   process.exitCode = results.failed > 0 ? 1 : 0;
+}
+
+/** Bundles a Node test file (dependencies stay external) and runs it with `node --test`. */
+async function runNodeTest(file, env) {
+  const { build } = await import("esbuild");
+  const outfile = join(".tmp/node", file.replace(/\.ts$/, ".mjs"));
+  await build({
+    entryPoints: [file],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    packages: "external",
+    outfile,
+    logLevel: "warning",
+  });
+  return await run(process.execPath, ["--test", "--test-reporter=tap", outfile], env);
+}
+
+/** Adds the counts from node's TAP summary (`# pass N`, `# fail N`). */
+function recordNode(name, { code, text }) {
+  const pass = /^# pass (\d+)$/m.exec(text), fail = /^# fail (\d+)$/m.exec(text);
+  if (!pass || !fail) return record(`${name} (no summary; exit ${code})`, false);
+  results.passed += Number(pass[1]);
+  results.failed += Number(fail[1]);
+  if (Number(fail[1]) > 0 || code !== 0) failures.push(name);
+  if (code !== 0 && Number(fail[1]) === 0) results.failed++;
 }
 
 /** Files in deno.json's exports, so their public docs are linted. */

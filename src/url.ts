@@ -37,6 +37,11 @@ export function storeFromUrl(url: string, context: UrlContext): Promise<CacheSto
     case "redis":
     case "rediss":
       return import("../adapters/redis.ts").then(({ redisStore }) => redisStore(url));
+    case "denokv":
+      // "denokv:" → the default database; "denokv:<path>" passes <path> verbatim ("denokv::memory:").
+      return import("../adapters/deno_kv.ts").then(async ({ denoKvStore, openDenoKv }) =>
+        denoKvStore(await openDenoKv(url.slice("denokv:".length) || undefined), { closeKv: true })
+      );
     case "http":
     case "https":
     case "upstash":
@@ -47,7 +52,7 @@ export function storeFromUrl(url: string, context: UrlContext): Promise<CacheSto
       throw new TypeError(
         `Cannot open cache url "${redactUrl(url)}": unknown scheme "${
           scheme ?? ""
-        }" (expected memory:, redis:, rediss:, http(s): for Upstash, upstash:)`,
+        }" (expected memory:, redis:, rediss:, http(s): for Upstash, upstash:, denokv:)`,
       );
   }
 }

@@ -24,7 +24,8 @@ export type Fault =
   | { mode: "hang" }
   | { mode: "corrupt" }
   | { mode: "flaky"; probability: number; random?: () => number }
-  | { mode: "oversize-reject"; maxBytes: number };
+  | { mode: "oversize-reject"; maxBytes: number }
+  | { mode: "lag"; ms: number };
 
 /** A store whose behaviour a test controls through `fault`; `calls` counts calls that reached it. */
 export interface FaultStore extends CacheStore {
@@ -55,12 +56,25 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         if (f.mode === "oversize-reject" && writes.some((w) => w.value.length > f.maxBytes)) {
           return Promise.reject(new Error(`ERR value too large (max ${f.maxBytes} bytes)`));
         }
+        // An eventually consistent store: the write is acknowledged now and visible later.
+        if (f.mode === "lag") return later(f.ms, () => inner.setMany(writes), writes.map(() => true));
         return inner.setMany(writes, o);
       }),
-    deleteMany: (keys, o) => guard(o, () => inner.deleteMany(keys, o)),
+    deleteMany: (keys, o) =>
+      guard(o, () => {
+        const f = wrapper.fault;
+        return f.mode === "lag"
+          ? later(f.ms, () => inner.deleteMany(keys), undefined)
+          : inner.deleteMany(keys, o);
+      }),
     scan: inner.scan ? (prefix, o) => guard(o, () => inner.scan!(prefix, o)) : undefined,
     close: () => inner.close?.() ?? Promise.resolve(),
   };
+
+  function later<T>(ms: number, apply: () => Promise<unknown>, ack: T): Promise<T> {
+    setTimeout(() => apply().catch(() => {}), ms);
+    return Promise.resolve(ack);
+  }
 
   async function guard<T>(o: StoreCallOptions | undefined, call: () => Promise<T>): Promise<T> {
     wrapper.calls++;

@@ -1,0 +1,195 @@
+/**
+ * Deno KV: the embedded, persistent store of Deno (`Deno.openKv()`, a file, `":memory:"`, Deno Deploy), and
+ * the same database on Node through the `@deno/kv` npm package.
+ *
+ * Deno KV's `expireIn` is lazy (keys stayed readable a minute past it here), so every value carries its own
+ * expiry and reads check it; `expireIn` only reclaims space. Limits are handled, not crashed on: `getMany`
+ * reads at most 10 keys per call (split), writes are batched under the atomic mutation limits, values over
+ * 64 KiB are refused (the caller still gets its value), and keys over the limit are hashed by the core.
+ * Tag versions are plain writes; `ifAbsent` (tag creation, locks) is a versionstamp compare-and-set.
+ *
+ * @example
+ * ```ts ignore
+ * import { initCache } from "@svc-infra/cache";
+ * import { denoKvStore } from "@svc-infra/cache/adapters/deno-kv";
+ * await initCache({ store: denoKvStore(await Deno.openKv()) });
+ * await initCache({ url: "denokv:/var/data/cache.db" }); // or "denokv:" for the default database
+ * ```
+ *
+ * @module
+ */
+
+import type { CacheStore, StoreWrite } from "../src/store.ts";
+
+/** A key as the store writes it: `[root, key]`. */
+export type KvKey = readonly string[];
+
+/** What the store stores under each key: the text and its expiry (ms since the epoch). */
+interface Stored {
+  v: string;
+  e: number;
+}
+
+/** The parts of `Deno.Kv` (or `@deno/kv`'s `Kv`) the store uses. */
+export interface DenoKvLike {
+  /** Reads up to 10 keys. */
+  getMany(keys: readonly KvKey[]): Promise<readonly { value: unknown; versionstamp: string | null }[]>;
+  /** Reads one key. */
+  get(key: KvKey): Promise<{ value: unknown; versionstamp: string | null }>;
+  /** Starts an atomic operation. */
+  atomic(): DenoKvAtomic;
+  /** Lists keys by prefix. */
+  list(selector: { prefix: string[] }): AsyncIterable<{ key: readonly unknown[]; value: unknown }>;
+  /** Closes the database. */
+  close(): void;
+}
+
+/** The parts of an atomic operation the store uses. */
+export interface DenoKvAtomic {
+  /** Fails the commit unless the key is at this versionstamp (`null`: absent). */
+  check(...checks: { key: KvKey; versionstamp: string | null }[]): DenoKvAtomic;
+  /** Writes a key. */
+  set(key: KvKey, value: unknown, options?: { expireIn?: number }): DenoKvAtomic;
+  /** Deletes a key. */
+  delete(key: KvKey): DenoKvAtomic;
+  /** Applies the operation; `ok: false` when a check failed. */
+  commit(): Promise<{ ok: boolean }>;
+}
+
+/** Options of {@linkcode denoKvStore}. */
+export interface DenoKvStoreOptions {
+  /** First key part of every key, so the cache shares a database safely. @default {"svc-cache"} */
+  root?: string;
+  /** Close the database when the cache closes. @default {false} */
+  closeKv?: boolean;
+}
+
+/** Deno KV's per-value limit is 65,536 bytes; the envelope and serialization overhead stay under this margin. */
+const MAX_VALUE_BYTES = 65_536 - 512;
+/** Per-call and per-commit limits of Deno KV (denokv_proto limits.rs), with headroom. */
+const READ_BATCH = 10;
+const MUTATIONS_PER_COMMIT = 500;
+const BYTES_PER_COMMIT = 600_000;
+
+/**
+ * Creates a store on a Deno KV database (`Deno.openKv(...)`, or `openKv` from `@deno/kv` on Node).
+ */
+export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): CacheStore {
+  const root = options.root ?? "svc-cache";
+  let closed = false;
+  const key = (k: string): KvKey => [root, k];
+  const live = (value: unknown, now: number): string | null => {
+    const stored = value as Stored | null;
+    return stored && typeof stored.v === "string" && stored.e > now ? stored.v : null;
+  };
+  const stored = (w: StoreWrite, now: number) => {
+    const ttlMs = Math.max(1, Math.ceil(w.ttlMs));
+    return { value: { v: w.value, e: now + ttlMs } satisfies Stored, expireIn: ttlMs };
+  };
+
+  /** Writes one key only when it is absent or expired (compare-and-set on its versionstamp). */
+  const writeIfAbsent = async (w: StoreWrite): Promise<boolean> => {
+    const now = Date.now();
+    const current = await kv.get(key(w.key));
+    if (live(current.value, now) !== null) return false;
+    const { value, expireIn } = stored(w, now);
+    const result = await kv.atomic().check({ key: key(w.key), versionstamp: current.versionstamp })
+      .set(key(w.key), value, { expireIn }).commit();
+    return result.ok;
+  };
+
+  /** Plain writes and deletes, batched into commits under Deno KV's mutation limits. */
+  const commitInBatches = async (mutations: ((op: DenoKvAtomic) => DenoKvAtomic)[], sizes: number[]) => {
+    let op = kv.atomic(), count = 0, bytes = 0;
+    const commits: Promise<{ ok: boolean }>[] = [];
+    mutations.forEach((mutate, i) => {
+      if (count > 0 && (count >= MUTATIONS_PER_COMMIT || bytes + sizes[i] > BYTES_PER_COMMIT)) {
+        commits.push(op.commit());
+        op = kv.atomic(), count = 0, bytes = 0;
+      }
+      op = mutate(op);
+      count++, bytes += sizes[i];
+    });
+    if (count > 0) commits.push(op.commit());
+    await Promise.all(commits);
+  };
+
+  return {
+    name: "deno-kv",
+    capabilities: {
+      maxKeyBytes: 1024,
+      maxValueBytes: MAX_VALUE_BYTES,
+      inProcess: false,
+      consistency: "strong",
+    },
+    async getMany(keys) {
+      const now = Date.now();
+      const batches: Promise<readonly { value: unknown }[]>[] = [];
+      for (let i = 0; i < keys.length; i += READ_BATCH) {
+        batches.push(kv.getMany(keys.slice(i, i + READ_BATCH).map(key)));
+      }
+      return (await Promise.all(batches)).flat().map((entry) => live(entry.value, now));
+    },
+    async setMany(writes) {
+      const now = Date.now();
+      const results: boolean[] = new Array(writes.length);
+      const plain: StoreWrite[] = [];
+      const absent: Promise<void>[] = [];
+      writes.forEach((w, i) => {
+        if (serializedBytes(w.value) > MAX_VALUE_BYTES) results[i] = false;
+        else if (w.ifAbsent) absent.push(writeIfAbsent(w).then((ok) => void (results[i] = ok)));
+        else plain.push(w), results[i] = true;
+      });
+      await Promise.all([
+        ...absent,
+        commitInBatches(
+          plain.map((w) => (op) => {
+            const { value, expireIn } = stored(w, now);
+            return op.set(key(w.key), value, { expireIn });
+          }),
+          plain.map((w) => (w.key.length + w.value.length) * 3),
+        ),
+      ]);
+      return results;
+    },
+    async deleteMany(keys) {
+      await commitInBatches(keys.map((k) => (op) => op.delete(key(k))), keys.map((k) => k.length * 3));
+    },
+    async scan(prefix) {
+      const now = Date.now();
+      const found: string[] = [];
+      for await (
+        const entry of kv.list({ prefix: [root] }) as AsyncIterable<{ key: KvKey; value: unknown }>
+      ) {
+        const k = entry.key[1];
+        if (typeof k === "string" && k.startsWith(prefix) && live(entry.value, now) !== null) found.push(k);
+      }
+      return found;
+    },
+    close() {
+      if (options.closeKv && !closed) kv.close();
+      closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Bytes V8's serializer (which Deno KV uses) needs for a string: one per character when every character is
+ * Latin-1, else two (so one emoji doubles a long ASCII string).
+ */
+function serializedBytes(text: string): number {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return text.length * 2;
+  return text.length;
+}
+
+/**
+ * Opens a Deno KV database: `Deno.openKv` on Deno, `@deno/kv`'s `openKv` elsewhere (Node, Bun).
+ * `path` is passed verbatim (`":memory:"`, a file path); omitted → the default database.
+ */
+export async function openDenoKv(path?: string): Promise<DenoKvLike> {
+  const deno = (globalThis as { Deno?: { openKv?: (path?: string) => Promise<DenoKvLike> } }).Deno;
+  if (typeof deno?.openKv === "function") return await deno.openKv(path);
+  const { openKv } = await import("@deno/kv");
+  return await openKv(path) as unknown as DenoKvLike;
+}
