@@ -1,0 +1,93 @@
+/** Deno KV specifics: its limits (10 keys per read, atomic mutation caps, 64 KiB values) and lazy expiry. */
+import assert from "node:assert/strict";
+import {
+  cacheRead,
+  closeCache,
+  getMetrics,
+  initCache,
+  instance,
+  invalidateTags,
+  resetMetrics,
+} from "../mod.ts";
+import { denoKvStore } from "../adapters/deno_kv.ts";
+import { RecordingLogger } from "./_helpers.ts";
+
+Deno.test("deno kv: an entry with 15 tags (16 keys, over getMany's 10) is read, validated and invalidated", async () => {
+  const kv = await Deno.openKv(":memory:");
+  await initCache({ store: denoKvStore(kv) });
+  try {
+    const tags = Array.from({ length: 15 }, (_, i) => `t${i}:{id}`);
+    let loads = 0;
+    const get = cacheRead({ key: "many:{id}", tags, ttl: 60 }, ({ id }: { id: number }) => (loads++, id));
+    await get({ id: 1 });
+    await get({ id: 1 });
+    assert.equal(loads, 1);
+    await invalidateTags("t14:1");
+    await get({ id: 1 });
+    assert.equal(loads, 2);
+  } finally {
+    await closeCache();
+    kv.close();
+  }
+});
+
+Deno.test("deno kv: invalidating 2,500 tags at once stays under the atomic limits", async () => {
+  const kv = await Deno.openKv(":memory:");
+  await initCache({ store: denoKvStore(kv) });
+  try {
+    let loads = 0;
+    const get = cacheRead({ key: "one", tags: ["t1999"], ttl: 60 }, () => ++loads);
+    await get();
+    resetMetrics();
+    await invalidateTags(...Array.from({ length: 2500 }, (_, i) => `t${i}`));
+    assert.equal(getMetrics()["cache.invalidate.pending"], 0);
+    assert.equal(getMetrics()["cache.error"], 0);
+    assert.equal(await get(), 2);
+  } finally {
+    await closeCache();
+    kv.close();
+  }
+});
+
+Deno.test("deno kv: expiry is checked on read, whatever expireIn's lazy cleanup does", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = denoKvStore(kv);
+  await store.setMany([{ key: "short", value: "v", ttlMs: 30 }]);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(await store.getMany(["short"]), [null]);
+  assert.deepEqual(await store.setMany([{ key: "short", value: "w", ttlMs: 1000, ifAbsent: true }]), [true]);
+  kv.close();
+});
+
+Deno.test("deno kv: a value that serializes over 64 KiB (two-byte string) is refused, not thrown", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const store = denoKvStore(kv);
+  const twoByte = "a".repeat(40_000) + "😀"; // 40 k UTF-8 bytes, 80 k serialized bytes
+  assert.deepEqual(await store.setMany([{ key: "big", value: twoByte, ttlMs: 1000 }]), [false]);
+  assert.deepEqual(await store.setMany([{ key: "ok", value: "a".repeat(60_000), ttlMs: 1000 }]), [true]);
+  const logger = new RecordingLogger();
+  await initCache({ store, logger });
+  let loads = 0;
+  const get = cacheRead({ key: "emoji", ttl: 60 }, () => (loads++, twoByte));
+  assert.equal(await get(), twoByte);
+  assert.equal(await get(), twoByte);
+  assert.equal(loads, 2);
+  await closeCache();
+  kv.close();
+});
+
+Deno.test("deno kv: denokv: URLs open the default database or the given path", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".sqlite" });
+  await initCache({ url: `denokv:${path}`, prefix: "url" });
+  const get = cacheRead({ key: "persisted", ttl: 60 }, () => "on disk");
+  await get();
+  assert.equal(instance().store.name, "deno-kv");
+  await closeCache();
+  const kv = await Deno.openKv(path);
+  const [value] = await denoKvStore(kv).getMany(["url:v1:e:persisted"]);
+  assert.match(value ?? "", /"on disk"\]$/);
+  kv.close();
+  await initCache({ url: "denokv::memory:" });
+  assert.equal(instance().store.name, "deno-kv");
+  await closeCache();
+});
