@@ -20,14 +20,8 @@
 export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
 export type { CacheInstance, CacheOptions } from "./src/init.ts";
 export { cacheRead } from "./src/read.ts";
-export type {
-  CachedArgs,
-  CachedFunction,
-  CallOptions,
-  Loader,
-  MethodContext,
-  ReadOptions,
-} from "./src/read.ts";
+export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
+export type { CallOptions, Loader, LockOptions, ReadOptions } from "./src/read_options.ts";
 export { cacheWrite, recache } from "./src/write.ts";
 export type {
   RecacheOptions,
@@ -44,7 +38,7 @@ export { NEGATIVE_BRAND } from "./src/negative.ts";
 export type { TagsOption } from "./src/tags.ts";
 export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
 export type { Ttl, TtlName } from "./src/ttl.ts";
-export { StoreError } from "./src/errors.ts";
+export { CacheTimeoutError, StoreError } from "./src/errors.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "./src/store.ts";
 export type { Logger, WaitUntil } from "./src/context.ts";
 export type { Clock } from "./src/clock.ts";

@@ -16,6 +16,7 @@ import { memoryStore } from "./memory_store.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { Deadlines } from "./deadline.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
+import type { LockOptions } from "./read_options.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -45,6 +46,8 @@ export interface ContextSettings {
   readonly deadlineMs: number;
   readonly tagTtlMs: number;
   readonly waitUntil?: WaitUntil;
+  /** Default `lock` of reads. */
+  readonly lock?: boolean | LockOptions;
   readonly breakerThreshold: number;
   readonly breakerCooldownMs: number;
   readonly errorLogIntervalMs: number;

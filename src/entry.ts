@@ -1,6 +1,6 @@
 /**
  * The stored envelope, one JSON array so a hit costs a single `JSON.parse`:
- * `["svc2",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,[tagVersion,…],value]`.
+ * `["svc2",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[tagVersion,…],value]`.
  * `flags`: 1 = negative result, 2 = value is plain JSON (else devalue's flattened form).
  *
  * @module
@@ -23,6 +23,8 @@ export interface EntryMeta {
   readonly negative: boolean;
   /** The ttl in seconds the entry was written with (for logs). */
   readonly ttl: number;
+  /** How long the load took, in milliseconds (probabilistic early refresh weighs it). */
+  readonly loadMs: number;
   /** Versions of the entry's tags, in the order of its tags. */
   readonly versions: readonly string[];
 }
@@ -36,7 +38,7 @@ export interface Entry extends EntryMeta {
 /** Encodes an entry for the store. */
 export function encodeEntry(meta: EntryMeta, value: Encoded): string {
   const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
-  return `${HEAD}${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${
+  return `${HEAD}${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
   },${value.text}]`;
 }
@@ -52,8 +54,10 @@ export function decodeEntry(raw: string): Entry | undefined {
   }
   const flags = a[5];
   if (
-    a.length !== 9 || typeof a[1] !== "number" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
-    typeof a[4] !== "number" || typeof flags !== "number" || typeof a[6] !== "number" || !Array.isArray(a[7])
+    a.length !== 10 || typeof a[1] !== "number" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
+    typeof a[4] !== "number" || typeof flags !== "number" || typeof a[6] !== "number" ||
+    typeof a[7] !== "number" ||
+    !Array.isArray(a[8])
   ) return undefined;
   return {
     createdAt: a[1],
@@ -62,8 +66,9 @@ export function decodeEntry(raw: string): Entry | undefined {
     staleUntil: a[4],
     negative: (flags & 1) === 1,
     ttl: a[6],
-    versions: a[7] as string[],
-    parsed: a[8],
+    loadMs: a[7],
+    versions: a[8] as string[],
+    parsed: a[9],
     json: (flags & 2) === 2,
   };
 }

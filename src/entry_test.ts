@@ -9,6 +9,7 @@ const meta: EntryMeta = {
   staleUntil: 3,
   negative: true,
   ttl: 60,
+  loadMs: 12.5,
   versions: ["ab", "cd"],
 };
 
@@ -37,9 +38,10 @@ Deno.test("entry: anything else reads as undefined", () => {
       "",
       "garbage",
       '["svc2",1,2',
-      '["svc1",1,2,2,3,0,60,[],1]',
-      '["svc2","1",2,2,3,0,60,[],1]',
-      '["svc2",1,2,2,3,0,60,"v",1]',
+      '["svc1",1,2,2,3,0,60,0,[],1]',
+      '["svc2","1",2,2,3,0,60,0,[],1]',
+      '["svc2",1,2,2,3,0,60,0,"v",1]',
+      '["svc2",1,2,2,3,0,60,[],1]',
       "svc1|1|2\n",
     ]
   ) {

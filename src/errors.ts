@@ -16,3 +16,18 @@ export class StoreError extends Error {
     this.store = store;
   }
 }
+
+/** A load took longer than the read's `hardTimeoutMs`. The load goes on and stores its value when done. */
+export class CacheTimeoutError extends Error {
+  /** The cached function's name. */
+  readonly function: string;
+  /** The bound that passed, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Makes the error: "Cannot load getUser: no value within 200 ms". */
+  constructor(fn: string, timeoutMs: number) {
+    super(`Cannot load ${fn}: no value within ${timeoutMs} ms`);
+    this.name = "CacheTimeoutError";
+    this.function = fn;
+    this.timeoutMs = timeoutMs;
+  }
+}

@@ -21,6 +21,8 @@ import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
 import { decodeEntry } from "./entry.ts";
 import { revive } from "./codec.ts";
 import type { Metrics } from "./metrics.ts";
+import type { LockOptions } from "./read_options.ts";
+import { checkLock } from "./read.ts";
 
 /** Options of {@linkcode initCache}. */
 export interface CacheOptions {
@@ -48,6 +50,8 @@ export interface CacheOptions {
   tagTtl?: number;
   /** Default `waitUntil` for background work (refresh, recache). */
   waitUntil?: WaitUntil;
+  /** Default of every read's `lock`: load once per cluster instead of once per process. @default {false} */
+  lock?: boolean | LockOptions;
   /** Consecutive backend failures that open the circuit breaker. @default {5} */
   breakerThreshold?: number;
   /** Milliseconds the breaker stays open before one probe call. @default {1000} */
@@ -97,6 +101,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
   if (options.url !== undefined && options.store !== undefined) {
     throw new TypeError("Cannot init cache: give either url or store, not both");
   }
+  checkLock(options.lock, "Cannot init cache");
   positive("deadlineMs", options.deadlineMs);
   positive("tagTtl", options.tagTtl);
   positive("breakerThreshold", options.breakerThreshold);
@@ -125,6 +130,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     deadlineMs: options.deadlineMs ?? base.deadlineMs,
     tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
     waitUntil: options.waitUntil,
+    lock: options.lock,
     breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
     breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
     errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,

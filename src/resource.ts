@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type CachedFunction, createReader, type Loader, type ReadOptions } from "./read.ts";
+import { type CachedFunction, createReader } from "./read.ts";
+import type { Loader, ReadOptions } from "./read_options.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
 import type { TagsOption } from "./tags.ts";
 

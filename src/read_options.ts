@@ -1,0 +1,67 @@
+/**
+ * Options of cached reads, shared by the wrapper (`read.ts`) and the engine (`reader.ts`).
+ *
+ * @module
+ */
+
+import type { WaitUntil } from "./context.ts";
+import type { TagsOption } from "./tags.ts";
+import type { Ttl } from "./ttl.ts";
+
+/** Options of one call of a cached function (the optional second argument). */
+export interface CallOptions {
+  /** Receives background work (early refresh, recache) so the platform keeps it alive after the response. */
+  waitUntil?: WaitUntil;
+  /** Rejects this call when aborted; a load shared with other callers keeps running for them. */
+  signal?: AbortSignal;
+  /** Skips the cache read, runs the loader and stores its fresh value. */
+  force?: boolean;
+}
+
+/** A distributed lock around loads, so that one process in a cluster loads a key at a time. */
+export interface LockOptions {
+  /** How long a lock holds; waiters load themselves after it. Cover a normal load. @default {10000} */
+  ttlMs?: number;
+  /** How often waiters look for the value. @default {50} */
+  pollMs?: number;
+}
+
+/** Options of `cacheRead`. */
+export interface ReadOptions<K extends string, A> {
+  /** A template such as `"user:{userId}:profile"` (checked against the argument's type), or a function. */
+  key: K | ((arg: A) => string);
+  /** Seconds, or `"short" | "default" | "long"`; `0` disables caching. @default {"default"} (`CACHE_TTL_DEFAULT`) */
+  ttl?: Ttl;
+  /** Tags for invalidation: templates rendered from the argument, or a function of it. */
+  tags?: TagsOption<A>;
+  /** Spreads expiry: each entry's ttl is drawn from ttl ± 10 % when written. */
+  smoothExpiry?: boolean;
+  /** Seconds after which a hit still returns the cached value but refreshes it in the background, once. */
+  earlyTtl?: number;
+  /**
+   * `"probabilistic"`: refresh early at random, more likely as expiry nears and the slower the load
+   * (XFetch), so refreshes of many keys spread out instead of landing together.
+   */
+  earlyRefresh?: "probabilistic";
+  /** XFetch's β: above 1 refreshes earlier, below 1 later. @default {1} */
+  beta?: number;
+  /**
+   * Seconds an entry stays usable after its ttl (grace). In that window a hit returns the stale value and
+   * refreshes it in the background; when the refresh fails the stale value keeps being served. An
+   * invalidated entry is never served.
+   */
+  staleTtl?: number;
+  /** In the stale window, wait this long for the refresh before serving the stale value. @default {0} */
+  timeoutMs?: number;
+  /** Fail a call whose load takes longer with `CacheTimeoutError` (the load still completes and is stored). */
+  hardTimeoutMs?: number;
+  /** After a failed background refresh, wait this long before trying again. @default {10000} */
+  refreshBackoffMs?: number;
+  /** Load once per cluster instead of once per process (`SET NX PX` / versionstamp). @default {initCache's lock} */
+  lock?: boolean | LockOptions;
+  /** Name in logs, metrics and errors. @default {the function's name, else the key template} */
+  name?: string;
+}
+
+/** A loader: one object argument (or none), returning a value or a promise of one. */
+export type Loader<A, R> = (this: never, arg: A) => R | Promise<R>;

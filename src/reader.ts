@@ -1,0 +1,447 @@
+/**
+ * The engine behind `cacheRead`: the hit path (one batch read of the entry and its tag versions), misses
+ * coalesced per process and optionally locked per cluster, refresh-ahead (fixed or XFetch), the grace window
+ * (stale-while-revalidate, stale-if-error) and load time bounds.
+ *
+ * @module
+ */
+
+import {
+  activeCache,
+  type CacheContext,
+  type Flight,
+  type LoadResult,
+  metrics,
+  type WaitUntil,
+} from "./context.ts";
+import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
+import { type CompiledTags, renderTags } from "./tags.ts";
+import { decodeEntry, encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
+import { type Encoded, revive, serialize } from "./codec.ts";
+import { isNegativeCacheResult, negativeCache } from "./negative.ts";
+import type { CallOptions, Loader, LockOptions, ReadOptions } from "./read_options.ts";
+import { releaseLock, tryLock } from "./lock.ts";
+import { xfetchDue } from "./xfetch.ts";
+import { CacheTimeoutError } from "./errors.ts";
+
+/** Everything one call needs, computed once per call. */
+interface Job<A> {
+  readonly cache: CacheContext;
+  readonly thisArg: unknown;
+  readonly arg: A;
+  readonly logical: string;
+  /** The entry key, then the tag-version keys: what a hit reads in one batch. */
+  readonly keys: readonly string[];
+  readonly ttl: number;
+  readonly waitUntil?: WaitUntil;
+}
+
+const NOTHING: unique symbol = Symbol("nothing");
+const DEFAULT_LOCK_TTL_MS = 10_000;
+const DEFAULT_LOCK_POLL_MS = 50;
+const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
+
+/** Reads, loads and refreshes the entries of one cached function. */
+export class Reader<A, R> {
+  readonly #what: string;
+  readonly #keyTemplate?: CompiledTemplate;
+  readonly #options: ReadOptions<string, A>;
+  readonly #tags: CompiledTags<A>;
+  readonly #fn: Loader<A, R>;
+  /** Entry key → time before which a failed refresh is not retried. */
+  readonly #backoff = new Map<string, number>();
+
+  constructor(
+    what: string,
+    keyTemplate: CompiledTemplate | undefined,
+    options: ReadOptions<string, A>,
+    tags: CompiledTags<A>,
+    fn: Loader<A, R>,
+  ) {
+    this.#what = what;
+    this.#keyTemplate = keyTemplate;
+    this.#options = options;
+    this.#tags = tags;
+    this.#fn = fn;
+  }
+
+  /** The logical key (without namespace) of an argument. */
+  logicalKey(arg: A): string {
+    if (this.#keyTemplate) return renderTemplate(this.#keyTemplate, arg, this.#what);
+    const key = (this.#options.key as (arg: A) => string)(arg);
+    if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+      throw new TypeError(
+        `Cannot cache ${this.#what}: the key function must return a non-empty, well-formed string`,
+      );
+    }
+    return key;
+  }
+
+  /** A call of the cached function. */
+  get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
+    try {
+      const cache = activeCache();
+      const ttl = cache.ttlSeconds(this.#options.ttl);
+      if (ttl === 0) {
+        metrics.count("cache.skip", this.#what);
+        return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
+      }
+      const logical = this.logicalKey(arg);
+      const tagList = renderTags(this.#tags, arg, this.#what, cache);
+      // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
+      const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
+      let pending = typeof keys[0] !== "string";
+      for (const tag of tagList) {
+        const key = cache.tagKey(tag);
+        if (typeof key !== "string") pending = true;
+        keys.push(key);
+      }
+      const start = (resolved: readonly string[]) => {
+        const job: Job<A> = {
+          cache,
+          thisArg,
+          arg,
+          logical,
+          keys: resolved,
+          ttl,
+          waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+        };
+        return call?.force
+          ? this.#bounded(job, this.#start(job, undefined, "forced"), false)
+          : this.#lookup(job);
+      };
+      const result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
+      return call?.signal ? abortable(result, call.signal) : result;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Removes one argument's entry. */
+  async invalidate(arg: A): Promise<void> {
+    const cache = activeCache();
+    const entryKey = await cache.entryKey(this.logicalKey(arg));
+    cache.inflight.delete(entryKey);
+    await cache.run("delete", (signal) => cache.store.deleteMany([entryKey], { signal }));
+  }
+
+  async #lookup(job: Job<A>): Promise<R> {
+    const { cache, keys } = job;
+    const started = cache.settings.debug ? performance.now() : 0;
+    let raws: (string | null)[] | undefined;
+    try {
+      raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+    } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
+    let cause = raws ? "cache_miss" : "cache_unavailable";
+    const raw = raws?.[0];
+    if (raws && raw) {
+      const entry = decodeEntry(raw);
+      if (entry === undefined) cause = await this.#corrupt(job);
+      else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
+        cause = "invalidated";
+      } else {
+        const now = cache.settings.clock.now();
+        const value = now < entry.staleUntil ? readValue(entry) : NOTHING;
+        if (now >= entry.staleUntil) cause = "expired";
+        else if (value === NOTHING) cause = await this.#corrupt(job);
+        else if (now < entry.freshUntil) {
+          this.#served(job, entry, started, "HIT");
+          if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
+          return value as R;
+        } else return await this.#serveStale(job, entry, value as R, raws, started);
+      }
+    }
+    metrics.count("cache.miss", this.#what);
+    const shared = cache.inflight.get(keys[0]);
+    return this.#bounded(job, shared ?? this.#start(job, raws?.slice(1), cause), shared !== undefined);
+  }
+
+  /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
+  #bounded(job: Job<A>, flight: Flight, joined: boolean): Promise<R> {
+    const result = flight.promise.then((r) => (joined ? r.copy() : r.value) as R);
+    const limit = this.#options.hardTimeoutMs;
+    if (limit === undefined) return result;
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        job.cache.background(flight.promise, job.waitUntil); // the load goes on and stores its value
+        reject(new CacheTimeoutError(this.#what, limit));
+      }, limit);
+      result.then(
+        (value) => (clearTimeout(timer), resolve(value)),
+        (error) => (clearTimeout(timer), reject(error)),
+      );
+    });
+  }
+
+  #served(job: Job<A>, entry: Entry, started: number, kind: "HIT" | "STALE") {
+    metrics.count("cache.hit", this.#what);
+    if (kind === "STALE") metrics.count("cache.stale", this.#what);
+    if (entry.negative) metrics.count("cache.negative", this.#what);
+    if (job.cache.settings.debug) {
+      job.cache.debug(
+        `[${kind}] key=${job.logical} duration_ms=${
+          (performance.now() - started).toFixed(1)
+        }ms ttl=${entry.ttl}`,
+      );
+    }
+  }
+
+  /** Early refresh: at `earlyTtl`, or at random as expiry nears (XFetch). */
+  #refreshDue(entry: Entry, now: number, cache: CacheContext): boolean {
+    if (now >= entry.refreshAt) return true;
+    return this.#options.earlyRefresh === "probabilistic" &&
+      xfetchDue(now, entry.freshUntil, entry.loadMs, this.#options.beta ?? 1, cache.settings.random);
+  }
+
+  /**
+   * The grace window: the stale value is served while one refresh runs in the background; the caller waits
+   * for that refresh at most `timeoutMs`. A failed refresh keeps the stale value and backs off.
+   */
+  async #serveStale(
+    job: Job<A>,
+    entry: Entry,
+    stale: R,
+    raws: (string | null)[],
+    started: number,
+  ): Promise<R> {
+    this.#served(job, entry, started, "STALE");
+    const flight = job.cache.inflight.get(job.keys[0]) ?? this.#refreshInBackground(job, raws, "stale");
+    const wait = this.#options.timeoutMs ?? 0;
+    if (!flight || wait <= 0) return stale;
+    const fresh = await settledWithin(flight.promise, wait);
+    return fresh ? fresh.copy() as R : stale;
+  }
+
+  /** Starts one background refresh of a key (none while one runs or while a failed one backs off). */
+  #refreshInBackground(job: Job<A>, raws: (string | null)[], why: string): Flight | undefined {
+    const { cache, keys } = job;
+    if (cache.inflight.has(keys[0]) || (this.#backoff.get(keys[0]) ?? 0) > cache.settings.clock.now()) return;
+    metrics.count("cache.refresh", this.#what);
+    cache.debug(`[REFRESH] key=${job.logical} cause=${why}`);
+    const flight = this.#start(job, raws.slice(1), `${why}_refresh`);
+    cache.background(
+      flight.promise.then(() => void this.#backoff.delete(keys[0]), (error) => {
+        this.#backoff.set(
+          keys[0],
+          cache.settings.clock.now() + (this.#options.refreshBackoffMs ?? DEFAULT_REFRESH_BACKOFF_MS),
+        );
+        metrics.count("cache.refresh.error", this.#what);
+        cache.debug(`[REFRESH-ERROR] key=${job.logical} error=${(error as Error)?.message ?? error}`);
+      }),
+      job.waitUntil,
+    );
+    return flight;
+  }
+
+  /** A stored value we cannot read: counted (never as an outage), deleted, then loaded afresh. */
+  async #corrupt(job: Job<A>): Promise<string> {
+    const { cache, keys } = job;
+    cache.reportError(
+      `unreadable entry for ${this.#what} at key ${job.logical}: treated as a miss and deleted`,
+    );
+    try {
+      await cache.run("delete", (signal) => cache.store.deleteMany([keys[0]], { signal }));
+    } catch { /* reported by run() */ }
+    return "corrupt";
+  }
+
+  /** Starts a load and registers it so that concurrent callers of the key share it. */
+  #start(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Flight {
+    const { cache, keys } = job;
+    const flight: Flight = { tagKeys: keys.slice(1), promise: this.#lockedLoad(job, observed, cause) };
+    cache.inflight.set(keys[0], flight);
+    const release = () => {
+      if (cache.inflight.get(keys[0]) === flight) cache.inflight.delete(keys[0]);
+    };
+    flight.promise.then(release, release);
+    return flight;
+  }
+
+  #lock(cache: CacheContext): LockOptions | undefined {
+    const lock = this.#options.lock ?? cache.settings.lock;
+    return lock === true ? {} : lock || undefined;
+  }
+
+  /**
+   * With a lock, one process of the cluster loads: the others poll for the value it stores, and load
+   * themselves only when the lock's ttl passes (a holder that died) or the lock is released without a value
+   * (a holder whose load failed).
+   */
+  async #lockedLoad(
+    job: Job<A>,
+    observed: (string | null)[] | undefined,
+    cause: string,
+  ): Promise<LoadResult> {
+    const lock = this.#lock(job.cache);
+    if (!lock) return this.#load(job, observed, cause);
+    const { cache, keys } = job;
+    const lockKey = cache.lockKey(keys[0]);
+    const ttlMs = lock.ttlMs ?? DEFAULT_LOCK_TTL_MS;
+    const since = cache.settings.clock.now();
+    let waited = false;
+    for (;;) {
+      const held = await tryLock(cache, lockKey, ttlMs);
+      if (held !== undefined) {
+        try {
+          return await this.#load(job, waited ? undefined : observed, cause);
+        } finally {
+          if (held !== "unavailable") cache.background(releaseLock(cache, held));
+        }
+      }
+      if (!waited) {
+        waited = true;
+        metrics.count("cache.lock.wait", this.#what);
+        cache.debug(`[LOCK-WAIT] key=${job.logical}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
+      const stored = await this.#peekFresh(job);
+      if (stored) return stored;
+      if (cache.settings.clock.now() - since >= ttlMs) {
+        metrics.count("cache.lock.timeout", this.#what);
+        cache.debug(`[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`);
+        return this.#load(job, undefined, "lock_timeout");
+      }
+    }
+  }
+
+  /** The entry, if another process has stored a fresh, valid one. */
+  async #peekFresh(job: Job<A>): Promise<LoadResult | undefined> {
+    const { cache, keys } = job;
+    try {
+      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+      const entry = raws[0] ? decodeEntry(raws[0]) : undefined;
+      if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
+        return;
+      }
+      const value = readValue(entry);
+      if (value === NOTHING) return;
+      const raw = raws[0]!;
+      return { value, copy: () => readValue(decodeEntry(raw)!) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #load(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Promise<LoadResult> {
+    const { cache, keys } = job;
+    const { clock } = cache.settings;
+    let versions: string[] | undefined;
+    try {
+      versions = keys.length === 1 ? [] : await cache.tagVersions(keys.slice(1), observed);
+    } catch { /* reported by run(); the value is returned but not stored */ }
+    const started = performance.now(), loadStarted = clock.now();
+    const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
+    const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
+    metrics.count("cache.load", this.#what);
+    metrics.time("cache.load.ms", duration, this.#what);
+    const negative = isNegativeCacheResult(value);
+    const ttl = negative ? value.ttl : job.ttl;
+    cache.debug(`[MISS] key=${job.logical} duration_ms=${duration.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
+    let encoded: Encoded;
+    try {
+      encoded = serialize(negative ? value.value : value, this.#what);
+    } catch (error) {
+      metrics.count("cache.error", this.#what);
+      cache.warnOnce(
+        `serialize:${this.#what}`,
+        `${(error as Error).message}; results are returned but not cached`,
+      );
+      return { value, copy: () => value };
+    }
+    if (versions !== undefined && ttl > 0) await this.#store(job, encoded, negative, ttl, loadMs, versions);
+    return { value, copy: () => readEncoded(encoded, negative, ttl) };
+  }
+
+  async #store(
+    job: Job<A>,
+    encoded: Encoded,
+    negative: boolean,
+    ttl: number,
+    loadMs: number,
+    versions: string[],
+  ) {
+    const { cache } = job;
+    const { clock, random } = cache.settings;
+    const now = clock.now();
+    // smoothExpiry draws the entry's own lifetime from ttl ± 10 %; earlyTtl scales with it.
+    const factor = this.#options.smoothExpiry ? 0.9 + random() * 0.2 : 1;
+    const lifetimeMs = Math.max(1, Math.round(ttl * 1000 * factor));
+    const early = this.#options.earlyTtl;
+    const graceMs = negative ? 0 : (this.#options.staleTtl ?? 0) * 1000;
+    const meta: EntryMeta = {
+      createdAt: now,
+      freshUntil: now + lifetimeMs,
+      refreshAt: early !== undefined && !negative
+        ? now + Math.round(early * 1000 * factor)
+        : now + lifetimeMs,
+      staleUntil: now + lifetimeMs + graceMs,
+      negative,
+      ttl,
+      loadMs,
+      versions,
+    };
+    const value = encodeEntry(meta, encoded);
+    const max = cache.store.capabilities.maxValueBytes;
+    if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
+      metrics.count("cache.error", this.#what);
+      cache.warnOnce(
+        `size:${this.#what}`,
+        `a result of ${this.#what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
+      );
+      return;
+    }
+    try {
+      await cache.run(
+        "write",
+        (signal) =>
+          cache.store.setMany([{ key: job.keys[0], value, ttlMs: meta.staleUntil - now }], { signal }),
+      );
+    } catch { /* reported by run(); the caller still gets its value */ }
+  }
+}
+
+function versionsMatch(stored: readonly string[], raws: readonly (string | null)[]): boolean {
+  if (stored.length !== raws.length - 1) return false;
+  for (let i = 0; i < stored.length; i++) if (stored[i] !== raws[i + 1]) return false;
+  return true;
+}
+
+function readValue(entry: Entry): unknown {
+  try {
+    const value = revive(entry.parsed, entry.json);
+    return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
+  } catch {
+    return NOTHING;
+  }
+}
+
+function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
+  const value = revive(JSON.parse(encoded.text), encoded.json);
+  return negative ? negativeCache({ ttl, value }) : value;
+}
+
+/** The promise's value if it settles successfully within `ms`, else `undefined`. */
+function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      () => (clearTimeout(timer), resolve(undefined)),
+    );
+  });
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then((value) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(value);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
+}
