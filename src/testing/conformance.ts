@@ -261,6 +261,33 @@ export function testAdapter(
     check(getMetrics()["cache.error"] === 2, "counted in cache.error");
   });
 
+  withCache(
+    "1000 concurrent cold callers run the loader once, with and without the lock",
+    async (clock, store, ns) => {
+      for (const lock of [false, true]) {
+        await initCache({
+          store,
+          clock,
+          prefix: `${ns}${lock}`,
+          lock: lock && { pollMs: 10 },
+          deadlineMs: 5000,
+        });
+        let loads = 0;
+        const get = cacheRead({ key: "cold", ttl: 60 }, async () => {
+          loads++;
+          await new Promise((r) => setTimeout(r, 20));
+          return { n: 1 };
+        });
+        const values = await Promise.all(Array.from({ length: 1000 }, () => get()));
+        check(loads === 1, `lock ${lock}: loaded ${loads} times`);
+        check(
+          values.every((v) => v.n === 1) && new Set(values).size === 1000,
+          "each caller has its own copy",
+        );
+      }
+    },
+  );
+
   withCache("logical expiry follows the cache's clock", async (clock) => {
     let loads = 0;
     const get = cacheRead({ key: "exp", ttl: 10 }, () => ++loads);
