@@ -51,6 +51,8 @@ export interface ContextSettings {
   readonly breakerThreshold: number;
   readonly breakerCooldownMs: number;
   readonly errorLogIntervalMs: number;
+  /** Longest wait between two retries of a pending invalidation. */
+  readonly retryMaxMs: number;
   /** Strings that must never reach a log line (passwords, tokens). */
   readonly secrets: readonly string[];
 }
@@ -75,7 +77,6 @@ const pendingInvalidations = new Map<string, StoreWrite>();
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let retryDelayMs = 0;
 const RETRY_MIN_MS = 50;
-const RETRY_MAX_MS = 500;
 
 /** Entry, tag-version and lock keys live in separate spaces under the namespace. */
 const SPACE = { entry: "e:", tag: "t:", lock: "l:" } as const;
@@ -341,6 +342,7 @@ export function defaultSettings(
     breakerThreshold: 5,
     breakerCooldownMs: 1000,
     errorLogIntervalMs: 30_000,
+    retryMaxMs: 500,
     secrets: [],
     ...given,
   };
@@ -365,7 +367,7 @@ async function flushPending(): Promise<boolean> {
 
 function scheduleRetry(delayMs: number) {
   if (retryTimer !== undefined) return;
-  retryDelayMs = Math.min(Math.max(delayMs, RETRY_MIN_MS), RETRY_MAX_MS);
+  retryDelayMs = Math.min(Math.max(delayMs, RETRY_MIN_MS), activeCache().settings.retryMaxMs);
   retryTimer = setTimeout(async () => {
     retryTimer = undefined;
     if (!(await flushPending())) scheduleRetry(retryDelayMs * 2);

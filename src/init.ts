@@ -58,6 +58,11 @@ export interface CacheOptions {
   breakerCooldownMs?: number;
   /** Shortest interval between two logged backend errors. @default {30000} */
   errorLogIntervalMs?: number;
+  /**
+   * Longest wait between two retries of an invalidation that could not reach the backend (retries start at
+   * 50 ms and double). With the breaker's cooldown it bounds how soon after recovery it lands. @default {500}
+   */
+  retryMaxMs?: number;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -106,6 +111,8 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
   positive("tagTtl", options.tagTtl);
   positive("breakerThreshold", options.breakerThreshold);
   positive("breakerCooldownMs", options.breakerCooldownMs);
+  positive("retryMaxMs", options.retryMaxMs);
+  positive("errorLogIntervalMs", options.errorLogIntervalMs);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;
@@ -134,6 +141,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
     breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
     errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
+    retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
   });
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const previousOwned = ownedStore;

@@ -20,9 +20,10 @@ import type { CacheStore, StoreCallOptions } from "../store.ts";
 export type Fault =
   | { mode: "none" }
   | { mode: "throw"; message?: string }
-  | { mode: "delay"; ms: number }
+  | { mode: "delay"; ms: number; writesOnly?: boolean }
   | { mode: "hang" }
-  | { mode: "corrupt" }
+  /** Garbles stored values that `match` (by default the cache's entries; tag versions and locks stay intact). */
+  | { mode: "corrupt"; match?: (value: string) => boolean }
   | { mode: "flaky"; probability: number; random?: () => number }
   | { mode: "oversize-reject"; maxBytes: number }
   | { mode: "lag"; ms: number };
@@ -46,9 +47,10 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
     getMany: (keys, o) =>
       guard(o, async () => {
         const values = await inner.getMany(keys, o);
-        return wrapper.fault.mode === "corrupt"
-          ? values.map((v) => v === null ? null : `\u0000garbage${v.slice(3, 9)}`)
-          : values;
+        const f = wrapper.fault;
+        if (f.mode !== "corrupt") return values;
+        const match = f.match ?? ((v: string) => v.startsWith("["));
+        return values.map((v) => v === null || !match(v) ? v : `\u0000garbage${v.slice(3, 9)}`);
       }),
     setMany: (writes, o) =>
       guard(o, () => {
@@ -59,7 +61,7 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         // An eventually consistent store: the write is acknowledged now and visible later.
         if (f.mode === "lag") return later(f.ms, () => inner.setMany(writes), writes.map(() => true));
         return inner.setMany(writes, o);
-      }),
+      }, true),
     deleteMany: (keys, o) =>
       guard(o, () => {
         const f = wrapper.fault;
@@ -76,7 +78,11 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
     return Promise.resolve(ack);
   }
 
-  async function guard<T>(o: StoreCallOptions | undefined, call: () => Promise<T>): Promise<T> {
+  async function guard<T>(
+    o: StoreCallOptions | undefined,
+    call: () => Promise<T>,
+    writing = false,
+  ): Promise<T> {
     wrapper.calls++;
     const f = wrapper.fault;
     if (f.mode === "throw") throw new Error(f.message ?? "ECONNREFUSED: backend down");
@@ -88,7 +94,7 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         o?.signal?.addEventListener("abort", () => reject(o.signal!.reason), { once: true })
       );
     }
-    if (f.mode === "delay") await new Promise((r) => setTimeout(r, f.ms));
+    if (f.mode === "delay" && (!f.writesOnly || writing)) await new Promise((r) => setTimeout(r, f.ms));
     return await call();
   }
   return wrapper;

@@ -7,3 +7,4 @@
 
 export { type ConformanceOptions, testAdapter, type TestRegistrar } from "./conformance.ts";
 export { type Fault, type FaultStore, faultStore } from "./fault_store.ts";
+export { testFaults } from "./fault_suite.ts";

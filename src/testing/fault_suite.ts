@@ -1,0 +1,253 @@
+/**
+ * The fault suite: the failure and bad-input cases a cache must survive (backend down, dying and recovering,
+ * slow, hanging, corrupt, refusing large values, flaky; invalidations while down; clock skew; TTL edge cases),
+ * run against any store through {@linkcode faultStore}.
+ *
+ * @example
+ * ```ts ignore
+ * import { testFaults } from "@svc-infra/cache/testing";
+ * import { memoryStore } from "@svc-infra/cache/adapters/memory";
+ * testFaults("memory", () => memoryStore());
+ * ```
+ *
+ * @module
+ */
+
+import type { CacheStore } from "../store.ts";
+import type { Logger } from "../context.ts";
+import { cacheRead, closeCache, getMetrics, initCache, invalidateTags, resetMetrics } from "../../mod.ts";
+import { type FaultStore, faultStore } from "./fault_store.ts";
+import type { TestRegistrar } from "./conformance.ts";
+
+class Clock {
+  #now = Date.now();
+  now = () => this.#now;
+  advance(ms: number) {
+    this.#now += ms;
+  }
+}
+
+class Lines implements Logger {
+  warnings: string[] = [];
+  debug() {}
+  info() {}
+  warn = (m: string) => void this.warnings.push(m);
+  error = (m: string) => void this.warnings.push(m);
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`Fault suite: ${message}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const DEADLINE_MS = 100;
+
+interface Ctx {
+  store: FaultStore;
+  inner: CacheStore;
+  clock: Clock;
+  logger: Lines;
+  ns: string;
+}
+
+/** Registers the fault cases for a store; `factory` makes a fresh store per case. */
+export function testFaults(
+  name: string,
+  factory: () => CacheStore | Promise<CacheStore>,
+  test: TestRegistrar = defaultRegistrar(),
+): void {
+  const withFaults = (title: string, fn: (ctx: Ctx) => Promise<void>) =>
+    test(`${name} faults: ${title}`, async () => {
+      const inner = await factory();
+      const store = faultStore(inner);
+      const clock = new Clock(), logger = new Lines();
+      const ns = `fault${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+      await initCache({
+        store,
+        clock,
+        logger,
+        prefix: ns,
+        deadlineMs: DEADLINE_MS,
+        breakerThreshold: 3,
+        breakerCooldownMs: 1000,
+        retryMaxMs: 100,
+      });
+      resetMetrics();
+      try {
+        await fn({ store, inner, clock, logger, ns });
+      } finally {
+        store.fault = { mode: "none" };
+        await closeCache();
+        await inner.close?.();
+      }
+    });
+  const user = () => {
+    const db = new Map<number, string>([[1, "v1"]]);
+    let loads = 0;
+    const get = cacheRead(
+      { key: "u:{id}", tags: ["user:{id}"], ttl: 60 },
+      ({ id }: { id: number }) => (loads++, db.get(id) ?? null),
+    );
+    return { db, get, loads: () => loads };
+  };
+
+  withFaults("backend down from the start: loader values, one log line, no caller error", async (c) => {
+    c.store.fault = { mode: "throw" };
+    const { get, loads } = user();
+    for (let i = 0; i < 20; i++) check((await get({ id: 1 })) === "v1", "the loader's value");
+    check(loads() === 20, "every call loaded");
+    check(
+      getMetrics()["cache.error"] >= 1 && getMetrics()["cache.breaker.open"] === 1,
+      "counted, breaker open",
+    );
+    check(c.logger.warnings.length === 1, `one log line, got ${c.logger.warnings.length}`);
+    check(c.store.calls <= 6, `the open breaker skips the store (calls: ${c.store.calls})`);
+  });
+
+  withFaults("dying mid-run and recovering: served throughout, hits resume after the cooldown", async (c) => {
+    const { get, loads } = user();
+    await get({ id: 1 });
+    await get({ id: 1 });
+    check(loads() === 1, "a hit before the outage");
+    c.store.fault = { mode: "throw" };
+    for (let i = 0; i < 5; i++) check((await get({ id: 1 })) === "v1", "served during the outage");
+    c.store.fault = { mode: "none" };
+    c.clock.advance(1000);
+    await get({ id: 1 }); // the probe
+    const before = loads();
+    await get({ id: 1 });
+    check(loads() === before, "hits again after recovery");
+  });
+
+  withFaults("slow and hanging backend: each call bounded by the deadline", async (c) => {
+    const { get } = user();
+    for (const fault of [{ mode: "delay", ms: 1000 } as const, { mode: "hang" } as const]) {
+      c.store.fault = fault;
+      const t0 = performance.now();
+      check((await get({ id: 1 })) === "v1", `${fault.mode}: the loader's value`);
+      const took = performance.now() - t0;
+      check(took < DEADLINE_MS * 8, `${fault.mode}: ${took.toFixed(0)} ms, bounded by the deadline`);
+    }
+  });
+
+  withFaults("a write delayed past an invalidation never serves the old value", async (c) => {
+    const { db, get, loads } = user();
+    c.store.fault = { mode: "delay", ms: DEADLINE_MS * 3, writesOnly: true };
+    check((await get({ id: 1 })) === "v1", "the first value"); // its write lands late, after what follows
+    c.store.fault = { mode: "none" };
+    c.clock.advance(1000);
+    db.set(1, "v2");
+    await invalidateTags("user:1");
+    check((await get({ id: 1 })) === "v2", "the new value");
+    await sleep(DEADLINE_MS * 4); // the old write has landed by now
+    check((await get({ id: 1 })) === "v2", "still the new value after the late write");
+    check(loads() >= 2, "loaded again");
+  });
+
+  withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
+    const { get, loads } = user();
+    await get({ id: 1 });
+    c.store.fault = { mode: "corrupt" };
+    check((await get({ id: 1 })) === "v1", "the loader's value");
+    check(loads() === 2, "loaded afresh");
+    c.store.fault = { mode: "none" };
+    check(getMetrics()["cache.error"] >= 1, "counted");
+    check(getMetrics()["cache.breaker.open"] === 0, "the breaker is untouched");
+    await get({ id: 1 });
+    check(loads() === 2, "the rewritten entry hits");
+  });
+
+  withFaults("a backend refusing large values: the value is returned, the refusal counted", async (c) => {
+    c.store.fault = { mode: "oversize-reject", maxBytes: 200 };
+    const big = cacheRead({ key: "big", ttl: 60 }, () => "x".repeat(1000));
+    check((await big()).length === 1000, "the value");
+    check((await big()).length === 1000, "again");
+    check(getMetrics()["cache.error"] >= 2, "counted");
+  });
+
+  withFaults("flaky backend (30 % of calls fail): every caller gets the right value", async (c) => {
+    let seed = 42;
+    c.store.fault = {
+      mode: "flaky",
+      probability: 0.3,
+      random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647),
+    };
+    const { db, get } = user();
+    for (let i = 0; i < 200; i++) {
+      if (i % 10 === 0) {
+        db.set(1, `v${i}`);
+        await invalidateTags("user:1");
+      }
+      check((await get({ id: 1 })) === db.get(1), `read ${i} sees the current value`);
+      c.clock.advance(400); // past the breaker's cooldown now and then
+    }
+  });
+
+  withFaults(
+    "an invalidation while the backend is down: queued, honoured here, landed after recovery",
+    async (c) => {
+      const { db, get } = user();
+      await get({ id: 1 });
+      const [tagKey] = await c.inner.scan?.(`${c.ns}:v1:t:`) ?? [];
+      const [before] = tagKey ? await c.inner.getMany([tagKey]) : [null];
+      c.store.fault = { mode: "throw" };
+      db.set(1, "v2");
+      await invalidateTags("user:1"); // resolves: queued
+      check(getMetrics()["cache.invalidate.pending"] === 1, "pending");
+      c.store.fault = { mode: "none" };
+      c.clock.advance(1000);
+      check((await get({ id: 1 })) === "v2", "no entry of a pending tag is served");
+      const until = Date.now() + 2000;
+      while (getMetrics()["cache.invalidate.pending"] > 0 && Date.now() < until) await sleep(20);
+      check(getMetrics()["cache.invalidate.pending"] === 0, "landed within 2 s of recovery");
+      if (tagKey) {
+        const [after] = await c.inner.getMany([tagKey]);
+        check(after !== null && after !== before, "the new tag version is in the store itself");
+      }
+    },
+  );
+
+  withFaults(
+    "clock skew between writer and reader: invalidation stays exact, expiry reads as a miss",
+    async (c) => {
+      const { db, get, loads } = user();
+      c.clock.advance(5 * 60_000); // a writer five minutes ahead
+      await get({ id: 1 });
+      c.clock.advance(-5 * 60_000); // the reader on time
+      db.set(1, "v2");
+      await invalidateTags("user:1");
+      check((await get({ id: 1 })) === "v2", "invalidation compares no clocks");
+      db.set(1, "v3");
+      await invalidateTags("user:1");
+      c.clock.advance(-2 * 60_000); // a writer two minutes behind (more than the 60 s ttl)
+      check((await get({ id: 1 })) === "v3", "written by the late writer");
+      c.clock.advance(2 * 60_000);
+      const n = loads();
+      check((await get({ id: 1 })) === "v3", "the reader's value");
+      check(loads() === n + 1, "the late writer's entry reads as expired: a miss, never stale");
+    },
+  );
+
+  withFaults("ttl edge cases: 0 does not cache; negative and NaN are RangeErrors", async () => {
+    let loads = 0;
+    const zero = cacheRead({ key: "z", ttl: 0 }, () => ++loads);
+    await zero();
+    await zero();
+    check(loads === 2, "ttl 0 calls every time");
+    for (const ttl of [-1, NaN]) {
+      let threw = false;
+      try {
+        cacheRead({ key: "bad", ttl }, () => 1);
+      } catch (error) {
+        threw = error instanceof RangeError;
+      }
+      check(threw, `ttl ${ttl} is a RangeError`);
+    }
+  });
+}
+
+function defaultRegistrar(): TestRegistrar {
+  const deno = (globalThis as { Deno?: { test(d: object): void } }).Deno;
+  if (!deno) throw new TypeError("Cannot register fault tests: pass a test function outside Deno");
+  return (name, fn) => deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+}

@@ -1,0 +1,69 @@
+/**
+ * A TCP proxy a test controls: `cut()` drops every connection and refuses new ones (a network partition),
+ * `restore()` lets traffic through again.
+ *
+ * @module
+ */
+
+import { freePort } from "./_servers.ts";
+
+export class TcpProxy {
+  readonly port = freePort();
+  #cut = false;
+  #open = new Set<Deno.Conn>();
+  #listener: Deno.Listener;
+
+  constructor(targetPort: number) {
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: this.port });
+    this.#accept(targetPort);
+  }
+
+  async #accept(targetPort: number) {
+    for await (const client of this.#listener) {
+      if (this.#cut) {
+        client.close();
+        continue;
+      }
+      this.#pipe(client, targetPort).catch(() => {});
+    }
+  }
+
+  async #pipe(client: Deno.Conn, targetPort: number) {
+    const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+    this.#open.add(client).add(server);
+    const close = () => {
+      for (const c of [client, server]) {
+        if (this.#open.delete(c)) {
+          try {
+            c.close();
+          } catch { /* already closed */ }
+        }
+      }
+    };
+    await Promise.allSettled([
+      client.readable.pipeTo(server.writable),
+      server.readable.pipeTo(client.writable),
+    ]);
+    close();
+  }
+
+  /** Drops every connection and refuses new ones. */
+  cut(): void {
+    this.#cut = true;
+    for (const c of this.#open) {
+      try {
+        c.close();
+      } catch { /* already closed */ }
+    }
+    this.#open.clear();
+  }
+
+  restore(): void {
+    this.#cut = false;
+  }
+
+  close(): void {
+    this.cut();
+    this.#listener.close();
+  }
+}
