@@ -119,7 +119,9 @@ function recordNode(name, { code, text }) {
   if (!pass || !fail) return record(`${name} (no summary; exit ${code})`, false);
   results.passed += Number(pass[1]);
   results.failed += Number(fail[1]);
-  if (Number(fail[1]) > 0 || code !== 0) failures.push(name);
+  if (Number(fail[1]) > 0 || code !== 0) {
+    failures.push(`${name}: ${[...text.matchAll(/^\s*not ok \d+ - (.*)$/gm)].map((m) => m[1]).join("; ")}`);
+  }
   if (code !== 0 && Number(fail[1]) === 0) results.failed++;
 }
 

@@ -263,7 +263,7 @@ Deno.test("read: a load that started before an invalidation is never served afte
     return loads === 1 ? gate.promise : "new";
   });
   const slow = get();
-  await settle();
+  while (loads === 0) await settle(); // the load has started
   await invalidateTags("t");
   const afterInvalidation = get();
   gate.resolve("old");

@@ -241,7 +241,7 @@ export function testAdapter(
     let loads = 0;
     const get = cacheRead({ key: "race", tags: ["r"], ttl: 60 }, () => ++loads === 1 ? held : "new");
     const slow = get();
-    await new Promise((r) => setTimeout(r, 20));
+    while (loads === 0) await new Promise((r) => setTimeout(r, 5)); // the load has started
     await invalidateTags("r");
     release("old");
     same(await slow, "old", "the held caller gets its own load");
