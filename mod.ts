@@ -21,7 +21,7 @@ export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetri
 export type { CacheInstance, CacheOptions } from "./src/init.ts";
 export { cacheRead } from "./src/read.ts";
 export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
-export type { CallOptions, Loader, LockOptions, ReadOptions } from "./src/read_options.ts";
+export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read_options.ts";
 export { cacheWrite, recache } from "./src/write.ts";
 export type {
   RecacheOptions,

@@ -16,6 +16,18 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Skips the cache read, runs the loader and stores its fresh value. */
   force?: boolean;
+  /** Told how the call was served (for HTTP layers: `X-Cache`, `Age`). */
+  onResult?: (result: ReadResult) => void;
+}
+
+/** How a call was served. */
+export interface ReadResult {
+  /** `hit`: a fresh stored entry; `stale`: an entry in its grace window; `miss`: the loader's value. */
+  readonly status: "hit" | "stale" | "miss";
+  /** When the served value was stored or loaded (the cache's clock, ms since the epoch). */
+  readonly createdAt: number;
+  /** Until when it is fresh (ms since the epoch). */
+  readonly freshUntil: number;
 }
 
 /** A distributed lock around loads, so that one process in a cluster loads a key at a time. */

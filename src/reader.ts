@@ -19,7 +19,7 @@ import { type CompiledTags, renderTags } from "./tags.ts";
 import { decodeEntry, encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
 import { type Encoded, revive, serialize } from "./codec.ts";
 import { isNegativeCacheResult, negativeCache } from "./negative.ts";
-import type { CallOptions, Loader, LockOptions, ReadOptions } from "./read_options.ts";
+import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { xfetchDue } from "./xfetch.ts";
 import { CacheTimeoutError } from "./errors.ts";
@@ -34,6 +34,7 @@ interface Job<A> {
   readonly keys: readonly string[];
   readonly ttl: number;
   readonly waitUntil?: WaitUntil;
+  readonly onResult?: (result: ReadResult) => void;
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
@@ -105,6 +106,7 @@ export class Reader<A, R> {
           keys: resolved,
           ttl,
           waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+          onResult: call?.onResult,
         };
         return call?.force
           ? this.#bounded(job, this.#start(job, undefined, "forced"), false)
@@ -158,7 +160,13 @@ export class Reader<A, R> {
 
   /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
   #bounded(job: Job<A>, flight: Flight, joined: boolean): Promise<R> {
-    const result = flight.promise.then((r) => (joined ? r.copy() : r.value) as R);
+    const result = flight.promise.then((r) => {
+      if (job.onResult) {
+        const now = job.cache.settings.clock.now();
+        job.onResult({ status: "miss", createdAt: now, freshUntil: now + job.ttl * 1000 });
+      }
+      return (joined ? r.copy() : r.value) as R;
+    });
     const limit = this.#options.hardTimeoutMs;
     if (limit === undefined) return result;
     return new Promise<R>((resolve, reject) => {
@@ -174,6 +182,11 @@ export class Reader<A, R> {
   }
 
   #served(job: Job<A>, entry: Entry, started: number, kind: "HIT" | "STALE") {
+    job.onResult?.({
+      status: kind === "HIT" ? "hit" : "stale",
+      createdAt: entry.createdAt,
+      freshUntil: entry.freshUntil,
+    });
     metrics.count("cache.hit", this.#what);
     if (kind === "STALE") metrics.count("cache.stale", this.#what);
     if (entry.negative) metrics.count("cache.negative", this.#what);

@@ -130,15 +130,23 @@ export function createWriter<A, R>(
       throw error;
     }
     await cache.invalidate(tagList);
-    if (specs.length > 0) {
-      const warming = Promise.all(specs.map((spec) => warm(spec, arg as A)));
-      if (call?.waitUntil) cache.background(warming, call.waitUntil);
-      else await warming;
-    }
+    await recacheAll(specs, arg as A, call?.waitUntil);
     return result;
   };
   Object.defineProperty(write, "name", { value: what });
   return write as WriteFunction<A, Awaited<R>>;
+}
+
+/** Runs the recaches of a write: awaited, or handed to `waitUntil` when one is given. */
+export async function recacheAll<A>(
+  specs: readonly RecacheSpec<A>[],
+  arg: A,
+  waitUntil?: WaitUntil,
+): Promise<void> {
+  if (specs.length === 0) return;
+  const warming = Promise.all(specs.map((spec) => warm(spec, arg)));
+  if (waitUntil) activeCache().background(warming, waitUntil);
+  else await warming;
 }
 
 /** Runs one recache; its errors are logged and counted, never thrown to the writer. */

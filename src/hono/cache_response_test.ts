@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { Hono } from "hono";
+import { cacheResponse } from "./cache_response.ts";
+import { invalidateOnWrite } from "./invalidate_on_write.ts";
+import { metricsHandler, prometheusText } from "./metrics_handler.ts";
+import { cacheRead, getMetrics, recache } from "../../mod.ts";
+import { deferred, freshCache, settle } from "../../tests/_helpers.ts";
+
+function usersApp(options: Parameters<typeof cacheResponse>[0] = {}) {
+  const app = new Hono();
+  const db = new Map([["1", "Ada"], ["2", "Grace"]]);
+  let runs = 0;
+  app.get(
+    "/users/:id",
+    cacheResponse({ key: "user:{id}:http", tags: ["user:{id}"], ttl: 60, ...options }),
+    (c) => {
+      runs++;
+      const name = db.get(c.req.param("id"));
+      return name ? c.json({ id: c.req.param("id"), name }) : c.json({ error: "not found" }, 404);
+    },
+  );
+  app.put("/users/:id", invalidateOnWrite({ tags: ["user:{id}"] }), async (c) => {
+    db.set(c.req.param("id"), (await c.req.json()).name);
+    return c.json({ ok: true });
+  });
+  return { app, db, runs: () => runs };
+}
+
+Deno.test("hono: MISS then HIT; the handler runs once; Age and Cache-Control follow the ttl", async () => {
+  const { clock } = await freshCache();
+  const { app, runs } = usersApp();
+  const miss = await app.request("/users/1");
+  assert.equal(miss.headers.get("x-cache"), "MISS");
+  assert.equal(miss.headers.get("cache-control"), "public, max-age=60");
+  assert.deepEqual(await miss.json(), { id: "1", name: "Ada" });
+  clock.advance(10_000);
+  const hit = await app.request("/users/1");
+  assert.equal(hit.headers.get("x-cache"), "HIT");
+  assert.equal(hit.headers.get("age"), "10");
+  assert.equal(hit.headers.get("cache-control"), "public, max-age=50");
+  assert.equal(hit.headers.get("content-type"), "application/json");
+  assert.deepEqual(await hit.json(), { id: "1", name: "Ada" });
+  assert.equal(runs(), 1);
+});
+
+Deno.test("hono: a mutating route invalidates the tag; the next GET is a MISS with the new data", async () => {
+  await freshCache();
+  const { app, runs } = usersApp();
+  await app.request("/users/1");
+  await app.request("/users/2");
+  const put = await app.request("/users/1", { method: "PUT", body: JSON.stringify({ name: "Ada L." }) });
+  assert.equal(put.status, 200);
+  const after = await app.request("/users/1");
+  assert.equal(after.headers.get("x-cache"), "MISS");
+  assert.deepEqual(await after.json(), { id: "1", name: "Ada L." });
+  assert.equal((await app.request("/users/2")).headers.get("x-cache"), "HIT", "user 2 untouched");
+  assert.equal(runs(), 3);
+});
+
+Deno.test("hono: a failed mutating request invalidates nothing", async () => {
+  await freshCache();
+  const app = new Hono();
+  app.get("/items/:id", cacheResponse({ key: "item:{id}", tags: ["item:{id}"] }), (c) => c.text("v"));
+  app.delete("/items/:id", invalidateOnWrite({ tags: ["item:{id}"] }), (c) => c.text("denied", 403));
+  await app.request("/items/1");
+  await app.request("/items/1", { method: "DELETE" });
+  assert.equal((await app.request("/items/1")).headers.get("x-cache"), "HIT");
+});
+
+Deno.test("hono: STALE during the grace window, refreshed through executionCtx.waitUntil", async () => {
+  const { clock } = await freshCache();
+  const { app, db, runs } = usersApp({ ttl: 10, staleTtl: 60 });
+  await app.request("/users/1");
+  db.set("1", "Ada v2");
+  clock.advance(11_000);
+  const handed: Promise<unknown>[] = [];
+  const ctx = {
+    waitUntil: (p: Promise<unknown>) => void handed.push(p),
+    passThroughOnException: () => {},
+    props: {},
+  };
+  const stale = await app.request("/users/1", {}, {}, ctx);
+  assert.equal(stale.headers.get("x-cache"), "STALE");
+  assert.deepEqual(await stale.json(), { id: "1", name: "Ada" });
+  assert.equal(handed.length, 1, "the refresh went to waitUntil");
+  await Promise.all(handed);
+  const fresh = await app.request("/users/1");
+  assert.equal(fresh.headers.get("x-cache"), "HIT");
+  assert.deepEqual(await fresh.json(), { id: "1", name: "Ada v2" });
+  assert.equal(runs(), 2);
+});
+
+Deno.test("hono: 404s are cached only with notFoundTtl, for that ttl", async () => {
+  const { clock } = await freshCache();
+  const plain = usersApp();
+  await plain.app.request("/users/9");
+  assert.equal((await plain.app.request("/users/9")).headers.get("x-cache"), null, "not cached by default");
+  assert.equal(plain.runs(), 2);
+  const negative = usersApp({ notFoundTtl: 5 });
+  assert.equal((await negative.app.request("/users/9")).status, 404);
+  const hit = await negative.app.request("/users/9");
+  assert.equal(hit.status, 404);
+  assert.equal(hit.headers.get("x-cache"), "HIT");
+  assert.equal(negative.runs(), 1);
+  clock.advance(5_000);
+  assert.equal((await negative.app.request("/users/9")).headers.get("x-cache"), "MISS");
+});
+
+Deno.test("hono: never caches Set-Cookie, private, no-store, 5xx, other methods or unidentified Authorization", async () => {
+  await freshCache();
+  const app = new Hono();
+  let runs = 0;
+  const route = (path: string, respond: (c: import("hono").Context) => Response) =>
+    app.on(["GET", "POST"], path, cacheResponse(), (c) => (runs++, respond(c)));
+  route("/cookie", (c) => (c.header("set-cookie", "session=abc"), c.text("hi")));
+  route("/private", (c) => (c.header("cache-control", "private, max-age=60"), c.text("mine")));
+  route("/nostore", (c) => (c.header("cache-control", "no-store"), c.text("live")));
+  route("/error", (c) => c.text("boom", 500));
+  route("/ok", (c) => c.text("ok"));
+  for (const path of ["/cookie", "/private", "/nostore", "/error"]) {
+    runs = 0;
+    await app.request(path);
+    const second = await app.request(path);
+    assert.equal(runs, 2, path);
+    assert.equal(second.headers.get("x-cache"), null, path);
+  }
+  runs = 0;
+  await app.request("/ok", { method: "POST" });
+  await app.request("/ok", { method: "POST" });
+  await app.request("/ok", { headers: { authorization: "Bearer a" } });
+  await app.request("/ok", { headers: { authorization: "Bearer a" } });
+  assert.equal(runs, 4, "POST and authorized requests run every time");
+  assert.equal((await app.request("/cookie")).headers.get("set-cookie"), "session=abc");
+});
+
+Deno.test("hono: authorized requests are cached per identity when the route declares one", async () => {
+  await freshCache();
+  const app = new Hono();
+  let runs = 0;
+  app.get(
+    "/me",
+    cacheResponse({ identity: (c) => c.req.header("authorization")?.replace("Bearer ", "") }),
+    (c) => (runs++, c.text(`hello ${c.req.header("authorization")}`)),
+  );
+  const a1 = await app.request("/me", { headers: { authorization: "Bearer alice" } });
+  const b1 = await app.request("/me", { headers: { authorization: "Bearer bob" } });
+  const a2 = await app.request("/me", { headers: { authorization: "Bearer alice" } });
+  assert.equal(await a2.text(), "hello Bearer alice");
+  assert.equal(await b1.text(), "hello Bearer bob");
+  assert.equal(a2.headers.get("x-cache"), "HIT");
+  assert.match(a1.headers.get("cache-control") ?? "", /^private/);
+  assert.equal(runs, 2);
+});
+
+Deno.test("hono: binary and streamed bodies and headers round-trip exactly", async () => {
+  await freshCache();
+  const app = new Hono();
+  const bytes = new Uint8Array(70_000).map((_, i) => (i * 7919) % 256);
+  app.get(
+    "/bin",
+    cacheResponse(),
+    () => new Response(bytes, { headers: { "content-type": "application/octet-stream", "x-custom": "1" } }),
+  );
+  app.get("/stream", cacheResponse(), () => {
+    const stream = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 5; i++) controller.enqueue(new TextEncoder().encode(`chunk ${i};`));
+        controller.close();
+      },
+    });
+    return new Response(stream, { status: 201, headers: { "content-type": "text/plain" } });
+  });
+  for (let i = 0; i < 2; i++) {
+    const bin = await app.request("/bin");
+    assert.deepEqual(new Uint8Array(await bin.arrayBuffer()), bytes);
+    assert.equal(bin.headers.get("x-custom"), "1");
+    const streamed = await app.request("/stream");
+    assert.equal(streamed.status, 201);
+    assert.equal(await streamed.text(), "chunk 0;chunk 1;chunk 2;chunk 3;chunk 4;");
+    assert.equal(streamed.headers.get("x-cache"), i === 0 ? "MISS" : "HIT");
+  }
+});
+
+Deno.test("hono: vary headers and the query take part in the key", async () => {
+  await freshCache();
+  const app = new Hono();
+  let runs = 0;
+  app.get(
+    "/greet",
+    cacheResponse({ vary: ["Accept-Language"] }),
+    (c) => (runs++, c.text(`${c.req.header("accept-language")} ${c.req.query("n")}`)),
+  );
+  const en = await app.request("/greet?n=1&m=2", { headers: { "accept-language": "en" } });
+  const fr = await app.request("/greet?m=2&n=1", { headers: { "accept-language": "fr" } });
+  const enAgain = await app.request("/greet?m=2&n=1", { headers: { "accept-language": "en" } });
+  assert.equal(await en.text(), "en 1");
+  assert.equal(await fr.text(), "fr 1");
+  assert.equal(enAgain.headers.get("x-cache"), "HIT", "query order does not matter");
+  assert.equal(runs, 2);
+});
+
+Deno.test("hono: concurrent requests share one handler run; an uncacheable response is never shared", async () => {
+  await freshCache();
+  const app = new Hono();
+  const gate = deferred<void>();
+  let runs = 0, cookieRuns = 0;
+  app.get("/slow", cacheResponse(), async (c) => (runs++, await gate.promise, c.text("shared")));
+  app.get("/login", cacheResponse(), async (c) => {
+    const n = ++cookieRuns;
+    await gate.promise;
+    c.header("set-cookie", `session=${n}`);
+    return c.text(`session ${n}`);
+  });
+  const slow = Array.from({ length: 20 }, () => app.request("/slow"));
+  const logins = Array.from({ length: 3 }, () => app.request("/login"));
+  await settle();
+  gate.resolve();
+  assert.ok((await Promise.all((await Promise.all(slow)).map((r) => r.text()))).every((t) => t === "shared"));
+  assert.equal(runs, 1);
+  const sessions = await Promise.all((await Promise.all(logins)).map((r) => r.headers.get("set-cookie")));
+  assert.equal(new Set(sessions).size, 3, "each request got its own cookie");
+});
+
+Deno.test("hono: invalidateOnWrite recaches with the route's params", async () => {
+  await freshCache();
+  let loads = 0;
+  const getUser = cacheRead(
+    { key: "u:{id}", tags: ["user:{id}"], ttl: 60 },
+    ({ id }: { id: string }) => (loads++, id),
+  );
+  const app = new Hono();
+  app.post(
+    "/users/:id",
+    invalidateOnWrite({ tags: ["user:{id}"], recache: [recache(getUser, { include: ["id"] })] }),
+    (c) => c.text("ok"),
+  );
+  await getUser({ id: "1" });
+  await app.request("/users/1", { method: "POST" });
+  assert.equal(loads, 2, "recached");
+  await getUser({ id: "1" });
+  assert.equal(loads, 2, "and then a hit");
+  assert.equal(getMetrics()["cache.warm.count"], 1);
+});
+
+Deno.test("hono: metricsHandler serves Prometheus text", async () => {
+  await freshCache({ metrics: true });
+  const { app } = usersApp({ name: "users" });
+  app.get("/metrics", metricsHandler());
+  await app.request("/users/1");
+  await app.request("/users/1");
+  const text = await (await app.request("/metrics")).text();
+  assert.match(text, /^# TYPE cache_hit_total counter$/m);
+  assert.match(text, /^cache_hit_total 1$/m);
+  assert.match(text, /^cache_hit_total\{fn="users"\} 1$/m);
+  assert.match(text, /^# TYPE cache_load_ms gauge$/m);
+  assert.equal(
+    prometheusText({ 'cache.hit{fn="a\\"b"}': 2 }),
+    '# TYPE cache_hit_total counter\ncache_hit_total{fn="a\\\\\\"b"} 2\n',
+  );
+});
