@@ -18,5 +18,3 @@
 export { cacheResponse, type CacheResponseOptions } from "./cache_response.ts";
 export { invalidateOnWrite, type InvalidateOnWriteOptions } from "./invalidate_on_write.ts";
 export { metricsHandler, prometheusText } from "./metrics_handler.ts";
-/** Hono's types used in these signatures, re-exported for convenience. */
-export type { Context, Handler, MiddlewareHandler } from "hono";
