@@ -131,7 +131,9 @@ function recordNode(name, { code, text }) {
  */
 function exportedFiles() {
   const json = JSON.parse(readFileSync("deno.json", "utf8"));
-  return Object.entries(json.exports).filter(([name]) => name !== "." && name !== "./hono").map(([, file]) => file);
+  return Object.entries(json.exports).filter(([name]) => name !== "." && name !== "./hono").map(([, file]) =>
+    file
+  );
 }
 
 main().catch((error) => {
