@@ -85,6 +85,8 @@ async function main() {
       NO_COLOR: "1",
     });
     recordDeno("deno test", denoTests);
+    console.log("# npm build");
+    record("npm build (npm-build.ts)", (await run(deno, ["run", "-A", "npm-build.ts"])).code === 0);
     console.log("# node tests (node --test on esbuild bundles of tests/node/*.node.ts)");
     for (const file of readdirSync("tests/node").filter((f) => f.endsWith(".node.ts"))) {
       recordNode(`node ${file}`, await runNodeTest(join("tests/node", file), services.env));

@@ -8,6 +8,9 @@
 import type { CacheStore } from "./store.ts";
 import type { Clock } from "./clock.ts";
 import { memoryStore } from "./memory_store.ts";
+import type * as RedisAdapter from "../adapters/redis.ts";
+import type * as UpstashAdapter from "../adapters/upstash.ts";
+import type * as DenoKvAdapter from "../adapters/deno_kv.ts";
 
 /** What a URL needs besides itself. */
 export interface UrlContext {
@@ -27,27 +30,58 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^/@:]*:)[^/@]+@/i, "$1***@");
 }
 
+/**
+ * Where each adapter module lives. The specifiers are held in variables so that bundlers (wrangler, Vercel,
+ * esbuild) never pull an adapter and its client into an app that does not use it; the npm build points them
+ * at the package's own subpath exports. On edge runtimes, import the adapter and pass `store` instead.
+ */
+export const ADAPTER_MODULES = {
+  redis: "../adapters/redis.ts",
+  upstash: "../adapters/upstash.ts",
+  denoKv: "../adapters/deno_kv.ts",
+};
+
+async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise<T> {
+  const specifier = ADAPTER_MODULES[name];
+  try {
+    return await import(specifier);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded in this runtime (${
+        (error as Error).message
+      }); import it from "@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
+      { cause: error },
+    );
+  }
+}
+
 /** Opens the store a URL names. Throws `TypeError` for an unknown scheme or a malformed URL. */
-export function storeFromUrl(url: string, context: UrlContext): Promise<CacheStore> {
+export async function storeFromUrl(url: string, context: UrlContext): Promise<CacheStore> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "memory":
     case "mem":
-      return Promise.resolve(memoryStore({ clock: context.clock }));
+      return memoryStore({ clock: context.clock });
     case "redis":
-    case "rediss":
-      return import("../adapters/redis.ts").then(({ redisStore }) => redisStore(url));
-    case "denokv":
+    case "rediss": {
+      const { redisStore } = await load<typeof RedisAdapter>("redis", url);
+      return redisStore(url);
+    }
+    case "denokv": {
       // "denokv:" → the default database; "denokv:<path>" passes <path> verbatim ("denokv::memory:").
-      return import("../adapters/deno_kv.ts").then(async ({ denoKvStore, openDenoKv }) =>
-        denoKvStore(await openDenoKv(url.slice("denokv:".length) || undefined), { closeKv: true })
-      );
+      const { denoKvStore, openDenoKv } = await load<typeof DenoKvAdapter>("denoKv", url);
+      return denoKvStore(await openDenoKv(url.slice("denokv:".length) || undefined), { closeKv: true });
+    }
     case "http":
     case "https":
-    case "upstash":
-      return import("../adapters/upstash.ts").then(({ upstashStore }) =>
-        upstashStore({ url: scheme === "upstash" ? undefined : url, token: context.token, env: context.env })
-      );
+    case "upstash": {
+      const { upstashStore } = await load<typeof UpstashAdapter>("upstash", url);
+      return upstashStore({
+        url: scheme === "upstash" ? undefined : url,
+        token: context.token,
+        env: context.env,
+      });
+    }
     default:
       throw new TypeError(
         `Cannot open cache url "${redactUrl(url)}": unknown scheme "${

@@ -1,0 +1,191 @@
+/**
+ * Builds the npm package `@svc-infra/cache` into `npm/` from the same source: ESM (code-split, so adapters
+ * stay lazily loaded chunks), CJS, and `.d.ts` from `tsc` (typescript@5; the npm typescript@7 has no JS
+ * API). `package.json`'s `exports` are generated from `deno.json`'s and checked against them both ways.
+ * Also reports the size of the core bundle. Run: `npm run build` (`deno run -A npm-build.ts`).
+ *
+ * @module
+ */
+
+import * as esbuild from "esbuild";
+
+const OUT = "npm";
+const deno = JSON.parse(await Deno.readTextFile("deno.json"));
+const rootPackage = JSON.parse(await Deno.readTextFile("package.json"));
+
+/** deno.json subpath → entry name in the build (`.` → `mod`, `./adapters/deno-kv` → `adapters/deno-kv`). */
+const entries: Record<string, string> = {};
+for (const [subpath, file] of Object.entries(deno.exports as Record<string, string>)) {
+  entries[subpath === "." ? "mod" : subpath.slice(2)] = file;
+}
+
+/** Runtime dependencies stay external: `devalue` is a dependency, the rest optional peers. */
+const dependencies = { devalue: rootPackage.dependencies?.devalue ?? rootPackage.devDependencies.devalue };
+const optionalPeers: Record<string, string> = {
+  "@redis/client": rootPackage.dependencies["@redis/client"],
+  "cluster-key-slot": rootPackage.dependencies["cluster-key-slot"],
+  "@upstash/redis": rootPackage.dependencies["@upstash/redis"],
+  "@deno/kv": rootPackage.devDependencies["@deno/kv"],
+  "hono": rootPackage.devDependencies["hono"],
+  "fast-check": rootPackage.devDependencies["fast-check"],
+};
+const external = [...Object.keys(dependencies), ...Object.keys(optionalPeers)];
+
+await Deno.remove(OUT, { recursive: true }).catch(() => {});
+/** The core loads adapters by specifier; in the package they are its own subpath exports. */
+const adapterSpecifiers: esbuild.Plugin = {
+  name: "adapter-specifiers",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]src[\\/]url\.ts$/ }, async (args) => ({
+      loader: "ts",
+      contents: (await Deno.readTextFile(args.path))
+        .replaceAll('"../adapters/redis.ts"', `"${deno.name}/adapters/redis"`)
+        .replaceAll('"../adapters/upstash.ts"', `"${deno.name}/adapters/upstash"`)
+        .replaceAll('"../adapters/deno_kv.ts"', `"${deno.name}/adapters/deno-kv"`),
+    }));
+  },
+};
+const common: esbuild.BuildOptions = {
+  entryPoints: entries,
+  plugins: [adapterSpecifiers],
+  bundle: true,
+  platform: "neutral",
+  target: "es2022",
+  external,
+  logLevel: "warning",
+  legalComments: "none",
+};
+await esbuild.build({
+  ...common,
+  format: "esm",
+  splitting: true,
+  outdir: `${OUT}/esm`,
+  chunkNames: "chunks/[name]-[hash]",
+});
+await esbuild.build({ ...common, format: "cjs", outdir: `${OUT}/cjs`, outExtension: { ".js": ".cjs" } });
+
+await Deno.writeTextFile(
+  ".tmp/tsconfig.build.json",
+  JSON.stringify({
+    compilerOptions: {
+      declaration: true,
+      emitDeclarationOnly: true,
+      outDir: `../${OUT}/types`,
+      rootDir: "..",
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      target: "ES2022",
+      lib: ["ES2024", "DOM", "DOM.Iterable"],
+      allowImportingTsExtensions: true,
+      rewriteRelativeImportExtensions: true,
+      strict: true,
+      skipLibCheck: true,
+      types: [],
+    },
+    files: Object.values(entries).map((f) => `../${f}`),
+  }),
+);
+const tsc = await new Deno.Command("node_modules/.bin/tsc", { args: ["-p", ".tmp/tsconfig.build.json"] })
+  .output();
+if (!tsc.success) {
+  console.error(new TextDecoder().decode(tsc.stdout), new TextDecoder().decode(tsc.stderr));
+  throw new Error("Cannot build the npm package: tsc failed to emit declarations");
+}
+
+const exportsMap: Record<string, { types: string; import: string; require: string }> = {};
+for (const [subpath, file] of Object.entries(deno.exports as Record<string, string>)) {
+  const name = subpath === "." ? "mod" : subpath.slice(2);
+  exportsMap[subpath] = {
+    types: `./types/${file.slice(2).replace(/\.ts$/, ".d.ts")}`,
+    import: `./esm/${name}.js`,
+    require: `./cjs/${name}.cjs`,
+  };
+}
+const pkg = {
+  name: deno.name,
+  version: deno.version,
+  description:
+    "One-button caching for async TypeScript, edge-runtime first: key templates, versioned tags, " +
+    "stampede protection, grace, metrics; memory, Redis, Redis Cluster, Upstash and Deno KV.",
+  license: deno.license,
+  type: "module",
+  main: "./cjs/mod.cjs",
+  module: "./esm/mod.js",
+  types: "./types/mod.d.ts",
+  exports: exportsMap,
+  sideEffects: false,
+  engines: { node: ">=20" },
+  dependencies,
+  peerDependencies: optionalPeers,
+  peerDependenciesMeta: Object.fromEntries(
+    Object.keys(optionalPeers).map((name) => [name, { optional: true }]),
+  ),
+  keywords: [
+    "cache",
+    "redis",
+    "upstash",
+    "deno-kv",
+    "hono",
+    "edge",
+    "cloudflare-workers",
+    "tags",
+    "stampede",
+  ],
+};
+await Deno.writeTextFile(`${OUT}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
+await Deno.copyFile("README.md", `${OUT}/README.md`);
+await Deno.copyFile("LICENSE", `${OUT}/LICENSE`);
+
+// The two export maps must agree, both ways, and every file they name must exist.
+const denoSubpaths = Object.keys(deno.exports).sort(), npmSubpaths = Object.keys(pkg.exports).sort();
+if (JSON.stringify(denoSubpaths) !== JSON.stringify(npmSubpaths)) {
+  throw new Error(
+    `Cannot build: deno.json exports ${denoSubpaths} differ from package.json exports ${npmSubpaths}`,
+  );
+}
+for (const target of Object.values(pkg.exports).flatMap((e) => Object.values(e))) {
+  await Deno.stat(`${OUT}/${target}`).catch(() => {
+    throw new Error(`Cannot build: package.json exports ${target}, which was not built`);
+  });
+}
+
+// Size budget: initCache + cacheRead + cacheWrite + the memory store, minified and gzipped, neutral platform,
+// code-split like an edge bundler ships it: the entry and its static imports (adapters are lazy chunks).
+const core = await esbuild.build({
+  stdin: {
+    contents: 'export { initCache, cacheRead, cacheWrite } from "./mod.ts";',
+    resolveDir: ".",
+    loader: "ts",
+  },
+  bundle: true,
+  minify: true,
+  format: "esm",
+  platform: "neutral",
+  splitting: true,
+  outdir: ".tmp/core-size",
+  write: false,
+  metafile: true,
+  external: external.filter((name) => name !== "devalue"),
+  logLevel: "warning",
+});
+const outputs = core.metafile!.outputs;
+const entry = Object.keys(outputs).find((name) => outputs[name].entryPoint === "<stdin>")!;
+const initial = [
+  entry,
+  ...outputs[entry].imports.filter((i) => i.kind === "import-statement").map((i) => i.path),
+];
+const coreBytes = new Uint8Array(
+  initial.flatMap((
+    name,
+  ) => [...core.outputFiles.find((f) => f.path.endsWith(name.replace(/^\.tmp\/core-size/, "")))!.contents]),
+);
+const gzipped = await new Response(
+  new Blob([coreBytes]).stream().pipeThrough(new CompressionStream("gzip")),
+).arrayBuffer();
+const sizes = { minified: coreBytes.byteLength, gzipped: gzipped.byteLength };
+await Deno.writeTextFile(`.tmp/core-size.json`, JSON.stringify(sizes));
+console.log(
+  `built ${OUT}/ (${pkg.name}@${pkg.version}); core bundle: ${
+    (sizes.minified / 1024).toFixed(1)
+  } KB minified, ${(sizes.gzipped / 1024).toFixed(2)} KB gzipped (devalue included)`,
+);

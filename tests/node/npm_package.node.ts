@@ -1,0 +1,114 @@
+/**
+ * The npm package as users get it: `npm pack` of the build, installed into a fresh project; the seed's resource
+ * example from plain JavaScript (ESM and CJS, in memory and on the real redis-server), a TypeScript consumer
+ * type-checked with tsc 5 (node16 and bundler resolution), and the example on Bun.
+ *
+ * @module
+ */
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+const root = process.cwd();
+const project = resolve(".tmp/npm-consumer");
+
+function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): string {
+  return execFileSync(cmd, args, {
+    cwd: project,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+test("npm package: pack and install into a fresh project", () => {
+  rmSync(project, { recursive: true, force: true });
+  mkdirSync(project, { recursive: true });
+  const packDir = resolve(".tmp/pack");
+  rmSync(packDir, { recursive: true, force: true });
+  mkdirSync(packDir, { recursive: true });
+  execFileSync("npm", ["pack", join(root, "npm"), "--pack-destination", packDir], { stdio: "ignore" });
+  const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz"))!);
+  writeFileSync(
+    join(project, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
+  for (const f of ["resource_example.mjs", "resource_example.cjs", "consumer.ts"]) {
+    cpSync(join(root, "examples/node", f), join(project, f));
+  }
+  run("npm", [
+    "install",
+    "--no-audit",
+    "--no-fund",
+    "--prefer-offline",
+    tarball,
+    "@redis/client@5.12.1",
+    "cluster-key-slot@1.1.2",
+    "hono@4.13.19",
+  ]);
+  assert.ok(existsSync(join(project, "node_modules/@svc-infra/cache/package.json")));
+});
+
+const expectSeedSteps = (out: string) => {
+  assert.match(
+    out,
+    /🔥 Cache MISS - fetching user 123 from DB\n✅ Fetched profile: \{"userId":123,"name":"John Doe"\}\n⚡ Cached profile/,
+  );
+  assert.match(out, /✅ Fresh profile: \{"userId":123,"name":"New Name"\}/);
+  assert.match(out, /📊 Cache hits: 1\n/);
+};
+
+test("npm package: the seed's resource example in ESM on the in-memory default", () => {
+  const out = run(process.execPath, ["resource_example.mjs"]);
+  expectSeedSteps(out);
+  assert.match(
+    out,
+    /✅ User successfully deleted - User 123 not found\n📊 Cache hits: 1\n📊 Cache misses: 3/,
+  );
+});
+
+test(
+  "npm package: the same example against the real redis-server",
+  { skip: !process.env.TEST_REDIS_URL },
+  () => {
+    const out = run(process.execPath, ["resource_example.mjs"], {
+      CACHE_URL: process.env.TEST_REDIS_URL,
+      CACHE_PREFIX: `npm${Date.now()}`,
+    });
+    expectSeedSteps(out);
+  },
+);
+
+test("npm package: the example in CommonJS", () => {
+  expectSeedSteps(run(process.execPath, ["resource_example.cjs"]));
+});
+
+for (const resolution of ["node16", "bundler"]) {
+  test(`npm package: a TypeScript consumer type-checks with tsc 5 (moduleResolution ${resolution})`, () => {
+    const module = resolution === "node16" ? "node16" : "esnext";
+    writeFileSync(
+      join(project, `tsconfig.${resolution}.json`),
+      JSON.stringify({
+        compilerOptions: {
+          module,
+          moduleResolution: resolution,
+          target: "es2022",
+          strict: true,
+          noEmit: true,
+          lib: ["es2022", "dom"],
+          types: [],
+          skipLibCheck: false,
+        },
+        files: ["consumer.ts"],
+      }),
+    );
+    run(join(root, "node_modules/.bin/tsc"), ["-p", `tsconfig.${resolution}.json`]);
+  });
+}
+
+test("npm package: the example on Bun", () => {
+  expectSeedSteps(run(join(root, "node_modules/.bin/bun"), ["resource_example.mjs"]));
+});

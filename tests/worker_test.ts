@@ -1,0 +1,65 @@
+/**
+ * The Worker example in Cloudflare's runtime: `wrangler dev` (workerd) on loopback, exercised over HTTP - miss,
+ * hit, invalidation - with the in-memory store and with the Upstash adapter pointed at the local bridge.
+ */
+import assert from "node:assert/strict";
+import { freePort } from "./_servers.ts";
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+async function withWrangler(vars: Record<string, string>, fn: (base: string) => Promise<void>) {
+  const port = freePort();
+  const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(freePort())];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const child = new Deno.Command("../../node_modules/.bin/wrangler", {
+    args,
+    cwd: "examples/worker",
+    env: { CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    let up = false;
+    for (let i = 0; i < 300 && !up; i++) {
+      try {
+        await (await fetch(`${base}/metrics`)).body?.cancel();
+        up = true;
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert.ok(up, "wrangler dev answered");
+    await fn(base);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+
+async function exercise(base: string) {
+  const get = async () => {
+    const res = await fetch(`${base}/users/123`);
+    return [res.headers.get("x-cache"), (await res.json()).name];
+  };
+  assert.deepEqual(await get(), ["MISS", "John Doe"]);
+  assert.deepEqual(await get(), ["HIT", "John Doe"]);
+  const put = await fetch(`${base}/users/123`, {
+    method: "PUT",
+    body: JSON.stringify({ name: "From workerd" }),
+  });
+  assert.equal(put.status, 200);
+  await put.body?.cancel();
+  assert.deepEqual(await get(), ["MISS", "From workerd"]);
+  assert.deepEqual(await get(), ["HIT", "From workerd"]);
+}
+
+test("workers: the Hono example in workerd (wrangler dev), in-memory store", () =>
+  withWrangler({}, exercise));
+
+const upstash = Deno.env.get("TEST_UPSTASH_URL"), token = Deno.env.get("TEST_UPSTASH_TOKEN");
+if (upstash && token) {
+  test("workers: the Hono example in workerd with the Upstash adapter on the local bridge", () =>
+    withWrangler({ CACHE_URL: upstash, CACHE_TOKEN: token, CACHE_PREFIX: `wk${Date.now()}` }, exercise));
+}
