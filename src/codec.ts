@@ -31,9 +31,26 @@ export function serialize(value: unknown, what: string): Encoded {
   }
 }
 
-/** Turns parsed JSON back into the value: as is for plain JSON, through devalue otherwise. */
-export function revive(parsed: unknown, json: boolean): unknown {
-  return json ? parsed : unflatten(parsed as number | unknown[]);
+/**
+ * Turns parsed JSON back into the value: through devalue when it needs it; plain JSON as is, or as a fresh
+ * copy when `shared` (the parsed tree is kept for other readers).
+ */
+export function revive(parsed: unknown, json: boolean, shared = false): unknown {
+  if (!json) return unflatten(parsed as number | unknown[]);
+  return shared ? cloneJson(parsed) : parsed;
+}
+
+/** A deep copy of a JSON tree (objects, arrays, primitives): several times cheaper than re-parsing it. */
+export function cloneJson(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    const copy = new Array(value.length);
+    for (let i = 0; i < value.length; i++) copy[i] = cloneJson(value[i]);
+    return copy;
+  }
+  const copy: Record<string, unknown> = {};
+  for (const key in value) copy[key] = cloneJson((value as Record<string, unknown>)[key]);
+  return copy;
 }
 
 /** Deepest nesting checked for the JSON fast path; deeper values use devalue. */

@@ -17,6 +17,7 @@ import { CircuitBreaker } from "./breaker.ts";
 import { Deadlines } from "./deadline.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
+import { decodeEntry, type Entry } from "./entry.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -78,6 +79,9 @@ let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let retryDelayMs = 0;
 const RETRY_MIN_MS = 50;
 
+/** Decoded entries of an in-process store kept for reuse. */
+const DECODED_ENTRIES = 1000;
+
 /** Entry, tag-version and lock keys live in separate spaces under the namespace. */
 const SPACE = { entry: "e:", tag: "t:", lock: "l:" } as const;
 
@@ -92,6 +96,7 @@ export class CacheContext {
   readonly #deadlines: Deadlines;
   readonly #warned = new Set<string>();
   readonly #namedTtls = new Map<string, number>();
+  readonly #decoded = new Map<string, Entry>();
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
@@ -101,6 +106,22 @@ export class CacheContext {
     this.namespace = `${settings.prefix}:${settings.version}:`;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
     this.#deadlines = new Deadlines(settings.deadlineMs);
+  }
+
+  /**
+   * Decodes an entry of an in-process store, remembering the last ~1000: the store hands back the very string
+   * it was given, so a hot entry is parsed once and then copied per reader. Remote stores decode every time.
+   */
+  decode(raw: string): Entry | undefined {
+    if (!this.store.capabilities.inProcess) return decodeEntry(raw);
+    let entry = this.#decoded.get(raw);
+    if (entry === undefined) {
+      entry = decodeEntry(raw, true);
+      if (entry === undefined) return undefined;
+      if (this.#decoded.size >= DECODED_ENTRIES) this.#decoded.delete(this.#decoded.keys().next().value!);
+      this.#decoded.set(raw, entry);
+    }
+    return entry;
   }
 
   /** Seconds for a ttl option; named and default ttls are read from the env once per cache. */

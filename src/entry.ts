@@ -33,6 +33,8 @@ export interface EntryMeta {
 export interface Entry extends EntryMeta {
   readonly parsed: unknown;
   readonly json: boolean;
+  /** The parsed tree is kept for other readers (decode cache): hand out copies only. */
+  readonly shared: boolean;
 }
 
 /** Encodes an entry for the store. */
@@ -44,7 +46,7 @@ export function encodeEntry(meta: EntryMeta, value: Encoded): string {
 }
 
 /** Decodes a stored entry; `undefined` when it is not one of ours or is damaged. */
-export function decodeEntry(raw: string): Entry | undefined {
+export function decodeEntry(raw: string, shared = false): Entry | undefined {
   if (!raw.startsWith(HEAD)) return undefined;
   let a: unknown[];
   try {
@@ -70,5 +72,6 @@ export function decodeEntry(raw: string): Entry | undefined {
     versions: a[8] as string[],
     parsed: a[9],
     json: (flags & 2) === 2,
+    shared,
   };
 }

@@ -18,7 +18,7 @@ Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold s
     const value of [{ a: "x\n|y]", b: [1, null] }, new Map([[1, new Date(0)]]), undefined, [1n, -0, NaN]]
   ) {
     const decoded = decodeEntry(encodeEntry(meta, serialize(value, "fn")))!;
-    const { parsed: _p, json: _j, ...rest } = decoded;
+    const { parsed: _p, json: _j, shared: _s, ...rest } = decoded;
     assert.deepEqual(rest, meta);
     assert.deepEqual(revive(decoded.parsed, decoded.json), value);
   }

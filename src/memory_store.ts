@@ -1,5 +1,7 @@
 /**
- * The in-memory store: a bounded LRU (entries and bytes) with lazy expiry and no timer per key.
+ * The in-memory store: bounded (entries and bytes) with least-recently-used eviction, lazy expiry and no timer
+ * per key. Recency is tracked CLOCK-style: a read only marks its slot as used; eviction gives used slots a
+ * second chance. That keeps a hit to one map lookup instead of a delete and a re-insert.
  *
  * @module
  */
@@ -24,6 +26,7 @@ interface Slot {
   value: string;
   expiresAt: number;
   bytes: number;
+  used: boolean;
 }
 
 /** Entries examined for expiry on each write, so dead entries are reclaimed without timers. */
@@ -44,7 +47,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
   const clock = options.clock ?? systemClock;
-  // A Map iterates in insertion order; re-inserting on access makes its first key the least recently used.
+  // A Map iterates in insertion order: its first keys are the oldest (CLOCK's hand starts there).
   const slots = new Map<string, Slot>();
   let bytes = 0;
 
@@ -59,8 +62,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       remove(key, slot);
       return null;
     }
-    slots.delete(key);
-    slots.set(key, slot);
+    slot.used = true;
     return slot.value;
   };
   const sweep = (now: number) => {
@@ -76,14 +78,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     const old = slots.get(w.key);
     if (old) remove(w.key, old);
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
-    slots.set(w.key, { value: w.value, expiresAt: now + w.ttlMs, bytes: size });
+    slots.set(w.key, { value: w.value, expiresAt: now + w.ttlMs, bytes: size, used: false });
     bytes += size;
     sweep(now);
-    for (const [key, slot] of slots) {
-      if (slots.size <= maxEntries && bytes <= maxBytes) break;
-      remove(key, slot);
-    }
+    evict();
     return true;
+  };
+  /** CLOCK eviction from the oldest end: a used slot moves to the newest end once, unused ones go. */
+  const evict = () => {
+    while (slots.size > maxEntries || bytes > maxBytes) {
+      for (const [key, slot] of slots) {
+        if (slot.used) {
+          slot.used = false;
+          slots.delete(key);
+          slots.set(key, slot);
+        } else {
+          remove(key, slot);
+          break;
+        }
+      }
+    }
   };
   const capabilities: StoreCapabilities = {
     maxKeyBytes: 1024,
@@ -101,6 +115,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     getMany(keys) {
       const now = clock.now();
       return Promise.resolve(keys.map((key) => read(key, now)));
+    },
+    peek(keys) {
+      const now = clock.now();
+      return keys.map((key) => read(key, now));
     },
     setMany(writes) {
       const now = clock.now();

@@ -16,7 +16,7 @@ import {
 } from "./context.ts";
 import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
-import { decodeEntry, encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
+import { encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
 import { type Encoded, revive, serialize } from "./codec.ts";
 import { isNegativeCacheResult, negativeCache } from "./negative.ts";
 import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./read_options.ts";
@@ -38,6 +38,9 @@ interface Job<A> {
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
+const MEMO_NONE: unique symbol = Symbol("no placeholder");
+/** Rendered keys remembered per cached function before the memo starts over. */
+const MEMO_SIZE = 10_000;
 const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
@@ -51,6 +54,13 @@ export class Reader<A, R> {
   readonly #fn: Loader<A, R>;
   /** Entry key → time before which a failed refresh is not retried. */
   readonly #backoff = new Map<string, number>();
+  /**
+   * When the key and the tags depend on one property at most, the rendered keys are remembered per value of
+   * it: hot calls skip rendering, and the store is handed the same key strings (whose hashes are cached).
+   */
+  readonly #memoField?: string | null;
+  #memo = new Map<unknown, { logical: string; keys: string[] }>();
+  #memoCache?: CacheContext;
 
   constructor(
     what: string,
@@ -64,6 +74,27 @@ export class Reader<A, R> {
     this.#options = options;
     this.#tags = tags;
     this.#fn = fn;
+    const fields = new Set([...(keyTemplate?.fields ?? []), ...tags.templates.flatMap((t) => t.fields)]);
+    if (keyTemplate && !tags.fn && fields.size <= 1) this.#memoField = fields.size ? [...fields][0] : null;
+  }
+
+  #memoFor(cache: CacheContext, arg: A) {
+    if (this.#memoField === undefined) return undefined;
+    if (this.#memoCache !== cache) {
+      this.#memo = new Map();
+      this.#memoCache = cache;
+    }
+    return this.#memo.get(
+      this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)?.[this.#memoField],
+    );
+  }
+
+  #remember(cache: CacheContext, arg: A, logical: string, keys: string[]) {
+    if (this.#memoField === undefined || this.#memoCache !== cache) return;
+    const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
+    if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
+    if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
+    this.#memo.set(value, { logical, keys });
   }
 
   /** The logical key (without namespace) of an argument. */
@@ -87,15 +118,37 @@ export class Reader<A, R> {
         metrics.count("cache.skip", this.#what);
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
-      const logical = this.logicalKey(arg);
-      const tagList = renderTags(this.#tags, arg, this.#what, cache);
-      // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
-      const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
-      let pending = typeof keys[0] !== "string";
-      for (const tag of tagList) {
-        const key = cache.tagKey(tag);
-        if (typeof key !== "string") pending = true;
-        keys.push(key);
+      const memo = this.#memoFor(cache, arg);
+      const logical = memo?.logical ?? this.logicalKey(arg);
+      let keys: (string | Promise<string>)[], pending = false;
+      if (memo) keys = memo.keys;
+      else {
+        const tagList = renderTags(this.#tags, arg, this.#what, cache);
+        // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
+        keys = [cache.entryKey(logical)];
+        pending = typeof keys[0] !== "string";
+        for (const tag of tagList) {
+          const key = cache.tagKey(tag);
+          if (typeof key !== "string") pending = true;
+          keys.push(key);
+        }
+        if (!pending) this.#remember(cache, arg, logical, keys as string[]);
+      }
+      if (!pending && !call?.force && cache.store.peek) {
+        // In-process store: a fresh hit is served synchronously, with no promise round through the store.
+        const hit = this.#peekHit({
+          cache,
+          thisArg,
+          arg,
+          logical,
+          keys: keys as string[],
+          ttl,
+          waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+          onResult: call?.onResult,
+        });
+        if (hit !== NOTHING) {
+          return call?.signal ? abortable(Promise.resolve(hit as R), call.signal) : Promise.resolve(hit as R);
+        }
       }
       const start = (resolved: readonly string[]) => {
         const job: Job<A> = {
@@ -127,6 +180,22 @@ export class Reader<A, R> {
     await cache.run("delete", (signal) => cache.store.deleteMany([entryKey], { signal }));
   }
 
+  /** A fresh, valid entry of an in-process store, or `NOTHING` (the async path then handles the call). */
+  #peekHit(job: Job<A>): unknown {
+    const { cache, keys } = job;
+    const started = cache.settings.debug ? performance.now() : 0;
+    const raws = cache.store.peek!(keys);
+    const entry = raws[0] ? cache.decode(raws[0]) : undefined;
+    if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) return NOTHING;
+    const now = cache.settings.clock.now();
+    if (now >= entry.freshUntil) return NOTHING;
+    const value = readValue(entry);
+    if (value === NOTHING) return NOTHING;
+    this.#served(job, entry, started, "HIT");
+    if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
+    return value;
+  }
+
   async #lookup(job: Job<A>): Promise<R> {
     const { cache, keys } = job;
     const started = cache.settings.debug ? performance.now() : 0;
@@ -137,7 +206,7 @@ export class Reader<A, R> {
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
     if (raws && raw) {
-      const entry = decodeEntry(raw);
+      const entry = cache.decode(raw);
       if (entry === undefined) cause = await this.#corrupt(job);
       else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
         cause = "invalidated";
@@ -322,14 +391,14 @@ export class Reader<A, R> {
     const { cache, keys } = job;
     try {
       const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
-      const entry = raws[0] ? decodeEntry(raws[0]) : undefined;
+      const entry = raws[0] ? cache.decode(raws[0]) : undefined;
       if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
         return;
       }
       const value = readValue(entry);
       if (value === NOTHING) return;
       const raw = raws[0]!;
-      return { value, copy: () => readValue(decodeEntry(raw)!) };
+      return { value, copy: () => readValue(cache.decode(raw)!) };
     } catch {
       return undefined;
     }
@@ -421,7 +490,7 @@ function versionsMatch(stored: readonly string[], raws: readonly (string | null)
 
 function readValue(entry: Entry): unknown {
   try {
-    const value = revive(entry.parsed, entry.json);
+    const value = revive(entry.parsed, entry.json, entry.shared);
     return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
   } catch {
     return NOTHING;

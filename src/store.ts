@@ -63,6 +63,8 @@ export interface CacheStore {
   readonly capabilities: StoreCapabilities;
   /** Values in the order of `keys`; `null` for a missing or expired key. */
   getMany(keys: readonly string[], options?: StoreCallOptions): Promise<(string | null)[]>;
+  /** In-process stores may also read synchronously; the core then serves hits without a promise round. */
+  peek?(keys: readonly string[]): (string | null)[];
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. */

@@ -1,0 +1,257 @@
+// @svc-infra/cache beside its peers, in one Node process, subjects interleaved round-robin (order rotated each
+// round); results are medians over rounds, reported as ratios because absolute numbers drift on shared machines.
+// Run through `npm run bench` (it builds the package and installs the peers); writes JSON to stdout.
+//   node --expose-gc bench/peers.mjs [hitOps] [rounds]
+import { BentoCache, bentostore } from "bentocache";
+import { memoryDriver } from "bentocache/drivers/memory";
+import { createCache as createCacheManager } from "cache-manager";
+import { cachified, totalTtl } from "@epic-web/cachified";
+import { LRUCache } from "lru-cache";
+import { createCache as createAcd } from "async-cache-dedupe";
+import { createCache as createUnkey, DefaultStatefulContext, Namespace } from "@unkey/cache";
+import { MemoryStore } from "@unkey/cache/stores";
+import { build } from "esbuild";
+import * as ours from "../npm/esm/mod.js";
+
+const HIT_OPS = Number(process.argv[2] ?? 200_000);
+const ROUNDS = Number(process.argv[3] ?? 5);
+const KEYS = 1000;
+const value = (id) => ({
+  id,
+  name: `user ${id}`,
+  email: `user${id}@example.com`,
+  roles: ["reader", "writer"],
+});
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Each subject: a factory giving `get(id)` over a loader, plus `invalidate(tag)` where the library has tags. */
+const subjects = {
+  "bare Map": () => {
+    const map = new Map();
+    return {
+      get: async (id, load = value) => {
+        let v = map.get(id);
+        if (v === undefined) map.set(id, v = await load(id));
+        return v;
+      },
+    };
+  },
+  "@svc-infra/cache": async (tagged) => {
+    await ours.initCache({ prefix: `b${Math.random().toString(36).slice(2, 8)}` });
+    let loader = value;
+    const get = ours.cacheRead(
+      { key: "u:{id}", ttl: 3600, tags: tagged ? ["all"] : undefined },
+      ({ id }) => loader(id),
+    );
+    return {
+      get: (id, load) => (load && (loader = load), get({ id })),
+      invalidate: (tag) => ours.invalidateTags(tag),
+    };
+  },
+  "bentocache": () => {
+    const bento = new BentoCache({
+      default: "m",
+      stores: { m: bentostore().useL1Layer(memoryDriver({ maxItems: 100_000 })) },
+    });
+    return {
+      get: (id, load = value, tagged) =>
+        bento.getOrSet({
+          key: `u:${id}`,
+          ttl: "1h",
+          tags: tagged ? ["all"] : undefined,
+          factory: () => load(id),
+        }),
+      invalidate: (tag) => bento.deleteByTag({ tags: [tag] }),
+      tagsInGet: true,
+    };
+  },
+  "cache-manager": () => {
+    const cache = createCacheManager();
+    return { get: (id, load = value) => cache.wrap(`u:${id}`, () => load(id), 3_600_000) };
+  },
+  "cachified+lru-cache": () => {
+    const lru = new LRUCache({ max: 100_000 });
+    const cache = {
+      set(key, v) {
+        const ttl = totalTtl(v?.metadata);
+        return lru.set(key, v, { ttl: ttl === Infinity ? undefined : ttl, start: v?.metadata?.createdTime });
+      },
+      get: (key) => lru.get(key),
+      delete: (key) => lru.delete(key),
+    };
+    return {
+      get: (id, load = value) =>
+        cachified({ cache, key: `u:${id}`, ttl: 3_600_000, getFreshValue: () => load(id) }),
+    };
+  },
+  "async-cache-dedupe": (tagged) => {
+    const cache = createAcd({
+      ttl: 3600,
+      storage: { type: "memory", options: { size: 100_000, invalidation: !!tagged } },
+    });
+    let loader = value;
+    cache.define("fetchUser", { references: tagged ? () => ["all"] : undefined }, (id) => loader(id));
+    return {
+      get: (id, load) => (load && (loader = load), cache.fetchUser(id)),
+      invalidate: (tag) => cache.invalidateAll(tag),
+    };
+  },
+  "@unkey/cache": () => {
+    const ctx = new DefaultStatefulContext();
+    const store = new MemoryStore({ persistentMap: new Map() });
+    const cache = createUnkey({
+      u: new Namespace(ctx, { stores: [store], fresh: 3_600_000, stale: 7_200_000 }),
+    });
+    return { get: async (id, load = value) => (await cache.u.swr(String(id), () => load(id))).val };
+  },
+};
+const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && n !== "@svc-infra/cache");
+
+async function measure(runs, rounds) {
+  const samples = Object.fromEntries(runs.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < runs.length; k++) {
+      const [name, run] = runs[(k + round) % runs.length];
+      const t0 = performance.now();
+      const ops = await run();
+      samples[name].push(ops / ((performance.now() - t0) / 1000));
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(samples).map(([name, xs]) => {
+      xs.sort((a, b) => a - b);
+      const median = xs[Math.floor(xs.length / 2)];
+      return [name, { opsPerSec: median, spread: (xs.at(-1) - xs[0]) / median }];
+    }),
+  );
+}
+
+async function memoryHits() {
+  const runs = [];
+  for (const [name, make] of Object.entries(subjects)) {
+    const s = await make(false);
+    for (let id = 0; id < KEYS; id++) await s.get(id);
+    let i = 0;
+    runs.push([name, async () => {
+      for (let k = 0; k < HIT_OPS; k++) await s.get(i++ % KEYS);
+      return HIT_OPS;
+    }]);
+  }
+  return await measure(runs, ROUNDS);
+}
+
+/** The copy each hit pays (our reads never share objects): parsing the stored value, per hit. */
+function copyCost() {
+  const text = JSON.stringify(value(1));
+  const n = 200_000, t0 = performance.now();
+  for (let k = 0; k < n; k++) JSON.parse(text);
+  return ((performance.now() - t0) * 1e6) / n;
+}
+
+async function stampede() {
+  const out = {};
+  for (const [name, make] of Object.entries(subjects)) {
+    const s = await make(false);
+    let loads = 0;
+    const load = async (id) => (loads++, await sleep(50), value(id));
+    const t0 = performance.now();
+    const results = await Promise.all(Array.from({ length: 1000 }, () => s.get(42, load)));
+    out[name] = {
+      loaderCalls: loads,
+      ms: performance.now() - t0,
+      allCorrect: results.every((r) => r?.id === 42),
+    };
+  }
+  return out;
+}
+
+async function invalidation() {
+  const out = {};
+  for (const name of ["@svc-infra/cache", "bentocache", "async-cache-dedupe"]) {
+    out[name] = {};
+    for (const n of [1, 1000, 10_000]) {
+      const s = await subjects[name](true);
+      for (let id = 0; id < n; id++) await s.get(id, value, true);
+      const t0 = performance.now();
+      await s.invalidate("all");
+      const invalidateMs = performance.now() - t0;
+      const t1 = performance.now();
+      for (let id = 0; id < n; id++) await s.get(id, value, true);
+      const rereadMs = performance.now() - t1;
+      out[name][n] = { invalidateMs, rereadMsPerKey: rereadMs / n };
+    }
+  }
+  return out;
+}
+
+async function memoryPerEntry() {
+  const out = {};
+  const N = 10_000;
+  for (const [name, make] of Object.entries(subjects)) {
+    globalThis.gc?.();
+    await sleep(10);
+    const before = process.memoryUsage().heapUsed;
+    const s = await make(false);
+    for (let id = 100_000; id < 100_000 + N; id++) await s.get(id);
+    globalThis.gc?.();
+    await sleep(10);
+    out[name] = (process.memoryUsage().heapUsed - before) / N;
+    s.keep = true;
+  }
+  return out;
+}
+
+async function bundleSizes() {
+  const entries = {
+    "@svc-infra/cache": 'export { initCache, cacheRead, cacheWrite } from "../npm/esm/mod.js";',
+    "bentocache":
+      'export { BentoCache, bentostore } from "bentocache"; export { memoryDriver } from "bentocache/drivers/memory";',
+    "cache-manager": 'export { createCache } from "cache-manager";',
+    "cachified+lru-cache":
+      'export { cachified } from "@epic-web/cachified"; export { LRUCache } from "lru-cache";',
+    "async-cache-dedupe": 'export { createCache } from "async-cache-dedupe";',
+    "@unkey/cache":
+      'export { createCache, Namespace, DefaultStatefulContext } from "@unkey/cache"; export { MemoryStore } from "@unkey/cache/stores";',
+  };
+  const out = {};
+  for (const [name, contents] of Object.entries(entries)) {
+    const result = await build({
+      stdin: { contents, resolveDir: new URL(".", import.meta.url).pathname },
+      bundle: true,
+      minify: true,
+      format: "esm",
+      platform: "node",
+      write: false,
+      external: [
+        "@redis/client",
+        "cluster-key-slot",
+        "@upstash/redis",
+        "@deno/kv",
+        "hono",
+        "fast-check",
+        "ioredis",
+      ],
+      logLevel: "silent",
+    });
+    const bytes = result.outputFiles[0].contents;
+    const gz = await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")))
+      .arrayBuffer();
+    out[name] = { minified: bytes.byteLength, gzipped: gz.byteLength };
+  }
+  return out;
+}
+
+const results = {
+  node: process.version,
+  hitOps: HIT_OPS,
+  rounds: ROUNDS,
+  memoryHits: await memoryHits(),
+  copyNsPerHit: copyCost(),
+  stampede: await stampede(),
+  invalidation: await invalidation(),
+  memoryPerEntryBytes: await memoryPerEntry(),
+  bundle: await bundleSizes(),
+  peers,
+};
+console.log(JSON.stringify(results));
+process.exit(0);
