@@ -1,7 +1,8 @@
-// @svc-infra/cache beside its peers, in one Node process, subjects interleaved round-robin (order rotated each
-// round); results are medians over rounds, reported as ratios because absolute numbers drift on shared machines.
-// Run through `npm run bench` (it builds the package and installs the peers); writes JSON to stdout.
-//   node --expose-gc bench/peers.mjs [hitOps] [rounds]
+// @svc-infra/cache beside its peers, in one Node process, subjects interleaved round-robin (the order rotated each
+// round); results are medians over rounds and are reported as ratios, since absolute numbers drift on shared
+// machines. Run through `npm run bench` (it builds the package and installs the peers). Prints JSON.
+//   node --expose-gc bench/peers.mjs [hitOps] [rounds]     all in-process scenarios
+//   node --expose-gc bench/peers.mjs --memory <subject>    heap bytes per entry of one subject
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
 import { createCache as createCacheManager } from "cache-manager";
@@ -24,7 +25,22 @@ const value = (id) => ({
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Each subject: a factory giving `get(id)` over a loader, plus `invalidate(tag)` where the library has tags. */
+/** One @svc-infra/cache subject (the active cache is shared, so each subject has its own key template). */
+async function ourSubject(tagged, zeroCopy) {
+  await ours.initCache({ prefix: "bench", store: undefined });
+  let loader = value;
+  const key = `u${Math.random().toString(36).slice(2, 8)}:{id}`;
+  const get = ours.cacheRead(
+    { key, ttl: 3600, tags: tagged ? ["all"] : undefined, zeroCopy },
+    ({ id }) => loader(id),
+  );
+  return {
+    get: (id, load) => (load && (loader = load), get({ id })),
+    invalidate: (tag) => ours.invalidateTags(tag),
+  };
+}
+
+/** Each subject: a factory giving `get(id, load?)` over a loader, and `invalidate(tag)` where it has tags. */
 const subjects = {
   "bare Map": () => {
     const map = new Map();
@@ -36,18 +52,8 @@ const subjects = {
       },
     };
   },
-  "@svc-infra/cache": async (tagged) => {
-    await ours.initCache({ prefix: `b${Math.random().toString(36).slice(2, 8)}` });
-    let loader = value;
-    const get = ours.cacheRead(
-      { key: "u:{id}", ttl: 3600, tags: tagged ? ["all"] : undefined },
-      ({ id }) => loader(id),
-    );
-    return {
-      get: (id, load) => (load && (loader = load), get({ id })),
-      invalidate: (tag) => ours.invalidateTags(tag),
-    };
-  },
+  "@svc-infra/cache": (tagged) => ourSubject(tagged, false),
+  "@svc-infra/cache zeroCopy": () => ourSubject(false, true),
   "bentocache": () => {
     const bento = new BentoCache({
       default: "m",
@@ -62,7 +68,6 @@ const subjects = {
           factory: () => load(id),
         }),
       invalidate: (tag) => bento.deleteByTag({ tags: [tag] }),
-      tagsInGet: true,
     };
   },
   "cache-manager": () => {
@@ -105,7 +110,7 @@ const subjects = {
     return { get: async (id, load = value) => (await cache.u.swr(String(id), () => load(id))).val };
   },
 };
-const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && n !== "@svc-infra/cache");
+const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && !n.startsWith("@svc-infra/cache"));
 
 async function measure(runs, rounds) {
   const samples = Object.fromEntries(runs.map(([name]) => [name, []]));
@@ -140,17 +145,26 @@ async function memoryHits() {
   return await measure(runs, ROUNDS);
 }
 
-/** The copy each hit pays (our reads never share objects): parsing the stored value, per hit. */
+/** What the copy of a hit costs (default mode never shares objects): copying the value's JSON tree, per hit. */
 function copyCost() {
-  const text = JSON.stringify(value(1));
-  const n = 200_000, t0 = performance.now();
-  for (let k = 0; k < n; k++) JSON.parse(text);
+  const tree = JSON.parse(JSON.stringify(value(1)));
+  const n = 500_000;
+  const clone = (v) => {
+    if (typeof v !== "object" || v === null) return v;
+    if (Array.isArray(v)) return v.map(clone);
+    const o = {};
+    for (const k in v) o[k] = clone(v[k]);
+    return o;
+  };
+  const t0 = performance.now();
+  for (let k = 0; k < n; k++) clone(tree);
   return ((performance.now() - t0) * 1e6) / n;
 }
 
 async function stampede() {
   const out = {};
   for (const [name, make] of Object.entries(subjects)) {
+    if (name.endsWith("zeroCopy")) continue;
     const s = await make(false);
     let loads = 0;
     const load = async (id) => (loads++, await sleep(50), value(id));
@@ -177,28 +191,24 @@ async function invalidation() {
       const invalidateMs = performance.now() - t0;
       const t1 = performance.now();
       for (let id = 0; id < n; id++) await s.get(id, value, true);
-      const rereadMs = performance.now() - t1;
-      out[name][n] = { invalidateMs, rereadMsPerKey: rereadMs / n };
+      out[name][n] = { invalidateMs, rereadUsPerKey: ((performance.now() - t1) * 1000) / n };
     }
   }
   return out;
 }
 
-async function memoryPerEntry() {
-  const out = {};
-  const N = 10_000;
-  for (const [name, make] of Object.entries(subjects)) {
-    globalThis.gc?.();
-    await sleep(10);
-    const before = process.memoryUsage().heapUsed;
-    const s = await make(false);
-    for (let id = 100_000; id < 100_000 + N; id++) await s.get(id);
-    globalThis.gc?.();
-    await sleep(10);
-    out[name] = (process.memoryUsage().heapUsed - before) / N;
-    s.keep = true;
-  }
-  return out;
+/** Heap bytes per cached entry of one subject, measured in its own process. */
+async function memoryPerEntry(name) {
+  const N = 20_000;
+  const s = await subjects[name](false);
+  globalThis.gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let id = 0; id < N; id++) await s.get(id);
+  await sleep(10);
+  globalThis.gc();
+  const bytes = (process.memoryUsage().heapUsed - before) / N;
+  globalThis.keep = s;
+  return bytes;
 }
 
 async function bundleSizes() {
@@ -215,13 +225,17 @@ async function bundleSizes() {
   };
   const out = {};
   for (const [name, contents] of Object.entries(entries)) {
+    // Code-split like an edge bundler ships it: the entry and what it imports statically (lazy chunks excluded).
     const result = await build({
       stdin: { contents, resolveDir: new URL(".", import.meta.url).pathname },
       bundle: true,
       minify: true,
       format: "esm",
       platform: "node",
+      splitting: true,
+      outdir: "/tmp/bench-bundle",
       write: false,
+      metafile: true,
       external: [
         "@redis/client",
         "cluster-key-slot",
@@ -233,7 +247,16 @@ async function bundleSizes() {
       ],
       logLevel: "silent",
     });
-    const bytes = result.outputFiles[0].contents;
+    const outputs = result.metafile.outputs;
+    const entry = Object.keys(outputs).find((o) => outputs[o].entryPoint === "<stdin>");
+    const initial = new Set([
+      entry,
+      ...outputs[entry].imports.filter((i) => i.kind === "import-statement").map((i) => i.path),
+    ]);
+    const parts = result.outputFiles.filter((f) =>
+      [...initial].some((p) => f.path.endsWith(p.replace(/^.*bench-bundle/, "")))
+    );
+    const bytes = new Uint8Array(parts.flatMap((f) => [...f.contents]));
     const gz = await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")))
       .arrayBuffer();
     out[name] = { minified: bytes.byteLength, gzipped: gz.byteLength };
@@ -241,7 +264,11 @@ async function bundleSizes() {
   return out;
 }
 
-const results = {
+if (process.argv[2] === "--memory") {
+  console.log(JSON.stringify(await memoryPerEntry(process.argv[3])));
+  process.exit(0);
+}
+console.log(JSON.stringify({
   node: process.version,
   hitOps: HIT_OPS,
   rounds: ROUNDS,
@@ -249,9 +276,8 @@ const results = {
   copyNsPerHit: copyCost(),
   stampede: await stampede(),
   invalidation: await invalidation(),
-  memoryPerEntryBytes: await memoryPerEntry(),
   bundle: await bundleSizes(),
+  subjects: Object.keys(subjects),
   peers,
-};
-console.log(JSON.stringify(results));
+}));
 process.exit(0);

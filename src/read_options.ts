@@ -69,6 +69,11 @@ export interface ReadOptions<K extends string, A> {
   hardTimeoutMs?: number;
   /** After a failed background refresh, wait this long before trying again. @default {10000} */
   refreshBackoffMs?: number;
+  /**
+   * Hits from an in-process store return one deep-frozen value shared by every caller, with no per-hit copy
+   * (mutating it throws in strict mode). Plain JSON values only; others are still copied.
+   */
+  zeroCopy?: boolean;
   /** Load once per cluster instead of once per process (`SET NX PX` / versionstamp). @default {initCache's lock} */
   lock?: boolean | LockOptions;
   /** Name in logs, metrics and errors. @default {the function's name, else the key template} */

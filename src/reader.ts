@@ -189,7 +189,7 @@ export class Reader<A, R> {
     if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) return NOTHING;
     const now = cache.settings.clock.now();
     if (now >= entry.freshUntil) return NOTHING;
-    const value = readValue(entry);
+    const value = readValue(entry, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
     this.#served(job, entry, started, "HIT");
     if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
@@ -212,7 +212,7 @@ export class Reader<A, R> {
         cause = "invalidated";
       } else {
         const now = cache.settings.clock.now();
-        const value = now < entry.staleUntil ? readValue(entry) : NOTHING;
+        const value = now < entry.staleUntil ? readValue(entry, this.#options.zeroCopy) : NOTHING;
         if (now >= entry.staleUntil) cause = "expired";
         else if (value === NOTHING) cause = await this.#corrupt(job);
         else if (now < entry.freshUntil) {
@@ -395,10 +395,10 @@ export class Reader<A, R> {
       if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
         return;
       }
-      const value = readValue(entry);
+      const value = readValue(entry, this.#options.zeroCopy);
       if (value === NOTHING) return;
       const raw = raws[0]!;
-      return { value, copy: () => readValue(cache.decode(raw)!) };
+      return { value, copy: () => readValue(cache.decode(raw)!, this.#options.zeroCopy) };
     } catch {
       return undefined;
     }
@@ -488,13 +488,25 @@ function versionsMatch(stored: readonly string[], raws: readonly (string | null)
   return true;
 }
 
-function readValue(entry: Entry): unknown {
+function readValue(entry: Entry, zeroCopy = false): unknown {
   try {
-    const value = revive(entry.parsed, entry.json, entry.shared);
+    const value = zeroCopy && entry.shared && entry.json
+      ? deepFreeze(entry.parsed)
+      : revive(entry.parsed, entry.json, entry.shared);
     return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
   } catch {
     return NOTHING;
   }
+}
+
+const frozen = new WeakSet<object>();
+
+/** Freezes a JSON tree once; later calls return it at once. */
+function deepFreeze(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || frozen.has(value)) return value;
+  for (const child of Object.values(value)) deepFreeze(child);
+  frozen.add(Object.freeze(value));
+  return value;
 }
 
 function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {

@@ -265,3 +265,19 @@ Deno.test("read options: bad grace, timeout, beta and lock values are RangeError
   );
   assert.throws(() => cacheRead({ key: "a", earlyRefresh: "sometimes" as never }, () => 1), TypeError);
 });
+
+Deno.test("zeroCopy: hits share one deep-frozen value; the default hands every caller its own copy", async () => {
+  await freshCache();
+  const shared = cacheRead({ key: "zc", ttl: 60, zeroCopy: true }, () => ({ list: [{ n: 1 }] }));
+  const copied = cacheRead({ key: "cp", ttl: 60 }, () => ({ list: [{ n: 1 }] }));
+  await shared();
+  const [a, b] = [await shared(), await shared()];
+  assert.equal(a, b);
+  assert.ok(Object.isFrozen(a) && Object.isFrozen(a.list[0]));
+  assert.throws(() => (a.list[0] as { n: number }).n = 2, TypeError);
+  await copied();
+  const [c, d] = [await copied(), await copied()];
+  assert.notEqual(c, d);
+  c.list[0].n = 2;
+  assert.equal((await copied()).list[0].n, 1);
+});
