@@ -116,10 +116,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       const now = clock.now();
       return Promise.resolve(keys.map((key) => read(key, now)));
     },
-    peek(keys) {
-      const now = clock.now();
+    peek(keys, now = clock.now()) {
       return keys.map((key) => read(key, now));
     },
+    clock,
     setMany(writes) {
       const now = clock.now();
       return Promise.resolve(writes.map((w) => write(w, now)));

@@ -136,16 +136,7 @@ export class Reader<A, R> {
       }
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
-        const hit = this.#peekHit({
-          cache,
-          thisArg,
-          arg,
-          logical,
-          keys: keys as string[],
-          ttl,
-          waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
-          onResult: call?.onResult,
-        });
+        const hit = this.#peekHit(cache, keys as string[], logical, thisArg, arg, ttl, call);
         if (hit !== NOTHING) {
           return call?.signal ? abortable(Promise.resolve(hit as R), call.signal) : Promise.resolve(hit as R);
         }
@@ -181,18 +172,29 @@ export class Reader<A, R> {
   }
 
   /** A fresh, valid entry of an in-process store, or `NOTHING` (the async path then handles the call). */
-  #peekHit(job: Job<A>): unknown {
-    const { cache, keys } = job;
+  #peekHit(
+    cache: CacheContext,
+    keys: string[],
+    logical: string,
+    thisArg: unknown,
+    arg: A,
+    ttl: number,
+    call: CallOptions | undefined,
+  ): unknown {
     const started = cache.settings.debug ? performance.now() : 0;
-    const raws = cache.store.peek!(keys);
+    const { clock } = cache.settings;
+    const now = clock.now();
+    const raws = cache.store.peek!(keys, cache.store.clock === clock ? now : undefined);
     const entry = raws[0] ? cache.decode(raws[0]) : undefined;
     if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) return NOTHING;
-    const now = cache.settings.clock.now();
     if (now >= entry.freshUntil) return NOTHING;
     const value = readValue(entry, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
-    this.#served(job, entry, started, "HIT");
-    if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
+    this.#served(cache, logical, call?.onResult, entry, started, "HIT");
+    if (this.#refreshDue(entry, now, cache)) {
+      const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
+      this.#refreshInBackground({ cache, thisArg, arg, logical, keys, ttl, waitUntil }, raws, "early");
+    }
     return value;
   }
 
@@ -216,7 +218,7 @@ export class Reader<A, R> {
         if (now >= entry.staleUntil) cause = "expired";
         else if (value === NOTHING) cause = await this.#corrupt(job);
         else if (now < entry.freshUntil) {
-          this.#served(job, entry, started, "HIT");
+          this.#served(cache, job.logical, job.onResult, entry, started, "HIT");
           if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
           return value as R;
         } else return await this.#serveStale(job, entry, value as R, raws, started);
@@ -250,8 +252,15 @@ export class Reader<A, R> {
     });
   }
 
-  #served(job: Job<A>, entry: Entry, started: number, kind: "HIT" | "STALE") {
-    job.onResult?.({
+  #served(
+    cache: CacheContext,
+    logical: string,
+    onResult: ((result: ReadResult) => void) | undefined,
+    entry: Entry,
+    started: number,
+    kind: "HIT" | "STALE",
+  ) {
+    onResult?.({
       status: kind === "HIT" ? "hit" : "stale",
       createdAt: entry.createdAt,
       freshUntil: entry.freshUntil,
@@ -259,11 +268,9 @@ export class Reader<A, R> {
     metrics.count("cache.hit", this.#what);
     if (kind === "STALE") metrics.count("cache.stale", this.#what);
     if (entry.negative) metrics.count("cache.negative", this.#what);
-    if (job.cache.settings.debug) {
-      job.cache.debug(
-        `[${kind}] key=${job.logical} duration_ms=${
-          (performance.now() - started).toFixed(1)
-        }ms ttl=${entry.ttl}`,
+    if (cache.settings.debug) {
+      cache.debug(
+        `[${kind}] key=${logical} duration_ms=${(performance.now() - started).toFixed(1)}ms ttl=${entry.ttl}`,
       );
     }
   }
@@ -286,7 +293,7 @@ export class Reader<A, R> {
     raws: (string | null)[],
     started: number,
   ): Promise<R> {
-    this.#served(job, entry, started, "STALE");
+    this.#served(job.cache, job.logical, job.onResult, entry, started, "STALE");
     const flight = job.cache.inflight.get(job.keys[0]) ?? this.#refreshInBackground(job, raws, "stale");
     const wait = this.#options.timeoutMs ?? 0;
     if (!flight || wait <= 0) return stale;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Clock } from "./clock.ts";
+
 /** What a store can and cannot do; the core adapts to it. */
 export interface StoreCapabilities {
   /** Longest key in UTF-8 bytes; longer keys are hashed by the core. */
@@ -63,8 +65,13 @@ export interface CacheStore {
   readonly capabilities: StoreCapabilities;
   /** Values in the order of `keys`; `null` for a missing or expired key. */
   getMany(keys: readonly string[], options?: StoreCallOptions): Promise<(string | null)[]>;
-  /** In-process stores may also read synchronously; the core then serves hits without a promise round. */
-  peek?(keys: readonly string[]): (string | null)[];
+  /**
+   * In-process stores may also read synchronously; the core then serves hits without a promise round. `now` is
+   * the caller's reading of `clock`, passed when the store expires by that same clock.
+   */
+  peek?(keys: readonly string[], now?: number): (string | null)[];
+  /** The time source an in-process store expires by. */
+  readonly clock?: Clock;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. */
