@@ -74,3 +74,14 @@ for (const [backend, env] of backends) {
     ]);
   });
 }
+
+Deno.test("env: without --allow-env the cache neither prompts nor fails, and uses the defaults", async () => {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "tests/fixtures/no_permissions.ts"],
+    env: { NO_COLOR: "1", CACHE_TTL_DEFAULT: "7", CACHE_PREFIX: "nope" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(stdout)), { value: "ok", hits: 1, ttl: 300 });
+});

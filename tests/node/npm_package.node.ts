@@ -112,3 +112,12 @@ for (const resolution of ["node16", "bundler"]) {
 test("npm package: the example on Bun", () => {
   expectSeedSteps(run(join(root, "node_modules/.bin/bun"), ["resource_example.mjs"]));
 });
+
+test(
+  "npm package: the example on Bun against the real redis-server",
+  { skip: !process.env.TEST_REDIS_URL },
+  () => {
+    const env = { CACHE_URL: process.env.TEST_REDIS_URL, CACHE_PREFIX: `bun${Date.now()}` };
+    expectSeedSteps(run(join(root, "node_modules/.bin/bun"), ["resource_example.mjs"], env));
+  },
+);
