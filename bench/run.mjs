@@ -10,10 +10,6 @@ import { startServices } from "../scripts/services.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
-if (process.argv.includes("--readme-only")) {
-  writeReadme(JSON.parse(readFileSync("bench/results/results.json", "utf8")));
-  process.exit(0);
-}
 const deno = join(root, "node_modules/.bin/deno");
 const quick = process.argv.includes("--quick");
 const out = (cmd, args, opts = {}) =>
