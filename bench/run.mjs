@@ -15,6 +15,10 @@ const quick = process.argv.includes("--quick");
 const out = (cmd, args, opts = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts });
 
+if (process.argv.includes("--readme-only")) {
+  writeReadme(JSON.parse(readFileSync("bench/results/results.json", "utf8")));
+  process.exit(0);
+}
 out(deno, ["run", "-A", "npm-build.ts"], { stdio: "inherit" });
 if (!existsSync("bench/node_modules/bentocache")) {
   out("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], { stdio: "inherit" });
