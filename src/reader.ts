@@ -35,9 +35,16 @@ interface Job<A> {
   readonly ttl: number;
   readonly waitUntil?: WaitUntil;
   readonly onResult?: (result: ReadResult) => void;
+  /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
+  readonly peeked?: (string | null)[];
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
+
+/** A peek that found no fresh value: what it read, for the lookup to continue from. */
+class Peeked {
+  constructor(readonly raws: (string | null)[]) {}
+}
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
 /** Rendered keys remembered per cached function before the memo starts over. */
 const MEMO_SIZE = 10_000;
@@ -134,12 +141,14 @@ export class Reader<A, R> {
         }
         if (!pending) this.#remember(cache, arg, logical, keys as string[]);
       }
+      let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
         const hit = this.#peekHit(cache, keys as string[], logical, thisArg, arg, ttl, call);
-        if (hit !== NOTHING) {
+        if (!(hit instanceof Peeked)) {
           return call?.signal ? abortable(Promise.resolve(hit as R), call.signal) : Promise.resolve(hit as R);
         }
+        peeked = hit.raws;
       }
       const start = (resolved: readonly string[]) => {
         const job: Job<A> = {
@@ -151,6 +160,7 @@ export class Reader<A, R> {
           ttl,
           waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
           onResult: call?.onResult,
+          peeked,
         };
         return call?.force
           ? this.#bounded(job, this.#start(job, undefined, "forced"), false)
@@ -171,7 +181,7 @@ export class Reader<A, R> {
     await cache.run("delete", (signal) => cache.store.deleteMany([entryKey], { signal }));
   }
 
-  /** A fresh, valid entry of an in-process store, or `NOTHING` (the async path then handles the call). */
+  /** A fresh, valid entry's value from an in-process store, or what was read (the async path then handles it). */
   #peekHit(
     cache: CacheContext,
     keys: string[],
@@ -186,10 +196,12 @@ export class Reader<A, R> {
     const now = clock.now();
     const raws = cache.store.peek!(keys, cache.store.clock === clock ? now : undefined);
     const entry = raws[0] ? cache.decode(raws[0]) : undefined;
-    if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) return NOTHING;
-    if (now >= entry.freshUntil) return NOTHING;
+    if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
+      return new Peeked(raws);
+    }
+    if (now >= entry.freshUntil) return new Peeked(raws);
     const value = readValue(entry, this.#options.zeroCopy);
-    if (value === NOTHING) return NOTHING;
+    if (value === NOTHING) return new Peeked(raws);
     this.#served(cache, logical, call?.onResult, entry, started, "HIT");
     if (this.#refreshDue(entry, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
@@ -201,10 +213,12 @@ export class Reader<A, R> {
   async #lookup(job: Job<A>): Promise<R> {
     const { cache, keys } = job;
     const started = cache.settings.debug ? performance.now() : 0;
-    let raws: (string | null)[] | undefined;
-    try {
-      raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
-    } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
+    let raws = job.peeked;
+    if (!raws) {
+      try {
+        raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+      } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
+    }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
     if (raws && raw) {
