@@ -62,7 +62,14 @@ await esbuild.build({
   outdir: `${OUT}/esm`,
   chunkNames: "chunks/[name]-[hash]",
 });
-await esbuild.build({ ...common, format: "cjs", outdir: `${OUT}/cjs`, outExtension: { ".js": ".cjs" } });
+// devalue is ESM-only: the CJS build carries its own copy, so `require()` works on every Node 20.
+await esbuild.build({
+  ...common,
+  external: external.filter((name) => name !== "devalue"),
+  format: "cjs",
+  outdir: `${OUT}/cjs`,
+  outExtension: { ".js": ".cjs" },
+});
 
 await Deno.writeTextFile(
   ".tmp/tsconfig.build.json",

@@ -86,6 +86,21 @@ test("npm package: the example in CommonJS", () => {
   expectSeedSteps(run(process.execPath, ["resource_example.cjs"]));
 });
 
+test("npm package: CommonJS keeps Dates and Maps through a hit (devalue is bundled into the CJS build)", () => {
+  writeFileSync(
+    join(project, "rich.cjs"),
+    `const { cacheRead, initCache } = require("@svc-infra/cache");
+(async () => {
+  await initCache();
+  const get = cacheRead({ key: "rich", ttl: 60 }, () => ({ at: new Date(0), tags: new Map([["a", 1]]) }));
+  await get();
+  const hit = await get();
+  console.log(hit.at instanceof Date, hit.tags instanceof Map, hit.tags.get("a"));
+})();`,
+  );
+  assert.equal(run(process.execPath, ["rich.cjs"]).trim(), "true true 1");
+});
+
 for (const resolution of ["node16", "bundler"]) {
   test(`npm package: a TypeScript consumer type-checks with tsc 5 (moduleResolution ${resolution})`, () => {
     const module = resolution === "node16" ? "node16" : "esnext";
