@@ -67,3 +67,20 @@ Deno.test("pending invalidations survive initCache and are drained by closeCache
   const [after] = await inner.getMany([tagKey]);
   assert.ok(after !== null && after !== before, "the new tag version reached the store");
 });
+
+Deno.test("a per-entry invalidate while the store is down resolves, is honoured here, and lands later", async () => {
+  const inner = memoryStore();
+  const store = faultStore(inner);
+  await freshCache({ store, retryMaxMs: 60_000 });
+  let loads = 0;
+  const get = cacheRead({ key: "one:{id}", ttl: 60 }, ({ id }: { id: number }) => `${id}-${++loads}`);
+  await get({ id: 1 });
+  store.fault = { mode: "throw" };
+  await get.invalidate({ id: 1 }); // resolves: queued
+  assert.equal(getMetrics()["cache.invalidate.pending"], 1);
+  store.fault = { mode: "none" };
+  assert.equal(await get({ id: 1 }), "1-2", "not served while its invalidation is pending");
+  await initCache({ store: { ...inner, close: () => Promise.resolve() }, prefix: "test", version: "v1" });
+  await closeCache();
+  assert.equal(getMetrics()["cache.invalidate.pending"], 0);
+});

@@ -79,6 +79,9 @@ let retryTimer: ReturnType<typeof setTimeout> | undefined;
 let retryDelayMs = 0;
 const RETRY_MIN_MS = 50;
 
+/** How long an entry tombstone (a per-entry invalidation, read as a miss) lives when nothing reloads the entry. */
+const TOMBSTONE_MS = 60_000;
+
 /** Decoded entries of an in-process store kept for reuse. */
 const DECODED_ENTRIES = 1000;
 
@@ -305,9 +308,23 @@ export class CacheContext {
       // A load that started before this invalidation must not be handed to later callers.
       if (flight.tagKeys.some((k) => keys.includes(k))) this.inflight.delete(entryKey);
     }
-    for (const w of writes) pendingInvalidations.set(w.key, w);
     metrics.count("cache.invalidate.count", undefined, unique.length);
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]`);
+    await this.#write(writes);
+  }
+
+  /**
+   * Invalidates single entries: each is overwritten with an empty tombstone (read as a miss) that expires
+   * shortly, through the same queue as tags, so a backend outage delays it but never loses it.
+   */
+  async invalidateEntries(entryKeys: readonly string[]): Promise<void> {
+    for (const key of entryKeys) this.inflight.delete(key);
+    await this.#write(entryKeys.map((key) => ({ key, value: "", ttlMs: TOMBSTONE_MS })));
+  }
+
+  /** Stores invalidation writes, or queues them for retry when the store cannot be reached. */
+  async #write(writes: StoreWrite[]): Promise<void> {
+    for (const w of writes) pendingInvalidations.set(w.key, w);
     try {
       await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }));
       for (const w of writes) if (pendingInvalidations.get(w.key) === w) pendingInvalidations.delete(w.key);

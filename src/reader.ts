@@ -173,12 +173,10 @@ export class Reader<A, R> {
     }
   }
 
-  /** Removes one argument's entry. */
+  /** Removes one argument's entry; resolves when stored or queued (like tag invalidation). */
   async invalidate(arg: A): Promise<void> {
     const cache = activeCache();
-    const entryKey = await cache.entryKey(this.logicalKey(arg));
-    cache.inflight.delete(entryKey);
-    await cache.run("delete", (signal) => cache.store.deleteMany([entryKey], { signal }));
+    await cache.invalidateEntries([await cache.entryKey(this.logicalKey(arg))]);
   }
 
   /** A fresh, valid entry's value from an in-process store, or what was read (the async path then handles it). */
