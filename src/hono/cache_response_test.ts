@@ -258,3 +258,19 @@ Deno.test("hono: metricsHandler serves Prometheus text", async () => {
     '# TYPE cache_hit_total counter\ncache_hit_total{fn="a\\\\\\"b"} 2\n',
   );
 });
+
+Deno.test("hono: HEAD requests are cached apart from GET and carry no body", async () => {
+  await freshCache();
+  const { app, runs } = usersApp();
+  const head = await app.request("/users/1", { method: "HEAD" });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("x-cache"), "MISS");
+  assert.equal(await head.text(), "");
+  const headAgain = await app.request("/users/1", { method: "HEAD" });
+  assert.equal(headAgain.headers.get("x-cache"), "HIT");
+  assert.equal(await headAgain.text(), "");
+  const get = await app.request("/users/1");
+  assert.equal(get.headers.get("x-cache"), "MISS", "GET has its own entry");
+  assert.deepEqual(await get.json(), { id: "1", name: "Ada" });
+  assert.equal(runs(), 2);
+});
