@@ -41,15 +41,23 @@ export const ADAPTER_MODULES = {
   denoKv: "../adapters/deno_kv.ts",
 };
 
+/** The client packages each adapter needs (optional peer dependencies of the npm package). */
+const CLIENTS: Record<keyof typeof ADAPTER_MODULES, string> = {
+  redis: "@redis/client cluster-key-slot",
+  upstash: "@upstash/redis",
+  denoKv: "@deno/kv (on Node; Deno has Deno.openKv)",
+};
+
 async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise<T> {
   const specifier = ADAPTER_MODULES[name];
   try {
     return await import(specifier);
   } catch (error) {
     throw new TypeError(
-      `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded in this runtime (${
+      `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded (${
         (error as Error).message
-      }); import it from "@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
+      }); install its client (npm install ${CLIENTS[name]}), or on edge runtimes import the adapter from ` +
+        `"@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
       { cause: error },
     );
   }

@@ -6,14 +6,18 @@
  * @module
  */
 
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { tmpdir } from "node:os";
 
 const root = process.cwd();
-const project = resolve(".tmp/npm-consumer");
+// Outside the repository, so Node cannot find the repository's own node_modules by walking up.
+const project = join(tmpdir(), `svc-infra-cache-consumer-${process.pid}`);
+const bare = join(tmpdir(), `svc-infra-cache-bare-${process.pid}`);
+after(() => [project, bare].forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function run(cmd: string, args: string[], env: Record<string, string | undefined> = {}): string {
   return execFileSync(cmd, args, {
@@ -81,6 +85,30 @@ test(
     expectSeedSteps(out);
   },
 );
+
+test("npm package: a redis URL without its client installed names the packages to install", () => {
+  rmSync(bare, { recursive: true, force: true });
+  mkdirSync(bare, { recursive: true });
+  const tarball = join(
+    resolve(".tmp/pack"),
+    readdirSync(resolve(".tmp/pack")).find((f) => f.endsWith(".tgz"))!,
+  );
+  writeFileSync(join(bare, "package.json"), JSON.stringify({ name: "bare", private: true, type: "module" }));
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", tarball], {
+    cwd: bare,
+    stdio: "ignore",
+  });
+  writeFileSync(
+    join(bare, "try.mjs"),
+    `import { initCache } from "@svc-infra/cache";
+try { await initCache({ url: "redis://127.0.0.1:1" }); console.log("no error"); } catch (e) { console.log(e.name, e.message); }`,
+  );
+  const out = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" });
+  assert.match(
+    out,
+    /^TypeError Cannot open cache url "redis:\/\/127\.0\.0\.1:1": the redis adapter cannot be loaded .*npm install @redis\/client cluster-key-slot/,
+  );
+});
 
 test("npm package: the example in CommonJS", () => {
   expectSeedSteps(run(process.execPath, ["resource_example.cjs"]));
