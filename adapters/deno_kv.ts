@@ -6,7 +6,8 @@
  * expiry and reads check it; `expireIn` only reclaims space. Limits are handled, not crashed on: `getMany`
  * reads at most 10 keys per call (split), writes are batched under the atomic mutation limits, values over
  * 64 KiB are refused (the caller still gets its value), and keys over the limit are hashed by the core.
- * Tag versions are plain writes; `ifAbsent` (tag creation, locks) is a versionstamp compare-and-set.
+ * Conditional writes (`ifAbsent` for tag versions, loading markers and locks; `ifStartsWith` for entries) and
+ * lock release are versionstamp compare-and-sets.
  *
  * @example
  * ```ts ignore
@@ -87,11 +88,17 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
     return { value: { v: w.value, e: now + ttlMs } satisfies Stored, expireIn: ttlMs };
   };
 
-  /** Writes one key only when it is absent or expired (compare-and-set on its versionstamp). */
-  const writeIfAbsent = async (w: StoreWrite): Promise<boolean> => {
+  /**
+   * Writes one key only when it is absent or expired (`ifAbsent`) or its live value starts with `ifStartsWith`:
+   * a compare-and-set on the versionstamp read, so a concurrent change fails the commit.
+   */
+  const writeIf = async (w: StoreWrite): Promise<boolean> => {
     const now = Date.now();
     const current = await kv.get(key(w.key));
-    if (live(current.value, now) !== null) return false;
+    const text = live(current.value, now);
+    if (w.ifStartsWith !== undefined ? text?.startsWith(w.ifStartsWith) !== true : text !== null) {
+      return false;
+    }
     const { value, expireIn } = stored(w, now);
     const result = await kv.atomic().check({ key: key(w.key), versionstamp: current.versionstamp })
       .set(key(w.key), value, { expireIn }).commit();
@@ -134,14 +141,15 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
       const now = Date.now();
       const results: boolean[] = new Array(writes.length);
       const plain: StoreWrite[] = [];
-      const absent: Promise<void>[] = [];
+      const conditional: Promise<void>[] = [];
       writes.forEach((w, i) => {
         if (serializedBytes(w.value) > MAX_VALUE_BYTES) results[i] = false;
-        else if (w.ifAbsent) absent.push(writeIfAbsent(w).then((ok) => void (results[i] = ok)));
-        else plain.push(w), results[i] = true;
+        else if (w.ifAbsent || w.ifStartsWith !== undefined) {
+          conditional.push(writeIf(w).then((ok) => void (results[i] = ok)));
+        } else plain.push(w), results[i] = true;
       });
       await Promise.all([
-        ...absent,
+        ...conditional,
         commitInBatches(
           plain.map((w) => (op) => {
             const { value, expireIn } = stored(w, now);
@@ -154,6 +162,12 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
     },
     async deleteMany(keys) {
       await commitInBatches(keys.map((k) => (op) => op.delete(key(k))), keys.map((k) => k.length * 3));
+    },
+    async deleteIfStartsWith(k, prefix) {
+      const current = await kv.get(key(k));
+      if (live(current.value, Date.now())?.startsWith(prefix) !== true) return false;
+      return (await kv.atomic().check({ key: key(k), versionstamp: current.versionstamp }).delete(key(k))
+        .commit()).ok;
     },
     async scan(prefix) {
       const now = Date.now();

@@ -19,6 +19,7 @@
 import { createClient, createCluster } from "@redis/client";
 import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
+import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */
 export interface RedisCommands {
@@ -32,6 +33,8 @@ export interface RedisCommands {
   ): Promise<string | null>;
   /** `DEL` */
   del(keys: string[]): Promise<number>;
+  /** `EVAL` (conditional writes and deletes: a compare-and-set must be atomic). */
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   /** Closes the connection(s). */
   close(): Promise<void>;
 }
@@ -157,13 +160,24 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     async setMany(writes: readonly StoreWrite[]) {
       if (waiting) await waiting;
       // Commands issued in one tick travel together: one round trip of latency.
-      const replies = await Promise.all(writes.map((w) =>
-        client.set(w.key, w.value, {
-          expiration: { type: "PX", value: Math.max(1, Math.ceil(w.ttlMs)) },
+      const replies = await Promise.all(writes.map((w) => {
+        const px = Math.max(1, Math.ceil(w.ttlMs));
+        if (w.ifStartsWith !== undefined) {
+          return client.eval(SET_IF_STARTS_WITH, {
+            keys: [w.key],
+            arguments: [w.ifStartsWith, w.value, String(px)],
+          }).then((n) => n === 1 ? "OK" : null);
+        }
+        return client.set(w.key, w.value, {
+          expiration: { type: "PX", value: px },
           ...(w.ifAbsent ? { condition: "NX" as const } : {}),
-        })
-      ));
+        });
+      }));
       return replies.map((reply) => reply !== null);
+    },
+    async deleteIfStartsWith(key, prefix) {
+      if (waiting) await waiting;
+      return await client.eval(DELETE_IF_STARTS_WITH, { keys: [key], arguments: [prefix] }) === 1;
     },
     async deleteMany(keys) {
       if (keys.length === 0) return;
@@ -219,7 +233,8 @@ function connect(target: RedisTarget, connectTimeoutMs: number): Connected {
   const socket = {
     connectTimeout: connectTimeoutMs,
     ...tls,
-    reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 1000),
+    // Capped low so that queued invalidations land soon after the server is back (they wait for a socket).
+    reconnectStrategy: (retries: number) => Math.min(25 * 2 ** retries, 100),
   };
   const auth = { username: target.username, password: target.password };
   const client = target.cluster

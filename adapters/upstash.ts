@@ -5,7 +5,7 @@
  *
  * The client's traps are closed here: automatic deserialization is off (it turned the string "123" into a
  * number), every request has a deadline through the function form of `signal` (a static signal turns an abort
- * into a fake success), and retries are bounded (the default sleeps about 4.3 s).
+ * into a fake success), and its retries are off (the default sleeps about 4.3 s, and may apply a request twice).
  *
  * @example
  * ```ts ignore
@@ -19,6 +19,7 @@
 import { Redis } from "@upstash/redis";
 import type { CacheStore } from "../src/store.ts";
 import { type Env, readEnv } from "../src/env.ts";
+import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
 
 /** The commands the store uses, as `@upstash/redis`'s `Redis` provides them. */
 export interface UpstashClient {
@@ -28,6 +29,8 @@ export interface UpstashClient {
   pipeline(): UpstashPipeline;
   /** `DEL` */
   del(...keys: string[]): Promise<number>;
+  /** `EVAL` */
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   /** `SCAN` */
   scan(
     cursor: string | number,
@@ -39,6 +42,8 @@ export interface UpstashClient {
 export interface UpstashPipeline {
   /** Queues a `SET … PX [NX]`. */
   set(key: string, value: string, options: { px: number; nx: true } | { px: number }): unknown;
+  /** Queues an `EVAL` (conditional writes). */
+  eval(script: string, keys: string[], args: string[]): unknown;
   /** Sends the queued commands in one request. */
   exec(): Promise<unknown[]>;
 }
@@ -51,7 +56,11 @@ export interface UpstashStoreOptions {
   token?: string;
   /** Deadline of one request in milliseconds. @default {1000} */
   timeoutMs?: number;
-  /** Retries after a network error (not after an error reply). @default {1} */
+  /**
+   * Retries after a network error. Off by default: a request that reached the server before the error would be
+   * applied twice, and a tag version created twice could come back after an invalidation. The cache handles
+   * a failed call itself (a miss, a queued invalidation). @default {0}
+   */
   retries?: number;
   /** Largest value written, in bytes (Upstash accepts 10 MB per request). @default {8388608} */
   maxValueBytes?: number;
@@ -85,11 +94,16 @@ export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOption
       const pipeline = client.pipeline();
       for (const w of writes) {
         const px = Math.max(1, Math.ceil(w.ttlMs));
-        if (w.ifAbsent) pipeline.set(w.key, w.value, { px, nx: true });
+        if (w.ifStartsWith !== undefined) {
+          pipeline.eval(SET_IF_STARTS_WITH, [w.key], [w.ifStartsWith, w.value, String(px)]);
+        } else if (w.ifAbsent) pipeline.set(w.key, w.value, { px, nx: true });
         else pipeline.set(w.key, w.value, { px });
       }
       const replies = await pipeline.exec();
-      return replies.map((reply) => reply !== null);
+      return replies.map((reply) => reply !== null && reply !== 0 && reply !== "0");
+    },
+    async deleteIfStartsWith(key, prefix) {
+      return Number(await client.eval(DELETE_IF_STARTS_WITH, [key], [prefix])) === 1;
     },
     async deleteMany(keys) {
       if (keys.length > 0) await client.del(...keys);
@@ -129,6 +143,8 @@ function createClient(options: UpstashStoreOptions): Redis {
     enableTelemetry: false,
     enableAutoPipelining: true,
     signal: () => AbortSignal.timeout(timeoutMs),
-    retry: { retries: options.retries ?? 1, backoff: (attempt) => Math.min(50 * 2 ** attempt, 200) },
+    retry: options.retries
+      ? { retries: options.retries, backoff: (attempt) => Math.min(50 * 2 ** attempt, 200) }
+      : false,
   });
 }

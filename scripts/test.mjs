@@ -78,6 +78,7 @@ async function main() {
       "test",
       "-A",
       "--parallel",
+      "--v8-flags=--expose-gc", // memory-bound tests measure retained heap
       "--doc",
       "mod.ts",
       "src/",

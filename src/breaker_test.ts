@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CircuitBreaker } from "./breaker.ts";
-import { cacheRead, closeCache, getMetrics, initCache, invalidateTags } from "../mod.ts";
+import { cacheRead, getMetrics } from "../mod.ts";
 import { faultStore } from "./testing/fault_store.ts";
 import { memoryStore } from "./memory_store.ts";
 import { freshCache, ManualClock } from "../tests/_helpers.ts";
@@ -39,48 +39,4 @@ Deno.test("breaker: a cache skips a failing store, then uses it again once it an
   clock.advance(500);
   assert.equal(await get(), 12, "the probe read misses and stores");
   assert.equal(await get(), 12, "then hits");
-});
-
-Deno.test("pending invalidations survive initCache and are drained by closeCache", async () => {
-  const inner = memoryStore();
-  const store = faultStore(inner);
-  await freshCache({ store, retryMaxMs: 60_000 }); // no retry lands before closeCache in this test
-  let loads = 0;
-  const get = cacheRead({ key: "p", tags: ["t"], ttl: 60 }, () => ++loads);
-  await get();
-  const tagKey = "test:v1:t:t";
-  const [before] = await inner.getMany([tagKey]);
-  store.fault = { mode: "throw" };
-  await invalidateTags("t");
-  assert.equal(getMetrics()["cache.invalidate.pending"], 1);
-  // Reconfigured (the queue is kept) on a store whose close keeps the data, so the test can look afterwards.
-  await initCache({
-    store: { ...inner, close: () => Promise.resolve() },
-    prefix: "test",
-    version: "v1",
-    retryMaxMs: 60_000,
-  });
-  assert.equal(getMetrics()["cache.invalidate.pending"], 1);
-  assert.equal(await get(), 2, "this process still honours the pending invalidation");
-  await closeCache();
-  assert.equal(getMetrics()["cache.invalidate.pending"], 0, "drained by closeCache");
-  const [after] = await inner.getMany([tagKey]);
-  assert.ok(after !== null && after !== before, "the new tag version reached the store");
-});
-
-Deno.test("a per-entry invalidate while the store is down resolves, is honoured here, and lands later", async () => {
-  const inner = memoryStore();
-  const store = faultStore(inner);
-  await freshCache({ store, retryMaxMs: 60_000 });
-  let loads = 0;
-  const get = cacheRead({ key: "one:{id}", ttl: 60 }, ({ id }: { id: number }) => `${id}-${++loads}`);
-  await get({ id: 1 });
-  store.fault = { mode: "throw" };
-  await get.invalidate({ id: 1 }); // resolves: queued
-  assert.equal(getMetrics()["cache.invalidate.pending"], 1);
-  store.fault = { mode: "none" };
-  assert.equal(await get({ id: 1 }), "1-2", "not served while its invalidation is pending");
-  await initCache({ store: { ...inner, close: () => Promise.resolve() }, prefix: "test", version: "v1" });
-  await closeCache();
-  assert.equal(getMetrics()["cache.invalidate.pending"], 0);
 });

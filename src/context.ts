@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { CacheStore, StoreWrite } from "./store.ts";
+import type { CacheStore } from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
 import { fitKey } from "./keys.ts";
@@ -14,7 +14,10 @@ import { MetricsRegistry } from "./metrics.ts";
 import { StoreError } from "./errors.ts";
 import { memoryStore } from "./memory_store.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import { Deadlines } from "./deadline.ts";
+import { type Budget, Deadlines } from "./deadline.ts";
+import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
+import type { Flight } from "./flight.ts";
+import { unref } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
@@ -54,39 +57,31 @@ export interface ContextSettings {
   readonly errorLogIntervalMs: number;
   /** Longest wait between two retries of a pending invalidation. */
   readonly retryMaxMs: number;
+  /** Most keys the invalidation queue holds before it escalates to a namespace-wide invalidation. */
+  readonly maxPendingInvalidations: number;
   /** Strings that must never reach a log line (passwords, tokens). */
   readonly secrets: readonly string[];
 }
 
-/** A load in progress, shared by concurrent callers of one key. */
-export interface Flight {
-  readonly tagKeys: readonly string[];
-  readonly promise: Promise<LoadResult>;
-}
-
-/** What a load produced: the value for the caller that ran it, and a way to give others their own copy. */
-export interface LoadResult {
-  readonly value: unknown;
-  readonly copy: () => unknown;
+/** What an invalidation achieved. */
+export interface InvalidationResult {
+  /** `true` when it reached the store; `false` when it is queued for retry (honoured by this process). */
+  readonly delivered: boolean;
+  /** Settles once nothing is queued any more, so the invalidation has landed. */
+  readonly landed: Promise<void>;
 }
 
 /** The metrics of the process: kept across `initCache` calls. */
 export const metrics: MetricsRegistry = new MetricsRegistry();
 
-/** Invalidations that could not reach the store yet, by tag key; kept across `initCache` calls. */
-const pendingInvalidations = new Map<string, StoreWrite>();
-let retryTimer: ReturnType<typeof setTimeout> | undefined;
-let retryDelayMs = 0;
-const RETRY_MIN_MS = 50;
-
-/** How long an entry tombstone (a per-entry invalidation, read as a miss) lives when nothing reloads the entry. */
-const TOMBSTONE_MS = 60_000;
-
 /** Decoded entries of an in-process store kept for reuse. */
 const DECODED_ENTRIES = 1000;
 
-/** Entry, tag-version and lock keys live in separate spaces under the namespace. */
-const SPACE = { entry: "e:", tag: "t:", lock: "l:" } as const;
+/**
+ * Entry, tag-version and lock keys live in separate spaces under the namespace; `g` is the namespace's
+ * generation, a version every entry of a remote store depends on (deleted when the invalidation queue overflows).
+ */
+const SPACE = { entry: "e:", tag: "t:", lock: "l:", generation: "g" } as const;
 
 /** The cache the wrappers use. Replaced as a whole by `initCache`. */
 export class CacheContext {
@@ -100,6 +95,9 @@ export class CacheContext {
   readonly #warned = new Set<string>();
   readonly #namedTtls = new Map<string, number>();
   readonly #decoded = new Map<string, Entry>();
+  readonly #queue: InvalidationQueue;
+  /** The namespace generation key, read with every entry of a remote store; none for in-process stores. */
+  readonly generationKey?: string;
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
@@ -109,6 +107,25 @@ export class CacheContext {
     this.namespace = `${settings.prefix}:${settings.version}:`;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
     this.#deadlines = new Deadlines(settings.deadlineMs);
+    // An in-process store cannot be unreachable: its invalidations never queue, so it needs no generation.
+    if (!this.store.capabilities.inProcess) this.generationKey = this.namespace + SPACE.generation;
+    this.#queue = new InvalidationQueue(
+      (keys) => this.run("invalidate", (signal) => this.store.deleteMany(keys, { signal }), undefined, true),
+      {
+        maxKeys: settings.maxPendingInvalidations,
+        generationKey: this.generationKey,
+        retryMaxMs: settings.retryMaxMs,
+        onSize: (size) => {
+          if (active === this) metrics.gauge("cache.invalidate.pending", size);
+        },
+        onEscalate: () => {
+          metrics.count("cache.invalidate.escalated");
+          this.settings.logger.warn(
+            `[svc-infra/cache] more than ${settings.maxPendingInvalidations} invalidations could not reach the ${this.store.name} store: they are replaced by one invalidation of the whole namespace ${this.namespace}`,
+          );
+        },
+      },
+    );
   }
 
   /**
@@ -168,25 +185,31 @@ export class CacheContext {
 
   /**
    * Runs one store call with the deadline and the breaker. Rejects with `StoreError` on failure, timeout or
-   * an open breaker; callers decide what a failure means (a miss, a queued invalidation).
+   * an open breaker; callers decide what a failure means (a miss, a queued invalidation). With a `budget`,
+   * the call gets what is left of it and spends from it; a `probe` (an invalidation retry, a lock release)
+   * goes through an open breaker, so it lands as soon as the store answers again.
    */
-  run<T>(op: string, call: (signal?: AbortSignal) => Promise<T>): Promise<T> {
+  run<T>(op: string, call: (signal?: AbortSignal) => Promise<T>, budget?: Budget, probe = false): Promise<T> {
     if (this.store.capabilities.inProcess) return call();
-    if (!this.#breaker.allows()) {
+    if (!probe && !this.#breaker.allows()) {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the circuit breaker is open`));
     }
+    const ms = budget ? Math.min(budget.remainingMs, this.#deadlines.ms) : this.#deadlines.ms;
+    if (ms <= 0) {
+      return Promise.reject(new StoreError(this.store.name, `${op} skipped: the call's deadline is spent`));
+    }
     const started = performance.now();
+    const spend = () => budget?.spend(performance.now() - started);
     return this.#deadlines.bound(call, {
-      expired: () =>
-        this.#failed(
-          op,
-          new StoreError(this.store.name, `${op} got no answer within ${this.#deadlines.ms} ms`),
-        ),
+      expired:
+        () => (spend(),
+          this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`))),
       succeeded: () => {
+        spend();
         this.#breaker.succeeded();
         metrics.time("cache.backend.ms", performance.now() - started);
       },
-      failed: (error) =>
+      failed: (error) => (spend(),
         this.#failed(
           op,
           error instanceof StoreError ? error : new StoreError(
@@ -194,8 +217,8 @@ export class CacheContext {
             `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
             { cause: error },
           ),
-        ),
-    });
+        )),
+    }, ms);
   }
 
   #failed(op: string, error: StoreError): StoreError {
@@ -251,99 +274,91 @@ export class CacheContext {
     waitUntil?.(tracked);
   }
 
-  /** A random token for a tag version. */
-  static token(): string {
-    const bytes = crypto.getRandomValues(new Uint8Array(8));
-    let hex = "";
-    for (const byte of bytes) hex += byte.toString(16).padStart(2, "0");
-    return hex;
+  /** Invalidations (keys, or the namespace as one) that have not reached the store yet. */
+  get pendingInvalidations(): number {
+    return this.#queue.size;
+  }
+
+  /** `true` when an invalidation of one of `keys` (or of the whole namespace) has not reached the store yet. */
+  hasPendingInvalidation(keys: readonly string[]): boolean {
+    return this.#queue.covers(keys);
   }
 
   /**
-   * Returns the versions of `tagKeys`, creating the missing ones (`ifAbsent`, so concurrent creators agree).
-   * `observed` holds what the caller already read (`null` = missing). Called before a load starts, so the
-   * versions an entry carries are never newer than its data.
+   * Invalidates tags by deleting their version keys in one store call: every entry stored under a version
+   * no longer matches, and a version is only ever created afresh (`ifAbsent`, a new random token), so a late
+   * or repeated delete can never bring an old version back. When the store cannot be reached the deletes are
+   * queued, honoured by this process at once and retried until they land.
    */
-  async tagVersions(tagKeys: readonly string[], observed?: readonly (string | null)[]): Promise<string[]> {
-    const versions = observed
-      ? [...observed]
-      : await this.run("read tags", (signal) => this.store.getMany(tagKeys, { signal }));
-    const missing: number[] = [];
-    for (let i = 0; i < tagKeys.length; i++) if (versions[i] === null) missing.push(i);
-    if (missing.length > 0) {
-      const writes = missing.map((i) => ({
-        key: tagKeys[i],
-        value: CacheContext.token(),
-        ttlMs: this.settings.tagTtlMs,
-        ifAbsent: true,
-      }));
-      const stored = await this.run("create tags", (signal) => this.store.setMany(writes, { signal }));
-      const lost = missing.filter((_, j) => !stored[j]);
-      const current = lost.length
-        ? await this.run("read tags", (signal) => this.store.getMany(lost.map((i) => tagKeys[i]), { signal }))
-        : [];
-      missing.forEach((i, j) => versions[i] = stored[j] ? writes[j].value : null);
-      lost.forEach((i, j) => versions[i] = current[j]);
-    }
-    // A tag that vanished again between the calls cannot vouch for an entry: use a version nobody holds.
-    return versions.map((v) => v ?? `lost-${CacheContext.token()}`);
-  }
-
-  /** `true` when an invalidation of one of `tagKeys` has not reached the store yet. */
-  hasPendingInvalidation(tagKeys: readonly string[]): boolean {
-    if (pendingInvalidations.size === 0) return false;
-    return tagKeys.some((k) => pendingInvalidations.has(k));
-  }
-
-  /**
-   * Invalidates tags by writing a new version for each, in one store call. Resolves once stored or queued:
-   * when the store cannot be reached the invalidation is retried in the background until it lands.
-   */
-  async invalidate(tags: readonly string[]): Promise<void> {
+  async invalidate(tags: readonly string[]): Promise<InvalidationResult> {
     const unique = [...new Set(tags)];
-    if (unique.length === 0) return;
+    if (unique.length === 0) return { delivered: true, landed: Promise.resolve() };
     const keys = await Promise.all(unique.map((tag) => this.tagKey(tag)));
-    const writes = keys.map((key) => ({ key, value: CacheContext.token(), ttlMs: this.settings.tagTtlMs }));
     for (const [entryKey, flight] of this.inflight) {
       // A load that started before this invalidation must not be handed to later callers.
-      if (flight.tagKeys.some((k) => keys.includes(k))) this.inflight.delete(entryKey);
+      if (flight.tagKeys.some((k) => keys.includes(k))) {
+        flight.drop();
+        this.inflight.delete(entryKey);
+      }
     }
     metrics.count("cache.invalidate.count", undefined, unique.length);
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]`);
-    await this.#write(writes);
+    return await this.#invalidateKeys(keys);
   }
 
   /**
-   * Invalidates single entries: each is overwritten with an empty tombstone (read as a miss) that expires
-   * shortly, through the same queue as tags, so a backend outage delays it but never loses it.
+   * Invalidates single entries by deleting them. A load in flight cannot undo it: its write is conditional
+   * on the token it claimed, which the delete removed.
    */
-  async invalidateEntries(entryKeys: readonly string[]): Promise<void> {
-    for (const key of entryKeys) this.inflight.delete(key);
-    await this.#write(entryKeys.map((key) => ({ key, value: "", ttlMs: TOMBSTONE_MS })));
-  }
-
-  /** Stores invalidation writes, or queues them for retry when the store cannot be reached. */
-  async #write(writes: StoreWrite[]): Promise<void> {
-    for (const w of writes) pendingInvalidations.set(w.key, w);
-    try {
-      await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }));
-      for (const w of writes) if (pendingInvalidations.get(w.key) === w) pendingInvalidations.delete(w.key);
-    } catch {
-      scheduleRetry(0);
+  async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
+    for (const key of entryKeys) {
+      this.inflight.get(key)?.drop();
+      this.inflight.delete(key);
     }
-    metrics.gauge("cache.invalidate.pending", pendingInvalidations.size);
+    return await this.#invalidateKeys(entryKeys);
   }
 
-  /** Waits for background work and pending invalidations, at most `deadlineMs`; then releases the store. */
-  async close(): Promise<void> {
-    const deadline = new Promise((resolve) => {
-      const timer = setTimeout(resolve, this.settings.deadlineMs);
-      unref(timer);
-    });
-    await Promise.race([Promise.allSettled([...this.#background]), deadline]);
-    if (pendingInvalidations.size > 0) await Promise.race([flushPending(), deadline]);
-    stopRetry();
+  async #invalidateKeys(keys: readonly string[]): Promise<InvalidationResult> {
+    if (this.store.capabilities.inProcess) {
+      await this.store.deleteMany(keys);
+      return { delivered: true, landed: Promise.resolve() };
+    }
+    const delivered = await this.#queue.invalidate(keys);
+    return { delivered, landed: this.#queue.landed() };
+  }
+
+  /**
+   * Waits for background work, then tries to deliver queued invalidations, each at most `deadlineMs`; stops
+   * retrying and reports what did not land (one warning). The store stays open.
+   */
+  async drain(): Promise<Undelivered> {
+    const deadline = () =>
+      new Promise((resolve) => {
+        const timer = setTimeout(resolve, this.settings.deadlineMs);
+        unref(timer);
+      });
+    await Promise.race([Promise.allSettled([...this.#background]), deadline()]);
+    if (this.#queue.size > 0) await Promise.race([this.#queue.drain(), deadline()]);
+    this.#queue.stop();
+    const left = this.#queue.undelivered();
+    if (left.keys.length > 0 || left.namespace) {
+      const what = left.namespace
+        ? `the invalidation of the whole namespace ${this.namespace}`
+        : `${left.keys.length} invalidation${left.keys.length === 1 ? "" : "s"} (${
+          left.keys.slice(0, 5).join(", ")
+        }${left.keys.length > 5 ? ", …" : ""})`;
+      this.settings.logger.warn(
+        `[svc-infra/cache] closing with ${what} not delivered to the ${this.store.name} store: other processes may read stale entries until they expire`,
+      );
+    }
+    return left;
+  }
+
+  /** {@linkcode drain}, then releases the store. */
+  async close(): Promise<Undelivered> {
+    const left = await this.drain();
     await this.store.close?.();
+    return left;
   }
 }
 
@@ -358,7 +373,7 @@ export function activeCache(): CacheContext {
 export function replaceActive(next: CacheContext): CacheContext | undefined {
   const previous = active;
   active = next;
-  if (pendingInvalidations.size > 0) scheduleRetry(0);
+  metrics.gauge("cache.invalidate.pending", next.pendingInvalidations);
   return previous;
 }
 
@@ -380,50 +395,9 @@ export function defaultSettings(
     breakerThreshold: 5,
     breakerCooldownMs: 1000,
     errorLogIntervalMs: 30_000,
-    retryMaxMs: 500,
+    retryMaxMs: 200,
+    maxPendingInvalidations: 10_000,
     secrets: [],
     ...given,
   };
-}
-
-async function flushPending(): Promise<boolean> {
-  if (pendingInvalidations.size === 0) return true;
-  const cache = activeCache();
-  const writes = [...pendingInvalidations.values()];
-  try {
-    await cache.run("retry invalidation", (signal) => cache.store.setMany(writes, { signal }));
-  } catch {
-    return false;
-  }
-  for (const w of writes) if (pendingInvalidations.get(w.key) === w) pendingInvalidations.delete(w.key);
-  metrics.gauge("cache.invalidate.pending", pendingInvalidations.size);
-  if (pendingInvalidations.size === 0) {
-    cache.settings.logger.info("[svc-infra/cache] pending invalidations stored");
-  }
-  return pendingInvalidations.size === 0;
-}
-
-function scheduleRetry(delayMs: number) {
-  if (retryTimer !== undefined) return;
-  retryDelayMs = Math.min(Math.max(delayMs, RETRY_MIN_MS), activeCache().settings.retryMaxMs);
-  retryTimer = setTimeout(async () => {
-    retryTimer = undefined;
-    if (!(await flushPending())) scheduleRetry(retryDelayMs * 2);
-  }, retryDelayMs);
-  unref(retryTimer);
-}
-
-function stopRetry() {
-  if (retryTimer !== undefined) clearTimeout(retryTimer);
-  retryTimer = undefined;
-}
-
-/** Lets the process exit while a timer waits (Node and Deno timers both support it in some form). */
-function unref(timer: unknown): void {
-  const t = timer as { unref?: () => void };
-  if (typeof t?.unref === "function") t.unref();
-  else {
-    const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-    if (typeof timer === "number") deno?.unrefTimer?.(timer);
-  }
 }

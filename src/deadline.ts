@@ -2,9 +2,29 @@
  * Deadlines for backend calls without a timer per call: calls that start within the same short window share
  * one `AbortSignal.timeout` and one abort listener, so a busy cache pays a Set insert per call instead of a
  * timer and two listener updates. A call's effective deadline is between 99 % and 100 % of the configured one.
+ * A {@linkcode Budget} makes the backend calls of one cache operation share one deadline between them.
  *
  * @module
  */
+
+/** The backend time one cache operation has left: every call it makes spends from it. */
+export class Budget {
+  #remainingMs: number;
+
+  constructor(ms: number) {
+    this.#remainingMs = ms;
+  }
+
+  /** Milliseconds left. */
+  get remainingMs(): number {
+    return this.#remainingMs;
+  }
+
+  /** Takes `ms` off what is left. */
+  spend(ms: number): void {
+    this.#remainingMs -= ms;
+  }
+}
 
 /** A call waiting on its deadline. */
 interface Waiting {
@@ -42,8 +62,8 @@ export class Deadlines {
    * Runs `call` with a signal that aborts at the deadline. Settles with the call's value, or rejects with what
    * `outcome` makes of its failure or of the deadline passing first; a late outcome is then ignored.
    */
-  bound<T>(call: (signal: AbortSignal) => Promise<T>, outcome: Outcome): Promise<T> {
-    const window = this.#current();
+  bound<T>(call: (signal: AbortSignal) => Promise<T>, outcome: Outcome, ms = this.ms): Promise<T> {
+    const window = ms >= this.ms * 0.99 ? this.#current() : this.#single(ms);
     return new Promise<T>((resolve, reject) => {
       const waiting: Waiting = { expire: () => reject(outcome.expired()) };
       window.waiting.add(waiting);
@@ -55,6 +75,15 @@ export class Deadlines {
         if (window.waiting.delete(waiting)) reject(outcome.failed(error));
       });
     });
+  }
+
+  /** A window of its own, for a call with less than the full deadline left. */
+  #single(ms: number): Window {
+    const window: Window = { signal: AbortSignal.timeout(Math.max(1, ms)), waiting: new Set(), openedAt: 0 };
+    window.signal.addEventListener("abort", () => {
+      for (const waiting of window.waiting) waiting.expire();
+    }, { once: true });
+    return window;
   }
 
   #current(): Window {

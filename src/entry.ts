@@ -1,7 +1,13 @@
 /**
- * The stored envelope, one JSON array so a hit costs a single `JSON.parse`:
- * `["svc2",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[tagVersion,…],value]`.
- * `flags`: 1 = negative result, 2 = value is plain JSON (else devalue's flattened form).
+ * What the store holds at an entry key:
+ * - an entry, one JSON array so a hit costs a single `JSON.parse`:
+ *   `["svc3","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[tagVersion,…],value]`
+ *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form);
+ * - or a loading marker `~token`, written before a load reads its data when the key was empty (a miss).
+ *
+ * The token is unique per write. A load stores its entry only while the key still starts with what the load
+ * claimed ({@linkcode writeGuard}): an invalidation (a delete) or another write in between fails that
+ * compare-and-set, so a load already in flight can never undo an invalidation.
  *
  * @module
  */
@@ -9,10 +15,13 @@
 import type { Encoded } from "./codec.ts";
 
 /** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
-const HEAD = '["svc2",';
+const HEAD = '["svc3","';
+const MARKER = "~";
 
 /** An entry's metadata. */
 export interface EntryMeta {
+  /** Unique per write: what a later conditional write compares. */
+  readonly token: string;
   readonly createdAt: number;
   /** Logical expiry: fresh until then. */
   readonly freshUntil: number;
@@ -40,7 +49,7 @@ export interface Entry extends EntryMeta {
 /** Encodes an entry for the store. */
 export function encodeEntry(meta: EntryMeta, value: Encoded): string {
   const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
-  return `${HEAD}${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
+  return `${HEAD}${meta.token}",${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
   },${value.text}]`;
 }
@@ -54,24 +63,45 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
   } catch {
     return undefined;
   }
-  const flags = a[5];
+  const flags = a[6];
   if (
-    a.length !== 10 || typeof a[1] !== "number" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
-    typeof a[4] !== "number" || typeof flags !== "number" || typeof a[6] !== "number" ||
-    typeof a[7] !== "number" ||
-    !Array.isArray(a[8])
+    a.length !== 11 || typeof a[1] !== "string" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
+    typeof a[4] !== "number" || typeof a[5] !== "number" || typeof flags !== "number" ||
+    typeof a[7] !== "number" || typeof a[8] !== "number" || !Array.isArray(a[9])
   ) return undefined;
   return {
-    createdAt: a[1],
-    freshUntil: a[2],
-    refreshAt: a[3],
-    staleUntil: a[4],
+    token: a[1],
+    createdAt: a[2],
+    freshUntil: a[3],
+    refreshAt: a[4],
+    staleUntil: a[5],
     negative: (flags & 1) === 1,
-    ttl: a[6],
-    loadMs: a[7],
-    versions: a[8] as string[],
-    parsed: a[9],
+    ttl: a[7],
+    loadMs: a[8],
+    versions: a[9] as string[],
+    parsed: a[10],
     json: (flags & 2) === 2,
     shared,
   };
+}
+
+/** The loading marker a load writes (`ifAbsent`) into an empty entry key before it reads its data. */
+export function loadingMarker(token: string): string {
+  return MARKER + token;
+}
+
+/** `true` for a loading marker: a miss, not a damaged entry. */
+export function isLoadingMarker(raw: string): boolean {
+  return raw.startsWith(MARKER);
+}
+
+/**
+ * The text a conditional write over `raw` compares: the head of an entry up to its token, or a whole marker.
+ * `undefined` for anything else (a damaged or foreign value): nothing is stored over it.
+ */
+export function writeGuard(raw: string): string | undefined {
+  if (isLoadingMarker(raw)) return raw;
+  if (!raw.startsWith(HEAD)) return undefined;
+  const end = raw.indexOf('"', HEAD.length);
+  return end > HEAD.length ? raw.slice(0, end + 1) : undefined;
 }

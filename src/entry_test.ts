@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { decodeEntry, encodeEntry, type EntryMeta } from "./entry.ts";
+import {
+  decodeEntry,
+  encodeEntry,
+  type EntryMeta,
+  isLoadingMarker,
+  loadingMarker,
+  writeGuard,
+} from "./entry.ts";
 import { revive, serialize } from "./codec.ts";
 
 const meta: EntryMeta = {
+  token: "0123456789abcdef",
   createdAt: 1,
   freshUntil: 2,
   refreshAt: 2,
@@ -37,14 +45,29 @@ Deno.test("entry: anything else reads as undefined", () => {
     const raw of [
       "",
       "garbage",
-      '["svc2",1,2',
-      '["svc1",1,2,2,3,0,60,0,[],1]',
-      '["svc2","1",2,2,3,0,60,0,[],1]',
-      '["svc2",1,2,2,3,0,60,0,"v",1]',
-      '["svc2",1,2,2,3,0,60,[],1]',
+      '["svc3","t",1,2',
+      '["svc2",1,2,2,3,0,60,0,[],1]',
+      '["svc3",1,2,2,3,0,60,0,[],1]',
+      '["svc3","t","1",2,2,3,0,60,0,[],1]',
+      '["svc3","t",1,2,2,3,0,60,0,"v",1]',
+      '["svc3","t",1,2,2,3,0,60,[],1]',
+      "~0123456789abcdef",
       "svc1|1|2\n",
     ]
   ) {
     assert.equal(decodeEntry(raw), undefined, raw);
   }
+});
+
+Deno.test("entry: the write guard is the entry's head up to its token, or a whole loading marker", () => {
+  const raw = encodeEntry(meta, serialize({ a: 1 }, "fn"));
+  assert.equal(writeGuard(raw), '["svc3","0123456789abcdef"');
+  assert.ok(raw.startsWith(writeGuard(raw)!));
+  const other = encodeEntry({ ...meta, token: "fedcba9876543210" }, serialize({ a: 1 }, "fn"));
+  assert.ok(!other.startsWith(writeGuard(raw)!), "another write's entry fails the guard");
+  const marker = loadingMarker("0123456789abcdef");
+  assert.ok(isLoadingMarker(marker));
+  assert.equal(writeGuard(marker), marker);
+  assert.equal(decodeEntry(marker), undefined);
+  for (const foreign of ["garbage", '["svc2",1]', '["svc3",""']) assert.equal(writeGuard(foreign), undefined);
 });

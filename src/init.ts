@@ -8,11 +8,13 @@ import {
   activeCache,
   CacheContext,
   defaultSettings,
+  type InvalidationResult,
   type Logger,
   metrics,
   replaceActive,
   type WaitUntil,
 } from "./context.ts";
+import type { Undelivered } from "./invalidation_queue.ts";
 import type { CacheStore } from "./store.ts";
 import type { Clock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
@@ -60,9 +62,15 @@ export interface CacheOptions {
   errorLogIntervalMs?: number;
   /**
    * Longest wait between two retries of an invalidation that could not reach the backend (retries start at
-   * 50 ms and double). With the breaker's cooldown it bounds how soon after recovery it lands. @default {500}
+   * 25 ms and double; they bypass the breaker). It bounds how soon after recovery a queued invalidation
+   * lands. @default {200}
    */
   retryMaxMs?: number;
+  /**
+   * Most keys (tag versions, entries) the queue of undelivered invalidations holds; past it they are replaced
+   * by one invalidation of the whole namespace, which makes every entry a miss. @default {10000}
+   */
+  maxPendingInvalidations?: number;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -113,6 +121,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
   positive("breakerCooldownMs", options.breakerCooldownMs);
   positive("retryMaxMs", options.retryMaxMs);
   positive("errorLogIntervalMs", options.errorLogIntervalMs);
+  positive("maxPendingInvalidations", options.maxPendingInvalidations);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;
@@ -142,11 +151,14 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
     errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
     retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
+    maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
   });
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const previousOwned = ownedStore;
   ownedStore = owned ? store : undefined;
-  replaceActive(next);
+  const previous = replaceActive(next);
+  // Its queued invalidations belong to its store: delivered there now, or reported, never moved here.
+  await previous?.drain();
   if (previousOwned && previousOwned !== store) await previousOwned.close?.().catch(() => {});
   next.debug(
     `[INIT] store=${store.name} namespace=${prefix}:${version}${url ? ` url=${redactUrl(url)}` : ""}`,
@@ -160,27 +172,38 @@ function positive(name: string, value: number | undefined) {
 }
 
 /**
- * Finishes background work and pending invalidations (within the deadline) and releases connections.
- * The next cache use starts a fresh in-memory cache unless `initCache` runs again.
+ * Finishes background work and delivers queued invalidations (each within the deadline), then releases
+ * connections. Resolves with what could not be delivered (also logged once): empty after a clean close.
+ * Scripts that configured a remote backend call it before they end; servers need not. The next cache use
+ * starts a fresh in-memory cache unless `initCache` runs again.
+ *
+ * @example
+ * ```ts
+ * import { closeCache } from "@svc-infra/cache";
+ * const { keys, namespace } = await closeCache();
+ * if (keys.length || namespace) console.error("some invalidations did not reach the cache");
+ * ```
  */
-export async function closeCache(): Promise<void> {
+export async function closeCache(): Promise<Undelivered> {
   const cache = activeCache();
-  await cache.close();
+  const left = await cache.close();
   ownedStore = undefined;
   replaceActive(new CacheContext(defaultSettings({ store: memoryStore() })));
+  return left;
 }
 
 /**
- * Invalidates tags by hand. Resolves when the invalidation is stored, or queued for retry when the backend
- * cannot be reached (this process then serves no entry of those tags until it lands).
+ * Invalidates tags by hand. Resolves with `delivered: true` once the store has it, or `delivered: false`
+ * when the backend cannot be reached and it is queued for retry (this process then serves no entry of those
+ * tags until it lands; `landed` settles then).
  *
  * @example
  * ```ts
  * import { invalidateTags } from "@svc-infra/cache";
- * await invalidateTags("user:1", "posts");
+ * const { delivered } = await invalidateTags("user:1", "posts");
  * ```
  */
-export function invalidateTags(...tags: string[]): Promise<void> {
+export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
   for (const tag of tags) {
     if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
       throw new TypeError(

@@ -1,18 +1,26 @@
 /**
  * A lock in the store, so that one process of a cluster loads a key at a time: `ifAbsent` writes (Redis and
  * Upstash `SET NX PX`, a versionstamp check on Deno KV, a map check in memory). The lock expires by itself,
- * so a holder that dies blocks others for at most its ttl.
+ * so a holder that dies blocks others for at most its ttl. Release is an atomic compare-and-delete on the
+ * owner's token, so it can never remove a lock that expired and passed to another holder. An acquisition
+ * that timed out may still have landed: that lock is released as soon as the store answers again.
  *
  * @module
  */
 
-import { CacheContext } from "./context.ts";
+import type { CacheContext } from "./context.ts";
+import type { Budget } from "./deadline.ts";
+import { randomToken } from "./token.ts";
+import { unref } from "./timers.ts";
 
 /** A lock this process holds. */
 export interface HeldLock {
   readonly key: string;
   readonly token: string;
 }
+
+/** Pause between two attempts to release a lock whose acquisition got no answer. */
+const RELEASE_RETRY_MS = 50;
 
 /**
  * Tries to take the lock once. Resolves with the held lock, `undefined` when another process holds it, or
@@ -23,15 +31,19 @@ export async function tryLock(
   cache: CacheContext,
   key: string,
   ttlMs: number,
+  budget: Budget,
 ): Promise<HeldLock | undefined | "unavailable"> {
-  const token = CacheContext.token();
+  const lock = { key, token: randomToken() };
   try {
     const [taken] = await cache.run(
       "lock",
-      (signal) => cache.store.setMany([{ key, value: token, ttlMs, ifAbsent: true }], { signal }),
+      (signal) => cache.store.setMany([{ key, value: lock.token, ttlMs, ifAbsent: true }], { signal }),
+      budget,
     );
-    return taken ? { key, token } : undefined;
+    return taken ? lock : undefined;
   } catch {
+    // The request may have reached the store after we gave up: nobody would hold that lock.
+    cache.background(releaseWhenAnswered(cache, lock, ttlMs));
     return "unavailable";
   }
 }
@@ -39,9 +51,26 @@ export async function tryLock(
 /** Releases a lock if it is still ours (an expired lock may already belong to another process). */
 export async function releaseLock(cache: CacheContext, lock: HeldLock): Promise<void> {
   try {
-    const [current] = await cache.run("read lock", (signal) => cache.store.getMany([lock.key], { signal }));
-    if (current === lock.token) {
-      await cache.run("unlock", (signal) => cache.store.deleteMany([lock.key], { signal }));
+    await cache.run("unlock", (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal }));
+  } catch {
+    await releaseWhenAnswered(cache, lock, cache.settings.deadlineMs * 10);
+  }
+}
+
+/** Retries the release until the store answers, for at most `forMs` (the lock expires by itself then). */
+async function releaseWhenAnswered(cache: CacheContext, lock: HeldLock, forMs: number): Promise<void> {
+  const until = performance.now() + forMs; // real time: a test clock may stand still
+  while (performance.now() < until) {
+    try {
+      await cache.run(
+        "unlock",
+        (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal }),
+        undefined,
+        true,
+      );
+      return;
+    } catch {
+      await new Promise((resolve) => unref(setTimeout(resolve, RELEASE_RETRY_MS)));
     }
-  } catch { /* reported by run(); the lock expires by itself */ }
+  }
 }

@@ -74,6 +74,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   };
   const write = (w: StoreWrite, now: number): boolean => {
     if (w.ifAbsent && read(w.key, now) !== null) return false;
+    if (w.ifStartsWith !== undefined && read(w.key, now)?.startsWith(w.ifStartsWith) !== true) return false;
     const size = (w.key.length + w.value.length) * 2;
     const old = slots.get(w.key);
     if (old) remove(w.key, old);
@@ -130,6 +131,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
         if (slot) remove(key, slot);
       }
       return Promise.resolve();
+    },
+    deleteIfStartsWith(key, prefix) {
+      const slot = slots.get(key);
+      if (read(key, clock.now()) === null || !slot!.value.startsWith(prefix)) return Promise.resolve(false);
+      remove(key, slot!);
+      return Promise.resolve(true);
     },
     scan(prefix) {
       const now = clock.now();

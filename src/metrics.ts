@@ -22,6 +22,8 @@ const BASE = [
   "cache.load",
   "cache.invalidate.count",
   "cache.invalidate.pending",
+  "cache.invalidate.escalated",
+  "cache.write.superseded",
   "cache.warm.count",
   "cache.error",
   "cache.breaker.open",

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { activeCache } from "./context.ts";
+import { activeCache, type InvalidationResult } from "./context.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
 import { checkTtl } from "./ttl.ts";
@@ -23,7 +23,7 @@ export interface CachedFunction<A, R> {
   /** Loads a fresh value and stores it, whatever is cached (used by recache). */
   refresh(...args: CachedArgs<A>): Promise<R>;
   /** Removes this argument's entry. */
-  invalidate(...args: CachedArgs<A>): Promise<void>;
+  invalidate(...args: CachedArgs<A>): Promise<InvalidationResult>;
   /** The logical key (without namespace) of this argument's entry. */
   key(...args: CachedArgs<A>): string;
   /** The name used in logs and metrics. */

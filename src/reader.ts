@@ -9,14 +9,17 @@
 import {
   activeCache,
   type CacheContext,
-  type Flight,
-  type LoadResult,
+  type InvalidationResult,
   metrics,
   type WaitUntil,
 } from "./context.ts";
+import { type Claim, Flight, type LoadResult } from "./flight.ts";
+import { claim } from "./claim.ts";
+import { Budget } from "./deadline.ts";
+import { randomToken } from "./token.ts";
 import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
-import { encodeEntry, type Entry, type EntryMeta } from "./entry.ts";
+import { encodeEntry, type Entry, type EntryMeta, isLoadingMarker } from "./entry.ts";
 import { type Encoded, revive, serialize } from "./codec.ts";
 import { isNegativeCacheResult, negativeCache } from "./negative.ts";
 import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./read_options.ts";
@@ -37,6 +40,8 @@ interface Job<A> {
   readonly onResult?: (result: ReadResult) => void;
   /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
   readonly peeked?: (string | null)[];
+  /** The backend time this call has left; set when the call goes past its first read. */
+  budget?: Budget;
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
@@ -51,6 +56,11 @@ const MEMO_SIZE = 10_000;
 const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
+/**
+ * Keys whose failed refresh is remembered per cached function. Forgetting one early only lets its refresh be
+ * retried sooner, so the bound costs nothing but keeps a failing source from growing the map without end.
+ */
+const BACKOFF_KEYS = 10_000;
 
 /** Reads, loads and refreshes the entries of one cached function. */
 export class Reader<A, R> {
@@ -134,6 +144,7 @@ export class Reader<A, R> {
         // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
         keys = [cache.entryKey(logical)];
         pending = typeof keys[0] !== "string";
+        if (cache.generationKey !== undefined) keys.push(cache.generationKey);
         for (const tag of tagList) {
           const key = cache.tagKey(tag);
           if (typeof key !== "string") pending = true;
@@ -162,9 +173,9 @@ export class Reader<A, R> {
           onResult: call?.onResult,
           peeked,
         };
-        return call?.force
-          ? this.#bounded(job, this.#start(job, undefined, "forced"), false)
-          : this.#lookup(job);
+        if (!call?.force) return this.#lookup(job);
+        job.budget = new Budget(cache.settings.deadlineMs);
+        return this.#bounded(job, this.#start(job, undefined, "forced"), false);
       };
       const result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
       return call?.signal ? abortable(result, call.signal) : result;
@@ -173,10 +184,10 @@ export class Reader<A, R> {
     }
   }
 
-  /** Removes one argument's entry; resolves when stored or queued (like tag invalidation). */
-  async invalidate(arg: A): Promise<void> {
+  /** Removes one argument's entry; resolves when delivered or queued (like tag invalidation). */
+  async invalidate(arg: A): Promise<InvalidationResult> {
     const cache = activeCache();
-    await cache.invalidateEntries([await cache.entryKey(this.logicalKey(arg))]);
+    return await cache.invalidateEntries([await cache.entryKey(this.logicalKey(arg))]);
   }
 
   /** A fresh, valid entry's value from an in-process store, or what was read (the async path then handles it). */
@@ -210,7 +221,7 @@ export class Reader<A, R> {
 
   async #lookup(job: Job<A>): Promise<R> {
     const { cache, keys } = job;
-    const started = cache.settings.debug ? performance.now() : 0;
+    const started = job.peeked ? 0 : performance.now();
     let raws = job.peeked;
     if (!raws) {
       try {
@@ -219,16 +230,17 @@ export class Reader<A, R> {
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
-    if (raws && raw) {
+    if (raws && raw && isLoadingMarker(raw)) cause = "loading";
+    else if (raws && raw) {
       const entry = cache.decode(raw);
-      if (entry === undefined) cause = await this.#corrupt(job);
+      if (entry === undefined) cause = await this.#corrupt(job, raws);
       else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
         cause = "invalidated";
       } else {
         const now = cache.settings.clock.now();
         const value = now < entry.staleUntil ? readValue(entry, this.#options.zeroCopy) : NOTHING;
         if (now >= entry.staleUntil) cause = "expired";
-        else if (value === NOTHING) cause = await this.#corrupt(job);
+        else if (value === NOTHING) cause = await this.#corrupt(job, raws);
         else if (now < entry.freshUntil) {
           this.#served(cache, job.logical, job.onResult, entry, started, "HIT");
           if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
@@ -237,8 +249,11 @@ export class Reader<A, R> {
       }
     }
     metrics.count("cache.miss", this.#what);
+    // The call's backend time is shared: what the read took is gone from it.
+    job.budget = new Budget(cache.settings.deadlineMs - (started ? performance.now() - started : 0));
     const shared = cache.inflight.get(keys[0]);
-    return this.#bounded(job, shared ?? this.#start(job, raws?.slice(1), cause), shared !== undefined);
+    if (shared?.admits(raws, started || performance.now())) return this.#bounded(job, shared, true);
+    return this.#bounded(job, this.#start(job, raws, cause), false);
   }
 
   /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
@@ -255,6 +270,8 @@ export class Reader<A, R> {
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         job.cache.background(flight.promise, job.waitUntil); // the load goes on and stores its value
+        // ...but later callers start their own: a load that never settles must not hold the key forever.
+        if (job.cache.inflight.get(job.keys[0]) === flight) job.cache.inflight.delete(job.keys[0]);
         reject(new CacheTimeoutError(this.#what, limit));
       }, limit);
       result.then(
@@ -306,7 +323,10 @@ export class Reader<A, R> {
     started: number,
   ): Promise<R> {
     this.#served(job.cache, job.logical, job.onResult, entry, started, "STALE");
-    const flight = job.cache.inflight.get(job.keys[0]) ?? this.#refreshInBackground(job, raws, "stale");
+    const running = job.cache.inflight.get(job.keys[0]);
+    const flight = running
+      ? (running.admits(raws, started || performance.now()) ? running : undefined)
+      : this.#refreshInBackground(job, raws, "stale");
     const wait = this.#options.timeoutMs ?? 0;
     if (!flight || wait <= 0) return stale;
     const fresh = await settledWithin(flight.promise, wait);
@@ -319,9 +339,15 @@ export class Reader<A, R> {
     if (cache.inflight.has(keys[0]) || (this.#backoff.get(keys[0]) ?? 0) > cache.settings.clock.now()) return;
     metrics.count("cache.refresh", this.#what);
     cache.debug(`[REFRESH] key=${job.logical} cause=${why}`);
-    const flight = this.#start(job, raws.slice(1), `${why}_refresh`);
+    // Off the caller's path: the refresh has a deadline budget of its own.
+    const flight = this.#start(
+      { ...job, budget: new Budget(cache.settings.deadlineMs) },
+      raws,
+      `${why}_refresh`,
+    );
     cache.background(
       flight.promise.then(() => void this.#backoff.delete(keys[0]), (error) => {
+        if (this.#backoff.size >= BACKOFF_KEYS) this.#backoff.delete(this.#backoff.keys().next().value!);
         this.#backoff.set(
           keys[0],
           cache.settings.clock.now() + (this.#options.refreshBackoffMs ?? DEFAULT_REFRESH_BACKOFF_MS),
@@ -334,22 +360,27 @@ export class Reader<A, R> {
     return flight;
   }
 
-  /** A stored value we cannot read: counted (never as an outage), deleted, then loaded afresh. */
-  async #corrupt(job: Job<A>): Promise<string> {
+  /**
+   * A stored value we cannot read: counted (never as an outage), deleted, then loaded afresh (`raws` then
+   * records the key as empty, so the load claims it).
+   */
+  async #corrupt(job: Job<A>, raws: (string | null)[]): Promise<string> {
     const { cache, keys } = job;
     cache.reportError(
       `unreadable entry for ${this.#what} at key ${job.logical}: treated as a miss and deleted`,
     );
     try {
       await cache.run("delete", (signal) => cache.store.deleteMany([keys[0]], { signal }));
-    } catch { /* reported by run() */ }
+      raws[0] = null;
+    } catch { /* reported by run(); the load claims nothing and does not store */ }
     return "corrupt";
   }
 
   /** Starts a load and registers it so that concurrent callers of the key share it. */
-  #start(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Flight {
+  #start(job: Job<A>, observed: readonly (string | null)[] | undefined, cause: string): Flight {
     const { cache, keys } = job;
-    const flight: Flight = { tagKeys: keys.slice(1), promise: this.#lockedLoad(job, observed, cause) };
+    const flight = new Flight(keys.slice(1));
+    flight.promise = this.#lockedLoad(job, flight, observed, cause);
     cache.inflight.set(keys[0], flight);
     const release = () => {
       if (cache.inflight.get(keys[0]) === flight) cache.inflight.delete(keys[0]);
@@ -365,26 +396,28 @@ export class Reader<A, R> {
 
   /**
    * With a lock, one process of the cluster loads: the others poll for the value it stores, and load
-   * themselves only when the lock's ttl passes (a holder that died) or the lock is released without a value
-   * (a holder whose load failed).
+   * themselves only when the lock's ttl passes (a holder that died), the lock is released without a value
+   * (a holder whose load failed), or this call's backend time is spent (a hung store: no waiting on it).
    */
   async #lockedLoad(
     job: Job<A>,
-    observed: (string | null)[] | undefined,
+    flight: Flight,
+    observed: readonly (string | null)[] | undefined,
     cause: string,
   ): Promise<LoadResult> {
     const lock = this.#lock(job.cache);
-    if (!lock) return this.#load(job, observed, cause);
+    if (!lock) return this.#load(job, flight, observed, cause);
     const { cache, keys } = job;
+    const budget = job.budget!;
     const lockKey = cache.lockKey(keys[0]);
     const ttlMs = lock.ttlMs ?? DEFAULT_LOCK_TTL_MS;
     const since = cache.settings.clock.now();
     let waited = false;
     for (;;) {
-      const held = await tryLock(cache, lockKey, ttlMs);
+      const held = await tryLock(cache, lockKey, ttlMs, budget);
       if (held !== undefined) {
         try {
-          return await this.#load(job, waited ? undefined : observed, cause);
+          return await this.#load(job, flight, waited ? undefined : observed, cause);
         } finally {
           if (held !== "unavailable") cache.background(releaseLock(cache, held));
         }
@@ -395,41 +428,50 @@ export class Reader<A, R> {
         cache.debug(`[LOCK-WAIT] key=${job.logical}`);
       }
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
-      const stored = await this.#peekFresh(job);
-      if (stored) return stored;
-      if (cache.settings.clock.now() - since >= ttlMs) {
+      const issued = performance.now();
+      const stored = await this.#peekFresh(job, budget);
+      if (stored && flight.answers(issued)) return stored;
+      const spent = budget.remainingMs <= 0;
+      if (spent || cache.settings.clock.now() - since >= ttlMs) {
         metrics.count("cache.lock.timeout", this.#what);
         cache.debug(`[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`);
-        return this.#load(job, undefined, "lock_timeout");
+        return this.#load(job, flight, undefined, spent ? "lock_unavailable" : "lock_timeout");
       }
     }
   }
 
   /** The entry, if another process has stored a fresh, valid one. */
-  async #peekFresh(job: Job<A>): Promise<LoadResult | undefined> {
+  async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
     const { cache, keys } = job;
     try {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
-      const entry = raws[0] ? cache.decode(raws[0]) : undefined;
+      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
+      const raw = raws[0];
+      const entry = raw && !isLoadingMarker(raw) ? cache.decode(raw) : undefined;
       if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
         return;
       }
       const value = readValue(entry, this.#options.zeroCopy);
       if (value === NOTHING) return;
-      const raw = raws[0]!;
-      return { value, copy: () => readValue(cache.decode(raw)!, this.#options.zeroCopy) };
+      return { value, copy: () => readValue(cache.decode(raw!)!, this.#options.zeroCopy) };
     } catch {
       return undefined;
     }
   }
 
-  async #load(job: Job<A>, observed: (string | null)[] | undefined, cause: string): Promise<LoadResult> {
+  /**
+   * Claims the key (see `claim.ts`), runs the loader, and stores its value only where the claim still holds:
+   * the write is conditional on the claimed guard, so an invalidation made meanwhile wins.
+   */
+  async #load(
+    job: Job<A>,
+    flight: Flight,
+    observed: readonly (string | null)[] | undefined,
+    cause: string,
+  ): Promise<LoadResult> {
     const { cache, keys } = job;
     const { clock } = cache.settings;
-    let versions: string[] | undefined;
-    try {
-      versions = keys.length === 1 ? [] : await cache.tagVersions(keys.slice(1), observed);
-    } catch { /* reported by run(); the value is returned but not stored */ }
+    const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
+    flight.loading(claimed);
     const started = performance.now(), loadStarted = clock.now();
     const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
     const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
@@ -449,19 +491,21 @@ export class Reader<A, R> {
       );
       return { value, copy: () => value };
     }
-    if (versions !== undefined && ttl > 0) await this.#store(job, encoded, negative, ttl, loadMs, versions);
+    if (ttl > 0 && !flight.dropped) await this.#store(job, claimed, encoded, negative, ttl, loadMs);
     return { value, copy: () => readEncoded(encoded, negative, ttl) };
   }
 
   async #store(
     job: Job<A>,
+    claimed: Claim,
     encoded: Encoded,
     negative: boolean,
     ttl: number,
     loadMs: number,
-    versions: string[],
   ) {
     const { cache } = job;
+    const { guard, versions } = claimed;
+    if (guard === undefined || versions === undefined) return;
     const { clock, random } = cache.settings;
     const now = clock.now();
     // smoothExpiry draws the entry's own lifetime from ttl ± 10 %; earlyTtl scales with it.
@@ -470,6 +514,7 @@ export class Reader<A, R> {
     const early = this.#options.earlyTtl;
     const graceMs = negative ? 0 : (this.#options.staleTtl ?? 0) * 1000;
     const meta: EntryMeta = {
+      token: randomToken(),
       createdAt: now,
       freshUntil: now + lifetimeMs,
       refreshAt: early !== undefined && !negative
@@ -492,11 +537,13 @@ export class Reader<A, R> {
       return;
     }
     try {
-      await cache.run(
+      const write = { key: job.keys[0], value, ttlMs: meta.staleUntil - now, ifStartsWith: guard };
+      const [stored] = await cache.run(
         "write",
-        (signal) =>
-          cache.store.setMany([{ key: job.keys[0], value, ttlMs: meta.staleUntil - now }], { signal }),
+        (signal) => cache.store.setMany([write], { signal }),
+        job.budget,
       );
+      if (!stored) metrics.count("cache.write.superseded", this.#what);
     } catch { /* reported by run(); the caller still gets its value */ }
   }
 }

@@ -19,7 +19,11 @@ export interface StoreCapabilities {
   readonly consistency: "strong" | "eventual";
 }
 
-/** One write. `ifAbsent` writes only when the key does not exist (used for tag versions and locks). */
+/**
+ * One write. `ifAbsent` writes only when the key does not exist (tag versions, loading markers, locks);
+ * `ifStartsWith` only when the stored value starts with the given text (an entry write conditional on the
+ * token its load observed, so an invalidation made during the load cannot be undone by it).
+ */
 export interface StoreWrite {
   /** The stored key (namespaced by the core). */
   readonly key: string;
@@ -29,6 +33,8 @@ export interface StoreWrite {
   readonly ttlMs: number;
   /** Write only when the key does not exist. */
   readonly ifAbsent?: boolean;
+  /** Write only when the key exists and its value starts with this (non-empty) text; atomically. */
+  readonly ifStartsWith?: string;
 }
 
 /** Per-call options passed by the core. */
@@ -51,10 +57,13 @@ export interface StoreCallOptions {
  *   setMany: (writes) =>
  *     Promise.resolve(writes.map((w) => {
  *       if (w.ifAbsent && data.has(w.key)) return false;
+ *       if (w.ifStartsWith !== undefined && !data.get(w.key)?.startsWith(w.ifStartsWith)) return false;
  *       data.set(w.key, w.value);
  *       return true;
  *     })),
  *   deleteMany: (keys) => Promise.resolve(keys.forEach((k) => data.delete(k))),
+ *   deleteIfStartsWith: (key, prefix) =>
+ *     Promise.resolve(data.get(key)?.startsWith(prefix) === true && data.delete(key)),
  * };
  * ```
  */
@@ -74,8 +83,13 @@ export interface CacheStore {
   readonly clock?: Clock;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
-  /** Deletes the keys; missing keys are ignored. */
+  /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */
   deleteMany(keys: readonly string[], options?: StoreCallOptions): Promise<void>;
+  /**
+   * Deletes `key` only when its value starts with `prefix`, atomically (releasing a lock that may have expired
+   * and passed to another holder). Resolves `true` when it deleted.
+   */
+  deleteIfStartsWith(key: string, prefix: string, options?: StoreCallOptions): Promise<boolean>;
   /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
   scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
   /** Releases connections. */

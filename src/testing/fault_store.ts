@@ -26,7 +26,14 @@ export type Fault =
   | { mode: "corrupt"; match?: (value: string) => boolean }
   | { mode: "flaky"; probability: number; random?: () => number }
   | { mode: "oversize-reject"; maxBytes: number }
-  | { mode: "lag"; ms: number };
+  | { mode: "lag"; ms: number }
+  /** A full backend (`maxmemory` with `noeviction`): writes fail with an OOM error, reads and deletes work. */
+  | { mode: "oom" }
+  /**
+   * Requests that arrive after the client gave up: each call hangs until its deadline aborts it, and is then
+   * applied `ms` later anyway (a delayed network, a paused server).
+   */
+  | { mode: "late"; ms: number };
 
 /** A store whose behaviour a test controls through `fault`; `calls` counts calls that reached it. */
 export interface FaultStore extends CacheStore {
@@ -46,8 +53,9 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
     calls: 0,
     getMany: (keys, o) =>
       guard(o, async () => {
-        const values = await inner.getMany(keys, o);
         const f = wrapper.fault;
+        if (f.mode === "late") return abandoned(o, f.ms, () => Promise.resolve());
+        const values = await inner.getMany(keys, o);
         if (f.mode !== "corrupt") return values;
         const match = f.match ?? ((v: string) => v.startsWith("["));
         return values.map((v) => v === null || !match(v) ? v : `\u0000garbage${v.slice(3, 9)}`);
@@ -58,16 +66,27 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         if (f.mode === "oversize-reject" && writes.some((w) => w.value.length > f.maxBytes)) {
           return Promise.reject(new Error(`ERR value too large (max ${f.maxBytes} bytes)`));
         }
+        if (f.mode === "oom") {
+          return Promise.reject(new Error("OOM command not allowed when used memory > 'maxmemory'."));
+        }
         // An eventually consistent store: the write is acknowledged now and visible later.
         if (f.mode === "lag") return later(f.ms, () => inner.setMany(writes), writes.map(() => true));
+        if (f.mode === "late") return abandoned(o, f.ms, () => inner.setMany(writes));
         return inner.setMany(writes, o);
       }, true),
     deleteMany: (keys, o) =>
       guard(o, () => {
         const f = wrapper.fault;
+        if (f.mode === "late") return abandoned(o, f.ms, () => inner.deleteMany(keys));
         return f.mode === "lag"
           ? later(f.ms, () => inner.deleteMany(keys), undefined)
           : inner.deleteMany(keys, o);
+      }),
+    deleteIfStartsWith: (key, prefix, o) =>
+      guard(o, () => {
+        const f = wrapper.fault;
+        if (f.mode === "late") return abandoned(o, f.ms, () => inner.deleteIfStartsWith(key, prefix));
+        return inner.deleteIfStartsWith(key, prefix, o);
       }),
     scan: inner.scan ? (prefix, o) => guard(o, () => inner.scan!(prefix, o)) : undefined,
     close: () => inner.close?.() ?? Promise.resolve(),
@@ -76,6 +95,23 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
   function later<T>(ms: number, apply: () => Promise<unknown>, ack: T): Promise<T> {
     setTimeout(() => apply().catch(() => {}), ms);
     return Promise.resolve(ack);
+  }
+
+  /** Waits for the caller to give up (its deadline), then applies the request `ms` later all the same. */
+  function abandoned<T>(
+    o: StoreCallOptions | undefined,
+    ms: number,
+    apply: () => Promise<unknown>,
+  ): Promise<T> {
+    return new Promise<T>((_, reject) => {
+      const giveUp = () => {
+        reject(o?.signal?.reason ?? new Error("request abandoned"));
+        setTimeout(() => apply().catch(() => {}), ms);
+      };
+      if (o?.signal?.aborted) giveUp();
+      else if (o?.signal) o.signal.addEventListener("abort", giveUp, { once: true });
+      else setTimeout(giveUp, ms);
+    });
   }
 
   async function guard<T>(

@@ -1,0 +1,21 @@
+/**
+ * Lua scripts shared by the Redis and Upstash adapters: the compare-and-set and compare-and-delete the core
+ * needs, each one atomic round trip.
+ *
+ * @module
+ */
+
+/** Sets `KEYS[1]` to `ARGV[2]` (ttl `ARGV[3]` ms) only when its value starts with `ARGV[1]`. */
+export const SET_IF_STARTS_WITH = `local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+/** Deletes `KEYS[1]` only when its value starts with `ARGV[1]`. */
+export const DELETE_IF_STARTS_WITH = `local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0`;

@@ -1,0 +1,192 @@
+/**
+ * Invalidations that could not reach the store yet. An invalidation is a delete of keys (tag versions, entries),
+ * so repeats of a key coalesce, and delivering one twice or late is harmless. The queue belongs to one cache
+ * (one store, one namespace), holds at most `maxKeys` keys, and past that escalates to one coarser delete that
+ * is still correct: the namespace's generation key, which every entry of the namespace depends on. Retries go
+ * out in chunks, so a large backlog never travels as one request, and drain within a retry interval of the
+ * store answering again.
+ *
+ * @module
+ */
+
+import { unref } from "./timers.ts";
+
+/** How the queue reaches the store: a delete of keys, bounded by the cache's deadline. */
+export type Deliver = (keys: readonly string[]) => Promise<void>;
+
+/** Settings of a queue. */
+export interface InvalidationQueueOptions {
+  /** Most keys held before the queue escalates to the namespace's generation key. */
+  readonly maxKeys: number;
+  /** Deleting this key invalidates every entry of the namespace; `undefined`: the store needs no queue. */
+  readonly generationKey: string | undefined;
+  /** Longest wait between two retries. */
+  readonly retryMaxMs: number;
+  /** Called after each change with the number of undelivered deletes. */
+  readonly onSize: (size: number) => void;
+  /** Called once when the backlog escalated to the generation key. */
+  readonly onEscalate: () => void;
+}
+
+/** What a queue could not deliver. */
+export interface Undelivered {
+  /** Store keys whose delete has not landed. */
+  readonly keys: readonly string[];
+  /** `true` when the namespace-wide invalidation (the escalation) has not landed. */
+  readonly namespace: boolean;
+}
+
+/** Keys per delete request when draining a backlog. */
+const CHUNK = 500;
+const RETRY_MIN_MS = 25;
+
+/** A bounded, coalescing queue of deletes with background retry. */
+export class InvalidationQueue {
+  readonly #deliver: Deliver;
+  readonly #options: InvalidationQueueOptions;
+  /** Key → sequence number of its latest invalidation, so a delivery only clears what it carried. */
+  readonly #keys = new Map<string, number>();
+  #namespace = 0;
+  #seq = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+  #delayMs = RETRY_MIN_MS;
+  #draining?: Promise<boolean>;
+  /** One promise for everyone waiting on the current backlog, so waiting costs nothing per invalidation. */
+  #landed?: { promise: Promise<void>; resolve: () => void };
+  #stopped = false;
+
+  constructor(deliver: Deliver, options: InvalidationQueueOptions) {
+    this.#deliver = deliver;
+    this.#options = options;
+  }
+
+  /** Undelivered deletes (the escalation counts as one). */
+  get size(): number {
+    return this.#keys.size + (this.#namespace ? 1 : 0);
+  }
+
+  /** `true` when a delete of one of `keys`, or of the whole namespace, has not landed. */
+  covers(keys: readonly string[]): boolean {
+    if (this.#namespace) return true;
+    if (this.#keys.size === 0) return false;
+    for (const key of keys) if (this.#keys.has(key)) return true;
+    return false;
+  }
+
+  /**
+   * Delivers the deletes of `keys` now, queueing them first so that this process honours them at once.
+   * Resolves `true` when they landed (or the namespace-wide delete that covers them did), `false` when they
+   * stay queued for retry.
+   */
+  async invalidate(keys: readonly string[]): Promise<boolean> {
+    const carried = this.#enqueue(keys);
+    if (this.#namespace) return await this.drain();
+    try {
+      await this.#deliver(keys);
+      this.#settle(carried);
+      return true;
+    } catch {
+      this.#schedule();
+      return false;
+    }
+  }
+
+  /** Resolves once nothing is queued (never, while the store stays unreachable). */
+  landed(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    if (!this.#landed) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => resolve = r);
+      this.#landed = { promise, resolve };
+    }
+    return this.#landed.promise;
+  }
+
+  /** Delivers everything queued, chunk by chunk; `true` when the queue is empty. One drain at a time. */
+  drain(): Promise<boolean> {
+    return this.#draining ??= this.#drainOnce().finally(() => this.#draining = undefined);
+  }
+
+  /** What has not landed. */
+  undelivered(): Undelivered {
+    return { keys: [...this.#keys.keys()], namespace: this.#namespace > 0 };
+  }
+
+  /** Stops retrying (the cache is closed); what is left is reported by {@linkcode undelivered}. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #enqueue(keys: readonly string[]): Map<string, number> {
+    const seq = ++this.#seq;
+    const carried = new Map<string, number>();
+    if (this.#namespace) return carried;
+    for (const key of keys) {
+      this.#keys.set(key, seq);
+      carried.set(key, seq);
+    }
+    if (this.#keys.size > this.#options.maxKeys && this.#options.generationKey !== undefined) {
+      // Too many to hold: one namespace-wide delete covers every queued one.
+      this.#keys.clear();
+      this.#namespace = seq;
+      this.#options.onEscalate();
+    }
+    this.#changed();
+    return carried;
+  }
+
+  /** Clears what a delivery carried, unless the key was invalidated again since. */
+  #settle(carried: Map<string, number>) {
+    for (const [key, seq] of carried) if (this.#keys.get(key) === seq) this.#keys.delete(key);
+    this.#changed();
+  }
+
+  async #drainOnce(): Promise<boolean> {
+    while (this.size > 0) {
+      try {
+        if (this.#namespace) {
+          const seq = this.#namespace;
+          await this.#deliver([this.#options.generationKey!]);
+          if (this.#namespace === seq) this.#namespace = 0;
+          this.#keys.clear();
+          this.#changed();
+          continue;
+        }
+        const chunk = new Map<string, number>();
+        for (const [key, seq] of this.#keys) {
+          chunk.set(key, seq);
+          if (chunk.size >= CHUNK) break;
+        }
+        await this.#deliver([...chunk.keys()]);
+        this.#settle(chunk);
+      } catch {
+        this.#schedule();
+        return false;
+      }
+    }
+    this.#delayMs = RETRY_MIN_MS;
+    return true;
+  }
+
+  #schedule() {
+    if (this.#timer !== undefined || this.#stopped) return;
+    const delay = this.#delayMs;
+    this.#delayMs = Math.min(delay * 2, this.#options.retryMaxMs);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.drain();
+    }, delay);
+    unref(this.#timer);
+  }
+
+  #changed() {
+    const size = this.size;
+    this.#options.onSize(size);
+    if (size === 0 && this.#landed) {
+      this.#landed.resolve();
+      this.#landed = undefined;
+    }
+  }
+}
