@@ -17,7 +17,6 @@ import { CircuitBreaker } from "./breaker.ts";
 import { type Budget, Deadlines } from "./deadline.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
 import type { Flight } from "./flight.ts";
-import { unref } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
@@ -332,13 +331,15 @@ export class CacheContext {
    * retrying and reports what did not land (one warning). The store stays open.
    */
   async drain(): Promise<Undelivered> {
-    const deadline = () =>
-      new Promise((resolve) => {
-        const timer = setTimeout(resolve, this.settings.deadlineMs);
-        unref(timer);
-      });
-    await Promise.race([Promise.allSettled([...this.#background]), deadline()]);
-    if (this.#queue.size > 0) await Promise.race([this.#queue.drain(), deadline()]);
+    // Ordinary timers: a script awaiting closeCache must not end before the close does.
+    const within = async (work: Promise<unknown>) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise((resolve) => timer = setTimeout(resolve, this.settings.deadlineMs));
+      await Promise.race([work, deadline]);
+      clearTimeout(timer);
+    };
+    await within(Promise.allSettled([...this.#background]));
+    if (this.#queue.size > 0) await within(this.#queue.drain());
     this.#queue.stop();
     const left = this.#queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {

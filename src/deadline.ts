@@ -79,23 +79,31 @@ export class Deadlines {
 
   /** A window of its own, for a call with less than the full deadline left. */
   #single(ms: number): Window {
-    const window: Window = { signal: AbortSignal.timeout(Math.max(1, ms)), waiting: new Set(), openedAt: 0 };
-    window.signal.addEventListener("abort", () => {
-      for (const waiting of window.waiting) waiting.expire();
-    }, { once: true });
-    return window;
+    return openWindow(ms, 0);
   }
 
   #current(): Window {
     const now = performance.now();
     const open = this.#window;
     if (open && now - open.openedAt < this.#windowMs) return open;
-    const window: Window = { signal: AbortSignal.timeout(this.ms), waiting: new Set(), openedAt: now };
-    window.signal.addEventListener("abort", () => {
-      for (const waiting of window.waiting) waiting.expire();
-      window.waiting.clear();
-    }, { once: true });
-    this.#window = window;
-    return window;
+    return this.#window = openWindow(this.ms, now);
   }
+}
+
+/**
+ * A window whose signal aborts after `ms`. `AbortSignal.timeout` does not keep the event loop alive, so a
+ * finished script is not held open by a deadline; a pending backend call keeps it alive through its socket.
+ */
+function openWindow(ms: number, openedAt: number): Window {
+  // Node wants an integer delay.
+  const window: Window = {
+    signal: AbortSignal.timeout(Math.max(1, Math.ceil(ms))),
+    waiting: new Set(),
+    openedAt,
+  };
+  window.signal.addEventListener("abort", () => {
+    for (const waiting of window.waiting) waiting.expire();
+    window.waiting.clear();
+  }, { once: true });
+  return window;
 }

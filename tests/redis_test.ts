@@ -22,7 +22,7 @@ const userReader = () => {
   return { get, loads };
 };
 
-test("redis: a hit with its tag check is exactly one MGET; invalidation only SETs, never KEYS or SCAN", async () => {
+test("redis: a hit with its tag check is exactly one MGET; invalidation is one DEL, never KEYS or SCAN", async () => {
   const server = await RedisServer.start();
   try {
     await initCache({ url: server.url, prefix: "rt" });
@@ -40,7 +40,12 @@ test("redis: a hit with its tag check is exactly one MGET; invalidation only SET
     await server.resetStats();
     await invalidate({ userId: 1 });
     const afterInvalidation = await server.commandCounts();
-    assert.equal(afterInvalidation.set, 1);
+    assert.equal(afterInvalidation.del, 1);
+    assert.equal(
+      afterInvalidation.set ?? 0,
+      0,
+      "no version is written: a new one is created by the next load",
+    );
     assert.equal(afterInvalidation.keys ?? 0, 0);
     assert.equal(afterInvalidation.scan ?? 0, 0);
     await get({ userId: 1 });
@@ -255,7 +260,7 @@ if (clusterUrl) {
       await initCache({ store: redisStore(cluster as never), prefix: "own" });
       const get = cacheRead({ key: "own", ttl: 60 }, () => "mine");
       await get();
-      assert.match(String(await cluster.get("own:v1:e:own")), /^\["svc2",.*,"mine"\]$/);
+      assert.match(String(await cluster.get("own:v1:e:own")), /^\["svc3",.*,"mine"\]$/);
     } finally {
       await closeCache();
       await cluster.close();
@@ -272,7 +277,7 @@ test("upstash: an existing @upstash/redis client is used as is", async () => {
     await initCache({ store: upstashStore(client), prefix: "ownup" });
     const get = cacheRead({ key: "x", ttl: 60 }, () => "mine");
     await get();
-    assert.match(String(await client.get("ownup:v1:e:x")), /^\["svc2",.*,"mine"\]$/);
+    assert.match(String(await client.get("ownup:v1:e:x")), /^\["svc3",.*,"mine"\]$/);
   } finally {
     await closeCache();
     await bridge.stop();

@@ -122,6 +122,38 @@ export function testAdapter(
       same(await store.setMany([{ key, value: "second", ttlMs: 60_000, ifAbsent: true }]), [false], "second");
       same(await store.getMany([key]), ["first"], "value kept");
     });
+
+    withStore("ifStartsWith writes only over a value with that start, atomically", async (store, ns) => {
+      const key = `${ns}:cas`,
+        w = (value: string, ifStartsWith: string) => ({
+          key,
+          value,
+          ttlMs: 60_000,
+          ifStartsWith,
+        });
+      same(await store.setMany([w("a1", "~")]), [false], "not over a missing key");
+      same(await store.getMany([key]), [null], "still missing");
+      await store.setMany([{ key, value: "~tok1", ttlMs: 60_000 }]);
+      same(await store.setMany([w("entry", "~tok2")]), [false], "not over another token");
+      same(await store.setMany([w('["svc3","tok3",1]', "~tok1")]), [true], "over the claimed token");
+      same(await store.getMany([key]), ['["svc3","tok3",1]'], "written");
+      // Concurrent writers claiming the same token: exactly one wins.
+      const racing = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.setMany([w(`winner${i}`, '["svc3","tok3"')])),
+      );
+      same(racing.flat().filter(Boolean).length, 1, "one of eight concurrent compare-and-sets wins");
+    });
+
+    withStore("deleteIfStartsWith deletes only a value with that start", async (store, ns) => {
+      const key = `${ns}:owned`;
+      same(await store.deleteIfStartsWith(key, "me"), false, "missing");
+      await store.setMany([{ key, value: "someone-else", ttlMs: 60_000 }]);
+      same(await store.deleteIfStartsWith(key, "me"), false, "another owner's");
+      same(await store.getMany([key]), ["someone-else"], "kept");
+      await store.setMany([{ key, value: "me:1", ttlMs: 60_000 }]);
+      same(await store.deleteIfStartsWith(key, "me"), true, "ours");
+      same(await store.getMany([key]), [null], "deleted");
+    });
   }
 
   withStore("values keep every character, up to the declared size limit", async (store, ns) => {

@@ -33,7 +33,7 @@ export type Fault =
    * Requests that arrive after the client gave up: each call hangs until its deadline aborts it, and is then
    * applied `ms` later anyway (a delayed network, a paused server).
    */
-  | { mode: "late"; ms: number };
+  | { mode: "late"; ms: number; writesOnly?: boolean };
 
 /** A store whose behaviour a test controls through `fault`; `calls` counts calls that reached it. */
 export interface FaultStore extends CacheStore {
@@ -54,7 +54,7 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
     getMany: (keys, o) =>
       guard(o, async () => {
         const f = wrapper.fault;
-        if (f.mode === "late") return abandoned(o, f.ms, () => Promise.resolve());
+        if (f.mode === "late" && !f.writesOnly) return abandoned(o, f.ms, () => Promise.resolve());
         const values = await inner.getMany(keys, o);
         if (f.mode !== "corrupt") return values;
         const match = f.match ?? ((v: string) => v.startsWith("["));

@@ -15,7 +15,15 @@
 
 import type { CacheStore } from "../store.ts";
 import type { Logger } from "../context.ts";
-import { cacheRead, closeCache, getMetrics, initCache, invalidateTags, resetMetrics } from "../../mod.ts";
+import {
+  cacheRead,
+  CacheTimeoutError,
+  closeCache,
+  getMetrics,
+  initCache,
+  invalidateTags,
+  resetMetrics,
+} from "../../mod.ts";
 import { type FaultStore, faultStore } from "./fault_store.ts";
 import type { TestRegistrar } from "./conformance.ts";
 
@@ -41,6 +49,19 @@ function check(condition: unknown, message: string): asserts condition {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const DEADLINE_MS = 100;
+
+/** A promise the test settles, to hold a load open while something else happens. */
+function gate<T>(): { promise: Promise<T>; open(value: T): void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => open = resolve);
+  return { promise, open };
+}
+
+async function waitFor(condition: () => boolean | Promise<boolean>, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await condition()) && Date.now() < until) await sleep(5);
+  check(await condition(), "timed out waiting");
+}
 
 interface Ctx {
   store: FaultStore;
@@ -90,6 +111,154 @@ export function testFaults(
     );
     return { db, get, loads: () => loads };
   };
+
+  /** A reader whose first load waits for the test to open its gate. */
+  const gatedUser = () => {
+    const db = new Map<number, string>([[1, "v1"]]);
+    const first = gate<void>();
+    let loads = 0;
+    const get = cacheRead(
+      { key: "u:{id}", tags: ["user:{id}"], ttl: 60 },
+      async ({ id }: { id: number }) => {
+        const value = db.get(id) ?? null; // read at the load's start
+        if (loads++ === 0) await first.promise;
+        return value;
+      },
+    );
+    return { db, get, loads: () => loads, open: () => first.open() };
+  };
+
+  withFaults("a per-entry invalidate made during a load is not undone by that load", async () => {
+    const { db, get, loads, open } = gatedUser();
+    const slow = get({ id: 1 });
+    await waitFor(() => loads() === 1);
+    db.set(1, "v2");
+    check((await get.invalidate({ id: 1 })).delivered, "delivered");
+    open();
+    check((await slow) === "v1", "the early caller gets what its load read");
+    check((await get({ id: 1 })) === "v2", "the load did not restore its value over the invalidation");
+    check((await get({ id: 1 })) === "v2", "and the fresh value is what is cached");
+  });
+
+  withFaults(
+    "another process deleting the entry during a load: the load's write fails, no stale read",
+    async (c) => {
+      const { db, get, loads, open } = gatedUser();
+      const slow = get({ id: 1 });
+      await waitFor(() => loads() === 1);
+      db.set(1, "v2");
+      await c.inner.deleteMany([`${c.ns}:v1:e:u:1`]); // what another process's get.invalidate does
+      open();
+      await slow;
+      check((await get({ id: 1 })) === "v2", "the in-flight load's conditional write lost to the delete");
+    },
+  );
+
+  withFaults("another process invalidating a tag during a load: later callers do not join it", async (c) => {
+    const { db, get, loads, open } = gatedUser();
+    const slow = get({ id: 1 });
+    await waitFor(() => loads() === 1);
+    db.set(1, "v2");
+    await c.inner.deleteMany([`${c.ns}:v1:t:user:1`]); // another process's invalidateTags
+    const after = get({ id: 1 }); // starts after that invalidation
+    await sleep(DEADLINE_MS / 4);
+    open();
+    check((await slow) === "v1", "the early caller");
+    check((await after) === "v2", "a caller that saw the new state runs its own load");
+    check((await get({ id: 1 })) === "v2", "and no stale entry is served afterwards");
+  });
+
+  withFaults(
+    "an invalidation applied late, after its retry landed, never brings an old version back",
+    async (c) => {
+      const { db, get } = user();
+      await get({ id: 1 });
+      c.store.fault = { mode: "late", ms: 4 * DEADLINE_MS }; // requests land after the client gave up
+      db.set(1, "v2");
+      check(!(await invalidateTags("user:1")).delivered, "timed out: queued");
+      c.store.fault = { mode: "none" };
+      c.clock.advance(2000); // past the breaker's cooldown
+      await waitFor(() => getMetrics()["cache.invalidate.pending"] === 0);
+      check((await get({ id: 1 })) === "v2", "the retry landed");
+      db.set(1, "v3");
+      check((await invalidateTags("user:1")).delivered, "delivered");
+      check((await get({ id: 1 })) === "v3", "v3 cached");
+      await sleep(6 * DEADLINE_MS); // the first, late request reaches the store now
+      check(
+        (await get({ id: 1 })) === "v3",
+        "the late request did not restore the version v2 was stored under",
+      );
+    },
+  );
+
+  withFaults(
+    "a full backend (writes refused, OOM): invalidations still land, every process misses",
+    async (c) => {
+      const { db, get } = user();
+      await get({ id: 1 });
+      const tagKey = `${c.ns}:v1:t:user:1`;
+      const [before] = await c.inner.getMany([tagKey]);
+      c.store.fault = { mode: "oom" };
+      db.set(1, "v2");
+      check((await invalidateTags("user:1")).delivered, "a delete works under OOM: delivered");
+      check(
+        (await c.inner.getMany([tagKey]))[0] !== before,
+        "the stored entry's version is gone for everyone",
+      );
+      check((await get({ id: 1 })) === "v2", "the reader gets the new value");
+      db.set(1, "v3");
+      check((await get.invalidate({ id: 1 })).delivered, "a per-entry invalidation too");
+      check((await get({ id: 1 })) === "v3", "and is honoured");
+    },
+  );
+
+  withFaults("hardTimeoutMs with a loader that never settles does not block the key", async () => {
+    let calls = 0;
+    const get = cacheRead(
+      { key: "hang", ttl: 60, hardTimeoutMs: 30 },
+      () => calls++ === 0 ? new Promise<string>(() => {}) : "ok",
+    );
+    let timedOut = false;
+    try {
+      await get();
+    } catch (error) {
+      timedOut = error instanceof CacheTimeoutError;
+    }
+    check(timedOut, "the first call times out");
+    check((await get()) === "ok", "the next call starts a new load");
+  });
+
+  withFaults("a hung backend costs one deadline per call, with or without a lock", async (c) => {
+    c.store.fault = { mode: "hang" };
+    for (const lock of [false, true]) {
+      const get = cacheRead({ key: `hung:${lock}`, ttl: 60, lock }, () => "v");
+      const started = performance.now();
+      check((await get()) === "v", "the loader's value");
+      const ms = performance.now() - started;
+      check(
+        ms < DEADLINE_MS * 1.5,
+        `lock ${lock}: took ${ms.toFixed(0)} ms for a ${DEADLINE_MS} ms deadline`,
+      );
+      c.clock.advance(2000); // let the breaker probe again, so the next call meets the hang too
+    }
+  });
+
+  withFaults(
+    "a lock whose acquisition landed after the client gave up is released once the store answers",
+    async (c) => {
+      const get = cacheRead({ key: "locked", ttl: 60, lock: true }, () => "v");
+      const lockKey = `${c.ns}:v1:l:locked`;
+      c.store.fault = { mode: "late", ms: DEADLINE_MS / 5, writesOnly: true };
+      check((await get()) === "v", "loaded without the lock");
+      await sleep(DEADLINE_MS / 2);
+      check((await c.inner.getMany([lockKey]))[0] !== null, "the late SET NX took the lock for nobody");
+      c.store.fault = { mode: "none" };
+      const released = performance.now();
+      await waitFor(async () => (await c.inner.getMany([lockKey]))[0] === null);
+      const ms = performance.now() - released;
+      check(ms < 500, `released ${ms.toFixed(0)} ms after the store answered again`);
+    },
+  );
 
   withFaults("backend down from the start: loader values, one log line, no caller error", async (c) => {
     c.store.fault = { mode: "throw" };
@@ -192,7 +361,7 @@ export function testFaults(
       const [before] = tagKey ? await c.inner.getMany([tagKey]) : [null];
       c.store.fault = { mode: "throw" };
       db.set(1, "v2");
-      await invalidateTags("user:1"); // resolves: queued
+      check(!(await invalidateTags("user:1")).delivered, "reported as queued");
       check(getMetrics()["cache.invalidate.pending"] === 1, "pending");
       c.store.fault = { mode: "none" };
       c.clock.advance(1000);
@@ -202,7 +371,7 @@ export function testFaults(
       check(getMetrics()["cache.invalidate.pending"] === 0, "landed within 2 s of recovery");
       if (tagKey) {
         const [after] = await c.inner.getMany([tagKey]);
-        check(after !== null && after !== before, "the new tag version is in the store itself");
+        check(before !== null && after !== before, "the old tag version is gone from the store itself");
       }
     },
   );
