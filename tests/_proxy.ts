@@ -1,6 +1,7 @@
 /**
  * A TCP proxy a test controls: `cut()` drops every connection and refuses new ones (a network partition),
- * `restore()` lets traffic through again.
+ * `restore()` lets traffic through again; `delayMs` holds each request chunk that long before it reaches the
+ * server (in order), so requests can arrive after the client gave up on them.
  *
  * @module
  */
@@ -9,6 +10,8 @@ import { freePort } from "./_servers.ts";
 
 export class TcpProxy {
   readonly port = freePort();
+  /** Added latency of client→server traffic; change it at any time. */
+  delayMs = 0;
   #cut = false;
   #open = new Set<Deno.Conn>();
   #listener: Deno.Listener;
@@ -40,8 +43,14 @@ export class TcpProxy {
         }
       }
     };
+    const delay = new TransformStream<Uint8Array, Uint8Array>({
+      transform: async (chunk, out) => {
+        if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+        out.enqueue(chunk);
+      },
+    });
     await Promise.allSettled([
-      client.readable.pipeTo(server.writable),
+      client.readable.pipeThrough(delay).pipeTo(server.writable),
       server.readable.pipeTo(client.writable),
     ]);
     close();

@@ -1,0 +1,179 @@
+/**
+ * The concurrency checker: several processes (Deno and Node) read and write shared items through one cache
+ * while faults are injected, and every read is checked against the writes acknowledged before it started
+ * (see tests/fixtures/checker_worker.mjs). Asserted per backend: zero stale reads, zero caller errors caused
+ * by the cache, zero unhandled rejections, bounded read latency and bounded memory.
+ *
+ * Runs a few seconds per backend; `CHECKER_MS=60000 npm test` soaks longer.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { RedisServer, redisCli, UpstashBridge } from "./_servers.ts";
+import { TcpProxy } from "./_proxy.ts";
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+const DURATION_MS = Number(Deno.env.get("CHECKER_MS") ?? 5000);
+const WORKER = fileURLToPath(new URL("./fixtures/checker_worker.mjs", import.meta.url));
+const NPM_BUILD = fileURLToPath(new URL("../npm/esm/mod.js", import.meta.url));
+const MOD = new URL("../mod.ts", import.meta.url).href;
+/** Read latency bound: a deadline (1 s) for the read, one for the claim and store, and a lock wait. */
+const MAX_READ_MS = 4000;
+const MAX_RSS = 512 << 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Report {
+  reads: number;
+  writes: number;
+  stale: number;
+  errors: number;
+  unhandled: number;
+  queued: number;
+  maxReadMs: number;
+  undelivered: number;
+  rss: number;
+  worst: string[];
+}
+
+/** Starts one worker process; resolves with its report. */
+async function worker(runtime: "deno" | "node", env: Record<string, string>): Promise<Report> {
+  const [cmd, args, lib] = runtime === "deno"
+    ? [Deno.execPath(), ["run", "-A", WORKER], MOD]
+    : ["node", [WORKER], pathToFileURL(NPM_BUILD).href];
+  const child = new Deno.Command(cmd, {
+    args,
+    env: { ...env, LIB: lib, DURATION_MS: String(DURATION_MS), NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const { code, stdout, stderr } = await child.output();
+  const out = new TextDecoder().decode(stdout).trim();
+  assert.equal(code, 0, `${runtime} worker exited ${code}: ${new TextDecoder().decode(stderr)}`);
+  return JSON.parse(out.split("\n").at(-1)!);
+}
+
+/** Runs the workers against a backend while `faults` runs; checks and returns the combined report. */
+async function check(
+  name: string,
+  cache: { url: string; token?: string },
+  faults: () => Promise<void>,
+): Promise<Report> {
+  assert.ok(existsSync(NPM_BUILD), "the Node workers use the npm build: run `npm run build` (npm test does)");
+  const db = await RedisServer.start();
+  try {
+    const env = {
+      CACHE_URL: cache.url,
+      CACHE_TOKEN: cache.token ?? "",
+      DB_URL: db.url,
+      PREFIX: `chk${crypto.randomUUID().slice(0, 8)}`,
+    };
+    const runs = Promise.all((["deno", "deno", "node", "node"] as const).map((r) => worker(r, env)));
+    await Promise.all([runs, faults()]);
+    const reports = await runs;
+    const total = reports.reduce((a, r) => ({
+      ...a,
+      reads: a.reads + r.reads,
+      writes: a.writes + r.writes,
+      stale: a.stale + r.stale,
+      errors: a.errors + r.errors,
+      unhandled: a.unhandled + r.unhandled,
+      queued: a.queued + r.queued,
+      undelivered: a.undelivered + r.undelivered,
+      maxReadMs: Math.max(a.maxReadMs, r.maxReadMs),
+      rss: Math.max(a.rss, r.rss),
+      worst: [...a.worst, ...r.worst],
+    }));
+    console.log(
+      `${name}: ${total.reads} reads, ${total.writes} writes (${total.queued} queued during faults), ` +
+        `${total.stale} stale, ${total.errors} errors, slowest read ${total.maxReadMs.toFixed(0)} ms`,
+    );
+    assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
+    assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
+    assert.equal(total.unhandled, 0, `unhandled rejections: ${total.worst.join("; ")}`);
+    assert.ok(total.reads > 1000 && total.writes > 50, "the load really ran");
+    assert.ok(total.maxReadMs < MAX_READ_MS, `slowest read ${total.maxReadMs.toFixed(0)} ms`);
+    assert.ok(total.rss < MAX_RSS, `rss ${(total.rss / 2 ** 20).toFixed(0)} MiB`);
+    return total;
+  } finally {
+    await db.stop();
+  }
+}
+
+/** Runs `steps` at the given offsets (ms from now) of the run. */
+async function schedule(steps: [number, () => Promise<void> | void][]) {
+  const start = Date.now();
+  for (const [at, step] of steps) {
+    await sleep(Math.max(0, start + at * (DURATION_MS / 5000) - Date.now()));
+    await step();
+  }
+}
+
+test("checker: redis with pause, late-delivered requests, OOM and kill/restart: no stale read", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  try {
+    const report = await check("redis", { url: `redis://127.0.0.1:${proxy.port}` }, () =>
+      schedule([
+        [800, () => void redisCli(server.port, "CLIENT", "PAUSE", "400", "ALL")],
+        [1500, () => void (proxy.delayMs = 1500)], // requests reach Redis after the client gave up
+        [2500, () => void (proxy.delayMs = 0)],
+        [3000, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "1")], // noeviction: OOM
+        [3600, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
+        [4000, () => server.kill()],
+        [4300, () => server.restart()],
+      ]));
+    assert.ok(report.queued > 0, "faults really hit invalidations");
+  } finally {
+    proxy.close();
+    await server.stop();
+  }
+});
+
+test("checker: redis with lock-free and locked reads, no faults: no stale read", async () => {
+  const server = await RedisServer.start();
+  try {
+    await check("redis (healthy)", { url: server.url }, () => Promise.resolve());
+  } finally {
+    await server.stop();
+  }
+});
+
+const clusterUrl = Deno.env.get("TEST_CLUSTER_URL");
+test("checker: redis cluster with each master paused in turn: no stale read", async () => {
+  if (!clusterUrl) throw new Error("TEST_CLUSTER_URL is unset: run through npm test");
+  const ports = clusterUrl.replace("redis://", "").split(",").map((h) => Number(h.split(":")[1]));
+  await check("redis cluster", { url: clusterUrl }, () =>
+    schedule(
+      ports.map((port, i) => [1000 + i * 1000, () => void redisCli(port, "CLIENT", "PAUSE", "400", "WRITE")]),
+    ));
+});
+
+test("checker: upstash bridge with a paused and a full redis behind it: no stale read", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  try {
+    await check("upstash", { url: bridge.url, token: bridge.token }, () =>
+      schedule([
+        [1000, () => void redisCli(server.port, "CLIENT", "PAUSE", "1500", "ALL")], // bridge requests land late
+        [3000, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "1")],
+        [3700, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
+      ]));
+  } finally {
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("checker: deno kv, one database file shared by Deno and Node processes: no stale read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await check("deno kv", { url: `denokv:${dir}/cache.sqlite` }, () => Promise.resolve());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
