@@ -4,7 +4,8 @@
  * Rendered values are escaped so that no argument can forge a separator: every character outside
  * `[A-Za-z0-9_.@-]` is percent-encoded, so `userId: "1:profile"` renders `1%3Aprofile`. Structural characters
  * used for arrays, objects and markers (`[ ] { } , = !`) can therefore never come from a string, which makes
- * rendering injective. Numbers and their decimal strings render alike, as the seed's `str.format` did.
+ * rendering injective. On purpose, as the seed's `str.format` did, a number (or bigint) and its decimal string
+ * render alike, and so do a boolean and `"true"`/`"false"`.
  *
  * @module
  */
@@ -77,13 +78,22 @@ export function renderTemplate(template: CompiledTemplate, arg: unknown, what: s
         `Cannot render "${template.source}" for ${what}: the argument has no property "${fields[i]}"`,
       );
     }
-    out += renderValue(value, what) + texts[i + 1];
+    out += renderValue(value, what, `property "${fields[i]}"`) + texts[i + 1];
   }
   return out;
 }
 
-/** Renders one argument value canonically (see the module doc). */
-export function renderValue(value: unknown, what: string): string {
+/**
+ * Renders one argument value canonically (see the module doc). Plain objects, arrays, `Date`, `Map`, `Set`,
+ * `URL` and `RegExp` render structurally, each with its own marker; anything else (a class instance, a typed
+ * array, a function, a symbol) and a cyclic value are a `TypeError` naming the function and the property, since
+ * rendering them as `{}` would give different arguments one entry. `path` names the property for errors.
+ */
+export function renderValue(value: unknown, what: string, path = "the argument"): string {
+  return render(value, what, path, new Set());
+}
+
+function render(value: unknown, what: string, path: string, open: Set<object>): string {
   switch (typeof value) {
     case "string":
       return escape(value, what);
@@ -94,18 +104,51 @@ export function renderValue(value: unknown, what: string): string {
       return value ? "true" : "false";
     case "undefined":
       return "!u";
-    case "object":
+    case "object": {
       if (value === null) return "!n";
-      if (value instanceof Date) return escape(value.toISOString(), what);
-      if (Array.isArray(value)) return `[${value.map((v) => renderValue(v, what)).join(",")}]`;
-      return `{${
-        Object.keys(value).sort().map((k) =>
-          `${escape(k, what)}=${renderValue((value as Record<string, unknown>)[k], what)}`
-        ).join(",")
-      }}`;
+      if (open.has(value)) throw new TypeError(`Cannot render a key for ${what}: ${path} is cyclic`);
+      open.add(value);
+      try {
+        return renderObject(value, what, path, open);
+      } finally {
+        open.delete(value);
+      }
+    }
     default:
-      throw new TypeError(`Cannot render a key for ${what}: a ${typeof value} cannot be part of a key`);
+      throw new TypeError(
+        `Cannot render a key for ${what}: ${path} is a ${typeof value}, which cannot be part of a key`,
+      );
   }
+}
+
+function renderObject(value: object, what: string, path: string, open: Set<object>): string {
+  if (Array.isArray(value)) {
+    return `[${value.map((v, i) => render(v, what, `${path}[${i}]`, open)).join(",")}]`;
+  }
+  if (value instanceof Date) return `!d${escape(value.toISOString(), what)}`;
+  if (value instanceof URL) return `!url${escape(value.href, what)}`;
+  if (value instanceof RegExp) return `!re${escape(value.source, what)}/${value.flags}`;
+  if (value instanceof Map) {
+    const entries = [...value].map(([k, v]) =>
+      `${render(k, what, `a key of ${path}`, open)}=${render(v, what, `${path}.get(…)`, open)}`
+    );
+    return `!m{${entries.sort().join(",")}}`;
+  }
+  if (value instanceof Set) {
+    return `!s[${[...value].map((v) => render(v, what, `an element of ${path}`, open)).sort().join(",")}]`;
+  }
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    const kind = proto?.constructor?.name || "non-plain object";
+    throw new TypeError(
+      `Cannot render a key for ${what}: ${path} is a ${kind}, which has no canonical key form; pass plain data (or use a key function)`,
+    );
+  }
+  return `{${
+    Object.keys(value).sort().map((k) =>
+      `${escape(k, what)}=${render((value as Record<string, unknown>)[k], what, `${path}.${k}`, open)}`
+    ).join(",")
+  }}`;
 }
 
 const SAFE = /^[A-Za-z0-9_.@-]*$/;

@@ -22,7 +22,8 @@ Deno.test("keys: escapes separators so user input cannot collide keys", () => {
 Deno.test("keys: objects render canonically, arrays keep order", () => {
   assert.equal(renderValue({ b: 2, a: [1, "x y"] }, "fn"), "{a=[1,x%20y],b=2}");
   assert.equal(renderValue({ a: 1, b: 2 }, "fn"), renderValue({ b: 2, a: 1 }, "fn"));
-  assert.equal(renderValue(new Date(0), "fn"), "1970-01-01T00%3A00%3A00.000Z");
+  assert.equal(renderValue(new Date(0), "fn"), "!d1970-01-01T00%3A00%3A00.000Z");
+  assert.notEqual(renderValue(new Date(0), "fn"), renderValue(new Date(0).toISOString(), "fn"));
 });
 
 Deno.test("keys: distinct argument values never render alike (property)", () => {
@@ -34,10 +35,19 @@ Deno.test("keys: distinct argument values never render alike (property)", () => 
     fc.constant(null),
     fc.array(fc.oneof(fc.string(), fc.integer()), { maxLength: 3 }),
     fc.dictionary(fc.string(), fc.oneof(fc.string(), fc.integer()), { maxKeys: 3 }),
+    fc.date({ noInvalidDate: true }),
+    fc.array(fc.tuple(fc.string(), fc.integer()), { maxLength: 3 }).map((e) => new Map(e)),
+    fc.array(fc.integer(), { maxLength: 3 }).map((e) => new Set(e)),
   );
   // Numbers and their decimal strings (and booleans and "true"/"false") are meant to alias.
   const normal = (v: unknown): string =>
-    JSON.stringify(v, (_k, x) => typeof x === "number" || typeof x === "boolean" ? String(x) : x);
+    JSON.stringify(v, function (k, x) {
+      const raw = (this as Record<string, unknown>)[k];
+      if (raw instanceof Date) return ["date", raw.toISOString()];
+      if (x instanceof Map) return ["map", [...x].map(([a, b]) => `${a}=${b}`).sort()];
+      if (x instanceof Set) return ["set", [...x].map(String).sort()];
+      return typeof x === "number" || typeof x === "boolean" ? String(x) : x;
+    });
   fc.assert(
     fc.property(value, value, (a, b) => {
       fc.pre(
@@ -57,7 +67,53 @@ Deno.test("keys: clear TypeErrors for bad templates and arguments", () => {
   assert.throws(() => render("user:{userId}", { id: 1 }), /fn: the argument has no property "userId"/);
   assert.throws(() => render("user:{userId}", 5), /expected an object argument, current value is number/);
   assert.throws(() => render("user:{userId}", { userId: "\ud800" }), /lone surrogate/);
-  assert.throws(() => render("user:{userId}", { userId: () => 1 }), /a function cannot be part of a key/);
+  assert.throws(
+    () => render("user:{userId}", { userId: () => 1 }),
+    /fn: property "userId" is a function, which cannot be part of a key/,
+  );
+});
+
+Deno.test("keys: Map, Set, URL and RegExp render distinctly; class instances and cycles are TypeErrors", () => {
+  const distinct = [
+    new Map([["a", 1]]),
+    new Map([["a", 2]]),
+    new Map([[1, "a"]]),
+    new Map(),
+    new Set([1, 2]),
+    new Set([1, 3]),
+    new Set(),
+    new URL("https://a.example/x"),
+    new URL("https://a.example/y"),
+    /a/g,
+    /a/i,
+    {},
+    [],
+    "{}",
+  ];
+  const rendered = distinct.map((v) => render("k:{x}", { x: v }));
+  assert.equal(new Set(rendered).size, distinct.length, rendered.join(" | "));
+  assert.equal(render("k:{x}", { x: new Set([2, 1]) }), render("k:{x}", { x: new Set([1, 2]) }), "canonical");
+  assert.equal(
+    render("k:{x}", { x: new Map([["b", 1], ["a", 2]]) }),
+    render("k:{x}", { x: new Map([["a", 2], ["b", 1]]) }),
+  );
+  class Point {
+    constructor(readonly x: number) {}
+  }
+  assert.throws(
+    () => render("k:{p}", { p: new Point(1) }),
+    /Cannot render a key for fn: property "p" is a Point, which has no canonical key form/,
+  );
+  assert.throws(
+    () => render("k:{p}", { p: { inner: new Uint8Array(2) } }),
+    /property "p"\.inner is a Uint8Array/,
+  );
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  assert.throws(() => render("k:{c}", { c: cyclic }), /property "c"\.self is cyclic/);
+  const shared = { n: 1 };
+  assert.doesNotThrow(() => render("k:{c}", { c: [shared, shared] }), "a shared (not cyclic) value is fine");
+  assert.equal(render("k:{x}", { x: Object.create(null) }), "k:{}");
 });
 
 Deno.test("keys: long keys are hashed with SHA-256 and stay distinct", async () => {

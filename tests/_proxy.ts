@@ -32,7 +32,13 @@ export class TcpProxy {
   }
 
   async #pipe(client: Deno.Conn, targetPort: number) {
-    const server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+    let server: Deno.Conn;
+    try {
+      server = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+    } catch {
+      client.close(); // the server is down: the client must see a refused connection, not a silent one
+      return;
+    }
     this.#open.add(client).add(server);
     const close = () => {
       for (const c of [client, server]) {

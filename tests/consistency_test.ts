@@ -34,6 +34,7 @@ interface Report {
   errors: number;
   unhandled: number;
   queued: number;
+  unlanded: number;
   maxReadMs: number;
   undelivered: number;
   rss: number;
@@ -83,6 +84,7 @@ async function check(
       errors: a.errors + r.errors,
       unhandled: a.unhandled + r.unhandled,
       queued: a.queued + r.queued,
+      unlanded: a.unlanded + r.unlanded,
       undelivered: a.undelivered + r.undelivered,
       maxReadMs: Math.max(a.maxReadMs, r.maxReadMs),
       rss: Math.max(a.rss, r.rss),
@@ -95,6 +97,7 @@ async function check(
     assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
     assert.equal(total.unhandled, 0, `unhandled rejections: ${total.worst.join("; ")}`);
+    assert.equal(total.unlanded, 0, "every queued invalidation landed within 5 s of being made");
     assert.ok(total.reads > 1000 && total.writes > 50, "the load really ran");
     assert.ok(total.maxReadMs < MAX_READ_MS, `slowest read ${total.maxReadMs.toFixed(0)} ms`);
     assert.ok(total.rss < MAX_RSS, `rss ${(total.rss / 2 ** 20).toFixed(0)} MiB`);
