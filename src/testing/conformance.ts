@@ -15,6 +15,7 @@
 import fc from "fast-check";
 import type { CacheStore } from "../store.ts";
 import { cacheRead, closeCache, getMetrics, initCache, invalidateTags, resetMetrics } from "../../mod.ts";
+import { faultStore } from "./fault_store.ts";
 
 /** Registers one test; `Deno.test` by default, or adapt `node:test`'s `test`. */
 export type TestRegistrar = (name: string, fn: () => Promise<void>) => void;
@@ -27,6 +28,8 @@ export interface ConformanceOptions {
   eventualMs?: number;
   /** Random operations of the model-based test (reads, writes, invalidations, clock moves). @default {10000} */
   modelOps?: number;
+  /** Random interleavings (10–40 concurrent operations each) of the concurrent model test. @default {60} */
+  interleavingRuns?: number;
 }
 
 /** A controllable clock for the cache-level cases. */
@@ -421,6 +424,94 @@ export function testAdapter(
           }),
           { numRuns: Math.ceil(total / perRun) },
         );
+      },
+    );
+
+    withStore(
+      "model: interleaved reads, gated loads and invalidations on a delayed backend never read stale",
+      async (inner, ns) => {
+        const KEYS = 3;
+        type Op =
+          | { kind: "read"; k: number; lock: boolean }
+          | { kind: "write"; k: number; perEntry: boolean }
+          | { kind: "release" }
+          | { kind: "tick" };
+        const key = fc.integer({ min: 0, max: KEYS - 1 });
+        const op: fc.Arbitrary<Op> = fc.oneof(
+          {
+            weight: 5,
+            arbitrary: fc.record({ kind: fc.constant("read" as const), k: key, lock: fc.boolean() }),
+          },
+          {
+            weight: 2,
+            arbitrary: fc.record({ kind: fc.constant("write" as const), k: key, perEntry: fc.boolean() }),
+          },
+          { weight: 3, arbitrary: fc.constant({ kind: "release" as const }) },
+          { weight: 2, arbitrary: fc.constant({ kind: "tick" as const }) },
+        );
+        const store = faultStore(inner); // remote: deadlines, breaker and the generation key are in play
+        store.fault = { mode: "delay", ms: 1 };
+        let run = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 10, maxLength: 40 }), async (ops) => {
+            await initCache({ store, prefix: `${ns}i${run++}`, deadlineMs: 5000 });
+            const db = new Array(KEYS).fill(0);
+            const acknowledged = new Array(KEYS).fill(0);
+            const gates: (() => void)[] = [];
+            const loader = async ({ k }: { k: number }) => {
+              const value = db[k]; // what the load read, before it waits
+              await new Promise<void>((open) => gates.push(open));
+              return value;
+            };
+            const plain = cacheRead({ key: "i:{k}", tags: ["i:{k}"], ttl: 3600 }, loader);
+            const locked = cacheRead(
+              { key: "il:{k}", tags: ["i:{k}"], ttl: 3600, lock: { pollMs: 2 } },
+              loader,
+            );
+            const pending: Promise<void>[] = [];
+            const tick = () => new Promise((r) => setTimeout(r, 2));
+            for (const o of ops) {
+              if (o.kind === "read") {
+                const floor = acknowledged[o.k];
+                pending.push(
+                  (o.lock ? locked : plain)({ k: o.k }).then((value) => {
+                    check(
+                      value >= floor,
+                      `read of ${o.k} got ${value}, acknowledged ${floor}: ${JSON.stringify(ops)}`,
+                    );
+                  }),
+                );
+              } else if (o.kind === "write") {
+                const version = ++db[o.k];
+                const done = o.perEntry
+                  ? Promise.all([plain.invalidate({ k: o.k }), locked.invalidate({ k: o.k })])
+                  : invalidateTags(`i:${o.k}`).then((r) => [r]);
+                pending.push(done.then((results) => {
+                  check(results.every((r) => r.delivered), "delivered");
+                  acknowledged[o.k] = Math.max(acknowledged[o.k], version);
+                }));
+              } else if (o.kind === "release") gates.shift()?.();
+              else await tick();
+            }
+            // Let everything finish: open gates until every read and write has settled.
+            const drained = async <T>(work: Promise<T>): Promise<T> => {
+              let done = false;
+              const watched = work.finally(() => done = true);
+              while (!done) {
+                gates.shift()?.();
+                await tick();
+              }
+              return await watched;
+            };
+            await drained(Promise.all(pending));
+            for (let k = 0; k < KEYS; k++) {
+              const fresh = await drained(plain({ k }));
+              check(fresh >= acknowledged[k], `a final read of ${k} is not older than every write`);
+            }
+          }),
+          { numRuns: options.interleavingRuns ?? 60 },
+        );
+        await closeCache();
       },
     );
   }
