@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { RedisServer, redisCli, UpstashBridge } from "./_servers.ts";
+import { redisCli, RedisServer, UpstashBridge } from "./_servers.ts";
 import { TcpProxy } from "./_proxy.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
@@ -152,7 +152,7 @@ test("checker: redis cluster with each master paused in turn: no stale read", as
   const ports = clusterUrl.replace("redis://", "").split(",").map((h) => Number(h.split(":")[1]));
   await check("redis cluster", { url: clusterUrl }, () =>
     schedule(
-      ports.map((port, i) => [1000 + i * 1000, () => void redisCli(port, "CLIENT", "PAUSE", "400", "WRITE")]),
+      ports.map((port, i) => [600 + i * 1300, () => void redisCli(port, "CLIENT", "PAUSE", "1500", "ALL")]),
     ));
 });
 
