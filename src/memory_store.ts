@@ -79,15 +79,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     const old = slots.get(w.key);
     if (old) remove(w.key, old);
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
+    sweep(now);
+    evict(size); // room first: the entry being written must not be its own eviction's victim
     slots.set(w.key, { value: w.value, expiresAt: now + w.ttlMs, bytes: size, used: false });
     bytes += size;
-    sweep(now);
-    evict();
     return true;
   };
-  /** CLOCK eviction from the oldest end: a used slot moves to the newest end once, unused ones go. */
-  const evict = () => {
-    while (slots.size > maxEntries || bytes > maxBytes) {
+  /** CLOCK eviction from the oldest end until `incoming` bytes fit: a used slot moves to the newest end once. */
+  const evict = (incoming: number) => {
+    while (slots.size > 0 && (slots.size + 1 > maxEntries || bytes + incoming > maxBytes)) {
       for (const [key, slot] of slots) {
         if (slot.used) {
           slot.used = false;

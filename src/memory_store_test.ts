@@ -55,3 +55,12 @@ Deno.test("memory store: rejects bad bounds", () => {
   );
   assert.throws(() => memoryStore({ maxBytes: NaN }), RangeError);
 });
+
+Deno.test("memory store: a write into a full store of recently used entries keeps the new entry", async () => {
+  const store = memoryStore({ maxEntries: 3 });
+  await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 60_000 })));
+  await store.getMany(["a", "b", "c"]); // every slot used: the hand gives each a second chance
+  await store.setMany([{ key: "d", value: "d", ttlMs: 60_000 }]);
+  assert.deepEqual(await store.getMany(["d"]), ["d"], "the new entry is not its own eviction's victim");
+  assert.equal(store.size, 3);
+});

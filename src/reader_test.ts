@@ -281,3 +281,39 @@ Deno.test("zeroCopy: hits share one deep-frozen value; the default hands every c
   c.list[0].n = 2;
   assert.equal((await copied()).list[0].n, 1);
 });
+
+Deno.test("grace: failed refreshes of many keys keep the back-off memory bounded", async () => {
+  const { memoryStore } = await import("./memory_store.ts");
+  const BATCH = 1000;
+  const { clock } = await freshCache({ store: memoryStore({ maxEntries: 2 * BATCH }) });
+  let failing = false;
+  const get = cacheRead({ key: "b:{id}", ttl: 10, staleTtl: 600 }, ({ id }: { id: number }) => {
+    if (failing) throw new Error("origin down");
+    return id;
+  });
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, "run with --v8-flags=--expose-gc (npm test does) to measure retained memory");
+  const churn = async (from: number, count: number) => {
+    for (let start = from; start < from + count; start += BATCH) {
+      const ids = Array.from({ length: BATCH }, (_, i) => start + i);
+      failing = false;
+      await Promise.all(ids.map((id) => get({ id })));
+      clock.advance(11_000); // stale: the next hit refreshes in the background, and that refresh fails
+      failing = true;
+      for (const value of await Promise.all(ids.map((id) => get({ id })))) assert.ok(value >= start);
+      while (getMetrics()["cache.refresh.error"] < start + BATCH) await settle();
+      clock.advance(-11_000);
+    }
+  };
+  await churn(0, 20_000); // past the bound, so what follows measures steady state
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  await churn(20_000, 100_000);
+  gc();
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assert.equal(getMetrics()["cache.refresh.error"], 120_000, "every refresh failed and was remembered");
+  assert.ok(
+    grown < 2 << 20,
+    `100,000 more failing keys grew the heap by ${(grown / 2 ** 20).toFixed(1)} MiB`,
+  );
+});
