@@ -35,8 +35,10 @@ export interface RedisCommands {
   del(keys: string[]): Promise<number>;
   /** `EVAL` (conditional writes and deletes: a compare-and-set must be atomic). */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
-  /** Closes the connection(s). */
+  /** Closes the connection(s), after pending replies. */
   close(): Promise<void>;
+  /** Drops the connection(s) at once. */
+  destroy?(): void;
 }
 
 /** Options of {@linkcode redisStore}. */
@@ -201,7 +203,15 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       return found;
     },
     async close() {
-      if (closeClient) await client.close().catch(() => {});
+      if (!closeClient) return;
+      // A graceful close waits for pending replies, which a paused or dead server may never send: bounded.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const closed = await Promise.race([
+        client.close().then(() => true, () => true),
+        new Promise<false>((resolve) => timer = setTimeout(resolve, options.connectTimeoutMs ?? 1000, false)),
+      ]);
+      clearTimeout(timer);
+      if (!closed) client.destroy?.();
     },
   };
 }

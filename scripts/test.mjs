@@ -4,6 +4,7 @@
 // line `N passed, N failed`.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServices } from "./services.mjs";
@@ -12,6 +13,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 const deno = join(root, "node_modules/.bin/deno");
 const results = { passed: 0, failed: 0 };
+// Every process this run starts inherits the marker, so the run can find what outlived it (orphans included).
+const RUN_MARKER = `SVC_CACHE_TEST_RUN=${randomUUID()}`;
+process.env.SVC_CACHE_TEST_RUN = RUN_MARKER.split("=")[1];
 const failures = [];
 
 function ensureInstalled() {
@@ -93,12 +97,40 @@ async function main() {
     for (const file of readdirSync("tests/node").filter((f) => f.endsWith(".node.ts"))) {
       recordNode(`node ${file}`, await runNodeTest(join("tests/node", file), services.env));
     }
+    (await import("esbuild")).stop(); // its service process would outlive the run
   } finally {
     await services.stop();
   }
+  record("no process started by the tests outlives them", checkLeftovers());
   if (failures.length) console.log(`# failed: ${failures.join("; ")}`);
   console.log(`${results.passed} passed, ${results.failed} failed`);
   process.exitCode = results.failed > 0 ? 1 : 0;
+}
+
+/**
+ * Finds processes that carry this run's marker in their environment (Linux `/proc`), reports and ends them.
+ * `true` when there were none.
+ */
+function checkLeftovers() {
+  if (!existsSync("/proc/self/environ")) return true;
+  const left = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/environ`, "latin1").split("\0").includes(RUN_MARKER)) continue;
+      if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "latin1"))) continue; // exited, not reaped
+      left.push({
+        pid: Number(pid),
+        cmd: readFileSync(`/proc/${pid}/cmdline`, "latin1").replaceAll("\0", " "),
+      });
+    } catch { /* gone meanwhile, or not ours to read */ }
+  }
+  for (const { pid, cmd } of left) {
+    console.log(`# still running after the tests: ${pid} ${cmd.slice(0, 160)}`);
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  return left.length === 0;
 }
 
 /** Bundles a Node test file (dependencies stay external) and runs it with `node --test`. */

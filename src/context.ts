@@ -331,15 +331,8 @@ export class CacheContext {
    * retrying and reports what did not land (one warning). The store stays open.
    */
   async drain(): Promise<Undelivered> {
-    // Ordinary timers: a script awaiting closeCache must not end before the close does.
-    const within = async (work: Promise<unknown>) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise((resolve) => timer = setTimeout(resolve, this.settings.deadlineMs));
-      await Promise.race([work, deadline]);
-      clearTimeout(timer);
-    };
-    await within(Promise.allSettled([...this.#background]));
-    if (this.#queue.size > 0) await within(this.#queue.drain());
+    await this.#within(Promise.allSettled([...this.#background]));
+    if (this.#queue.size > 0) await this.#within(this.#queue.drain());
     this.#queue.stop();
     const left = this.#queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {
@@ -355,10 +348,18 @@ export class CacheContext {
     return left;
   }
 
-  /** {@linkcode drain}, then releases the store. */
+  /** Waits for `work`, at most `deadlineMs`. An ordinary timer: a script awaiting a close must not end first. */
+  async #within(work: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise((resolve) => timer = setTimeout(resolve, this.settings.deadlineMs));
+    await Promise.race([work.catch(() => {}), deadline]);
+    clearTimeout(timer);
+  }
+
+  /** {@linkcode drain}, then releases the store (waiting at most `deadlineMs` for it). */
   async close(): Promise<Undelivered> {
     const left = await this.drain();
-    await this.store.close?.();
+    await this.#within(this.store.close?.() ?? Promise.resolve());
     return left;
   }
 }

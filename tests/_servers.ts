@@ -47,8 +47,8 @@ export class RedisServer {
   }
 
   /** Starts a server; `extra` are redis-server arguments such as `["--requirepass", "pw"]`. */
-  static async start(extra: string[] = []): Promise<RedisServer> {
-    const server = new RedisServer(freePort(), extra);
+  static async start(extra: string[] = [], port = freePort()): Promise<RedisServer> {
+    const server = new RedisServer(port, extra);
     await server.restart();
     return server;
   }
@@ -107,6 +107,72 @@ export class RedisServer {
   async stop(): Promise<void> {
     await this.kill();
     Deno.removeSync(this.#dir, { recursive: true });
+  }
+}
+
+/** A free port whose cluster bus port (+10000) is free and valid too. */
+function clusterPort(): number {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 25000);
+    try {
+      const listeners = [port, port + 10000].map((p) => Deno.listen({ hostname: "127.0.0.1", port: p }));
+      listeners.forEach((l) => l.close());
+      return port;
+    } catch { /* taken: try another */ }
+  }
+  throw new Error("Cannot find a free cluster port");
+}
+
+/** A three-master Redis Cluster this test owns, so it may pause or kill nodes without disturbing others. */
+export class RedisCluster {
+  readonly nodes: readonly RedisServer[];
+
+  private constructor(nodes: RedisServer[]) {
+    this.nodes = nodes;
+  }
+
+  static async start(): Promise<RedisCluster> {
+    const args = [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      "nodes.conf",
+      "--cluster-node-timeout",
+      "2000",
+    ];
+    const nodes: RedisServer[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await RedisServer.start(args, clusterPort()));
+    const create = await new Deno.Command("redis-cli", {
+      args: [
+        "--cluster",
+        "create",
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        "--cluster-replicas",
+        "0",
+        "--cluster-yes",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!create.success) {
+      throw new Error(`redis-cli --cluster create failed: ${new TextDecoder().decode(create.stdout)}`);
+    }
+    await until(
+      async () =>
+        (await Promise.all(nodes.map((n) => redisCli(n.port, "cluster", "info")))).every((i) =>
+          /cluster_state:ok/.test(i)
+        ),
+      "cluster state ok",
+    );
+    return new RedisCluster(nodes);
+  }
+
+  get url(): string {
+    return `redis://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(",")}`;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
   }
 }
 

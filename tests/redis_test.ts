@@ -284,3 +284,20 @@ test("upstash: an existing @upstash/redis client is used as is", async () => {
     await server.stop();
   }
 });
+
+test("redis: closeCache with a paused server is bounded (the graceful close gives way to a disconnect)", async () => {
+  const server = await RedisServer.start();
+  try {
+    await initCache({ url: server.url, prefix: "close" });
+    const get = cacheRead({ key: "c", ttl: 60 }, () => "v");
+    await get();
+    await redisCli(server.port, "CLIENT", "PAUSE", "20000", "ALL");
+    assert.equal(await get({}, { force: true }), "v", "a call in flight during the pause");
+    const started = performance.now();
+    await closeCache();
+    const ms = performance.now() - started;
+    assert.ok(ms < 3500, `closeCache took ${ms.toFixed(0)} ms with a server that never answers`);
+  } finally {
+    await server.stop(); // (CLIENT UNPAUSE would itself wait out the pause on Redis 7.0)
+  }
+});

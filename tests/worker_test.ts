@@ -18,6 +18,7 @@ async function withWrangler(vars: Record<string, string>, fn: (base: string) => 
     env: { CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdout: "null",
     stderr: "null",
+    detached: true, // its own process group: wrangler's server and workerd are its children
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
   try {
@@ -33,7 +34,10 @@ async function withWrangler(vars: Record<string, string>, fn: (base: string) => 
     assert.ok(up, "wrangler dev answered");
     await fn(base);
   } finally {
-    child.kill("SIGKILL");
+    // The whole group: killing the wrapper alone left the real server running.
+    try {
+      Deno.kill(-child.pid, "SIGKILL");
+    } catch { /* already gone */ }
     await child.status;
   }
 }
