@@ -71,6 +71,7 @@ await esbuild.build({
   outExtension: { ".js": ".cjs" },
 });
 
+await Deno.mkdir(".tmp", { recursive: true }); // scratch space; a fresh clone has none
 await Deno.writeTextFile(
   ".tmp/tsconfig.build.json",
   JSON.stringify({

@@ -86,10 +86,10 @@ export function parseRedisUrl(url: string): RedisTarget {
   }
   const parts = hostList.split(",");
   const nodes = parts.map((part) => {
-    const m = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d*))?$/.exec(part.trim());
+    const m = /^(\[[^\]]+\]|[^:\[\]]+)(?::([^:]*))?$/.exec(part.trim());
     if (!m) throw new TypeError(`Cannot parse redis url: bad host "${part}"`);
     const port = m[2] === undefined ? 6379 : Number(m[2]);
-    if (!Number.isInteger(port) || port < 1 || port > 65535 || m[2] === "") {
+    if (!/^\d*$/.test(m[2] ?? "") || !Number.isInteger(port) || port < 1 || port > 65535 || m[2] === "") {
       throw new TypeError(`Cannot parse redis url: bad port "${m[2]}" in "${part}"`);
     }
     return { host: m[1].replace(/^\[|\]$/g, ""), port };

@@ -25,6 +25,7 @@ import { revive } from "./codec.ts";
 import type { Metrics } from "./metrics.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
+import { checkOptionNames } from "./option_names.ts";
 
 /** Options of {@linkcode initCache}. */
 export interface CacheOptions {
@@ -77,6 +78,32 @@ export interface CacheOptions {
   random?: () => number;
 }
 
+/** Every option name of {@linkcode CacheOptions}; the compiler keeps the list complete. */
+const CACHE_OPTION_NAMES = Object.keys(
+  {
+    url: 1,
+    token: 1,
+    store: 1,
+    prefix: 1,
+    version: 1,
+    env: 1,
+    debug: 1,
+    metrics: 1,
+    logger: 1,
+    deadlineMs: 1,
+    tagTtl: 1,
+    waitUntil: 1,
+    lock: 1,
+    breakerThreshold: 1,
+    breakerCooldownMs: 1,
+    errorLogIntervalMs: 1,
+    retryMaxMs: 1,
+    maxPendingInvalidations: 1,
+    clock: 1,
+    random: 1,
+  } satisfies Record<keyof CacheOptions, 1>,
+);
+
 let ownedStore: CacheStore | undefined;
 
 const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
@@ -98,6 +125,14 @@ const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
 export async function initCache(options: CacheOptions = {}): Promise<void> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot init cache: expected an options object");
+  }
+  checkOptionNames(options, CACHE_OPTION_NAMES, "Cannot init cache");
+  if (options.url !== undefined && (typeof options.url !== "string" || options.url.trim() === "")) {
+    throw new TypeError(
+      `Cannot init cache: url must be a non-empty string (omit it for the in-memory cache), current value is ${
+        JSON.stringify(options.url)
+      }`,
+    );
   }
   const env = options.env;
   const prefix = options.prefix ?? (readEnv("CACHE_PREFIX", env) || "svc");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type CacheOptions,
   cacheRead,
   cacheWrite,
   closeCache,
@@ -80,4 +81,38 @@ Deno.test("init: closeCache waits for background work, then a fresh in-memory ca
   await closeCache();
   assert.ok(finished);
   assert.equal(instance().namespace, "svc:v1:");
+});
+
+Deno.test("init: an unknown option is a TypeError naming the closest one; an empty url is an error", async () => {
+  await assert.rejects(
+    initCache({ urll: "redis://x" } as unknown as CacheOptions),
+    { name: "TypeError", message: /unknown option "urll"; did you mean "url"\?/ },
+  );
+  await assert.rejects(initCache({ deadline: 5 } as unknown as CacheOptions), /did you mean "deadlineMs"\?/);
+  await assert.rejects(
+    initCache({ zzz: 1 } as unknown as CacheOptions),
+    (e: Error) => !e.message.includes("mean"),
+  );
+  for (const url of ["", "  "]) {
+    await assert.rejects(initCache({ url }), {
+      name: "TypeError",
+      message: /url must be a non-empty string/,
+    });
+  }
+  assert.throws(
+    () => cacheRead({ key: "k", tll: 5 } as never, () => 1),
+    { name: "TypeError", message: /Cannot cache k: unknown option "tll"; did you mean "ttl"\?/ },
+  );
+});
+
+Deno.test("init: a bad ttl lists the named ttls and says when it is a string", () => {
+  assert.throws(
+    () => cacheRead({ key: "k", ttl: "abc" as never }, () => 1),
+    /or "short" \| "default" \| "long", current value is the string "abc"/,
+  );
+  assert.throws(
+    () => cacheRead({ key: "k", ttl: "60" as never }, () => 1),
+    /current value is the string "60"/,
+  );
+  assert.throws(() => cacheRead({ key: "k", ttl: -1 }, () => 1), /current value is -1$/);
 });

@@ -11,6 +11,7 @@ import { compileTags } from "./tags.ts";
 import { checkTtl } from "./ttl.ts";
 import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
 import { Reader } from "./reader.ts";
+import { checkOptionNames } from "./option_names.ts";
 
 /** The argument list of a cached function: optional when the loader takes none. */
 export type CachedArgs<A> = unknown extends A ? [arg?: A, options?: CallOptions]
@@ -72,6 +73,26 @@ export function cacheRead<K extends string, A, R>(
   return createReader(options, fn, []);
 }
 
+/** Every option name of {@linkcode ReadOptions}; the compiler keeps the list complete. */
+const READ_OPTION_NAMES = Object.keys(
+  {
+    key: 1,
+    ttl: 1,
+    tags: 1,
+    smoothExpiry: 1,
+    earlyTtl: 1,
+    earlyRefresh: 1,
+    beta: 1,
+    staleTtl: 1,
+    timeoutMs: 1,
+    hardTimeoutMs: 1,
+    refreshBackoffMs: 1,
+    zeroCopy: 1,
+    lock: 1,
+    name: 1,
+  } satisfies Record<keyof ReadOptions<string, unknown>, 1>,
+);
+
 /** Builds a cached function; `extraTags` are templates added by `resource()`. */
 export function createReader<A, R>(
   options: ReadOptions<string, A>,
@@ -85,6 +106,7 @@ export function createReader<A, R>(
   }
   const what = options.name ?? (methodName || fn.name ||
     (typeof options.key === "string" ? options.key : "an anonymous function"));
+  checkOptionNames(options, READ_OPTION_NAMES, `Cannot cache ${what}`);
   let keyTemplate: CompiledTemplate | undefined;
   if (typeof options.key === "string") keyTemplate = compileTemplate(options.key, what);
   else if (typeof options.key !== "function") {

@@ -82,7 +82,8 @@ export function resource<I extends string>(name: string, idField: I): Resource<I
         throw new TypeError(`Cannot cache ${name}: suffix must be a non-empty string without braces`);
       }
       const key = `${name}:${options.suffix}:{${idField}}`;
-      return createReader({ ...options, key, name: options.name ?? (fn.name || key) }, fn, [ownTag]);
+      const { suffix: _suffix, ...readOptions } = options;
+      return createReader({ ...readOptions, key, name: options.name ?? (fn.name || key) }, fn, [ownTag]);
     },
     cacheWrite<A, R>(
       optionsOrFn: WriteOptions<A> | ((this: never, arg: A) => R | Promise<R>),

@@ -33,16 +33,24 @@ export function compileTags<A>(
 }
 
 /**
- * Renders the tags of one call. A template whose property the call did not pass is skipped with a warning,
- * once per function and template (the seed's "literal tag" warning, made safe).
+ * Renders the tags of one call. For a read, a template whose property the call did not pass is skipped with a
+ * warning, once per function and template (the seed's "literal tag" warning, made safe: the entry is merely
+ * tagged less). For a write (`strict`) it is the `TypeError` itself: an invalidation that silently skipped a
+ * tag would leave readers stale, so the write must not run.
  */
-export function renderTags<A>(tags: CompiledTags<A>, arg: A, what: string, cache: CacheContext): string[] {
+export function renderTags<A>(
+  tags: CompiledTags<A>,
+  arg: A,
+  what: string,
+  cache: CacheContext,
+  strict = false,
+): string[] {
   const out: string[] = [];
   for (const template of tags.templates) {
     try {
       out.push(renderTemplate(template, arg, what));
     } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
+      if (!(error instanceof TypeError) || strict) throw error;
       cache.warnOnce(
         `tag:${what}:${template.source}`,
         `${error.message}; this tag is skipped, so it neither tags nor invalidates this call`,

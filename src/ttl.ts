@@ -38,8 +38,10 @@ export const TTL_LONG: number = namedTtl("long");
 export function checkTtl(ttl: Ttl | undefined, what: string, option = "ttl"): void {
   if (ttl === undefined || typeof ttl === "string" && ttl in DEFAULTS) return;
   if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0) {
+    // A string is shown quoted, so "60" does not read as the valid number 60.
+    const current = typeof ttl === "string" ? `the string ${JSON.stringify(ttl)}` : String(ttl);
     throw new RangeError(
-      `Cannot cache ${what}: ${option} must be seconds >= 0, current value is ${String(ttl)}`,
+      `Cannot cache ${what}: ${option} must be seconds >= 0 or "short" | "default" | "long", current value is ${current}`,
     );
   }
 }

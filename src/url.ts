@@ -53,14 +53,25 @@ async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise
   try {
     return await import(specifier);
   } catch (error) {
-    throw new TypeError(
-      `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded (${
-        (error as Error).message
-      }); install its client (npm install ${CLIENTS[name]}), or on edge runtimes import the adapter from ` +
-        `"@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
-      { cause: error },
-    );
+    throw missingClient(name, url, error);
   }
+}
+
+/** The one message for an adapter whose client package is not installed. */
+function missingClient(name: keyof typeof ADAPTER_MODULES, url: string, error: unknown): TypeError {
+  return new TypeError(
+    `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded (${
+      (error as Error).message
+    }); install its client (npm install ${CLIENTS[name]}), or on edge runtimes import the adapter from ` +
+      `"@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
+    { cause: error },
+  );
+}
+
+/** `true` for a failed import of a package that is not installed (Node, Bun and Deno spell it differently). */
+function isMissingPackage(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  return code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)/.test(message ?? "");
 }
 
 /** Opens the store a URL names. Throws `TypeError` for an unknown scheme or a malformed URL. */
@@ -78,7 +89,11 @@ export async function storeFromUrl(url: string, context: UrlContext): Promise<Ca
     case "denokv": {
       // "denokv:" → the default database; "denokv:<path>" passes <path> verbatim ("denokv::memory:").
       const { denoKvStore, openDenoKv } = await load<typeof DenoKvAdapter>("denoKv", url);
-      return denoKvStore(await openDenoKv(url.slice("denokv:".length) || undefined), { closeKv: true });
+      // Off Deno, openDenoKv imports @deno/kv itself: its absence gets the same message as other clients'.
+      const kv = await openDenoKv(url.slice("denokv:".length) || undefined).catch((error) => {
+        throw isMissingPackage(error) ? missingClient("denoKv", url, error) : error;
+      });
+      return denoKvStore(kv, { closeKv: true });
     }
     case "http":
     case "https":

@@ -121,7 +121,8 @@ export function createWriter<A, R>(
 
   const write = async function (this: unknown, arg?: A, call?: WriteCallOptions): Promise<Awaited<R>> {
     const cache = activeCache();
-    const tagList = renderTags(tags, arg as A, what, cache);
+    // Before the write runs: a write whose invalidation cannot be rendered must not happen at all.
+    const tagList = renderTags(tags, arg as A, what, cache, true);
     let result: Awaited<R>;
     try {
       result = await Reflect.apply(fn, this, [arg]);

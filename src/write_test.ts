@@ -106,3 +106,14 @@ Deno.test("write: bad options are TypeErrors", () => {
   assert.throws(() => cacheWrite({ recache: [{}] as never }, () => 1), /recache must be an array/);
   assert.throws(() => recache((() => 1) as never), /expected a function made by cacheRead/);
 });
+
+Deno.test("write: a tag template naming a property the argument lacks is a TypeError before the write runs", async () => {
+  await freshCache();
+  let writes = 0;
+  const update = cacheWrite({ tags: ["user:{userId}"] }, (_: { id: number }) => ++writes);
+  await assert.rejects(
+    () => (update as (arg: unknown) => Promise<number>)({ id: 1 }),
+    { name: "TypeError", message: /the argument has no property "userId"/ },
+  );
+  assert.equal(writes, 0, "the write did not run, so nothing is left uninvalidated");
+});

@@ -214,7 +214,9 @@ test("redis: a wrong password serves the loader and never appears in logs or err
 
 test("redis: malformed URLs and bad cluster ports are TypeErrors naming the part", async () => {
   await assert.rejects(initCache({ url: "redis://localhost:70000" }), /bad port "70000"/);
-  await assert.rejects(initCache({ url: "redis://a:7000,b:x,c:7002" }), /bad host "b:x"/);
+  await assert.rejects(initCache({ url: "redis://a:7000,b:x,c:7002" }), /bad port "x" in "b:x"/);
+  await assert.rejects(initCache({ url: "redis://localhost:abc" }), /bad port "abc" in "localhost:abc"/);
+  await assert.rejects(initCache({ url: "redis://a:b:c" }), /bad host "a:b:c"/);
   await assert.rejects(initCache({ url: "redis://a:7000,b:7001/0" }), /a cluster has no database/);
   await assert.rejects(initCache({ url: "redis://localhost:6379/db" }), /bad database "db"/);
   assert.deepEqual(parseRedisUrl("rediss://u:p%40ss@h:6380/2"), {

@@ -86,7 +86,7 @@ test(
   },
 );
 
-test("npm package: a redis URL without its client installed names the packages to install", () => {
+test("npm package: redis and Deno KV URLs without their client installed name the packages to install", () => {
   rmSync(bare, { recursive: true, force: true });
   mkdirSync(bare, { recursive: true });
   const tarball = join(
@@ -101,12 +101,18 @@ test("npm package: a redis URL without its client installed names the packages t
   writeFileSync(
     join(bare, "try.mjs"),
     `import { initCache } from "@svc-infra/cache";
-try { await initCache({ url: "redis://127.0.0.1:1" }); console.log("no error"); } catch (e) { console.log(e.name, e.message); }`,
+for (const url of ["redis://127.0.0.1:1", "denokv::memory:"]) {
+  try { await initCache({ url }); console.log("no error"); } catch (e) { console.log(e.name, e.message); }
+}`,
   );
-  const out = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" });
+  const [redis, denoKv] = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" }).split("\n");
   assert.match(
-    out,
+    redis,
     /^TypeError Cannot open cache url "redis:\/\/127\.0\.0\.1:1": the redis adapter cannot be loaded .*npm install @redis\/client cluster-key-slot/,
+  );
+  assert.match(
+    denoKv,
+    /^TypeError Cannot open cache url "denokv::memory:": the denoKv adapter cannot be loaded .*npm install @deno\/kv/,
   );
 });
 
