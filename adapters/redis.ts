@@ -143,7 +143,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     return out;
   };
   let waiting: Promise<void> | undefined = owned
-    ? (client as Connected).ready.then(() => waiting = undefined)
+    ? (client as Connected).ready.then(() => void (waiting = undefined))
     : undefined;
 
   return {
@@ -154,6 +154,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       inProcess: false,
       consistency: "strong",
     },
+    ready: () => owned ? (client as Connected).ready : Promise.resolve(true),
     getMany(keys) {
       // The hot path: no async wrapper, so a hit costs the client's promise only.
       if (waiting || cluster) return getGrouped(keys);
@@ -226,7 +227,8 @@ interface ClusterLike {
 }
 
 interface Connected extends RedisCommands {
-  ready: Promise<void>;
+  /** `true` once connected; `false` when the first connection did not succeed within the timeout. */
+  ready: Promise<boolean>;
 }
 
 function isCluster(client: RedisCommands): boolean {
@@ -261,11 +263,11 @@ function connect(target: RedisTarget, connectTimeoutMs: number): Connected {
   // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
   // reports them (rate-limited). An unhandled "error" event would crash the process.
   client.on("error", () => {});
-  const ready = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, connectTimeoutMs);
+  const ready = new Promise<boolean>((resolve) => {
+    const timer = setTimeout(resolve, connectTimeoutMs, false);
     client.connect().then(() => {
       clearTimeout(timer);
-      resolve();
+      resolve(true);
     }, () => {});
   });
   return Object.assign(client as unknown as RedisCommands, { ready });

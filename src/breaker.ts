@@ -35,6 +35,12 @@ export class CircuitBreaker {
     return this.#failures >= this.#threshold;
   }
 
+  /** Opens at once, as after `threshold` failures (the backend was unreachable from the start). */
+  trip(): void {
+    this.#failures = Math.max(this.#failures, this.#threshold);
+    this.#openedAt = this.#clock.now();
+  }
+
   succeeded(): void {
     this.#failures = 0;
     this.#probing = false;

@@ -273,6 +273,18 @@ export class CacheContext {
     waitUntil?.(tracked);
   }
 
+  /**
+   * Starts with the breaker open when the store could not be reached at start-up: early calls go straight to
+   * their loaders, and a probe after the cooldown finds the store once it is up. Reported once.
+   */
+  unreachableAtStart(): void {
+    this.#breaker.trip();
+    metrics.count("cache.breaker.open");
+    this.reportError(
+      `the ${this.store.name} store cannot be reached at start-up: serving from loaders until it answers`,
+    );
+  }
+
   /** Invalidations (keys, or the namespace as one) that have not reached the store yet. */
   get pendingInvalidations(): number {
     return this.#queue.size;

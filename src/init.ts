@@ -188,6 +188,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
     maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
   });
+  if ((await store.ready?.()) === false) next.unreachableAtStart();
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const previousOwned = ownedStore;
   ownedStore = owned ? store : undefined;

@@ -42,6 +42,8 @@ interface Job<A> {
   readonly peeked?: (string | null)[];
   /** The backend time this call has left; set when the call goes past its first read. */
   budget?: Budget;
+  /** When the call's lookup began (`performance.now()`), for the debug line's duration. */
+  startedAt?: number;
 }
 
 const NOTHING: unique symbol = Symbol("nothing");
@@ -221,7 +223,7 @@ export class Reader<A, R> {
 
   async #lookup(job: Job<A>): Promise<R> {
     const { cache, keys } = job;
-    const started = job.peeked ? 0 : performance.now();
+    const started = performance.now();
     let raws = job.peeked;
     if (!raws) {
       try {
@@ -250,9 +252,10 @@ export class Reader<A, R> {
     }
     metrics.count("cache.miss", this.#what);
     // The call's backend time is shared: what the read took is gone from it.
-    job.budget = new Budget(cache.settings.deadlineMs - (started ? performance.now() - started : 0));
+    job.budget = new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
+    job.startedAt = started;
     const shared = cache.inflight.get(keys[0]);
-    if (shared?.admits(raws, started || performance.now())) return this.#bounded(job, shared, true);
+    if (shared?.admits(raws, started)) return this.#bounded(job, shared, true);
     return this.#bounded(job, this.#start(job, raws, cause), false);
   }
 
@@ -325,7 +328,7 @@ export class Reader<A, R> {
     this.#served(job.cache, job.logical, job.onResult, entry, started, "STALE");
     const running = job.cache.inflight.get(job.keys[0]);
     const flight = running
-      ? (running.admits(raws, started || performance.now()) ? running : undefined)
+      ? (running.admits(raws, started) ? running : undefined)
       : this.#refreshInBackground(job, raws, "stale");
     const wait = this.#options.timeoutMs ?? 0;
     if (!flight || wait <= 0) return stale;
@@ -479,7 +482,11 @@ export class Reader<A, R> {
     metrics.time("cache.load.ms", duration, this.#what);
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
-    cache.debug(`[MISS] key=${job.logical} duration_ms=${duration.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
+    if (cache.settings.debug) {
+      // The whole call (reads, claim, load), not only the loader: what the caller waited for.
+      const callMs = performance.now() - (job.startedAt ?? started);
+      cache.debug(`[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
+    }
     let encoded: Encoded;
     try {
       encoded = serialize(negative ? value.value : value, this.#what);

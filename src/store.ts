@@ -92,6 +92,11 @@ export interface CacheStore {
   deleteIfStartsWith(key: string, prefix: string, options?: StoreCallOptions): Promise<boolean>;
   /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
   scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
+  /**
+   * Resolves `true` once the store can be reached, `false` when its first connection failed (within its own
+   * timeout). The cache then starts with its breaker open instead of spending a deadline on each early call.
+   */
+  ready?(): Promise<boolean>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

@@ -105,7 +105,9 @@ for (const url of ["redis://127.0.0.1:1", "denokv::memory:"]) {
   try { await initCache({ url }); console.log("no error"); } catch (e) { console.log(e.name, e.message); }
 }`,
   );
-  const [redis, denoKv] = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" }).split("\n");
+  const [redis, denoKv] = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" }).split(
+    "\n",
+  );
   assert.match(
     redis,
     /^TypeError Cannot open cache url "redis:\/\/127\.0\.0\.1:1": the redis adapter cannot be loaded .*npm install @redis\/client cluster-key-slot/,
