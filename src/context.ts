@@ -380,7 +380,13 @@ let active: CacheContext | undefined;
 
 /** The active cache; the in-memory default when `initCache` was never called. */
 export function activeCache(): CacheContext {
-  return active ??= new CacheContext(defaultSettings({ store: memoryStore() }));
+  if (active) return active;
+  active = new CacheContext(defaultSettings({ store: memoryStore() }));
+  // Useful in tests, surprising in production: said once, in debug mode.
+  active.debug(
+    "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",
+  );
+  return active;
 }
 
 /** Makes `next` the active cache, returning the one it replaced. */

@@ -116,3 +116,16 @@ Deno.test("init: a bad ttl lists the named ttls and says when it is a string", (
   );
   assert.throws(() => cacheRead({ key: "k", ttl: -1 }, () => 1), /current value is -1$/);
 });
+
+Deno.test("init: a cached function run before initCache says once, in debug mode, that its cache is throwaway", async () => {
+  const { stdout, code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tests/fixtures/before_init.ts"],
+    env: { CACHE_DEBUG: "1", NO_COLOR: "1" },
+    stdout: "piped",
+  }).output();
+  assert.equal(code, 0);
+  const lines = new TextDecoder().decode(stdout).split("\n");
+  const notes = lines.filter((l) => l.includes("ran before initCache"));
+  assert.equal(notes.length, 1, lines.join("\n"));
+  assert.match(notes[0], /replaced, entries and all, when initCache runs/);
+});

@@ -65,9 +65,9 @@ export function renderTemplate(template: CompiledTemplate, arg: unknown, what: s
   if (fields.length === 0) return texts[0];
   if (typeof arg !== "object" || arg === null) {
     throw new TypeError(
-      `Cannot render "${template.source}" for ${what}: expected an object argument, current value is ${
-        describe(arg)
-      }`,
+      `Cannot render "${template.source}"${
+        owner(template, what)
+      }: expected an object argument, current value is ${describe(arg)}`,
     );
   }
   let out = texts[0];
@@ -75,12 +75,24 @@ export function renderTemplate(template: CompiledTemplate, arg: unknown, what: s
     const value = (arg as Record<string, unknown>)[fields[i]];
     if (value === undefined) {
       throw new TypeError(
-        `Cannot render "${template.source}" for ${what}: the argument has no property "${fields[i]}"`,
+        `Cannot render "${template.source}"${owner(template, what)}: the argument has no property "${
+          fields[i]
+        }"`,
       );
     }
     out += renderValue(value, what, `property "${fields[i]}"`) + texts[i + 1];
   }
   return out;
+}
+
+/**
+ * ` for getUser`, naming the cached function; for an unnamed one, known by this very template (the message
+ * would say it twice), a hint instead.
+ */
+function owner(template: CompiledTemplate, what: string): string {
+  return what === template.source
+    ? " (an unnamed function: pass { name } to see its name here)"
+    : ` for ${what}`;
 }
 
 /**

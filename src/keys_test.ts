@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { compileTemplate, fitKey, renderTemplate, renderValue, utf8Length } from "./keys.ts";
 
-const render = (t: string, arg: unknown) => renderTemplate(compileTemplate(t, "fn"), arg, "fn");
+const render = (t: string, arg: unknown, what = "fn") => renderTemplate(compileTemplate(t, what), arg, what);
 
 Deno.test("keys: renders placeholders, numbers like their decimal strings", () => {
   assert.equal(render("user:{userId}:profile", { userId: 123 }), "user:123:profile");
@@ -124,4 +124,18 @@ Deno.test("keys: long keys are hashed with SHA-256 and stay distinct", async () 
   assert.notEqual(await fitKey(long + "y", 1024), fitted);
   assert.equal(await fitKey("short", 1024), "short");
   assert.equal(utf8Length("é😀"), 2 + 4);
+});
+
+Deno.test("keys: an unnamed function's missing-placeholder error does not repeat the template", () => {
+  const message = (() => {
+    try {
+      render("user:{userId}:profile", { id: 1 }, "user:{userId}:profile");
+    } catch (error) {
+      return (error as Error).message;
+    }
+  })();
+  assert.equal(
+    message,
+    'Cannot render "user:{userId}:profile" (an unnamed function: pass { name } to see its name here): the argument has no property "userId"',
+  );
 });
