@@ -14,6 +14,8 @@ import { writeGuard } from "./entry.ts";
 export interface LoadResult {
   readonly value: unknown;
   readonly copy: () => unknown;
+  /** The stored entry's logical expiry (smoothExpiry's jitter included); absent when nothing was stored. */
+  readonly freshUntil?: number;
 }
 
 /** What a load claimed before reading its data: the entry guard its write compares, and its tag versions. */

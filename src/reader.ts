@@ -264,7 +264,8 @@ export class Reader<A, R> {
     const result = flight.promise.then((r) => {
       if (job.onResult) {
         const now = job.cache.settings.clock.now();
-        job.onResult({ status: "miss", createdAt: now, freshUntil: now + job.ttl * 1000 });
+        // The stored entry's own expiry (jittered by smoothExpiry), so headers match what later hits say.
+        job.onResult({ status: "miss", createdAt: now, freshUntil: r.freshUntil ?? now + job.ttl * 1000 });
       }
       return (joined ? r.copy() : r.value) as R;
     });
@@ -498,8 +499,10 @@ export class Reader<A, R> {
       );
       return { value, copy: () => value };
     }
-    if (ttl > 0 && !flight.dropped) await this.#store(job, claimed, encoded, negative, ttl, loadMs);
-    return { value, copy: () => readEncoded(encoded, negative, ttl) };
+    const freshUntil = ttl > 0 && !flight.dropped
+      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
+      : undefined;
+    return { value, copy: () => readEncoded(encoded, negative, ttl), freshUntil };
   }
 
   async #store(
@@ -509,7 +512,7 @@ export class Reader<A, R> {
     negative: boolean,
     ttl: number,
     loadMs: number,
-  ) {
+  ): Promise<number | undefined> {
     const { cache } = job;
     const { guard, versions } = claimed;
     if (guard === undefined || versions === undefined) return;
@@ -551,6 +554,7 @@ export class Reader<A, R> {
         job.budget,
       );
       if (!stored) metrics.count("cache.write.superseded", this.#what);
+      else return meta.freshUntil;
     } catch { /* reported by run(); the caller still gets its value */ }
   }
 }

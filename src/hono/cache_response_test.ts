@@ -274,3 +274,14 @@ Deno.test("hono: HEAD requests are cached apart from GET and carry no body", asy
   assert.deepEqual(await get.json(), { id: "1", name: "Ada" });
   assert.equal(runs(), 2);
 });
+
+Deno.test("hono: with smoothExpiry the MISS headers state the stored entry's own freshness", async () => {
+  await freshCache({ random: () => 0 }); // the shortest draw: 0.9 × ttl
+  const app = new Hono();
+  app.get("/j", cacheResponse({ key: "jitter", ttl: 100, smoothExpiry: true }), (c) => c.text("x"));
+  const miss = await app.request("/j");
+  assert.equal(miss.headers.get("x-cache"), "MISS");
+  assert.equal(miss.headers.get("cache-control"), "public, max-age=90", "not the unjittered 100");
+  const hit = await app.request("/j");
+  assert.equal(hit.headers.get("cache-control"), "public, max-age=90", "the same as the next HIT says");
+});
