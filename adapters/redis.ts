@@ -154,7 +154,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       inProcess: false,
       consistency: "strong",
     },
-    ready: () => owned ? (client as Connected).ready : Promise.resolve(true),
+    ready: () => owned ? (client as Connected).ready : Promise.resolve(true as const),
     getMany(keys) {
       // The hot path: no async wrapper, so a hit costs the client's promise only.
       if (waiting || cluster) return getGrouped(keys);
@@ -227,8 +227,8 @@ interface ClusterLike {
 }
 
 interface Connected extends RedisCommands {
-  /** `true` once connected; `false` when the first connection did not succeed within the timeout. */
-  ready: Promise<boolean>;
+  /** `true` once connected, else why the first connection did not succeed within the timeout. */
+  ready: Promise<true | string>;
 }
 
 function isCluster(client: RedisCommands): boolean {
@@ -262,9 +262,16 @@ function connect(target: RedisTarget, connectTimeoutMs: number): Connected {
     });
   // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
   // reports them (rate-limited). An unhandled "error" event would crash the process.
-  client.on("error", () => {});
-  const ready = new Promise<boolean>((resolve) => {
-    const timer = setTimeout(resolve, connectTimeoutMs, false);
+  let lastError = "no answer";
+  client.on("error", (error: Error) => lastError = error?.message ?? String(error));
+  const ready = new Promise<true | string>((resolve) => {
+    // Why the first connection failed: authentication is named as such, not as "the client is offline".
+    const timer = setTimeout(() =>
+      resolve(
+        /^(WRONGPASS|NOAUTH|ERR AUTH)/.test(lastError)
+          ? `authentication failed (${lastError})`
+          : `no connection within ${connectTimeoutMs} ms (${lastError})`,
+      ), connectTimeoutMs);
     client.connect().then(() => {
       clearTimeout(timer);
       resolve(true);

@@ -277,11 +277,11 @@ export class CacheContext {
    * Starts with the breaker open when the store could not be reached at start-up: early calls go straight to
    * their loaders, and a probe after the cooldown finds the store once it is up. Reported once.
    */
-  unreachableAtStart(): void {
+  unreachableAtStart(reason: string): void {
     this.#breaker.trip();
     metrics.count("cache.breaker.open");
     this.reportError(
-      `the ${this.store.name} store cannot be reached at start-up: serving from loaders until it answers`,
+      `the ${this.store.name} store cannot be reached at start-up: ${reason}; serving from loaders until it answers`,
     );
   }
 

@@ -188,7 +188,8 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
     maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
   });
-  if ((await store.ready?.()) === false) next.unreachableAtStart();
+  const ready = await store.ready?.();
+  if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const previousOwned = ownedStore;
   ownedStore = owned ? store : undefined;

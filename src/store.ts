@@ -93,10 +93,11 @@ export interface CacheStore {
   /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
   scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
   /**
-   * Resolves `true` once the store can be reached, `false` when its first connection failed (within its own
-   * timeout). The cache then starts with its breaker open instead of spending a deadline on each early call.
+   * Resolves `true` once the store can be reached, or why its first connection failed (within its own timeout;
+   * e.g. "authentication failed"). The cache then starts with its breaker open instead of spending a deadline
+   * on each early call, and logs the reason once.
    */
-  ready?(): Promise<boolean>;
+  ready?(): Promise<true | string>;
   /** Releases connections. */
   close?(): Promise<void>;
 }

@@ -191,7 +191,7 @@ test("redis: killed mid-run, callers get loader values; after restart the cache 
   }
 });
 
-test("redis: a wrong password serves the loader and never appears in logs or errors", async () => {
+test("redis: a wrong password serves the loader, is reported as an authentication failure, never shown", async () => {
   const server = await RedisServer.start(["--requirepass", "right-pass"]);
   const logger = new RecordingLogger();
   try {
@@ -208,6 +208,7 @@ test("redis: a wrong password serves the loader and never appears in logs or err
     assert.ok(getMetrics()["cache.error"] >= 1);
     assert.ok(logger.lines.length > 0);
     assert.ok(logger.lines.every((l) => !l.message.includes("sup3r-secret")), JSON.stringify(logger.lines));
+    assert.match(logger.at("warn")[0], /cannot be reached at start-up: authentication failed \(WRONGPASS/);
     await initCache({ url: `redis://:right-pass@127.0.0.1:${server.port}`, deadlineMs: 1000 });
     await get({ userId: 1 });
     await get({ userId: 1 });
