@@ -17,6 +17,7 @@ import { CircuitBreaker } from "./breaker.ts";
 import { type Budget, Deadlines } from "./deadline.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
 import type { Flight } from "./flight.ts";
+import { settledWithin } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
@@ -198,25 +199,28 @@ export class CacheContext {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the call's deadline is spent`));
     }
     const started = performance.now();
-    const spend = () => budget?.spend(performance.now() - started);
     return this.#deadlines.bound(call, {
-      expired:
-        () => (spend(),
-          this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`))),
-      succeeded: () => {
-        spend();
-        this.#breaker.succeeded();
-        metrics.time("cache.backend.ms", performance.now() - started);
+      expired: () => {
+        budget?.spend(performance.now() - started);
+        return this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
       },
-      failed: (error) => (spend(),
-        this.#failed(
+      succeeded: () => {
+        const elapsed = performance.now() - started;
+        budget?.spend(elapsed);
+        this.#breaker.succeeded();
+        metrics.time("cache.backend.ms", elapsed);
+      },
+      failed: (error) => {
+        budget?.spend(performance.now() - started);
+        return this.#failed(
           op,
           error instanceof StoreError ? error : new StoreError(
             this.store.name,
             `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
             { cause: error },
           ),
-        )),
+        );
+      },
     }, ms);
   }
 
@@ -307,10 +311,7 @@ export class CacheContext {
     const keys = await Promise.all(unique.map((tag) => this.tagKey(tag)));
     for (const [entryKey, flight] of this.inflight) {
       // A load that started before this invalidation must not be handed to later callers.
-      if (flight.tagKeys.some((k) => keys.includes(k))) {
-        flight.drop();
-        this.inflight.delete(entryKey);
-      }
+      if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
     }
     metrics.count("cache.invalidate.count", undefined, unique.length);
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]`);
@@ -322,11 +323,14 @@ export class CacheContext {
    * on the token it claimed, which the delete removed.
    */
   async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
-    for (const key of entryKeys) {
-      this.inflight.get(key)?.drop();
-      this.inflight.delete(key);
-    }
+    for (const key of entryKeys) this.#drop(key);
     return await this.#invalidateKeys(entryKeys);
+  }
+
+  /** An invalidation overtook the load of `entryKey`: nobody joins it, and it does not store. */
+  #drop(entryKey: string): void {
+    this.inflight.get(entryKey)?.drop();
+    this.inflight.delete(entryKey);
   }
 
   async #invalidateKeys(keys: readonly string[]): Promise<InvalidationResult> {
@@ -343,8 +347,9 @@ export class CacheContext {
    * retrying and reports what did not land (one warning). The store stays open.
    */
   async drain(): Promise<Undelivered> {
-    await this.#within(Promise.allSettled([...this.#background]));
-    if (this.#queue.size > 0) await this.#within(this.#queue.drain());
+    const { deadlineMs } = this.settings;
+    await settledWithin(Promise.allSettled([...this.#background]), deadlineMs);
+    if (this.#queue.size > 0) await settledWithin(this.#queue.drain(), deadlineMs);
     this.#queue.stop();
     const left = this.#queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {
@@ -360,18 +365,10 @@ export class CacheContext {
     return left;
   }
 
-  /** Waits for `work`, at most `deadlineMs`. An ordinary timer: a script awaiting a close must not end first. */
-  async #within(work: Promise<unknown>): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise((resolve) => timer = setTimeout(resolve, this.settings.deadlineMs));
-    await Promise.race([work.catch(() => {}), deadline]);
-    clearTimeout(timer);
-  }
-
   /** {@linkcode drain}, then releases the store (waiting at most `deadlineMs` for it). */
   async close(): Promise<Undelivered> {
     const left = await this.drain();
-    await this.#within(this.store.close?.() ?? Promise.resolve());
+    await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
     return left;
   }
 }

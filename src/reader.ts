@@ -17,6 +17,7 @@ import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import { Budget } from "./deadline.ts";
 import { randomToken } from "./token.ts";
+import { settledWithin } from "./timers.ts";
 import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
 import { encodeEntry, type Entry, type EntryMeta, isLoadingMarker } from "./entry.ts";
@@ -589,17 +590,6 @@ function deepFreeze(value: unknown): unknown {
 function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
   const value = revive(JSON.parse(encoded.text), encoded.json);
   return negative ? negativeCache({ ttl, value }) : value;
-}
-
-/** The promise's value if it settles successfully within `ms`, else `undefined`. */
-function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), ms);
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      () => (clearTimeout(timer), resolve(undefined)),
-    );
-  });
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,6 +1,7 @@
 /**
- * Background timers that never keep a process alive: Node's and Bun's `unref`, Deno's `unrefTimer`; a no-op
- * where neither exists (Workers, browsers end the work with the request anyway).
+ * Timers of the core: background ones that never keep a process alive (Node's and Bun's `unref`, Deno's
+ * `unrefTimer`; a no-op where neither exists: Workers end the work with the request anyway), and a bounded
+ * wait on a promise.
  *
  * @module
  */
@@ -13,4 +14,18 @@ export function unref(timer: unknown): void {
     const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
     if (typeof timer === "number") deno?.unrefTimer?.(timer);
   }
+}
+
+/**
+ * The promise's value if it settles successfully within `ms`, else `undefined` (a failure too). The timer is an
+ * ordinary one, so a script awaiting this does not end before it does.
+ */
+export function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      () => (clearTimeout(timer), resolve(undefined)),
+    );
+  });
 }
