@@ -1,6 +1,6 @@
 /**
  * Builds the npm package `@svc-infra/cache` into `npm/` from the same source: ESM (code-split, so adapters
- * stay lazily loaded chunks), CJS, and `.d.ts` from `tsc` (typescript@5; the npm typescript@7 has no JS
+ * stay lazily loaded chunks), CJS, and `.d.ts`/`.d.cts` from `tsc` (typescript@5; the npm typescript@7 has no JS
  * API). `package.json`'s `exports` are generated from `deno.json`'s and checked against them both ways.
  * Also reports the size of the core bundle. Run: `npm run build` (`deno run -A npm-build.ts`).
  *
@@ -100,14 +100,20 @@ if (!tsc.success) {
   throw new Error("Cannot build the npm package: tsc failed to emit declarations");
 }
 
-const exportsMap: Record<string, { types: string; import: string; require: string }> = {};
+await writeTypeFlavours(`${OUT}/types`);
+
+type Flavour = { types: string; default: string };
+const exportsMap: Record<string, { import: Flavour; require: Flavour }> = {};
+/** node10 resolution ignores `exports`: subpaths reach their (CJS) types through `typesVersions`. */
+const typesVersions: Record<string, string[]> = {};
 for (const [subpath, file] of Object.entries(deno.exports as Record<string, string>)) {
   const name = subpath === "." ? "mod" : subpath.slice(2);
+  const types = `./types/${file.slice(2).replace(/\.ts$/, "")}`;
   exportsMap[subpath] = {
-    types: `./types/${file.slice(2).replace(/\.ts$/, ".d.ts")}`,
-    import: `./esm/${name}.js`,
-    require: `./cjs/${name}.cjs`,
+    import: { types: `${types}.d.ts`, default: `./esm/${name}.js` },
+    require: { types: `${types}.d.cts`, default: `./cjs/${name}.cjs` },
   };
+  if (subpath !== ".") typesVersions[name] = [`${types}.d.cts`];
 }
 const pkg = {
   name: deno.name,
@@ -119,7 +125,8 @@ const pkg = {
   type: "module",
   main: "./cjs/mod.cjs",
   module: "./esm/mod.js",
-  types: "./types/mod.d.ts",
+  types: "./types/mod.d.cts",
+  typesVersions: { "*": typesVersions },
   exports: exportsMap,
   sideEffects: false,
   engines: { node: ">=20" },
@@ -151,7 +158,11 @@ if (JSON.stringify(denoSubpaths) !== JSON.stringify(npmSubpaths)) {
     `Cannot build: deno.json exports ${denoSubpaths} differ from package.json exports ${npmSubpaths}`,
   );
 }
-for (const target of Object.values(pkg.exports).flatMap((e) => Object.values(e))) {
+for (
+  const target of Object.values(pkg.exports).flatMap((e) => [e.import, e.require]).flatMap((f) =>
+    Object.values(f)
+  )
+) {
   await Deno.stat(`${OUT}/${target}`).catch(() => {
     throw new Error(`Cannot build: package.json exports ${target}, which was not built`);
   });
@@ -197,3 +208,21 @@ console.log(
     (sizes.minified / 1024).toFixed(1)
   } KB minified, ${(sizes.gzipped / 1024).toFixed(2)} KB gzipped (devalue included)`,
 );
+
+/**
+ * tsc emits one `.d.ts` per source file with the source's `.ts` specifiers. The package gets two flavours, so
+ * each module format sees types of its own kind (TypeScript reads `.d.ts` under `"type": "module"` as ESM):
+ * `.d.ts` importing `./x.js` for `import`, `.d.cts` importing `./x.cjs` for `require`.
+ */
+async function writeTypeFlavours(dir: string): Promise<void> {
+  const relativeTs = /((?:from|import)\s*\(?\s*["'])(\.\.?\/[^"']+)\.ts(["'])/g;
+  for await (const item of Deno.readDir(dir)) {
+    const path = `${dir}/${item.name}`;
+    if (item.isDirectory) await writeTypeFlavours(path);
+    else if (item.name.endsWith(".d.ts")) {
+      const text = await Deno.readTextFile(path);
+      await Deno.writeTextFile(path, text.replace(relativeTs, "$1$2.js$3"));
+      await Deno.writeTextFile(path.replace(/\.d\.ts$/, ".d.cts"), text.replace(relativeTs, "$1$2.cjs$3"));
+    }
+  }
+}

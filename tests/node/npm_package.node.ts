@@ -1,7 +1,8 @@
 /**
  * The npm package as users get it: `npm pack` of the build, installed into a fresh project; the seed's resource
- * example from plain JavaScript (ESM and CJS, in memory and on the real redis-server), a TypeScript consumer
- * type-checked with tsc 5 (node16 and bundler resolution), and the example on Bun.
+ * example from plain JavaScript (ESM and CJS, in memory and on the real redis-server), TypeScript consumers
+ * type-checked with tsc 5 (ESM under node16 and bundler, CJS under node16 and node10), attw and publint on the
+ * tarball, and the example on Bun.
  *
  * @module
  */
@@ -40,7 +41,7 @@ test("npm package: pack and install into a fresh project", () => {
     join(project, "package.json"),
     JSON.stringify({ name: "consumer", private: true, type: "module" }),
   );
-  for (const f of ["resource_example.mjs", "resource_example.cjs", "consumer.ts"]) {
+  for (const f of ["resource_example.mjs", "resource_example.cjs", "consumer.ts", "consumer.cts"]) {
     cpSync(join(root, "examples/node", f), join(project, f));
   }
   run("npm", [
@@ -137,28 +138,48 @@ test("npm package: CommonJS keeps Dates and Maps through a hit (devalue is bundl
   assert.equal(run(process.execPath, ["rich.cjs"]).trim(), "true true 1");
 });
 
-for (const resolution of ["node16", "bundler"]) {
-  test(`npm package: a TypeScript consumer type-checks with tsc 5 (moduleResolution ${resolution})`, () => {
-    const module = resolution === "node16" ? "node16" : "esnext";
+const consumers = [
+  { file: "consumer.ts", module: "node16", moduleResolution: "node16" },
+  { file: "consumer.ts", module: "esnext", moduleResolution: "bundler" },
+  // CommonJS: `.cts` under node16, and the legacy node10 resolution that ignores `exports`.
+  { file: "consumer.cts", module: "node16", moduleResolution: "node16" },
+  { file: "consumer.cts", module: "commonjs", moduleResolution: "node10" },
+];
+for (const { file, module, moduleResolution } of consumers) {
+  test(`npm package: ${file} type-checks with tsc 5 (module ${module}, moduleResolution ${moduleResolution})`, () => {
+    const config = `tsconfig.${file}.${moduleResolution}.json`;
     writeFileSync(
-      join(project, `tsconfig.${resolution}.json`),
+      join(project, config),
       JSON.stringify({
         compilerOptions: {
           module,
-          moduleResolution: resolution,
+          moduleResolution,
           target: "es2022",
           strict: true,
           noEmit: true,
           lib: ["es2022", "dom"],
           types: [],
           skipLibCheck: false,
+          ignoreDeprecations: "5.0",
         },
-        files: ["consumer.ts"],
+        files: [file],
       }),
     );
-    run(join(root, "node_modules/.bin/tsc"), ["-p", `tsconfig.${resolution}.json`]);
+    run(join(root, "node_modules/.bin/tsc"), ["-p", config]);
   });
 }
+
+test("npm package: the packed tarball passes @arethetypeswrong/cli and publint", () => {
+  const packDir = resolve(".tmp/pack");
+  const tarball = join(packDir, readdirSync(packDir).find((f) => f.endsWith(".tgz"))!);
+  // attw exits non-zero on any problem (masquerading, failed resolution) for any entry and resolution mode.
+  run(join(root, "node_modules/.bin/attw"), [tarball, "--format", "ascii"]);
+  const lint = execFileSync(join(root, "node_modules/.bin/publint"), ["run", tarball, "--strict"], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  assert.match(lint, /All good!/);
+});
 
 test("npm package: the example on Bun", () => {
   expectSeedSteps(run(join(root, "node_modules/.bin/bun"), ["resource_example.mjs"]));
