@@ -16,10 +16,10 @@
  * @module
  */
 
-import { createClient, createCluster } from "@redis/client";
 import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
+import { openRedis } from "./_redis_connection.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */
 export interface RedisCommands {
@@ -113,10 +113,27 @@ export function parseRedisUrl(url: string): RedisTarget {
  * @throws {TypeError} a malformed URL, naming the part.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
-  const owned = typeof clientOrUrl === "string";
-  const client = owned ? connect(parseRedisUrl(clientOrUrl), options.connectTimeoutMs ?? 1000) : clientOrUrl;
+  const connection = typeof clientOrUrl === "string"
+    ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), options.connectTimeoutMs ?? 1000)
+    : undefined;
+  const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
-  const closeClient = options.closeClient ?? owned;
+  const closeClient = options.closeClient ?? connection !== undefined;
+  /** Runs a command inside the owned connection's bracket (a client you pass is yours to manage). */
+  const call = <T>(command: () => Promise<T>, background = false): Promise<T> => {
+    if (!connection) return command();
+    const leave = () => connection.leave(background);
+    const opening = connection.enter(background);
+    if (opening) return opening.then(command).finally(leave);
+    let reply: Promise<T>;
+    try {
+      reply = command();
+    } catch (error) {
+      leave();
+      return Promise.reject(error);
+    }
+    return reply.finally(leave);
+  };
 
   /** Splits keys by hash slot on a Cluster (one group otherwise). */
   const bySlot = (keys: readonly string[]): number[][] => {
@@ -132,20 +149,15 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   };
   const getGrouped = async (keys: readonly string[]): Promise<(string | null)[]> => {
     if (keys.length === 0) return [];
-    if (waiting) await waiting;
     const groups = bySlot(keys);
-    if (groups.length === 1) return await client.mGet(keys as string[]);
+    if (groups.length === 1) return await call(() => client.mGet(keys as string[]));
     const out: (string | null)[] = new Array(keys.length);
     await Promise.all(groups.map(async (group) => {
-      const values = await client.mGet(group.map((i) => keys[i]));
+      const values = await call(() => client.mGet(group.map((i) => keys[i])));
       group.forEach((i, j) => out[i] = values[j]);
     }));
     return out;
   };
-  let waiting: Promise<void> | undefined = owned
-    ? (client as Connected).ready.then(() => void (waiting = undefined))
-    : undefined;
-
   return {
     name: cluster ? "redis-cluster" : "redis",
     capabilities: {
@@ -154,54 +166,45 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       inProcess: false,
       consistency: "strong",
     },
-    ready: () => owned ? (client as Connected).ready : Promise.resolve(true as const),
+    ready: () => connection?.ready ?? Promise.resolve(true as const),
     getMany(keys) {
-      // The hot path: no async wrapper, so a hit costs the client's promise only.
-      if (waiting || cluster) return getGrouped(keys);
-      return keys.length === 0 ? Promise.resolve([]) : client.mGet(keys as string[]);
+      // The hot path: no async wrapper, so a hit costs the client's promise (and the bracket's) only.
+      if (cluster) return getGrouped(keys);
+      return keys.length === 0 ? Promise.resolve([]) : call(() => client.mGet(keys as string[]));
     },
     async setMany(writes: readonly StoreWrite[]) {
-      if (waiting) await waiting;
       // Commands issued in one tick travel together: one round trip of latency.
-      const replies = await Promise.all(writes.map((w) => {
-        const px = Math.max(1, Math.ceil(w.ttlMs));
-        if (w.ifStartsWith !== undefined) {
-          return client.eval(SET_IF_STARTS_WITH, {
-            keys: [w.key],
-            arguments: [w.ifStartsWith, w.value, String(px)],
-          }).then((n) => n === 1 ? "OK" : null);
-        }
-        return client.set(w.key, w.value, {
-          expiration: { type: "PX", value: px },
-          ...(w.ifAbsent ? { condition: "NX" as const } : {}),
-        });
-      }));
+      const replies = await call(() =>
+        Promise.all(writes.map((w) => {
+          const px = Math.max(1, Math.ceil(w.ttlMs));
+          if (w.ifStartsWith !== undefined) {
+            return client.eval(SET_IF_STARTS_WITH, {
+              keys: [w.key],
+              arguments: [w.ifStartsWith, w.value, String(px)],
+            }).then((n) => n === 1 ? "OK" : null);
+          }
+          return client.set(w.key, w.value, {
+            expiration: { type: "PX", value: px },
+            ...(w.ifAbsent ? { condition: "NX" as const } : {}),
+          });
+        }))
+      );
       return replies.map((reply) => reply !== null);
     },
-    async deleteIfStartsWith(key, prefix) {
-      if (waiting) await waiting;
-      return await client.eval(DELETE_IF_STARTS_WITH, { keys: [key], arguments: [prefix] }) === 1;
+    async deleteIfStartsWith(key, prefix, options) {
+      const script = { keys: [key], arguments: [prefix] };
+      return await call(() => client.eval(DELETE_IF_STARTS_WITH, script), options?.background) === 1;
     },
-    async deleteMany(keys) {
+    async deleteMany(keys, options) {
       if (keys.length === 0) return;
-      if (waiting) await waiting;
-      await Promise.all(bySlot(keys).map((group) => client.del(group.map((i) => keys[i]))));
+      const groups = bySlot(keys);
+      await call(
+        () => Promise.all(groups.map((group) => client.del(group.map((i) => keys[i])))),
+        options?.background,
+      );
     },
-    async scan(prefix) {
-      if (waiting) await waiting;
-      const match = prefix.replace(/[*?[\]\\]/g, "\\$&") + "*";
-      const nodes = cluster
-        ? await Promise.all(
-          (client as unknown as ClusterLike).masters.map((m) =>
-            (client as unknown as ClusterLike).nodeClient(m)
-          ),
-        )
-        : [client as unknown as ScanLike];
-      const found: string[] = [];
-      for (const node of nodes) {
-        for await (const batch of node.scanIterator({ MATCH: match, COUNT: 1000 })) found.push(...batch);
-      }
-      return found;
+    scan(prefix) {
+      return call(() => scanAll(prefix));
     },
     async close() {
       if (!closeClient) return;
@@ -215,6 +218,22 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       if (!closed) client.destroy?.();
     },
   };
+
+  async function scanAll(prefix: string): Promise<string[]> {
+    const match = prefix.replace(/[*?[\]\\]/g, "\\$&") + "*";
+    const nodes = cluster
+      ? await Promise.all(
+        (client as unknown as ClusterLike).masters.map((m) =>
+          (client as unknown as ClusterLike).nodeClient(m)
+        ),
+      )
+      : [client as unknown as ScanLike];
+    const found: string[] = [];
+    for (const node of nodes) {
+      for await (const batch of node.scanIterator({ MATCH: match, COUNT: 1000 })) found.push(...batch);
+    }
+    return found;
+  }
 }
 
 interface ScanLike {
@@ -226,56 +245,6 @@ interface ClusterLike {
   nodeClient(node: unknown): Promise<ScanLike>;
 }
 
-interface Connected extends RedisCommands {
-  /** `true` once connected, else why the first connection did not succeed within the timeout. */
-  ready: Promise<true | string>;
-}
-
 function isCluster(client: RedisCommands): boolean {
   return "masters" in client && "nodeClient" in client;
-}
-
-/**
- * Opens a client that never makes callers wait on a dead server: no offline queue (commands fail at once
- * while disconnected; the cache serves from the loader), background reconnects, and a bounded wait for the
- * first connection.
- */
-function connect(target: RedisTarget, connectTimeoutMs: number): Connected {
-  const tls = target.tls ? { tls: true as const } : {};
-  const socket = {
-    connectTimeout: connectTimeoutMs,
-    ...tls,
-    // Capped low so that queued invalidations land soon after the server is back (they wait for a socket).
-    reconnectStrategy: (retries: number) => Math.min(25 * 2 ** retries, 100),
-  };
-  const auth = { username: target.username, password: target.password };
-  const client = target.cluster
-    ? createCluster({
-      rootNodes: target.nodes.map(({ host, port }) => ({ socket: { host, port, ...tls } })),
-      defaults: { ...auth, socket, disableOfflineQueue: true },
-    })
-    : createClient({
-      ...auth,
-      database: target.database,
-      socket: { ...socket, host: target.nodes[0].host, port: target.nodes[0].port },
-      disableOfflineQueue: true,
-    });
-  // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
-  // reports them (rate-limited). An unhandled "error" event would crash the process.
-  let lastError = "no answer";
-  client.on("error", (error: Error) => lastError = error?.message ?? String(error));
-  const ready = new Promise<true | string>((resolve) => {
-    // Why the first connection failed: authentication is named as such, not as "the client is offline".
-    const timer = setTimeout(() =>
-      resolve(
-        /^(WRONGPASS|NOAUTH|ERR AUTH)/.test(lastError)
-          ? `authentication failed (${lastError})`
-          : `no connection within ${connectTimeoutMs} ms (${lastError})`,
-      ), connectTimeoutMs);
-    client.connect().then(() => {
-      clearTimeout(timer);
-      resolve(true);
-    }, () => {});
-  });
-  return Object.assign(client as unknown as RedisCommands, { ready });
 }

@@ -110,7 +110,13 @@ export class CacheContext {
     // An in-process store cannot be unreachable: its invalidations never queue, so it needs no generation.
     if (!this.store.capabilities.inProcess) this.generationKey = this.namespace + SPACE.generation;
     this.#queue = new InvalidationQueue(
-      (keys) => this.run("invalidate", (signal) => this.store.deleteMany(keys, { signal }), undefined, true),
+      (keys, background) =>
+        this.run(
+          "invalidate",
+          (signal) => this.store.deleteMany(keys, { signal, background }),
+          undefined,
+          background ? "background" : "probe",
+        ),
       {
         maxKeys: settings.maxPendingInvalidations,
         generationKey: this.generationKey,
@@ -186,12 +192,18 @@ export class CacheContext {
   /**
    * Runs one store call with the deadline and the breaker. Rejects with `StoreError` on failure, timeout or
    * an open breaker; callers decide what a failure means (a miss, a queued invalidation). With a `budget`,
-   * the call gets what is left of it and spends from it; a `probe` (an invalidation retry, a lock release)
-   * goes through an open breaker, so it lands as soon as the store answers again.
+   * the call gets what is left of it and spends from it. A `probe` (an invalidation, a lock release) goes
+   * through an open breaker, so it lands as soon as the store answers again; a `background` probe (a timed
+   * retry) has no caller waiting and does not keep the process alive.
    */
-  run<T>(op: string, call: (signal?: AbortSignal) => Promise<T>, budget?: Budget, probe = false): Promise<T> {
+  run<T>(
+    op: string,
+    call: (signal?: AbortSignal) => Promise<T>,
+    budget?: Budget,
+    mode: "call" | "probe" | "background" = "call",
+  ): Promise<T> {
     if (this.store.capabilities.inProcess) return call();
-    if (!probe && !this.#breaker.allows()) {
+    if (mode === "call" && !this.#breaker.allows()) {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the circuit breaker is open`));
     }
     const ms = budget ? Math.min(budget.remainingMs, this.#deadlines.ms) : this.#deadlines.ms;
@@ -199,29 +211,34 @@ export class CacheContext {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the call's deadline is spent`));
     }
     const started = performance.now();
-    return this.#deadlines.bound(call, {
-      expired: () => {
-        budget?.spend(performance.now() - started);
-        return this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
+    return this.#deadlines.bound(
+      call,
+      {
+        expired: () => {
+          budget?.spend(performance.now() - started);
+          return this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
+        },
+        succeeded: () => {
+          const elapsed = performance.now() - started;
+          budget?.spend(elapsed);
+          this.#breaker.succeeded();
+          metrics.time("cache.backend.ms", elapsed);
+        },
+        failed: (error) => {
+          budget?.spend(performance.now() - started);
+          return this.#failed(
+            op,
+            error instanceof StoreError ? error : new StoreError(
+              this.store.name,
+              `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
+              { cause: error },
+            ),
+          );
+        },
       },
-      succeeded: () => {
-        const elapsed = performance.now() - started;
-        budget?.spend(elapsed);
-        this.#breaker.succeeded();
-        metrics.time("cache.backend.ms", elapsed);
-      },
-      failed: (error) => {
-        budget?.spend(performance.now() - started);
-        return this.#failed(
-          op,
-          error instanceof StoreError ? error : new StoreError(
-            this.store.name,
-            `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
-            { cause: error },
-          ),
-        );
-      },
-    }, ms);
+      ms,
+      mode === "background",
+    );
   }
 
   #failed(op: string, error: StoreError): StoreError {
@@ -379,6 +396,7 @@ let active: CacheContext | undefined;
 export function activeCache(): CacheContext {
   if (active) return active;
   active = new CacheContext(defaultSettings({ store: memoryStore() }));
+  metrics.detailed = envFlag("CACHE_METRICS"); // read as CACHE_DEBUG is, with or without initCache
   // Useful in tests, surprising in production: said once, in debug mode.
   active.debug(
     "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",

@@ -1,11 +1,13 @@
 /**
  * Deadlines for backend calls without a timer per call: calls that start within the same short window share
- * one `AbortSignal.timeout` and one abort listener, so a busy cache pays a Set insert per call instead of a
- * timer and two listener updates. A call's effective deadline is between 99 % and 100 % of the configured one.
+ * one timer and one abort signal, so a busy cache pays a Set insert per call instead of a timer and two
+ * listener updates. A call's effective deadline is between 99 % and 100 % of the configured one.
  * A {@linkcode Budget} makes the backend calls of one cache operation share one deadline between them.
  *
  * @module
  */
+
+import { hold, unref } from "./timers.ts";
 
 /** The backend time one cache operation has left: every call it makes spends from it. */
 export class Budget {
@@ -45,6 +47,9 @@ interface Window {
   readonly signal: AbortSignal;
   readonly waiting: Set<Waiting>;
   readonly openedAt: number;
+  readonly timer: ReturnType<typeof setTimeout>;
+  /** Unsettled calls a caller waits for. */
+  holding: number;
 }
 
 /** Bounds promises by `ms`; `onExpire` runs for each call that passes it. */
@@ -62,16 +67,28 @@ export class Deadlines {
    * Runs `call` with a signal that aborts at the deadline. Settles with the call's value, or rejects with what
    * `outcome` makes of its failure or of the deadline passing first; a late outcome is then ignored.
    */
-  bound<T>(call: (signal: AbortSignal) => Promise<T>, outcome: Outcome, ms = this.ms): Promise<T> {
-    const window = ms >= this.ms * 0.99 ? this.#current() : this.#single(ms);
+  bound<T>(
+    call: (signal: AbortSignal) => Promise<T>,
+    outcome: Outcome,
+    ms = this.ms,
+    background = false,
+  ): Promise<T> {
+    const window = background ? openWindow(ms, 0) : ms >= this.ms * 0.99 ? this.#current() : this.#single(ms);
+    // A caller waits: the deadline keeps the process alive until the call settles (a background call never).
+    if (!background && window.holding++ === 0) hold(window.timer, true);
+    const release = () => {
+      if (!background && --window.holding === 0) hold(window.timer, false);
+    };
     return new Promise<T>((resolve, reject) => {
       const waiting: Waiting = { expire: () => reject(outcome.expired()) };
       window.waiting.add(waiting);
       call(window.signal).then((value) => {
+        release();
         if (!window.waiting.delete(waiting)) return;
         outcome.succeeded();
         resolve(value);
       }, (error) => {
+        release();
         if (window.waiting.delete(waiting)) reject(outcome.failed(error));
       });
     });
@@ -91,19 +108,19 @@ export class Deadlines {
 }
 
 /**
- * A window whose signal aborts after `ms`. `AbortSignal.timeout` does not keep the event loop alive, so a
- * finished script is not held open by a deadline; a pending backend call keeps it alive through its socket.
+ * A window whose signal aborts after `ms`. Its timer holds the process only while calls of a waiting caller
+ * are unsettled, so a finished script is not kept open by a deadline (as Deno's `AbortSignal.timeout` with a
+ * listener would be).
  */
 function openWindow(ms: number, openedAt: number): Window {
+  const controller = new AbortController();
   // Node wants an integer delay.
-  const window: Window = {
-    signal: AbortSignal.timeout(Math.max(1, Math.ceil(ms))),
-    waiting: new Set(),
-    openedAt,
-  };
-  window.signal.addEventListener("abort", () => {
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException("The deadline passed", "TimeoutError"));
     for (const waiting of window.waiting) waiting.expire();
     window.waiting.clear();
-  }, { once: true });
+  }, Math.max(1, Math.ceil(ms)));
+  unref(timer);
+  const window: Window = { signal: controller.signal, waiting: new Set(), openedAt, timer, holding: 0 };
   return window;
 }

@@ -243,8 +243,9 @@ export async function closeCache(): Promise<Undelivered> {
 export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
   for (const tag of tags) {
     if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
+      const hint = Array.isArray(tag) ? " (pass each tag as an argument: invalidateTags(...tags))" : "";
       throw new TypeError(
-        `Cannot invalidate: tags must be non-empty strings, current value is ${JSON.stringify(tag)}`,
+        `Cannot invalidate: tags must be non-empty strings, current value is ${JSON.stringify(tag)}${hint}`,
       );
     }
   }

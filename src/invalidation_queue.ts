@@ -11,8 +11,11 @@
 
 import { unref } from "./timers.ts";
 
-/** How the queue reaches the store: a delete of keys, bounded by the cache's deadline. */
-export type Deliver = (keys: readonly string[]) => Promise<void>;
+/**
+ * How the queue reaches the store: a delete of keys, bounded by the cache's deadline. `background`: a timed
+ * retry that no caller waits for, which must not keep the process alive.
+ */
+export type Deliver = (keys: readonly string[], background: boolean) => Promise<void>;
 
 /** Settings of a queue. */
 export interface InvalidationQueueOptions {
@@ -82,7 +85,7 @@ export class InvalidationQueue {
     const carried = this.#enqueue(keys);
     if (this.#namespace) return await this.drain();
     try {
-      await this.#deliver(keys);
+      await this.#deliver(keys, false);
       this.#settle(carried);
       return true;
     } catch {
@@ -102,9 +105,12 @@ export class InvalidationQueue {
     return this.#landed.promise;
   }
 
-  /** Delivers everything queued, chunk by chunk; `true` when the queue is empty. One drain at a time. */
-  drain(): Promise<boolean> {
-    return this.#draining ??= this.#drainOnce().finally(() => this.#draining = undefined);
+  /**
+   * Delivers everything queued, chunk by chunk; `true` when the queue is empty. One drain at a time.
+   * `background`: started by the retry timer, not by a caller.
+   */
+  drain(background = false): Promise<boolean> {
+    return this.#draining ??= this.#drainOnce(background).finally(() => this.#draining = undefined);
   }
 
   /** What has not landed. */
@@ -143,12 +149,12 @@ export class InvalidationQueue {
     this.#changed();
   }
 
-  async #drainOnce(): Promise<boolean> {
+  async #drainOnce(background: boolean): Promise<boolean> {
     while (this.size > 0) {
       try {
         if (this.#namespace) {
           const seq = this.#namespace;
-          await this.#deliver([this.#options.generationKey!]);
+          await this.#deliver([this.#options.generationKey!], background);
           if (this.#namespace === seq) this.#namespace = 0;
           this.#keys.clear();
           this.#changed();
@@ -159,7 +165,7 @@ export class InvalidationQueue {
           chunk.set(key, seq);
           if (chunk.size >= CHUNK) break;
         }
-        await this.#deliver([...chunk.keys()]);
+        await this.#deliver([...chunk.keys()], background);
         this.#settle(chunk);
       } catch {
         this.#schedule();
@@ -176,7 +182,7 @@ export class InvalidationQueue {
     this.#delayMs = Math.min(delay * 2, this.#options.retryMaxMs);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.drain();
+      this.drain(true);
     }, delay);
     unref(this.#timer);
   }

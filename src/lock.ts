@@ -64,9 +64,9 @@ async function releaseWhenAnswered(cache: CacheContext, lock: HeldLock, forMs: n
     try {
       await cache.run(
         "unlock",
-        (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal }),
+        (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal, background: true }),
         undefined,
-        true,
+        "background",
       );
       return;
     } catch {

@@ -41,6 +41,11 @@ export interface StoreWrite {
 export interface StoreCallOptions {
   /** Aborted when the call's deadline passes. */
   readonly signal?: AbortSignal;
+  /**
+   * No caller waits for this call (a retry of a queued invalidation): a store holding connections must not let
+   * it keep the process alive.
+   */
+  readonly background?: boolean;
 }
 
 /**

@@ -8,11 +8,17 @@
 
 /** Lets the process exit while `timer` waits. */
 export function unref(timer: unknown): void {
-  const t = timer as { unref?: () => void };
-  if (typeof t?.unref === "function") t.unref();
-  else {
-    const deno = (globalThis as { Deno?: { unrefTimer?: (id: number) => void } }).Deno;
-    if (typeof timer === "number") deno?.unrefTimer?.(timer);
+  hold(timer, false);
+}
+
+/** Whether `timer` keeps the process alive while it waits (`unref` / Deno's `unrefTimer`, and back). */
+export function hold(timer: unknown, alive: boolean): void {
+  const t = timer as { ref?: () => void; unref?: () => void };
+  if (typeof t?.unref === "function") alive ? t.ref?.() : t.unref();
+  else if (typeof timer === "number") {
+    const deno =
+      (globalThis as { Deno?: { refTimer?(id: number): void; unrefTimer?(id: number): void } }).Deno;
+    alive ? deno?.refTimer?.(timer) : deno?.unrefTimer?.(timer);
   }
 }
 
