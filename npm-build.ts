@@ -2,7 +2,7 @@
  * Builds the npm package `@svc-infra/cache` into `npm/` from the same source: ESM (code-split, so adapters
  * stay lazily loaded chunks), CJS, and `.d.ts`/`.d.cts` from `tsc` (typescript@5; the npm typescript@7 has no JS
  * API). `package.json`'s `exports` are generated from `deno.json`'s and checked against them both ways.
- * Also reports the size of the core bundle. Run: `npm run build` (`deno run -A npm-build.ts`).
+ * The bundle size is measured once, by `npm run bench` (bench/peers.mjs), beside the peers'. Run: `npm run build` (`deno run -A npm-build.ts`).
  *
  * @module
  */
@@ -168,46 +168,7 @@ for (
   });
 }
 
-// Size budget: initCache + cacheRead + cacheWrite + the memory store, minified and gzipped, neutral platform,
-// code-split like an edge bundler ships it: the entry and its static imports (adapters are lazy chunks).
-const core = await esbuild.build({
-  stdin: {
-    contents: 'export { initCache, cacheRead, cacheWrite } from "./mod.ts";',
-    resolveDir: ".",
-    loader: "ts",
-  },
-  bundle: true,
-  minify: true,
-  format: "esm",
-  platform: "neutral",
-  splitting: true,
-  outdir: ".tmp/core-size",
-  write: false,
-  metafile: true,
-  external: external.filter((name) => name !== "devalue"),
-  logLevel: "warning",
-});
-const outputs = core.metafile!.outputs;
-const entry = Object.keys(outputs).find((name) => outputs[name].entryPoint === "<stdin>")!;
-const initial = [
-  entry,
-  ...outputs[entry].imports.filter((i) => i.kind === "import-statement").map((i) => i.path),
-];
-const coreBytes = new Uint8Array(
-  initial.flatMap((
-    name,
-  ) => [...core.outputFiles.find((f) => f.path.endsWith(name.replace(/^\.tmp\/core-size/, "")))!.contents]),
-);
-const gzipped = await new Response(
-  new Blob([coreBytes]).stream().pipeThrough(new CompressionStream("gzip")),
-).arrayBuffer();
-const sizes = { minified: coreBytes.byteLength, gzipped: gzipped.byteLength };
-await Deno.writeTextFile(`.tmp/core-size.json`, JSON.stringify(sizes));
-console.log(
-  `built ${OUT}/ (${pkg.name}@${pkg.version}); core bundle: ${
-    (sizes.minified / 1024).toFixed(1)
-  } KB minified, ${(sizes.gzipped / 1024).toFixed(2)} KB gzipped (devalue included)`,
-);
+console.log(`built ${OUT}/ (${pkg.name}@${pkg.version}); its size is measured by \`npm run bench\``);
 
 /**
  * tsc emits one `.d.ts` per source file with the source's `.ts` specifiers. The package gets two flavours, so

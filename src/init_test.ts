@@ -117,10 +117,10 @@ Deno.test("init: a bad ttl lists the named ttls and says when it is a string", (
   assert.throws(() => cacheRead({ key: "k", ttl: -1 }, () => 1), /current value is -1$/);
 });
 
-Deno.test("init: a cached function run before initCache says once, in debug mode, that its cache is throwaway", async () => {
+Deno.test("init: a cached function run before initCache says once, in debug mode, that its cache is throwaway; CACHE_METRICS works there too", async () => {
   const { stdout, code } = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "tests/fixtures/before_init.ts"],
-    env: { CACHE_DEBUG: "1", NO_COLOR: "1" },
+    env: { CACHE_DEBUG: "1", CACHE_METRICS: "1", NO_COLOR: "1" },
     stdout: "piped",
   }).output();
   assert.equal(code, 0);
@@ -128,4 +128,8 @@ Deno.test("init: a cached function run before initCache says once, in debug mode
   const notes = lines.filter((l) => l.includes("ran before initCache"));
   assert.equal(notes.length, 1, lines.join("\n"));
   assert.match(notes[0], /replaced, entries and all, when initCache runs/);
+  // CACHE_METRICS is read the same way as CACHE_DEBUG; an anonymous function is labelled by its key template.
+  const metrics = JSON.parse(lines.find((l) => l.startsWith("metrics: "))!.slice("metrics: ".length));
+  assert.equal(metrics['cache.hit{fn="early"}'], 1);
+  assert.equal(metrics['cache.miss{fn="early"}'], 1);
 });

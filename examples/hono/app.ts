@@ -1,7 +1,8 @@
 /**
  * The seed's users resource behind HTTP: cached reads, writes that invalidate, and a metrics route. The same
- * app runs on Deno (`deno serve -A --port 8000 examples/hono/app.ts`), on Node (`examples/hono/node.mjs`)
- * and in Cloudflare Workers (`examples/worker/`). Set CACHE_URL to use Redis, Upstash or Deno KV.
+ * app runs on Deno (`npx deno serve -A --port 8000 examples/hono/deno.ts`), in Cloudflare Workers
+ * (`examples/worker/`) and in Vercel's edge runtime (`npm run edge`); `examples/hono/node.mjs` is its twin on
+ * Node, from the npm build. Set CACHE_URL to use Redis, Upstash or Deno KV.
  *
  * @module
  */

@@ -1,5 +1,5 @@
 /**
- * `deno serve -A --port 8000 examples/hono/deno.ts`: the users API on Deno, cached in memory, or in the
+ * `npx deno serve -A --port 8000 examples/hono/deno.ts`: the users API on Deno, cached in memory, or in the
  * backend CACHE_URL names.
  *
  * @module

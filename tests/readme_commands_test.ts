@@ -1,0 +1,201 @@
+/**
+ * Every command the README shows, run as written in a fresh tree: the repository's files (tracked and new, no
+ * build output, no `.tmp/`, no `npm/`) copied to a new folder, with only `node_modules` shared. Commands are
+ * collected from the README itself; one the test does not know fails it, so a new command cannot go untested.
+ * Servers are started in their own process group, asked for a user twice (MISS, then HIT), and stopped.
+ */
+import assert from "node:assert/strict";
+import { freePort } from "./_servers.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const readme = await Deno.readTextFile(`${root}README.md`);
+
+/** Shell commands in the README: `sh` blocks, line by line, and inline code that starts like a command. */
+function readmeCommands(): string[] {
+  const found = new Set<string>();
+  for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block[1].split("\n")) {
+      const command = line.replace(/\s+#.*$/, "").trim();
+      if (command) found.add(command);
+    }
+  }
+  for (const span of readme.matchAll(/`([^`\n]+)`/g)) {
+    if (/^(npm|npx|node|cd|deno|[A-Z_]+=\S+ npm) /.test(span[1])) found.add(span[1]);
+  }
+  return [...found];
+}
+
+type Check =
+  | { run: "exit"; expect?: RegExp; env?: Record<string, string>; as?: (command: string) => string }
+  | {
+    run: "server";
+    port: (port: number, command: string) => string;
+    env?: (port: number) => Record<string, string>;
+  }
+  | { run: "no"; why: string };
+
+/** What each command must do; `npm install && ` prefixes run without the install (the suite's own ran it). */
+const checks: Record<string, Check> = {
+  "npm install && npm run demo": { run: "exit", expect: /📊 Cache hits: 1\n/ },
+  "npm run demo": { run: "exit", expect: /📊 Cache hits: 1\n/ },
+  "npm install && npm test": {
+    run: "no",
+    why: "it is this suite (CI runs exactly it, from a clean checkout)",
+  },
+  "npm test": { run: "no", why: "it is this suite" },
+  "CHECKER_MS=60000 npm test": { run: "no", why: "this suite with a longer soak" },
+  "npm install @svc-infra/cache": {
+    run: "no",
+    why: "answers 404 until the package is published (the README says so)",
+  },
+  "npm init -y": { run: "no", why: "named as what makes a CommonJS project, not as a step" },
+  "npx deno": { run: "no", why: "named (the repository's Deno); the commands that use it run here" },
+  "npm pack": { run: "no", why: "named; the tarball line runs it, and tests/node/npm_package.node.ts" },
+  "deno lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
+  "deno doc --lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
+  "deno publish --dry-run": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
+  "npm run build": { run: "exit", expect: /built npm\// },
+  // Minutes long as written: here each benchmark runs briefly (`--quick`), peers installed as the README says.
+  "npm run bench": { run: "exit", as: (command) => `${command} -- --quick`, expect: /Backend hanging/ },
+  "npm install && npm run build && (cd npm && npm pack --pack-destination ..)": {
+    run: "exit",
+    expect: /svc-infra-cache-0\.1\.0\.tgz/,
+  },
+  "cd ../my-app && npm install ../svc-infra-cache/svc-infra-cache-0.1.0.tgz": { run: "exit" },
+  "npx deno run -A examples/manual_example.ts": { run: "exit" },
+  "npx deno serve -A --port 8000 examples/hono/deno.ts": {
+    run: "server",
+    port: (port, command) => command.replace("--port 8000", `--port ${port}`),
+  },
+  "npm run build && node examples/hono/node.mjs": {
+    run: "server",
+    port: (_, command) => command,
+    env: (port) => ({ PORT: String(port) }),
+  },
+  "npm run build && cd examples/node && npm install && node resource_example.mjs": {
+    run: "exit",
+    expect: /📊 Cache hits: 1\n/,
+  },
+  "cd examples/worker && npx wrangler dev": {
+    run: "server",
+    port: (port, command) => `${command} --port ${port} --ip 127.0.0.1 --inspector-port ${freePort()}`,
+  },
+  "npm run edge": { run: "server", port: (_, command) => command, env: (port) => ({ PORT: String(port) }) },
+};
+
+/** A fresh tree: what git would check out (plus files not yet committed), beside a `my-app` project. */
+async function freshTree(): Promise<{ tree: string; parent: string }> {
+  const parent = await Deno.makeTempDir({ prefix: "svc-cache-readme-" });
+  const tree = `${parent}/svc-infra-cache`;
+  const list = await new Deno.Command("git", {
+    args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    cwd: root,
+    stdout: "piped",
+  }).output();
+  for (const file of new TextDecoder().decode(list.stdout).split("\0").filter(Boolean)) {
+    try {
+      const to = `${tree}/${file}`;
+      await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
+      await Deno.copyFile(`${root}${file}`, to);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error; // deleted, not yet committed
+    }
+  }
+  await Deno.symlink(`${root}node_modules`, `${tree}/node_modules`);
+  await Deno.mkdir(`${parent}/my-app`);
+  await Deno.writeTextFile(
+    `${parent}/my-app/package.json`,
+    JSON.stringify({ name: "my-app", private: true }),
+  );
+  return { tree, parent };
+}
+
+const { tree, parent } = await freshTree();
+const inherited = ["HOME", "USER", "TMPDIR", "LANG", "SVC_CACHE_TEST_RUN"].flatMap((name) => {
+  const value = Deno.env.get(name);
+  return value === undefined ? [] : [[name, value]];
+});
+const shellEnv = (extra: Record<string, string> = {}) => ({
+  ...Object.fromEntries(inherited),
+  ...extra,
+  NO_COLOR: "1",
+  // The tree's own tools first, as `npx` finds them; the suite's services are not this command's.
+  PATH: `${tree}/node_modules/.bin:${Deno.env.get("PATH")}`,
+});
+
+async function runToExit(command: string, check: Check & { run: "exit" }): Promise<void> {
+  const shell = (check.as?.(command) ?? command).replace(/^npm install && /, "");
+  const { code, stdout, stderr } = await new Deno.Command("sh", {
+    args: ["-c", shell],
+    cwd: tree,
+    env: shellEnv(check.env),
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const out = new TextDecoder().decode(stdout), err = new TextDecoder().decode(stderr);
+  assert.equal(code, 0, `${command}\n${out}\n${err}`);
+  if (check.expect) assert.match(out + err, check.expect, `${command}\n${out}\n${err}`);
+}
+
+async function runServer(command: string, check: Check & { run: "server" }): Promise<void> {
+  const port = freePort();
+  const child = new Deno.Command("sh", {
+    args: ["-c", check.port(port, command)],
+    cwd: tree,
+    env: shellEnv(check.env?.(port)),
+    clearEnv: true,
+    stdout: "null",
+    stderr: "piped",
+    detached: true, // its own process group: servers spawn children (workerd, Deno's serve workers)
+  }).spawn();
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    let answered = false;
+    for (let i = 0; i < 600 && !answered; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      answered = await fetch(`${base}/users/123`).then(
+        async (r) => (await r.body?.cancel(), true),
+        () => false,
+      );
+    }
+    assert.ok(answered, `${command}: nothing answered on port ${port} within 60 s`);
+    const first = await fetch(`${base}/users/123`);
+    assert.equal((await first.json()).name, "John Doe");
+    const second = await fetch(`${base}/users/123`);
+    await second.body?.cancel();
+    assert.equal(second.headers.get("x-cache"), "HIT", command);
+  } finally {
+    try {
+      Deno.kill(-child.pid, "SIGTERM");
+    } catch { /* already gone */ }
+    await child.status;
+    await child.stderr.cancel().catch(() => {});
+    try {
+      Deno.kill(-child.pid, "SIGKILL"); // whatever ignored the TERM
+    } catch { /* the whole group is gone */ }
+  }
+}
+
+Deno.test("readme: every command in the README is known to this test", () => {
+  const unknown = readmeCommands().filter((command) => !(command in checks));
+  assert.deepEqual(unknown, [], "commands the README shows that no test runs");
+  const stale = Object.keys(checks).filter((command) => !readmeCommands().includes(command));
+  assert.deepEqual(stale, [], "commands this test knows that the README no longer shows");
+});
+
+// In order: the tarball line needs the build and pack before it, as the README's block does.
+for (const command of readmeCommands()) {
+  const check = checks[command];
+  if (!check || check.run === "no") continue;
+  Deno.test({
+    name: `readme (fresh tree): ${command}`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: () => check.run === "exit" ? runToExit(command, check) : runServer(command, check),
+  });
+}
+
+Deno.test("readme: the fresh tree is removed", async () => {
+  await Deno.remove(parent, { recursive: true });
+});
