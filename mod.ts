@@ -18,7 +18,10 @@
  */
 
 export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
-export type { CacheInstance, CacheOptions } from "./src/init.ts";
+export type { CacheInstance } from "./src/init.ts";
+export type { CacheOptions } from "./src/open.ts";
+export { Cache, createCache } from "./src/cache.ts";
+export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export { cacheRead } from "./src/read.ts";
 export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
 export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read_options.ts";

@@ -1,18 +1,19 @@
 /**
- * The active cache: store, namespace, options, metrics and logger, resolved by the wrappers at call time so
- * that `initCache` may run after functions were wrapped. Every store call goes through {@linkcode CacheContext.run},
- * which adds the deadline, the breaker and error accounting.
+ * One cache's engine room: store, namespace, settings, metrics, logger, breaker, deadlines, the flights in
+ * progress and its own invalidation queue. Every store call goes through {@linkcode CacheContext.run}, which
+ * adds the deadline, the breaker and error accounting. Instances (`createCache`) own one each; the default
+ * cache's is replaced by `initCache` (see `default_cache.ts`).
  *
  * @module
  */
 
-import type { CacheStore } from "./store.ts";
+import type { CacheStore, StoreWrite } from "./store.ts";
+import { revised, tokenOf } from "./versions.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
 import { fitKey } from "./keys.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { StoreError } from "./errors.ts";
-import { memoryStore } from "./memory_store.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { type Budget, Deadlines } from "./deadline.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
@@ -71,9 +72,6 @@ export interface InvalidationResult {
   readonly landed: Promise<void>;
 }
 
-/** The metrics of the process: kept across `initCache` calls. */
-export const metrics: MetricsRegistry = new MetricsRegistry();
-
 /** Decoded entries of an in-process store kept for reuse. */
 const DECODED_ENTRIES = 1000;
 
@@ -89,6 +87,10 @@ export class CacheContext {
   readonly store: CacheStore;
   readonly namespace: string;
   readonly inflight: Map<string, Flight> = new Map();
+  /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
+  readonly refreshBackoff: Map<string, number> = new Map();
+  /** This cache's counters (the default cache hands its registry on when `initCache` reconfigures it). */
+  readonly metrics: MetricsRegistry;
   readonly #background = new Set<Promise<unknown>>();
   readonly #breaker: CircuitBreaker;
   readonly #deadlines: Deadlines;
@@ -101,8 +103,9 @@ export class CacheContext {
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
-  constructor(settings: ContextSettings) {
+  constructor(settings: ContextSettings, metrics: MetricsRegistry = new MetricsRegistry()) {
     this.settings = settings;
+    this.metrics = metrics;
     this.store = settings.store;
     this.namespace = `${settings.prefix}:${settings.version}:`;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
@@ -121,11 +124,9 @@ export class CacheContext {
         maxKeys: settings.maxPendingInvalidations,
         generationKey: this.generationKey,
         retryMaxMs: settings.retryMaxMs,
-        onSize: (size) => {
-          if (active === this) metrics.gauge("cache.invalidate.pending", size);
-        },
+        onSize: (size) => this.metrics.gauge("cache.invalidate.pending", size),
         onEscalate: () => {
-          metrics.count("cache.invalidate.escalated");
+          this.metrics.count("cache.invalidate.escalated");
           this.settings.logger.warn(
             `[svc-infra/cache] more than ${settings.maxPendingInvalidations} invalidations could not reach the ${this.store.name} store: they are replaced by one invalidation of the whole namespace ${this.namespace}`,
           );
@@ -222,7 +223,7 @@ export class CacheContext {
           const elapsed = performance.now() - started;
           budget?.spend(elapsed);
           this.#breaker.succeeded();
-          metrics.time("cache.backend.ms", elapsed);
+          this.metrics.time("cache.backend.ms", elapsed);
         },
         failed: (error) => {
           budget?.spend(performance.now() - started);
@@ -244,7 +245,7 @@ export class CacheContext {
   #failed(op: string, error: StoreError): StoreError {
     const wasOpen = this.#breaker.open;
     this.#breaker.failed();
-    if (!wasOpen && this.#breaker.open) metrics.count("cache.breaker.open");
+    if (!wasOpen && this.#breaker.open) this.metrics.count("cache.breaker.open");
     this.reportError(`${op}: ${error.message}`);
     return error;
   }
@@ -253,7 +254,7 @@ export class CacheContext {
    * Counts an error and logs it, at most once per interval: an outage is one log line, not one per call.
    */
   reportError(message: string): void {
-    metrics.count("cache.error");
+    this.metrics.count("cache.error");
     const now = this.settings.clock.now();
     if (now - this.#lastErrorLog < this.settings.errorLogIntervalMs) {
       this.#suppressedErrors++;
@@ -300,7 +301,7 @@ export class CacheContext {
    */
   unreachableAtStart(reason: string): void {
     this.#breaker.trip();
-    metrics.count("cache.breaker.open");
+    this.metrics.count("cache.breaker.open");
     this.reportError(
       `the ${this.store.name} store cannot be reached at start-up: ${reason}; serving from loaders until it answers`,
     );
@@ -322,7 +323,7 @@ export class CacheContext {
    * or repeated delete can never bring an old version back. When the store cannot be reached the deletes are
    * queued, honoured by this process at once and retried until they land.
    */
-  async invalidate(tags: readonly string[]): Promise<InvalidationResult> {
+  async invalidate(tags: readonly string[], soft = false): Promise<InvalidationResult> {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return { delivered: true, landed: Promise.resolve() };
     const keys = await Promise.all(unique.map((tag) => this.tagKey(tag)));
@@ -330,9 +331,42 @@ export class CacheContext {
       // A load that started before this invalidation must not be handed to later callers.
       if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
     }
-    metrics.count("cache.invalidate.count", undefined, unique.length);
-    this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]`);
+    this.metrics.count("cache.invalidate.count", undefined, unique.length);
+    this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
+    if (soft && await this.#revise(keys)) return { delivered: true, landed: Promise.resolve() };
     return await this.#invalidateKeys(keys);
+  }
+
+  /**
+   * A soft invalidation: each existing version gets a new revision, conditional on its token (a hard
+   * invalidation in between wins). `false` when the store could not take it: the caller falls back to the
+   * hard invalidation, which is queued and retried, so nothing is lost.
+   */
+  async #revise(keys: readonly string[]): Promise<boolean> {
+    try {
+      const current = await this.run(
+        "read",
+        (signal) => this.store.getMany(keys, { signal }),
+        undefined,
+        "probe",
+      );
+      const writes: StoreWrite[] = [];
+      current.forEach((version, i) => {
+        if (version === null) return; // nothing stored under it
+        writes.push({
+          key: keys[i],
+          value: revised(version),
+          ttlMs: this.settings.tagTtlMs,
+          ifStartsWith: tokenOf(version),
+        });
+      });
+      if (writes.length > 0) {
+        await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }), undefined, "probe");
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -388,28 +422,6 @@ export class CacheContext {
     await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
     return left;
   }
-}
-
-let active: CacheContext | undefined;
-
-/** The active cache; the in-memory default when `initCache` was never called. */
-export function activeCache(): CacheContext {
-  if (active) return active;
-  active = new CacheContext(defaultSettings({ store: memoryStore() }));
-  metrics.detailed = envFlag("CACHE_METRICS"); // read as CACHE_DEBUG is, with or without initCache
-  // Useful in tests, surprising in production: said once, in debug mode.
-  active.debug(
-    "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",
-  );
-  return active;
-}
-
-/** Makes `next` the active cache, returning the one it replaced. */
-export function replaceActive(next: CacheContext): CacheContext | undefined {
-  const previous = active;
-  active = next;
-  metrics.gauge("cache.invalidate.pending", next.pendingInvalidations);
-  return previous;
 }
 
 /** Settings with defaults from the environment for everything not given. */

@@ -1,7 +1,9 @@
 /**
  * What the store holds at an entry key:
  * - an entry, one JSON array so a hit costs a single `JSON.parse`:
- *   `["svc3","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[tagVersion,…],value]`
+ *   `["svc4","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[version,…],[dependency,…],value]`
+ *   (dependencies: the keys, without the namespace, whose versions the entry was stored under: the namespace
+ *   generation on remote stores, then its tags; so an entry can be validated by its key alone, as `get` does);
  *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form);
  * - or a loading marker `~token`, written before a load reads its data when the key was empty (a miss).
  *
@@ -15,7 +17,7 @@
 import type { Encoded } from "./codec.ts";
 
 /** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
-const HEAD = '["svc3","';
+const HEAD = '["svc4","';
 const MARKER = "~";
 
 /** An entry's metadata. */
@@ -34,8 +36,10 @@ export interface EntryMeta {
   readonly ttl: number;
   /** How long the load took, in milliseconds (probabilistic early refresh weighs it). */
   readonly loadMs: number;
-  /** Versions of the entry's tags, in the order of its tags. */
+  /** Versions of the entry's dependencies, in their order. */
   readonly versions: readonly string[];
+  /** The keys (without the namespace) those versions were read from. */
+  readonly dependencies: readonly string[];
 }
 
 /** A decoded entry: metadata and its value, parsed but not yet revived. */
@@ -51,7 +55,7 @@ export function encodeEntry(meta: EntryMeta, value: Encoded): string {
   const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
   return `${HEAD}${meta.token}",${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
-  },${value.text}]`;
+  },${JSON.stringify(meta.dependencies)},${value.text}]`;
 }
 
 /** Decodes a stored entry; `undefined` when it is not one of ours or is damaged. */
@@ -65,9 +69,9 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
   }
   const flags = a[6];
   if (
-    a.length !== 11 || typeof a[1] !== "string" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
+    a.length !== 12 || typeof a[1] !== "string" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
     typeof a[4] !== "number" || typeof a[5] !== "number" || typeof flags !== "number" ||
-    typeof a[7] !== "number" || typeof a[8] !== "number" || !Array.isArray(a[9])
+    typeof a[7] !== "number" || typeof a[8] !== "number" || !Array.isArray(a[9]) || !Array.isArray(a[10])
   ) return undefined;
   return {
     token: a[1],
@@ -79,7 +83,8 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
     ttl: a[7],
     loadMs: a[8],
     versions: a[9] as string[],
-    parsed: a[10],
+    dependencies: a[10] as string[],
+    parsed: a[11],
     json: (flags & 2) === 2,
     shared,
   };

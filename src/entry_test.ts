@@ -19,6 +19,7 @@ const meta: EntryMeta = {
   ttl: 60,
   loadMs: 12.5,
   versions: ["ab", "cd"],
+  dependencies: ["g", "t:user:1"],
 };
 
 Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold separators", () => {
@@ -45,12 +46,13 @@ Deno.test("entry: anything else reads as undefined", () => {
     const raw of [
       "",
       "garbage",
-      '["svc3","t",1,2',
-      '["svc2",1,2,2,3,0,60,0,[],1]',
-      '["svc3",1,2,2,3,0,60,0,[],1]',
-      '["svc3","t","1",2,2,3,0,60,0,[],1]',
-      '["svc3","t",1,2,2,3,0,60,0,"v",1]',
-      '["svc3","t",1,2,2,3,0,60,[],1]',
+      '["svc4","t",1,2',
+      '["svc3","t",1,2,2,3,0,60,0,[],1]',
+      '["svc4",1,2,2,3,0,60,0,[],[],1]',
+      '["svc4","t","1",2,2,3,0,60,0,[],[],1]',
+      '["svc4","t",1,2,2,3,0,60,0,"v",[],1]',
+      '["svc4","t",1,2,2,3,0,60,0,[],"d",1]',
+      '["svc4","t",1,2,2,3,0,60,[],[],1]',
       "~0123456789abcdef",
       "svc1|1|2\n",
     ]
@@ -61,7 +63,7 @@ Deno.test("entry: anything else reads as undefined", () => {
 
 Deno.test("entry: the write guard is the entry's head up to its token, or a whole loading marker", () => {
   const raw = encodeEntry(meta, serialize({ a: 1 }, "fn"));
-  assert.equal(writeGuard(raw), '["svc3","0123456789abcdef"');
+  assert.equal(writeGuard(raw), '["svc4","0123456789abcdef"');
   assert.ok(raw.startsWith(writeGuard(raw)!));
   const other = encodeEntry({ ...meta, token: "fedcba9876543210" }, serialize({ a: 1 }, "fn"));
   assert.ok(!other.startsWith(writeGuard(raw)!), "another write's entry fails the guard");
@@ -69,5 +71,5 @@ Deno.test("entry: the write guard is the entry's head up to its token, or a whol
   assert.ok(isLoadingMarker(marker));
   assert.equal(writeGuard(marker), marker);
   assert.equal(decodeEntry(marker), undefined);
-  for (const foreign of ["garbage", '["svc2",1]', '["svc3",""']) assert.equal(writeGuard(foreign), undefined);
+  for (const foreign of ["garbage", '["svc3",1]', '["svc4",""']) assert.equal(writeGuard(foreign), undefined);
 });

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { activeCache, type InvalidationResult } from "./context.ts";
+import type { CacheContext, InvalidationResult } from "./context.ts";
+import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
 import { checkTtl } from "./ttl.ts";
@@ -99,6 +100,7 @@ export function createReader<A, R>(
   fn: Loader<A, R>,
   extraTags: string[],
   methodName?: string,
+  resolve: () => CacheContext = activeCache,
 ): CachedFunction<A, Awaited<R>> {
   if (typeof fn !== "function") throw new TypeError("Cannot cache: expected a function to wrap");
   if (typeof options !== "object" || options === null) {
@@ -136,12 +138,19 @@ export function createReader<A, R>(
   }
   const tags = compileTags(options.tags, what, extraTags);
   if (fn.length > 1) {
-    activeCache().warnOnce(
+    resolve().warnOnce(
       `params:${what}`,
       `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable`,
     );
   }
-  const reader = new Reader<A, Awaited<R>>(what, keyTemplate, options, tags, fn as Loader<A, Awaited<R>>);
+  const reader = new Reader<A, Awaited<R>>(
+    what,
+    keyTemplate,
+    options,
+    tags,
+    fn as Loader<A, Awaited<R>>,
+    resolve,
+  );
 
   const cached = function (this: unknown, arg?: A, call?: CallOptions) {
     return reader.get(this, arg as A, call);

@@ -6,13 +6,7 @@
  * @module
  */
 
-import {
-  activeCache,
-  type CacheContext,
-  type InvalidationResult,
-  metrics,
-  type WaitUntil,
-} from "./context.ts";
+import type { CacheContext, InvalidationResult, WaitUntil } from "./context.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import { Budget } from "./deadline.ts";
@@ -21,8 +15,10 @@ import { settledWithin } from "./timers.ts";
 import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
 import { encodeEntry, type Entry, type EntryMeta, isLoadingMarker } from "./entry.ts";
-import { type Encoded, revive, serialize } from "./codec.ts";
-import { isNegativeCacheResult, negativeCache } from "./negative.ts";
+import { type Encoded, serialize } from "./codec.ts";
+import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
+import { compareVersions, versionsMatch } from "./versions.ts";
+import { isNegativeCacheResult } from "./negative.ts";
 import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { xfetchDue } from "./xfetch.ts";
@@ -47,8 +43,6 @@ interface Job<A> {
   startedAt?: number;
 }
 
-const NOTHING: unique symbol = Symbol("nothing");
-
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
 class Peeked {
   constructor(readonly raws: (string | null)[]) {}
@@ -60,8 +54,8 @@ const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
 /**
- * Keys whose failed refresh is remembered per cached function. Forgetting one early only lets its refresh be
- * retried sooner, so the bound costs nothing but keeps a failing source from growing the map without end.
+ * Keys whose failed refresh a cache remembers. Forgetting one early only lets its refresh be retried sooner,
+ * so the bound costs nothing but keeps a failing source from growing the map without end.
  */
 const BACKOFF_KEYS = 10_000;
 
@@ -72,8 +66,8 @@ export class Reader<A, R> {
   readonly #options: ReadOptions<string, A>;
   readonly #tags: CompiledTags<A>;
   readonly #fn: Loader<A, R>;
-  /** Entry key → time before which a failed refresh is not retried. */
-  readonly #backoff = new Map<string, number>();
+  /** The cache this function reads: the default one (resolved per call, so `initCache` may come later). */
+  readonly #resolve: () => CacheContext;
   /**
    * When the key and the tags depend on one property at most, the rendered keys are remembered per value of
    * it: hot calls skip rendering, and the store is handed the same key strings (whose hashes are cached).
@@ -88,7 +82,9 @@ export class Reader<A, R> {
     options: ReadOptions<string, A>,
     tags: CompiledTags<A>,
     fn: Loader<A, R>,
+    resolve: () => CacheContext,
   ) {
+    this.#resolve = resolve;
     this.#what = what;
     this.#keyTemplate = keyTemplate;
     this.#options = options;
@@ -132,10 +128,10 @@ export class Reader<A, R> {
   /** A call of the cached function. */
   get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
     try {
-      const cache = activeCache();
+      const cache = this.#resolve();
       const ttl = cache.ttlSeconds(this.#options.ttl);
       if (ttl === 0) {
-        metrics.count("cache.skip", this.#what);
+        cache.metrics.count("cache.skip", this.#what);
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
       const memo = this.#memoFor(cache, arg);
@@ -189,7 +185,7 @@ export class Reader<A, R> {
 
   /** Removes one argument's entry; resolves when delivered or queued (like tag invalidation). */
   async invalidate(arg: A): Promise<InvalidationResult> {
-    const cache = activeCache();
+    const cache = this.#resolve();
     return await cache.invalidateEntries([await cache.entryKey(this.logicalKey(arg))]);
   }
 
@@ -236,9 +232,19 @@ export class Reader<A, R> {
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
       const entry = cache.decode(raw);
+      const validity = entry &&
+        (cache.hasPendingInvalidation(keys) ? "invalid" : compareVersions(entry.versions, raws));
       if (entry === undefined) cause = await this.#corrupt(job, raws);
-      else if (!versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
-        cause = "invalidated";
+      else if (validity === "invalid") cause = "invalidated";
+      else if (validity === "soft") {
+        // Softly invalidated: stale within the entry's grace, once per refresh (later callers join it).
+        const now = cache.settings.clock.now();
+        const graced = entry.staleUntil > entry.freshUntil && now < entry.staleUntil;
+        const value = graced && !cache.inflight.has(keys[0])
+          ? readValue(entry, this.#options.zeroCopy)
+          : NOTHING;
+        if (value !== NOTHING) return await this.#serveStale(job, entry, value as R, raws, started);
+        cause = "invalidated_soft";
       } else {
         const now = cache.settings.clock.now();
         const value = now < entry.staleUntil ? readValue(entry, this.#options.zeroCopy) : NOTHING;
@@ -251,7 +257,7 @@ export class Reader<A, R> {
         } else return await this.#serveStale(job, entry, value as R, raws, started);
       }
     }
-    metrics.count("cache.miss", this.#what);
+    cache.metrics.count("cache.miss", this.#what);
     // The call's backend time is shared: what the read took is gone from it.
     job.budget = new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
     job.startedAt = started;
@@ -299,9 +305,9 @@ export class Reader<A, R> {
       createdAt: entry.createdAt,
       freshUntil: entry.freshUntil,
     });
-    metrics.count("cache.hit", this.#what);
-    if (kind === "STALE") metrics.count("cache.stale", this.#what);
-    if (entry.negative) metrics.count("cache.negative", this.#what);
+    cache.metrics.count("cache.hit", this.#what);
+    if (kind === "STALE") cache.metrics.count("cache.stale", this.#what);
+    if (entry.negative) cache.metrics.count("cache.negative", this.#what);
     if (cache.settings.debug) {
       cache.debug(
         `[${kind}] key=${logical} duration_ms=${(performance.now() - started).toFixed(1)}ms ttl=${entry.ttl}`,
@@ -341,8 +347,10 @@ export class Reader<A, R> {
   /** Starts one background refresh of a key (none while one runs or while a failed one backs off). */
   #refreshInBackground(job: Job<A>, raws: (string | null)[], why: string): Flight | undefined {
     const { cache, keys } = job;
-    if (cache.inflight.has(keys[0]) || (this.#backoff.get(keys[0]) ?? 0) > cache.settings.clock.now()) return;
-    metrics.count("cache.refresh", this.#what);
+    if (
+      cache.inflight.has(keys[0]) || (cache.refreshBackoff.get(keys[0]) ?? 0) > cache.settings.clock.now()
+    ) return;
+    cache.metrics.count("cache.refresh", this.#what);
     cache.debug(`[REFRESH] key=${job.logical} cause=${why}`);
     // Off the caller's path: the refresh has a deadline budget of its own.
     const flight = this.#start(
@@ -351,13 +359,15 @@ export class Reader<A, R> {
       `${why}_refresh`,
     );
     cache.background(
-      flight.promise.then(() => void this.#backoff.delete(keys[0]), (error) => {
-        if (this.#backoff.size >= BACKOFF_KEYS) this.#backoff.delete(this.#backoff.keys().next().value!);
-        this.#backoff.set(
+      flight.promise.then(() => void cache.refreshBackoff.delete(keys[0]), (error) => {
+        if (cache.refreshBackoff.size >= BACKOFF_KEYS) {
+          cache.refreshBackoff.delete(cache.refreshBackoff.keys().next().value!);
+        }
+        cache.refreshBackoff.set(
           keys[0],
           cache.settings.clock.now() + (this.#options.refreshBackoffMs ?? DEFAULT_REFRESH_BACKOFF_MS),
         );
-        metrics.count("cache.refresh.error", this.#what);
+        cache.metrics.count("cache.refresh.error", this.#what);
         cache.debug(`[REFRESH-ERROR] key=${job.logical} error=${(error as Error)?.message ?? error}`);
       }),
       job.waitUntil,
@@ -429,7 +439,7 @@ export class Reader<A, R> {
       }
       if (!waited) {
         waited = true;
-        metrics.count("cache.lock.wait", this.#what);
+        cache.metrics.count("cache.lock.wait", this.#what);
         cache.debug(`[LOCK-WAIT] key=${job.logical}`);
       }
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
@@ -438,7 +448,7 @@ export class Reader<A, R> {
       if (stored && flight.answers(issued)) return stored;
       const spent = budget.remainingMs <= 0;
       if (spent || cache.settings.clock.now() - since >= ttlMs) {
-        metrics.count("cache.lock.timeout", this.#what);
+        cache.metrics.count("cache.lock.timeout", this.#what);
         cache.debug(`[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`);
         return this.#load(job, flight, undefined, spent ? "lock_unavailable" : "lock_timeout");
       }
@@ -480,8 +490,8 @@ export class Reader<A, R> {
     const started = performance.now(), loadStarted = clock.now();
     const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
     const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
-    metrics.count("cache.load", this.#what);
-    metrics.time("cache.load.ms", duration, this.#what);
+    cache.metrics.count("cache.load", this.#what);
+    cache.metrics.time("cache.load.ms", duration, this.#what);
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
     if (cache.settings.debug) {
@@ -493,7 +503,7 @@ export class Reader<A, R> {
     try {
       encoded = serialize(negative ? value.value : value, this.#what);
     } catch (error) {
-      metrics.count("cache.error", this.#what);
+      cache.metrics.count("cache.error", this.#what);
       cache.warnOnce(
         `serialize:${this.#what}`,
         `${(error as Error).message}; results are returned but not cached`,
@@ -536,11 +546,12 @@ export class Reader<A, R> {
       ttl,
       loadMs,
       versions,
+      dependencies: job.keys.slice(1).map((key) => key.slice(cache.namespace.length)),
     };
     const value = encodeEntry(meta, encoded);
     const max = cache.store.capabilities.maxValueBytes;
     if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
-      metrics.count("cache.error", this.#what);
+      cache.metrics.count("cache.error", this.#what);
       cache.warnOnce(
         `size:${this.#what}`,
         `a result of ${this.#what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
@@ -554,42 +565,10 @@ export class Reader<A, R> {
         (signal) => cache.store.setMany([write], { signal }),
         job.budget,
       );
-      if (!stored) metrics.count("cache.write.superseded", this.#what);
+      if (!stored) cache.metrics.count("cache.write.superseded", this.#what);
       else return meta.freshUntil;
     } catch { /* reported by run(); the caller still gets its value */ }
   }
-}
-
-function versionsMatch(stored: readonly string[], raws: readonly (string | null)[]): boolean {
-  if (stored.length !== raws.length - 1) return false;
-  for (let i = 0; i < stored.length; i++) if (stored[i] !== raws[i + 1]) return false;
-  return true;
-}
-
-function readValue(entry: Entry, zeroCopy = false): unknown {
-  try {
-    const value = zeroCopy && entry.shared && entry.json
-      ? deepFreeze(entry.parsed)
-      : revive(entry.parsed, entry.json, entry.shared);
-    return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
-  } catch {
-    return NOTHING;
-  }
-}
-
-const frozen = new WeakSet<object>();
-
-/** Freezes a JSON tree once; later calls return it at once. */
-function deepFreeze(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || frozen.has(value)) return value;
-  for (const child of Object.values(value)) deepFreeze(child);
-  frozen.add(Object.freeze(value));
-  return value;
-}
-
-function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
-  const value = revive(JSON.parse(encoded.text), encoded.json);
-  return negative ? negativeCache({ ttl, value }) : value;
 }
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

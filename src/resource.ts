@@ -8,6 +8,8 @@
 import { type CachedFunction, createReader } from "./read.ts";
 import type { Loader, ReadOptions } from "./read_options.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
+import type { CacheContext } from "./context.ts";
+import { activeCache } from "./default_cache.ts";
 import type { TagsOption } from "./tags.ts";
 
 /** Options of {@linkcode Resource.cacheRead}. */
@@ -59,6 +61,15 @@ const SEGMENT = /^[^{}]+$/;
  * @throws {TypeError} when `name` or `idField` is empty or contains braces.
  */
 export function resource<I extends string>(name: string, idField: I): Resource<I> {
+  return createResource(name, idField, activeCache);
+}
+
+/** A resource whose functions use the cache `resolve` returns. */
+export function createResource<I extends string>(
+  name: string,
+  idField: I,
+  resolve: () => CacheContext,
+): Resource<I> {
   if (typeof name !== "string" || !SEGMENT.test(name)) {
     throw new TypeError(
       `Cannot create resource: name must be a non-empty string without braces, current value is ${
@@ -83,15 +94,16 @@ export function resource<I extends string>(name: string, idField: I): Resource<I
       }
       const key = `${name}:${options.suffix}:{${idField}}`;
       const { suffix: _suffix, ...readOptions } = options;
-      return createReader({ ...readOptions, key, name: options.name ?? (fn.name || key) }, fn, [ownTag]);
+      const named = { ...readOptions, key, name: options.name ?? (fn.name || key) };
+      return createReader(named, fn, [ownTag], undefined, resolve);
     },
     cacheWrite<A, R>(
       optionsOrFn: WriteOptions<A> | ((this: never, arg: A) => R | Promise<R>),
       fn?: (this: never, arg: A) => R | Promise<R>,
     ) {
       return typeof optionsOrFn === "function"
-        ? createWriter({}, optionsOrFn, [ownTag])
-        : createWriter(optionsOrFn ?? {}, fn!, [ownTag]);
+        ? createWriter({}, optionsOrFn, [ownTag], resolve)
+        : createWriter(optionsOrFn ?? {}, fn!, [ownTag], resolve);
     },
   } as Resource<I>;
 }

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { activeCache, metrics, type WaitUntil } from "./context.ts";
+import type { CacheContext, WaitUntil } from "./context.ts";
+import { activeCache } from "./default_cache.ts";
 import type { CachedFunction } from "./read.ts";
 import { compileTags, renderTags, type TagsOption } from "./tags.ts";
 
@@ -101,6 +102,7 @@ export function createWriter<A, R>(
   options: WriteOptions<A>,
   fn: (this: never, arg: A) => R | Promise<R>,
   extraTags: string[],
+  resolve: () => CacheContext = activeCache,
 ): WriteFunction<A, Awaited<R>> {
   if (typeof fn !== "function") throw new TypeError("Cannot wrap a write: expected a function");
   if (typeof options !== "object" || options === null) {
@@ -113,14 +115,14 @@ export function createWriter<A, R>(
     throw new TypeError(`Cannot wrap ${what}: recache must be an array of recache(reader) specs`);
   }
   if (fn.length > 1) {
-    activeCache().warnOnce(
+    resolve().warnOnce(
       `params:${what}`,
       `${what} declares ${fn.length} parameters: cached functions take one object argument, so that tags stay stable`,
     );
   }
 
   const write = async function (this: unknown, arg?: A, call?: WriteCallOptions): Promise<Awaited<R>> {
-    const cache = activeCache();
+    const cache = resolve();
     // Before the write runs: a write whose invalidation cannot be rendered must not happen at all.
     const tagList = renderTags(tags, arg as A, what, cache, true);
     let result: Awaited<R>;
@@ -131,7 +133,7 @@ export function createWriter<A, R>(
       throw error;
     }
     await cache.invalidate(tagList);
-    await recacheAll(specs, arg as A, call?.waitUntil);
+    await recacheAll(cache, specs, arg as A, call?.waitUntil);
     return result;
   };
   Object.defineProperty(write, "name", { value: what });
@@ -140,27 +142,27 @@ export function createWriter<A, R>(
 
 /** Runs the recaches of a write: awaited, or handed to `waitUntil` when one is given. */
 export async function recacheAll<A>(
+  cache: CacheContext,
   specs: readonly RecacheSpec<A>[],
   arg: A,
   waitUntil?: WaitUntil,
 ): Promise<void> {
   if (specs.length === 0) return;
-  const warming = Promise.all(specs.map((spec) => warm(spec, arg)));
-  if (waitUntil) activeCache().background(warming, waitUntil);
+  const warming = Promise.all(specs.map((spec) => warm(cache, spec, arg)));
+  if (waitUntil) cache.background(warming, waitUntil);
   else await warming;
 }
 
 /** Runs one recache; its errors are logged and counted, never thrown to the writer. */
-async function warm<A>(spec: RecacheSpec<A>, arg: A): Promise<void> {
-  const cache = activeCache();
+async function warm<A>(cache: CacheContext, spec: RecacheSpec<A>, arg: A): Promise<void> {
   const name = spec.reader.cacheName;
   const started = performance.now();
   try {
     const params = spec.argument(arg);
     await (spec.reader.refresh as (arg: unknown) => Promise<unknown>)(params);
     const ms = performance.now() - started;
-    metrics.count("cache.warm.count", name);
-    metrics.time("cache.warm.ms", ms, name);
+    cache.metrics.count("cache.warm.count", name);
+    cache.metrics.time("cache.warm.ms", ms, name);
     cache.debug(`[WARM] key=${name} duration_ms=${ms.toFixed(1)}ms params=${safeJson(params)}`);
   } catch (error) {
     cache.reportError(`recache of ${name} failed: ${(error as Error)?.message ?? error}`);

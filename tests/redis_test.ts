@@ -269,7 +269,7 @@ if (clusterUrl) {
       await initCache({ store: redisStore(cluster as never), prefix: "own" });
       const get = cacheRead({ key: "own", ttl: 60 }, () => "mine");
       await get();
-      assert.match(String(await cluster.get("own:v1:e:own")), /^\["svc3",.*,"mine"\]$/);
+      assert.match(String(await cluster.get("own:v1:e:own")), /^\["svc4",.*,"mine"\]$/);
     } finally {
       await closeCache();
       await cluster.close();
@@ -286,7 +286,7 @@ test("upstash: an existing @upstash/redis client is used as is", async () => {
     await initCache({ store: upstashStore(client), prefix: "ownup" });
     const get = cacheRead({ key: "x", ttl: 60 }, () => "mine");
     await get();
-    assert.match(String(await client.get("ownup:v1:e:x")), /^\["svc3",.*,"mine"\]$/);
+    assert.match(String(await client.get("ownup:v1:e:x")), /^\["svc4",.*,"mine"\]$/);
   } finally {
     await closeCache();
     await bridge.stop();

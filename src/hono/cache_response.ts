@@ -11,7 +11,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { cacheRead } from "../read.ts";
 import { type CompiledTemplate, compileTemplate, renderTemplate, renderValue } from "../keys.ts";
 import { isNegativeCacheResult, negativeCache } from "../negative.ts";
-import { activeCache } from "../context.ts";
+import { activeCache } from "../default_cache.ts";
 import { checkTtl, type Ttl } from "../ttl.ts";
 import type { ReadResult } from "../read_options.ts";
 import { requestFields, waitUntilOf } from "./_request.ts";

@@ -7,7 +7,7 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import { compileTemplate, renderTemplate } from "../keys.ts";
-import { activeCache } from "../context.ts";
+import { activeCache } from "../default_cache.ts";
 import { recacheAll, type RecacheSpec } from "../write.ts";
 import { requestFields, waitUntilOf } from "./_request.ts";
 
@@ -48,7 +48,8 @@ export function invalidateOnWrite(options: InvalidateOnWriteOptions): Middleware
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
       : templates.map((t) => renderTemplate(t, fields, name));
-    await activeCache().invalidate(tags);
-    await recacheAll(options.recache ?? [], fields, waitUntilOf(c));
+    const cache = activeCache();
+    await cache.invalidate(tags);
+    await recacheAll(cache, options.recache ?? [], fields, waitUntilOf(c));
   };
 }

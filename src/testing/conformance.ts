@@ -14,7 +14,16 @@
 
 import fc from "fast-check";
 import type { CacheStore } from "../store.ts";
-import { cacheRead, closeCache, getMetrics, initCache, invalidateTags, resetMetrics } from "../../mod.ts";
+import type { Cache } from "../cache.ts";
+import {
+  cacheRead,
+  closeCache,
+  createCache,
+  getMetrics,
+  initCache,
+  invalidateTags,
+  resetMetrics,
+} from "../../mod.ts";
 import { faultStore } from "./fault_store.ts";
 
 /** Registers one test; `Deno.test` by default, or adapt `node:test`'s `test`. */
@@ -102,6 +111,95 @@ export function testAdapter(
       }
     });
 
+  const withInstances = (
+    title: string,
+    fn: (clock: TestClock, a: Cache, b: Cache, other: Cache) => Promise<void>,
+  ) =>
+    test(`${name} conformance: ${title}`, async () => {
+      const store = await factory();
+      const clock = new TestClock();
+      const ns = unique();
+      // Two instances on one store and namespace (as two processes would be), one on another namespace.
+      const caches = await Promise.all(
+        [ns, ns, `${ns}o`].map((prefix) => createCache({ store, clock, prefix, deadlineMs: 5000 })),
+      );
+      try {
+        await fn(clock, caches[0], caches[1], caches[2]);
+      } finally {
+        for (const cache of caches) await cache.close();
+        await store.close?.();
+      }
+    });
+
+  withInstances(
+    "imperative API: getOrSet, get, set, has, delete, tags; instances share only store and namespace",
+    async (clock, a, b, other) => {
+      let loads = 0;
+      const load = () => ({ id: 1, n: ++loads });
+      same(await a.getOrSet("user:1", load, { ttl: 60, tags: ["user:1"] }), { id: 1, n: 1 }, "miss loads");
+      await settle();
+      same(await a.getOrSet("user:1", load, { ttl: 60, tags: ["user:1"] }), { id: 1, n: 1 }, "hit");
+      same(
+        await poll(() => b.get("user:1"), (v) => v !== undefined),
+        { id: 1, n: 1 },
+        "same namespace sees it",
+      );
+      same(await other.get("user:1"), undefined, "another namespace does not");
+      same(await b.has("user:1"), true, "has");
+      const read = a.cacheRead(
+        { key: "user:{id}", tags: ["user:{id}"], ttl: 60 },
+        ({ id }: { id: number }) => ({ id, n: -1 }),
+      );
+      same(await read({ id: 1 }), { id: 1, n: 1 }, "a cacheRead rendering the same key reads the same entry");
+      await b.invalidateTags(["user:1"]);
+      await settle();
+      same(
+        await poll(() => a.get("user:1"), (v) => v === undefined),
+        undefined,
+        "invalidated by the other instance",
+      );
+      same(await a.has("user:1"), false, "has after invalidation");
+      same(await a.getOrSet("user:1", load, { ttl: 60, tags: ["user:1"] }), { id: 1, n: 2 }, "reloaded");
+      await a.set("user:2", { id: 2 }, { ttl: 60, tags: ["users"] });
+      await settle();
+      same(await poll(() => b.get("user:2"), (v) => v !== undefined), { id: 2 }, "set is seen");
+      await b.delete("user:2");
+      await settle();
+      same(await poll(() => a.get("user:2"), (v) => v === undefined), undefined, "deleted");
+      await a.set("user:3", "three", { ttl: 10 });
+      clock.advance(11_000);
+      same(await a.get("user:3"), undefined, "expired by the cache's clock");
+      const m = a.metrics();
+      check(m["cache.hit"] >= 1 && m["cache.miss"] >= 1, `this instance's counters (${JSON.stringify(m)})`);
+      check(other.metrics()["cache.hit"] === 0, "another instance's counters are its own");
+    },
+  );
+
+  withInstances(
+    "soft invalidation: stale once within staleTtl while one refresh runs; without staleTtl a miss",
+    async (clock, a) => {
+      let version = 1;
+      const load = () => version;
+      const graced = { ttl: 60, staleTtl: 600, tags: ["soft"] };
+      same(await a.getOrSet("graced", load, graced), 1, "first load");
+      same(await a.getOrSet("plain", load, { ttl: 60, tags: ["soft"] }), 1, "first load (no grace)");
+      await settle();
+      version = 2;
+      await a.invalidateTags(["soft"], { soft: true });
+      await settle();
+      same(await a.get("graced"), undefined, "get serves only fresh values");
+      same(await a.getOrSet("plain", load, { ttl: 60, tags: ["soft"] }), 2, "without staleTtl: a miss");
+      same(await a.getOrSet("graced", load, graced), 1, "with staleTtl: the old value, once");
+      const after = await poll(() => a.getOrSet("graced", load, graced), (v) => v === 2);
+      same(after, 2, "then the refreshed value");
+      await a.invalidateTags(["soft"]);
+      await settle();
+      version = 3;
+      same(await a.getOrSet("graced", load, graced), 3, "a hard invalidation is a miss even with staleTtl");
+      clock.advance(0);
+    },
+  );
+
   withStore("set, get, delete and getMany order with misses", async (store, ns) => {
     const [a, b, c] = [`${ns}:a`, `${ns}:b`, `${ns}:c`];
     same(
@@ -138,11 +236,11 @@ export function testAdapter(
       same(await store.getMany([key]), [null], "still missing");
       await store.setMany([{ key, value: "~tok1", ttlMs: 60_000 }]);
       same(await store.setMany([w("entry", "~tok2")]), [false], "not over another token");
-      same(await store.setMany([w('["svc3","tok3",1]', "~tok1")]), [true], "over the claimed token");
-      same(await store.getMany([key]), ['["svc3","tok3",1]'], "written");
+      same(await store.setMany([w('["svc4","tok3",1]', "~tok1")]), [true], "over the claimed token");
+      same(await store.getMany([key]), ['["svc4","tok3",1]'], "written");
       // Concurrent writers claiming the same token: exactly one wins.
       const racing = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.setMany([w(`winner${i}`, '["svc3","tok3"')])),
+        Array.from({ length: 8 }, (_, i) => store.setMany([w(`winner${i}`, '["svc4","tok3"')])),
       );
       same(racing.flat().filter(Boolean).length, 1, "one of eight concurrent compare-and-sets wins");
     });

@@ -1,0 +1,264 @@
+/**
+ * A cache instance and its imperative API: `getOrSet`, `get`, `set`, `delete`, `has`, `invalidateTags`, the
+ * wrappers bound to it, its metrics. Every method is a thin door onto the same engine the wrappers use (one
+ * `CacheContext`), so a `getOrSet` and a `cacheRead` that render the same key read the same entry.
+ *
+ * @module
+ */
+
+import type { CacheContext, InvalidationResult } from "./context.ts";
+import type { Undelivered } from "./invalidation_queue.ts";
+import type { CacheStore } from "./store.ts";
+import type { Metrics } from "./metrics.ts";
+import { type CacheOptions, openCache } from "./open.ts";
+import { MetricsRegistry } from "./metrics.ts";
+import { type CachedFunction, createReader } from "./read.ts";
+import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
+import { createResource, type Resource } from "./resource.ts";
+import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
+import type { TemplateArg } from "./keys.ts";
+import { readStored } from "./stored.ts";
+import { serialize } from "./codec.ts";
+import { decodeEntry } from "./entry.ts";
+import { NOTHING, readValue } from "./entry_value.ts";
+
+/** Options of {@linkcode Cache.getOrSet}: a read's options, with literal tags, and a call's. */
+export interface GetOrSetOptions
+  extends Omit<ReadOptions<string, unknown>, "key" | "tags">, Omit<CallOptions, "onResult"> {
+  /** Tags of the entry: literal names (no templates: there is no argument to render from). */
+  tags?: readonly string[];
+}
+
+/** Options of {@linkcode Cache.set}. */
+export type SetOptions = Pick<GetOrSetOptions, "ttl" | "tags" | "smoothExpiry" | "earlyTtl" | "staleTtl">;
+
+/** Options of {@linkcode Cache.invalidateTags}. */
+export interface InvalidateOptions {
+  /**
+   * Soft: tagged entries become stale instead of misses, so within their `staleTtl` a hit serves the old value
+   * while one refresh runs. Entries without `staleTtl` are misses, as with a hard invalidation.
+   */
+  soft?: boolean;
+}
+
+/**
+ * One cache: a store, a namespace, settings, metrics and its own queue of undelivered invalidations. Made by
+ * {@linkcode createCache}; the default cache (the one `initCache` configures) is `instance()`.
+ *
+ * @example
+ * ```ts
+ * import { createCache } from "@svc-infra/cache";
+ * const cache = await createCache({ prefix: "app" });
+ * const user = await cache.getOrSet("user:1", async () => ({ id: 1, name: "Ada" }), { ttl: 60, tags: ["user:1"] });
+ * await cache.invalidateTags(["user:1"]);
+ * console.log(user.name, await cache.get("user:1")); // "Ada" undefined
+ * await cache.close();
+ * ```
+ */
+export class Cache {
+  readonly #resolve: () => CacheContext;
+  readonly #close: () => Promise<Undelivered>;
+
+  /** @internal Use {@linkcode createCache} or `instance()`. */
+  constructor(resolve: () => CacheContext, close: () => Promise<Undelivered>) {
+    this.#resolve = resolve;
+    this.#close = close;
+  }
+
+  /** The store. */
+  get store(): CacheStore {
+    return this.#resolve().store;
+  }
+
+  /** `{prefix}:{version}:` */
+  get namespace(): string {
+    return this.#resolve().namespace;
+  }
+
+  /**
+   * The value cached at `key`, or the loader's (then cached) on a miss; concurrent callers share one load.
+   * Options mean what they mean for `cacheRead`.
+   */
+  getOrSet<R>(key: string, loader: () => R | Promise<R>, options: GetOrSetOptions = {}): Promise<Awaited<R>> {
+    try {
+      return this.#door(key, options).get(loader, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    const found = await readStored(this.#resolve(), checkKey(key, "get"));
+    return found?.value as T | undefined;
+  }
+
+  /** `true` when `key` holds a fresh, valid entry. */
+  async has(key: string): Promise<boolean> {
+    return (await readStored(this.#resolve(), checkKey(key, "check"))) !== undefined;
+  }
+
+  /**
+   * Stores `value` at `key` (creating its tags' versions). Like a load, the write loses to an invalidation
+   * that lands while it is in flight.
+   *
+   * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
+   */
+  async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
+    serialize(value, `the value set at ${JSON.stringify(key)}`); // a value that cannot be stored is an error here
+    await this.#door(key, options).get(() => value, { force: true });
+  }
+
+  /** Removes the entry at `key`; a load in flight cannot undo it. */
+  async delete(key: string): Promise<InvalidationResult> {
+    const cache = this.#resolve();
+    return await cache.invalidateEntries([await cache.entryKey(checkKey(key, "delete"))]);
+  }
+
+  /** Invalidates tags: every tagged entry becomes a miss (or, `soft`, stale). */
+  invalidateTags(tags: readonly string[], options: InvalidateOptions = {}): Promise<InvalidationResult> {
+    if (!Array.isArray(tags)) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot invalidate: tags must be an array of strings, current value is ${JSON.stringify(tags)}`,
+        ),
+      );
+    }
+    for (const tag of tags) checkKey(tag, "invalidate", "tags");
+    return this.#resolve().invalidate(tags, options.soft === true);
+  }
+
+  /** `cacheRead` bound to this cache. */
+  cacheRead<K extends string, A extends TemplateArg<K>, R>(
+    options: ReadOptions<K, A>,
+    fn: Loader<A, R>,
+  ): CachedFunction<A, Awaited<R>> {
+    return createReader(options, fn, [], undefined, this.#resolve);
+  }
+
+  /** `cacheWrite` bound to this cache. */
+  cacheWrite<A, R>(
+    options: WriteOptions<A>,
+    fn: (this: never, arg: A) => R | Promise<R>,
+  ): WriteFunction<A, Awaited<R>> {
+    return createWriter(options, fn, [], this.#resolve);
+  }
+
+  /** `resource` bound to this cache. */
+  resource<I extends string>(name: string, idField: I): Resource<I> {
+    return createResource(name, idField, this.#resolve);
+  }
+
+  /** Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`. */
+  async keys(pattern = "*"): Promise<string[]> {
+    const cache = this.#resolve();
+    if (!cache.store.scan) throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
+    const matcher = globToRegExp(pattern);
+    const found = await cache.run("scan", (signal) => cache.store.scan!(cache.entryPrefix, { signal }));
+    return found.map((k) => cache.logicalKey(k)).filter((k) => matcher.test(k)).sort();
+  }
+
+  /** Stored values of logical keys (`undefined` when missing or past grace; tags are not checked). */
+  async getMany(keys: readonly string[]): Promise<unknown[]> {
+    const cache = this.#resolve();
+    const stored = await Promise.all(keys.map((k) => cache.entryKey(k)));
+    const raws = await cache.run("read", (signal) => cache.store.getMany(stored, { signal }));
+    const now = cache.settings.clock.now();
+    return raws.map((raw) => {
+      const entry = raw ? decodeEntry(raw) : undefined;
+      if (!entry || now >= entry.staleUntil) return undefined;
+      const value = readValue(entry);
+      return value === NOTHING ? undefined : value;
+    });
+  }
+
+  /** This cache's counters, with the names of `getMetrics()`. */
+  metrics(): Metrics {
+    return this.#resolve().metrics.snapshot();
+  }
+
+  /** Zeroes this cache's counters. */
+  resetMetrics(): void {
+    this.#resolve().metrics.reset();
+  }
+
+  /**
+   * Finishes background work and delivers queued invalidations (each within the deadline), then releases
+   * the connections the cache opened. Resolves with what could not be delivered.
+   */
+  close(): Promise<Undelivered> {
+    return this.#close();
+  }
+
+  /** The read path for one literal key: a cached function whose key and tags are fixed. */
+  #door(key: string, options: GetOrSetOptions): ImperativeRead {
+    const { tags = [], waitUntil: _w, signal: _s, force: _f, ...readOptions } = options;
+    if (!Array.isArray(tags)) {
+      throw new TypeError(`Cannot cache ${key}: tags must be an array of strings, current value is ${tags}`);
+    }
+    for (const tag of tags) checkKey(tag, "cache", "tags");
+    const fixed = checkKey(key, "cache");
+    const read = createReader<unknown, unknown>(
+      { ...readOptions, key: () => fixed, tags: () => tags, name: readOptions.name ?? "getOrSet" },
+      // The argument is the call's loader, so that one read path serves every call.
+      (loader: unknown) => (loader as () => unknown)(),
+      [],
+      undefined,
+      this.#resolve,
+    );
+    return {
+      get: <R>(loader: () => R, call: CallOptions) =>
+        read(loader, { waitUntil: call.waitUntil, signal: call.signal, force: call.force }) as Promise<
+          Awaited<R>
+        >,
+    };
+  }
+}
+
+interface ImperativeRead {
+  get<R>(loader: () => R, call: CallOptions): Promise<Awaited<R>>;
+}
+
+/** A key or tag given to the imperative API: a non-empty, well-formed string. */
+function checkKey(key: unknown, action: string, what: "key" | "tags" = "key"): string {
+  if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+    const rule = what === "key"
+      ? "the key must be a non-empty, well-formed string"
+      : "tags must be non-empty, well-formed strings";
+    throw new TypeError(`Cannot ${action}: ${rule}, current value is ${JSON.stringify(key)}`);
+  }
+  return key;
+}
+
+function globToRegExp(pattern: string): RegExp {
+  const body = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
+  return new RegExp(`^${body}$`);
+}
+
+/**
+ * Creates a cache instance with its own store, namespace, metrics and invalidation queue. Every option of
+ * `initCache` is accepted; without any it is in-memory. Instances never share state unless they share a
+ * store and a namespace (then they see each other's entries and invalidations, as two processes would).
+ *
+ * @example Two caches in one process
+ * ```ts
+ * import { createCache } from "@svc-infra/cache";
+ * const sessions = await createCache({ prefix: "sessions" });
+ * const config = await createCache({ prefix: "config" });
+ * await sessions.set("s:1", { user: 1 }, { ttl: 60 });
+ * console.log(await sessions.get("s:1"), await config.get("s:1")); // { user: 1 } undefined
+ * await Promise.all([sessions.close(), config.close()]);
+ * ```
+ *
+ * @throws {TypeError} a malformed option, as for `initCache`.
+ */
+export async function createCache(options: CacheOptions = {}): Promise<Cache> {
+  const { context, ownedStore } = await openCache(options, "Cannot create cache", new MetricsRegistry());
+  let closed: Promise<Undelivered> | undefined;
+  return new Cache(() => context, () =>
+    closed ??= (async () => {
+      const left = await context.drain();
+      await ownedStore?.close?.().catch(() => {});
+      return left;
+    })());
+}

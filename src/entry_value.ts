@@ -1,0 +1,41 @@
+/**
+ * What callers get from a stored entry: its validity against the versions read with it, and its value, revived
+ * (a fresh copy per caller) or shared and frozen (`zeroCopy`).
+ *
+ * @module
+ */
+
+import type { Entry } from "./entry.ts";
+import { type Encoded, revive } from "./codec.ts";
+import { negativeCache } from "./negative.ts";
+
+/** An entry whose value cannot be revived (damaged). */
+export const NOTHING: unique symbol = Symbol("nothing");
+
+/** The value a caller gets from an entry (a copy, or with `zeroCopy` the frozen shared tree); `NOTHING` when it cannot be revived. */
+export function readValue(entry: Entry, zeroCopy = false): unknown {
+  try {
+    const value = zeroCopy && entry.shared && entry.json
+      ? deepFreeze(entry.parsed)
+      : revive(entry.parsed, entry.json, entry.shared);
+    return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
+  } catch {
+    return NOTHING;
+  }
+}
+
+const frozen = new WeakSet<object>();
+
+/** Freezes a JSON tree once; later calls return it at once. */
+function deepFreeze(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || frozen.has(value)) return value;
+  for (const child of Object.values(value)) deepFreeze(child);
+  frozen.add(Object.freeze(value));
+  return value;
+}
+
+/** The value of a just-encoded result, as a later hit would return it. */
+export function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
+  const value = revive(JSON.parse(encoded.text), encoded.json);
+  return negative ? negativeCache({ ttl, value }) : value;
+}

@@ -1,0 +1,194 @@
+/**
+ * From options to a cache: checks every option (unknown names, namespaces, numbers), opens the store a url
+ * names, and builds the engine. Shared by `initCache` (the default cache) and `createCache` (instances).
+ *
+ * @module
+ */
+
+import { CacheContext, defaultSettings, type Logger, type WaitUntil } from "./context.ts";
+import type { CacheStore } from "./store.ts";
+import type { Clock } from "./clock.ts";
+import { type Env, envFlag, readEnv } from "./env.ts";
+import { memoryStore } from "./memory_store.ts";
+import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
+import type { MetricsRegistry } from "./metrics.ts";
+import type { LockOptions } from "./read_options.ts";
+import { checkLock } from "./read.ts";
+import { checkOptionNames } from "./option_names.ts";
+
+/** Options of `initCache` and `createCache`. */
+export interface CacheOptions {
+  /** Backend URL: `memory:`; omitted → in-memory. */
+  url?: string;
+  /** Token for token-authenticated backends. */
+  token?: string;
+  /** A store instance (an adapter), instead of `url`. */
+  store?: CacheStore;
+  /** First namespace part. @default {CACHE_PREFIX or "svc"} */
+  prefix?: string;
+  /** Second namespace part; bump it to start from an empty cache. @default {CACHE_VERSION or "v1"} */
+  version?: string;
+  /** Where `CACHE_*` settings are read from (a Worker's env); the runtime's environment when omitted. */
+  env?: Env;
+  /** Debug lines in the seed's format. @default {CACHE_DEBUG} */
+  debug?: boolean;
+  /** Per-function counters and latencies. @default {CACHE_METRICS} */
+  metrics?: boolean;
+  /** Where log lines go. @default {console} */
+  logger?: Logger;
+  /** Deadline of every backend call in milliseconds. @default {1000} */
+  deadlineMs?: number;
+  /** Lifetime of tag versions in seconds; keep it above your longest ttl. @default {2592000} (30 days) */
+  tagTtl?: number;
+  /** Default `waitUntil` for background work (refresh, recache). */
+  waitUntil?: WaitUntil;
+  /** Default of every read's `lock`: load once per cluster instead of once per process. @default {false} */
+  lock?: boolean | LockOptions;
+  /** Consecutive backend failures that open the circuit breaker. @default {5} */
+  breakerThreshold?: number;
+  /** Milliseconds the breaker stays open before one probe call. @default {1000} */
+  breakerCooldownMs?: number;
+  /** Shortest interval between two logged backend errors. @default {30000} */
+  errorLogIntervalMs?: number;
+  /**
+   * Longest wait between two retries of an invalidation that could not reach the backend (retries start at
+   * 25 ms and double; they bypass the breaker). It bounds how soon after recovery a queued invalidation
+   * lands. @default {200}
+   */
+  retryMaxMs?: number;
+  /**
+   * Most keys (tag versions, entries) the queue of undelivered invalidations holds; past it they are replaced
+   * by one invalidation of the whole namespace, which makes every entry a miss. @default {10000}
+   */
+  maxPendingInvalidations?: number;
+  /** Time source, for tests. */
+  clock?: Clock;
+  /** Random source in [0, 1) for jitter, for tests. */
+  random?: () => number;
+}
+
+/** Every option name of {@linkcode CacheOptions}; the compiler keeps the list complete. */
+const CACHE_OPTION_NAMES = Object.keys(
+  {
+    url: 1,
+    token: 1,
+    store: 1,
+    prefix: 1,
+    version: 1,
+    env: 1,
+    debug: 1,
+    metrics: 1,
+    logger: 1,
+    deadlineMs: 1,
+    tagTtl: 1,
+    waitUntil: 1,
+    lock: 1,
+    breakerThreshold: 1,
+    breakerCooldownMs: 1,
+    errorLogIntervalMs: 1,
+    retryMaxMs: 1,
+    maxPendingInvalidations: 1,
+    clock: 1,
+    random: 1,
+  } satisfies Record<keyof CacheOptions, 1>,
+);
+
+const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
+
+/** A cache built from options. */
+export interface OpenedCache {
+  readonly context: CacheContext;
+  /** The store the options' url opened (the cache closes it), `undefined` for a store given as `store`. */
+  readonly ownedStore?: CacheStore;
+  /** The `[INIT]` debug line. */
+  readonly describe: string;
+}
+
+/**
+ * Checks `options` and builds a cache with `metrics` as its registry; `what` starts error messages
+ * ("Cannot init cache").
+ */
+export async function openCache(
+  options: CacheOptions,
+  what: string,
+  metrics: MetricsRegistry,
+): Promise<OpenedCache> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`${what}: expected an options object`);
+  }
+  checkOptionNames(options, CACHE_OPTION_NAMES, what);
+  if (options.url !== undefined && (typeof options.url !== "string" || options.url.trim() === "")) {
+    throw new TypeError(
+      `${what}: url must be a non-empty string (omit it for the in-memory cache), current value is ${
+        JSON.stringify(options.url)
+      }`,
+    );
+  }
+  const env = options.env;
+  const prefix = options.prefix ?? (readEnv("CACHE_PREFIX", env) || "svc");
+  const version = options.version ?? (readEnv("CACHE_VERSION", env) || "v1");
+  for (const [name, value] of [["prefix", prefix], ["version", version]]) {
+    if (typeof value !== "string" || !NAMESPACE_PART.test(value)) {
+      throw new TypeError(
+        `${what}: ${name} must match ${NAMESPACE_PART} (letters, digits, "_", ".", "-"), current value is ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
+  if (options.url !== undefined && options.store !== undefined) {
+    throw new TypeError(`${what}: give either url or store, not both`);
+  }
+  checkLock(options.lock, what);
+  positive(what, "deadlineMs", options.deadlineMs);
+  positive(what, "tagTtl", options.tagTtl);
+  positive(what, "breakerThreshold", options.breakerThreshold);
+  positive(what, "breakerCooldownMs", options.breakerCooldownMs);
+  positive(what, "retryMaxMs", options.retryMaxMs);
+  positive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
+  positive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
+  const base = defaultSettings({ store: memoryStore(), env });
+  const clock = options.clock ?? base.clock;
+  const url = options.url;
+  const secrets = [...(url ? urlSecrets(url) : []), ...(options.token ? [options.token] : [])];
+  let store = options.store;
+  let owned = false;
+  if (!store) {
+    owned = true;
+    store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
+  }
+  const next = new CacheContext({
+    ...base,
+    store,
+    prefix,
+    version,
+    env,
+    clock,
+    secrets,
+    debug: options.debug ?? envFlag("CACHE_DEBUG", env),
+    logger: options.logger ?? base.logger,
+    random: options.random ?? base.random,
+    deadlineMs: options.deadlineMs ?? base.deadlineMs,
+    tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
+    waitUntil: options.waitUntil,
+    lock: options.lock,
+    breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
+    breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
+    errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
+    retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
+    maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
+  }, metrics);
+  const ready = await store.ready?.();
+  if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);
+  metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
+  const describe = `[INIT] store=${store.name} namespace=${prefix}:${version}${
+    url ? ` url=${redactUrl(url)}` : ""
+  }`;
+  return { context: next, ownedStore: owned ? store : undefined, describe };
+}
+
+function positive(what: string, name: string, value: number | undefined) {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(`${what}: ${name} must be a positive number, current value is ${value}`);
+  }
+}
