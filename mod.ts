@@ -22,6 +22,7 @@ export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
+export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";
 export { cacheRead } from "./src/read.ts";
 export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
 export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read_options.ts";

@@ -18,6 +18,7 @@ import { createResource, type Resource } from "./resource.ts";
 import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
 import type { TemplateArg } from "./keys.ts";
 import { readStored } from "./stored.ts";
+import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
 import { serialize } from "./codec.ts";
 import { decodeEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
@@ -85,6 +86,30 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Values for `keys`, in their order: one batch read for all of them and their tags, one call of `loader`
+   * with only the missing keys (values in the same order, or a `Map`), one batch write. Concurrent calls that
+   * overlap share loads.
+   *
+   * @example
+   * ```ts
+   * import { createCache } from "@svc-infra/cache";
+   * const cache = await createCache();
+   * const users = await cache.getOrSetMany(["user:1", "user:2"],
+   *   async (missing) => missing.map((key) => ({ key })), { ttl: 60, tags: (key) => [key] });
+   * console.log(users); // [{ key: "user:1" }, { key: "user:2" }]
+   * ```
+   *
+   * @throws {TypeError} a loader that returns no value for some keys (named; nothing is cached).
+   */
+  async getOrSetMany<R>(
+    keys: readonly string[],
+    loader: ManyLoader<R>,
+    options: GetOrSetManyOptions = {},
+  ): Promise<Awaited<R>[]> {
+    return await getOrSetMany(this.#resolve(), keys, loader, options);
   }
 
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */

@@ -76,3 +76,71 @@ Deno.test("cache: instances keep their own entries and metrics; the default inst
   assert.equal(await instance().get("k"), undefined, "instance() follows initCache");
   await Promise.all([a.close(), b.close(), instance().close()]);
 });
+
+Deno.test("cache: getOrSetMany loads only the missing keys, in one call, in order; a Map answer works", async () => {
+  const cache = await createCache();
+  await cache.set("user:2", { id: 2, cached: true }, { ttl: 60, tags: ["user:2"] });
+  const asked: string[][] = [];
+  const users = await cache.getOrSetMany(
+    ["user:1", "user:2", "user:3", "user:1"],
+    (missing) => (asked.push(missing), missing.map((key) => ({ id: Number(key.slice(5)) }))),
+    { ttl: 60, tags: (key) => [key] },
+  );
+  assert.deepEqual(users, [{ id: 1 }, { id: 2, cached: true }, { id: 3 }, { id: 1 }]);
+  assert.deepEqual(asked, [["user:1", "user:3"]]);
+  assert.notEqual(users[0], users[3], "a repeated key gets its own copy");
+  const again = await cache.getOrSetMany(["user:3", "user:4"], (missing) => {
+    asked.push(missing);
+    return new Map(missing.map((key) => [key, { id: Number(key.slice(5)), map: true }]));
+  }, { ttl: 60, tags: (key) => [key] });
+  assert.deepEqual(again, [{ id: 3 }, { id: 4, map: true }]);
+  assert.deepEqual(asked[1], ["user:4"]);
+  await cache.invalidateTags(["user:3"]);
+  assert.equal(await cache.get("user:3"), undefined, "tags given as a function of the key");
+  assert.deepEqual(await cache.get("user:1"), { id: 1 });
+  await cache.close();
+});
+
+Deno.test("cache: getOrSetMany with too few values is a TypeError naming the keys, and caches nothing", async () => {
+  const cache = await createCache();
+  await assert.rejects(
+    cache.getOrSetMany(["a", "b", "c"], () => [1]),
+    /the loader returned no value for 2 keys \("b", "c"\); nothing was cached/,
+  );
+  await assert.rejects(cache.getOrSetMany(["a"], () => new Map()), /no value for 1 key \("a"\)/);
+  await assert.rejects(cache.getOrSetMany(["a"], () => [1, 2]), /returned 2 values for 1 keys/);
+  assert.equal(await cache.has("a"), false);
+  assert.deepEqual(await cache.getOrSetMany(["a", "b"], (m) => m.map((k) => k + "!")), ["a!", "b!"]);
+  await cache.close();
+});
+
+Deno.test("cache: overlapping getOrSetMany calls and single reads share loads; an invalidation mid-load wins", async () => {
+  const cache = await createCache();
+  const gate = deferred<void>();
+  const asked: string[][] = [];
+  const load = async (
+    missing: string[],
+  ) => (asked.push(missing), await gate.promise, missing.map((k) => `v:${k}`));
+  const first = cache.getOrSetMany(["1", "2", "3"], load, { ttl: 60, tags: ["batch"] });
+  await new Promise((r) => setTimeout(r, 5));
+  const second = cache.getOrSetMany(["2", "3", "4"], load, { ttl: 60, tags: ["batch"] });
+  const single = cache.getOrSet("2", () => "single", { ttl: 60, tags: ["batch"] });
+  await new Promise((r) => setTimeout(r, 5));
+  gate.resolve();
+  assert.deepEqual(await first, ["v:1", "v:2", "v:3"]);
+  assert.deepEqual(await second, ["v:2", "v:3", "v:4"]);
+  assert.equal(await single, "v:2", "a single read joined the batch's load");
+  assert.deepEqual(asked, [["1", "2", "3"], ["4"]]);
+
+  const held = deferred<void>();
+  const slow = cache.getOrSetMany(["x"], async (m) => (await held.promise, m.map(() => "old")), {
+    ttl: 60,
+    tags: ["x"],
+  });
+  await new Promise((r) => setTimeout(r, 5));
+  await cache.invalidateTags(["x"]);
+  held.resolve();
+  assert.deepEqual(await slow, ["old"], "the caller gets its own load");
+  assert.equal(await cache.get("x"), undefined, "but it did not store over the invalidation");
+  await cache.close();
+});

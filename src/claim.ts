@@ -30,41 +30,68 @@ export async function claim(
   ttlSeconds: number,
   budget: Budget,
 ): Promise<Claim> {
+  return (await claimMany(cache, [{ keys, observed }], ttlSeconds, budget))[0];
+}
+
+/** The keys of one load to claim, and what was read at them (if anything). */
+export interface ClaimRequest {
+  readonly keys: readonly string[];
+  readonly observed?: readonly (string | null)[];
+}
+
+/** Claims several loads in one store call (keys they share, such as a tag, are created once). */
+export async function claimMany(
+  cache: CacheContext,
+  requests: readonly ClaimRequest[],
+  ttlSeconds: number,
+  budget: Budget,
+): Promise<Claim[]> {
+  const seen = new Map<string, string | null | undefined>();
+  const entryKeys = new Set<string>();
+  for (const { keys, observed } of requests) {
+    entryKeys.add(keys[0]);
+    keys.forEach((key, i) => {
+      if (seen.get(key) === undefined) seen.set(key, observed ? observed[i] : undefined);
+    });
+  }
   try {
-    const raws = observed
-      ? [...observed]
-      : await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
+    const unique = [...seen.keys()];
+    const unread = unique.filter((key) => seen.get(key) === undefined);
+    if (unread.length > 0) {
+      const raws = await cache.run("read", (signal) => cache.store.getMany(unread, { signal }), budget);
+      unread.forEach((key, i) => seen.set(key, raws[i]));
+    }
     const writes: StoreWrite[] = [];
-    const slots: number[] = [];
-    for (let i = 0; i < keys.length; i++) {
-      if (raws[i] !== null) continue;
-      const value = i === 0 ? loadingMarker(randomToken()) : randomToken();
-      const ttlMs = i === 0 ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs;
-      writes.push({ key: keys[i], value, ttlMs, ifAbsent: true });
-      slots.push(i);
+    for (const key of unique) {
+      if (seen.get(key) !== null) continue;
+      const entry = entryKeys.has(key);
+      writes.push({
+        key,
+        value: entry ? loadingMarker(randomToken()) : randomToken(),
+        ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
+        ifAbsent: true,
+      });
     }
     if (writes.length > 0) {
       const stored = await cache.run("claim", (signal) => cache.store.setMany(writes, { signal }), budget);
-      const lost = slots.filter((_, j) => !stored[j]);
-      slots.forEach((i, j) => raws[i] = stored[j] ? writes[j].value : null);
+      const lost = writes.filter((_, j) => !stored[j]).map((w) => w.key);
+      writes.forEach((w, j) => seen.set(w.key, stored[j] ? w.value : null));
       if (lost.length > 0) {
         // Another writer got there first: its value is the state to load under.
-        const current = await cache.run(
-          "read",
-          (signal) => cache.store.getMany(lost.map((i) => keys[i]), { signal }),
-          budget,
-        );
-        lost.forEach((i, j) => raws[i] = current[j]);
+        const current = await cache.run("read", (signal) => cache.store.getMany(lost, { signal }), budget);
+        lost.forEach((key, j) => seen.set(key, current[j]));
       }
     }
-    const guard = raws[0] === null ? undefined : writeGuard(raws[0]);
-    const versions = raws.slice(1);
-    return {
-      guard,
-      // A version that vanished again between the calls cannot vouch for an entry.
-      versions: versions.every((v) => v !== null) ? versions as string[] : undefined,
-    };
+    return requests.map(({ keys }) => {
+      const entry = seen.get(keys[0]) ?? null;
+      const versions = keys.slice(1).map((key) => seen.get(key) ?? null);
+      return {
+        guard: entry === null ? undefined : writeGuard(entry),
+        // A version that vanished again between the calls cannot vouch for an entry.
+        versions: versions.every((v) => v !== null) ? versions as string[] : undefined,
+      };
+    });
   } catch {
-    return { guard: undefined, versions: undefined }; // reported by run()
+    return requests.map(() => ({ guard: undefined, versions: undefined })); // reported by run()
   }
 }

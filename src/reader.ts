@@ -10,11 +10,11 @@ import type { CacheContext, InvalidationResult, WaitUntil } from "./context.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import { Budget } from "./deadline.ts";
-import { randomToken } from "./token.ts";
 import { settledWithin } from "./timers.ts";
-import { type CompiledTemplate, renderTemplate, utf8Length } from "./keys.ts";
+import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
-import { encodeEntry, type Entry, type EntryMeta, isLoadingMarker } from "./entry.ts";
+import { type Entry, isLoadingMarker } from "./entry.ts";
+import { entryWrite, storeEntries } from "./entry_write.ts";
 import { type Encoded, serialize } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
@@ -524,50 +524,11 @@ export class Reader<A, R> {
     ttl: number,
     loadMs: number,
   ): Promise<number | undefined> {
-    const { cache } = job;
-    const { guard, versions } = claimed;
-    if (guard === undefined || versions === undefined) return;
-    const { clock, random } = cache.settings;
-    const now = clock.now();
-    // smoothExpiry draws the entry's own lifetime from ttl ± 10 %; earlyTtl scales with it.
-    const factor = this.#options.smoothExpiry ? 0.9 + random() * 0.2 : 1;
-    const lifetimeMs = Math.max(1, Math.round(ttl * 1000 * factor));
-    const early = this.#options.earlyTtl;
-    const graceMs = negative ? 0 : (this.#options.staleTtl ?? 0) * 1000;
-    const meta: EntryMeta = {
-      token: randomToken(),
-      createdAt: now,
-      freshUntil: now + lifetimeMs,
-      refreshAt: early !== undefined && !negative
-        ? now + Math.round(early * 1000 * factor)
-        : now + lifetimeMs,
-      staleUntil: now + lifetimeMs + graceMs,
-      negative,
-      ttl,
-      loadMs,
-      versions,
-      dependencies: job.keys.slice(1).map((key) => key.slice(cache.namespace.length)),
-    };
-    const value = encodeEntry(meta, encoded);
-    const max = cache.store.capabilities.maxValueBytes;
-    if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
-      cache.metrics.count("cache.error", this.#what);
-      cache.warnOnce(
-        `size:${this.#what}`,
-        `a result of ${this.#what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
-      );
-      return;
-    }
-    try {
-      const write = { key: job.keys[0], value, ttlMs: meta.staleUntil - now, ifStartsWith: guard };
-      const [stored] = await cache.run(
-        "write",
-        (signal) => cache.store.setMany([write], { signal }),
-        job.budget,
-      );
-      if (!stored) cache.metrics.count("cache.write.superseded", this.#what);
-      else return meta.freshUntil;
-    } catch { /* reported by run(); the caller still gets its value */ }
+    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs };
+    const entry = entryWrite(job.cache, this.#what, this.#options, item);
+    if (!entry) return undefined;
+    const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
+    return stored ? entry.freshUntil : undefined;
   }
 }
 

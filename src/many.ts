@@ -1,0 +1,284 @@
+/**
+ * `getOrSetMany`: a batch of keys in one read (entries and their tag versions together: one `MGET` per slot,
+ * one `/pipeline`, one `getMany`), one loader call for the misses, one claim and one conditional write for
+ * what it loaded. Keys another caller is loading are joined, not loaded twice; keys this batch loads are
+ * joinable by every other read of this cache while it runs.
+ *
+ * @module
+ */
+
+import type { CacheContext } from "./context.ts";
+import { Budget } from "./deadline.ts";
+import { isLoadingMarker } from "./entry.ts";
+import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
+import { type EntryShape, entryWrite, storeEntries } from "./entry_write.ts";
+import { claimMany } from "./claim.ts";
+import { Flight, type LoadResult } from "./flight.ts";
+import { type Encoded, serialize } from "./codec.ts";
+import { isNegativeCacheResult } from "./negative.ts";
+import { checkTtl, type Ttl } from "./ttl.ts";
+import { checkOptionNames } from "./option_names.ts";
+import { versionsMatch } from "./versions.ts";
+
+/** Options of `getOrSetMany`. */
+export interface GetOrSetManyOptions extends EntryShape {
+  /** Seconds, or `"short" | "default" | "long"`. @default {"default"} */
+  ttl?: Ttl;
+  /** Tags of each entry: the same for all, or a function of the key. Literal names. */
+  tags?: readonly string[] | ((key: string) => readonly string[]);
+  /** Hand out the cached values themselves, frozen, instead of copies. @default {false} */
+  zeroCopy?: boolean;
+  /** Name in logs and metrics. @default {"getOrSetMany"} */
+  name?: string;
+}
+
+/** Loads the missing keys: values in the order given, or a `Map` from key to value. */
+export type ManyLoader<R> = (
+  missing: string[],
+) => readonly R[] | ReadonlyMap<string, R> | Promise<readonly R[] | ReadonlyMap<string, R>>;
+
+const OPTION_NAMES = Object.keys(
+  {
+    ttl: 1,
+    tags: 1,
+    smoothExpiry: 1,
+    earlyTtl: 1,
+    staleTtl: 1,
+    zeroCopy: 1,
+    name: 1,
+  } satisfies Record<keyof GetOrSetManyOptions, 1>,
+);
+
+/** One distinct key of the batch and what the read found for it. */
+interface Item {
+  readonly key: string;
+  readonly keys: readonly string[];
+  raws?: (string | null)[];
+  value?: unknown;
+  flight?: Flight;
+  joined?: boolean;
+}
+
+/** Values for `keys` (in their order), loading the missing ones with one call of `loader`. */
+export async function getOrSetMany<R>(
+  cache: CacheContext,
+  keys: readonly string[],
+  loader: ManyLoader<R>,
+  options: GetOrSetManyOptions = {},
+): Promise<Awaited<R>[]> {
+  const what = options.name ?? "getOrSetMany";
+  checkOptionNames(options, OPTION_NAMES, `Cannot cache ${what}`);
+  checkTtl(options.ttl, what);
+  checkTtl(options.staleTtl, what, "staleTtl");
+  if (!Array.isArray(keys)) throw new TypeError(`Cannot cache ${what}: keys must be an array of strings`);
+  if (typeof loader !== "function") throw new TypeError(`Cannot cache ${what}: expected a loader function`);
+  const unique = [...new Set(keys)];
+  const items = await Promise.all(unique.map((key) => itemFor(cache, key, options.tags, what)));
+  const ttl = cache.ttlSeconds(options.ttl);
+  if (ttl === 0) {
+    cache.metrics.count("cache.skip", what, unique.length);
+    return valuesInOrder(keys, unique, await loader(unique), what) as Awaited<R>[];
+  }
+  const started = performance.now();
+  const budget = new Budget(cache.settings.deadlineMs);
+  await readAll(cache, items, budget);
+  const now = cache.settings.clock.now();
+  const toLoad: Item[] = [];
+  for (const item of items) {
+    const value = item.raws ? validValue(cache, item.raws, now, item.keys, options.zeroCopy) : NOTHING;
+    if (value !== NOTHING) {
+      item.value = value;
+      cache.metrics.count("cache.hit", what);
+      continue;
+    }
+    cache.metrics.count("cache.miss", what);
+    const running = cache.inflight.get(item.keys[0]);
+    if (running?.admits(item.raws, started)) {
+      item.flight = running;
+      item.joined = true;
+    } else toLoad.push(item);
+  }
+  if (toLoad.length > 0) await loadMissing(cache, toLoad, loader, ttl, budget, options, what);
+  const byKey = new Map<string, unknown>();
+  await Promise.all(items.map(async (item) => {
+    if (!item.flight) return byKey.set(item.key, item.value);
+    const result = await item.flight.promise;
+    byKey.set(item.key, item.joined ? result.copy() : result.value);
+  }));
+  cache.debug(
+    `[MANY] keys=${unique.length} hits=${unique.length - toLoad.length} loaded=${toLoad.length} duration_ms=${
+      (performance.now() - started).toFixed(1)
+    }ms ttl=${ttl}`,
+  );
+  const seen = new Set<string>();
+  return keys.map((key) => {
+    if (!seen.has(key)) return seen.add(key), byKey.get(key);
+    return structuredClone(byKey.get(key)); // a repeated key gets its own copy
+  }) as Awaited<R>[];
+}
+
+async function itemFor(
+  cache: CacheContext,
+  key: unknown,
+  tags: GetOrSetManyOptions["tags"],
+  what: string,
+): Promise<Item> {
+  if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+    throw new TypeError(
+      `Cannot cache ${what}: keys must be non-empty, well-formed strings, current value is ${
+        JSON.stringify(key)
+      }`,
+    );
+  }
+  const names = typeof tags === "function" ? tags(key) : tags ?? [];
+  if (!Array.isArray(names) || names.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
+    throw new TypeError(
+      `Cannot cache ${what}: tags of ${
+        JSON.stringify(key)
+      } must be an array of non-empty strings, current value is ${JSON.stringify(names)}`,
+    );
+  }
+  const storeKeys = [cache.entryKey(key)];
+  if (cache.generationKey !== undefined) storeKeys.push(cache.generationKey);
+  for (const tag of names) storeKeys.push(cache.tagKey(tag));
+  return { key, keys: await Promise.all(storeKeys) };
+}
+
+/** One read of every item's keys (shared keys read once); items stay unread when the store cannot answer. */
+async function readAll(cache: CacheContext, items: Item[], budget: Budget): Promise<void> {
+  const index = new Map<string, number>();
+  for (const item of items) for (const key of item.keys) if (!index.has(key)) index.set(key, index.size);
+  try {
+    const keys = [...index.keys()];
+    const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
+    for (const item of items) item.raws = item.keys.map((key) => raws[index.get(key)!]);
+  } catch { /* reported by run(): every key loads */ }
+}
+
+function validValue(
+  cache: CacheContext,
+  raws: (string | null)[],
+  now: number,
+  keys: readonly string[],
+  zeroCopy: boolean | undefined,
+): unknown {
+  const raw = raws[0];
+  if (raw === null || isLoadingMarker(raw)) return NOTHING;
+  const entry = cache.decode(raw);
+  if (!entry || now >= entry.freshUntil || !versionsMatch(entry.versions, raws)) return NOTHING;
+  if (cache.hasPendingInvalidation(keys)) return NOTHING;
+  return readValue(entry, zeroCopy);
+}
+
+/** Claims, loads (one loader call) and stores (one write) the items nobody else is loading. */
+async function loadMissing<R>(
+  cache: CacheContext,
+  items: Item[],
+  loader: ManyLoader<R>,
+  ttl: number,
+  budget: Budget,
+  options: GetOrSetManyOptions,
+  what: string,
+): Promise<void> {
+  const settlers = items.map((item) => {
+    const flight = new Flight(item.keys.slice(1));
+    let settle!: { resolve: (r: LoadResult) => void; reject: (e: unknown) => void };
+    flight.promise = new Promise<LoadResult>((resolve, reject) => settle = { resolve, reject });
+    flight.promise.catch(() => {}); // awaited by the callers; a rejection is theirs
+    cache.inflight.set(item.keys[0], flight);
+    item.flight = flight;
+    return settle;
+  });
+  const done = () => {
+    for (const item of items) {
+      if (cache.inflight.get(item.keys[0]) === item.flight) cache.inflight.delete(item.keys[0]);
+    }
+  };
+  try {
+    const claims = await claimMany(
+      cache,
+      items.map((i) => ({ keys: i.keys, observed: i.raws })),
+      ttl,
+      budget,
+    );
+    items.forEach((item, i) => item.flight!.loading(claims[i]));
+    const loadStarted = cache.settings.clock.now(), started = performance.now();
+    const missing = items.map((item) => item.key);
+    const values = valuesInOrder(missing, missing, await loader(missing), what);
+    const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
+    cache.metrics.count("cache.load", what);
+    cache.metrics.time("cache.load.ms", performance.now() - started, what);
+    const writes = [], results: LoadResult[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const value = values[i];
+      const negative = isNegativeCacheResult(value);
+      const itemTtl = negative ? value.ttl : ttl;
+      let encoded: Encoded | undefined;
+      try {
+        encoded = serialize(negative ? value.value : value, what);
+      } catch (error) {
+        cache.metrics.count("cache.error", what);
+        cache.warnOnce(
+          `serialize:${what}`,
+          `${(error as Error).message}; results are returned but not cached`,
+        );
+      }
+      const copyOf = encoded;
+      results.push({ value, copy: copyOf ? () => readEncoded(copyOf, negative, itemTtl) : () => value });
+      if (!encoded || items[i].flight!.dropped) continue;
+      const item = { keys: items[i].keys, claim: claims[i], encoded, negative, ttl: itemTtl, loadMs };
+      const entry = entryWrite(cache, what, options, item);
+      if (entry) writes.push(entry.write);
+    }
+    await storeEntries(cache, what, writes, budget);
+    results.forEach((result, i) => settlers[i].resolve(result));
+  } catch (error) {
+    for (const settle of settlers) settle.reject(error);
+    throw error;
+  } finally {
+    done();
+  }
+}
+
+/**
+ * The loader's answer (for `wanted`) as values in the order of `keys`; a missing value, or an array of the
+ * wrong length, is an error naming the keys.
+ */
+function valuesInOrder(
+  keys: readonly string[],
+  wanted: readonly string[],
+  answer: readonly unknown[] | ReadonlyMap<string, unknown>,
+  what: string,
+): unknown[] {
+  let values: unknown[];
+  if (answer instanceof Map) {
+    const missing = wanted.filter((key) => !answer.has(key));
+    if (missing.length > 0) throw loaderError(what, missing);
+    values = wanted.map((key) => answer.get(key));
+  } else if (Array.isArray(answer)) {
+    if (answer.length < wanted.length) throw loaderError(what, wanted.slice(answer.length));
+    if (answer.length > wanted.length) {
+      throw new TypeError(
+        `Cannot cache ${what}: the loader returned ${answer.length} values for ${wanted.length} keys; nothing was cached`,
+      );
+    }
+    values = [...answer];
+  } else {
+    throw new TypeError(
+      `Cannot cache ${what}: the loader must return an array or a Map, current value is ${answer}`,
+    );
+  }
+  if (keys === wanted) return values;
+  const byKey = new Map(wanted.map((key, i) => [key, values[i]]));
+  return keys.map((key) => byKey.get(key));
+}
+
+function loaderError(what: string, missing: readonly string[]): TypeError {
+  const shown = missing.slice(0, 5).map((k) => JSON.stringify(k)).join(", ") +
+    (missing.length > 5 ? ", …" : "");
+  return new TypeError(
+    `Cannot cache ${what}: the loader returned no value for ${missing.length} key${
+      missing.length === 1 ? "" : "s"
+    } (${shown}); nothing was cached`,
+  );
+}
