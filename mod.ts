@@ -23,6 +23,8 @@ export type { CacheOptions } from "./src/open.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";
+export type { EntryShape } from "./src/entry_write.ts";
+export type { ValueTypes } from "./src/codec.ts";
 export { cacheRead } from "./src/read.ts";
 export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
 export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read_options.ts";

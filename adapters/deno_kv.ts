@@ -21,6 +21,8 @@
  */
 
 import type { CacheStore, StoreWrite } from "../src/store.ts";
+export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
+export type { Clock } from "../src/clock.ts";
 
 /** A key as the store writes it: `[root, key]`. */
 export type KvKey = readonly string[];

@@ -13,3 +13,5 @@
 
 export { memoryStore } from "../src/memory_store.ts";
 export type { MemoryStoreOptions } from "../src/memory_store.ts";
+export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
+export type { Clock } from "../src/clock.ts";

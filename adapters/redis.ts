@@ -20,6 +20,8 @@ import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
+export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
+export type { Clock } from "../src/clock.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */
 export interface RedisCommands {

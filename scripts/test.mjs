@@ -80,9 +80,12 @@ async function main() {
   const benches = readdirSync("bench").filter((f) => f.endsWith(".ts")).map((f) => join("bench", f));
   const typed = ["mod.ts", "adapters", "src", "tests", "examples", "npm-build.ts", ...benches];
   record("deno check", (await run(deno, ["check", ...typed])).code === 0);
-  // Its resolver prints warnings about @types/node that are not ours; shown only if the lint fails.
-  const docLint = await run(deno, ["doc", "--lint", "mod.ts", ...exportedFiles()], {}, { quiet: true });
-  record("deno doc --lint", docLint.code === 0);
+  // Each entry on its own, as JSR documents it. Its resolver prints warnings about @types/node that are not
+  // ours: output is shown only if the lint fails.
+  for (const file of exportedFiles()) {
+    const docLint = await run(deno, ["doc", "--lint", file], {}, { quiet: true });
+    record(`deno doc --lint ${file}`, docLint.code === 0 || onlyHonoTypes(file, docLint.text));
+  }
   // JSR is the recommended way in for Deno: the package must stay publishable (a dry run works offline).
   const publish = await run(deno, ["publish", "--dry-run", "--allow-dirty"], {}, { quiet: true });
   record("deno publish --dry-run", publish.code === 0);
@@ -173,15 +176,21 @@ function recordNode(name, { code, text }) {
   if (code !== 0 && Number(fail[1]) === 0) results.failed++;
 }
 
-/**
- * Files in deno.json's exports, so their public docs are linted. `./hono` is left out: its signatures use
- * Hono's own types (`Context`, `MiddlewareHandler`), which `deno doc --lint` reports as private types.
- */
+/** Files in deno.json's exports, so their public docs are linted. */
 function exportedFiles() {
-  const json = JSON.parse(readFileSync("deno.json", "utf8"));
-  return Object.entries(json.exports).filter(([name]) => name !== "." && name !== "./hono").map(([, file]) =>
-    file
-  );
+  return Object.values(JSON.parse(readFileSync("deno.json", "utf8")).exports);
+}
+
+/**
+ * `./hono`'s signatures use Hono's own types (`Context`, `MiddlewareHandler`, `Handler`), which doc lint calls
+ * private; re-exporting them would lint Hono's declarations instead. Every other finding counts.
+ */
+function onlyHonoTypes(file, text) {
+  if (file !== "./src/hono/mod.ts") return false;
+  // deno-lint-ignore no-control-regex
+  const findings = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.startsWith("error["));
+  return findings.length > 0 &&
+    findings.every((l) => /references private type '(Context|MiddlewareHandler|Handler)'$/.test(l));
 }
 
 main().catch((error) => {

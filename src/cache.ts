@@ -19,7 +19,6 @@ import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
 import type { TemplateArg } from "./keys.ts";
 import { readStored } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
-import { serialize } from "./codec.ts";
 import { decodeEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 
@@ -130,7 +129,8 @@ export class Cache {
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
-    serialize(value, `the value set at ${JSON.stringify(key)}`); // a value that cannot be stored is an error here
+    // A value that cannot be stored is an error here, not a silent miss later.
+    this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
     await this.#door(key, options).get(() => value, { force: true });
   }
 
@@ -192,7 +192,7 @@ export class Cache {
     return raws.map((raw) => {
       const entry = raw ? decodeEntry(raw) : undefined;
       if (!entry || now >= entry.staleUntil) return undefined;
-      const value = readValue(entry);
+      const value = readValue(entry, cache.codec);
       return value === NOTHING ? undefined : value;
     });
   }

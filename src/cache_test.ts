@@ -144,3 +144,39 @@ Deno.test("cache: overlapping getOrSetMany calls and single reads share loads; a
   assert.equal(await cache.get("x"), undefined, "but it did not store over the invalidation");
   await cache.close();
 });
+
+class Money {
+  constructor(readonly cents: number, readonly currency: string) {}
+  format(): string {
+    return `${(this.cents / 100).toFixed(2)} ${this.currency}`;
+  }
+}
+const moneyType = {
+  Money: [
+    (v: unknown) => v instanceof Money && [v.cents, v.currency],
+    ([cents, currency]: [number, string]) => new Money(cents, currency),
+  ],
+} as const;
+
+Deno.test("cache: registered types round-trip class instances (createCache and initCache); bad types are TypeErrors", async () => {
+  const cache = await createCache({ types: moneyType });
+  let loads = 0;
+  const load = () => (loads++, { total: new Money(1250, "EUR"), at: new Date(0) });
+  await cache.getOrSet("order", load, { ttl: 60 });
+  const hit = await cache.getOrSet("order", load, { ttl: 60 });
+  assert.equal(loads, 1);
+  assert.ok(hit.total instanceof Money, "revived as the class");
+  assert.equal(hit.total.format(), "12.50 EUR");
+  await cache.set("price", new Money(5, "USD"));
+  assert.equal((await cache.get<Money>("price"))?.format(), "0.05 USD");
+  await cache.close();
+
+  await initCache({ types: moneyType });
+  const price = instance();
+  await price.set("p", new Money(1, "GBP"));
+  assert.ok((await price.get("p")) instanceof Money);
+  await initCache();
+  await assert.rejects(price.set("p", new Money(1, "GBP")), TypeError, "without the type: refused");
+  await assert.rejects(createCache({ types: { Money: [() => 1] } as never }), /expected \[reduce, revive\]/);
+  await assert.rejects(createCache({ typez: {} } as never), /did you mean "types"\?/);
+});

@@ -16,28 +16,58 @@ export interface Encoded {
   readonly json: boolean;
 }
 
-/** Serializes a value; throws `TypeError` when it holds something that cannot be stored (a function, a class). */
-export function serialize(value: unknown, what: string): Encoded {
-  if (isPlainJson(value, new Set(), 0)) return { text: JSON.stringify(value), json: true };
-  try {
-    return { text: stringify(value), json: false };
-  } catch (error) {
-    throw new TypeError(
-      `Cannot cache the result of ${what}: ${
-        (error as Error).message
-      } (plain data, Date, Map, Set, BigInt and typed arrays can be cached)`,
-      { cause: error },
-    );
-  }
-}
-
 /**
- * Turns parsed JSON back into the value: through devalue when it needs it; plain JSON as is, or as a fresh
- * copy when `shared` (the parsed tree is kept for other readers).
+ * Class-aware types for the serializer, by name: `reduce` turns a value of the type into plain data (and
+ * returns `undefined` or `false` for any other value), `revive` turns that data back into the value.
  */
-export function revive(parsed: unknown, json: boolean, shared = false): unknown {
-  if (!json) return unflatten(parsed as number | unknown[]);
-  return shared ? cloneJson(parsed) : parsed;
+export type ValueTypes = Readonly<
+  Record<string, readonly [reduce: (value: unknown) => unknown, revive: (data: never) => unknown]>
+>;
+
+/** One cache's serializer: JSON for plain data, devalue (with the cache's registered types) for the rest. */
+export class Codec {
+  readonly #reducers: Record<string, (value: unknown) => unknown> = {};
+  readonly #revivers: Record<string, (data: unknown) => unknown> = {};
+
+  /** @throws {TypeError} a type that is not a `[reduce, revive]` pair of functions. */
+  constructor(types: ValueTypes = {}) {
+    if (typeof types !== "object" || types === null) {
+      throw new TypeError(`Cannot register value types: expected an object of [reduce, revive] pairs`);
+    }
+    for (const [name, pair] of Object.entries(types)) {
+      if (!Array.isArray(pair) || typeof pair[0] !== "function" || typeof pair[1] !== "function") {
+        throw new TypeError(
+          `Cannot register value type ${JSON.stringify(name)}: expected [reduce, revive] functions`,
+        );
+      }
+      this.#reducers[name] = pair[0];
+      this.#revivers[name] = pair[1] as (data: unknown) => unknown;
+    }
+  }
+
+  /** Serializes a value; throws `TypeError` when it holds something that cannot be stored (a function, a class). */
+  serialize(value: unknown, what: string): Encoded {
+    if (isPlainJson(value, new Set(), 0)) return { text: JSON.stringify(value), json: true };
+    try {
+      return { text: stringify(value, this.#reducers), json: false };
+    } catch (error) {
+      throw new TypeError(
+        `Cannot cache the result of ${what}: ${
+          (error as Error).message
+        } (plain data, Date, Map, Set, BigInt, typed arrays and registered types can be cached)`,
+        { cause: error },
+      );
+    }
+  }
+
+  /**
+   * Turns parsed JSON back into the value: through devalue when it needs it; plain JSON as is, or as a fresh
+   * copy when `shared` (the parsed tree is kept for other readers).
+   */
+  revive(parsed: unknown, json: boolean, shared = false): unknown {
+    if (!json) return unflatten(parsed as number | unknown[], this.#revivers);
+    return shared ? cloneJson(parsed) : parsed;
+  }
 }
 
 /** A deep copy of a JSON tree (objects, arrays, primitives): several times cheaper than re-parsing it. */

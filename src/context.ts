@@ -22,6 +22,7 @@ import { settledWithin } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
+import { Codec, type ValueTypes } from "./codec.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -62,6 +63,8 @@ export interface ContextSettings {
   readonly maxPendingInvalidations: number;
   /** Strings that must never reach a log line (passwords, tokens). */
   readonly secrets: readonly string[];
+  /** Class-aware types of the serializer. */
+  readonly types?: ValueTypes;
 }
 
 /** What an invalidation achieved. */
@@ -89,6 +92,8 @@ export class CacheContext {
   readonly inflight: Map<string, Flight> = new Map();
   /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
   readonly refreshBackoff: Map<string, number> = new Map();
+  /** This cache's serializer (with its registered types). */
+  readonly codec: Codec;
   /** This cache's counters (the default cache hands its registry on when `initCache` reconfigures it). */
   readonly metrics: MetricsRegistry;
   readonly #background = new Set<Promise<unknown>>();
@@ -106,6 +111,7 @@ export class CacheContext {
   constructor(settings: ContextSettings, metrics: MetricsRegistry = new MetricsRegistry()) {
     this.settings = settings;
     this.metrics = metrics;
+    this.codec = new Codec(settings.types);
     this.store = settings.store;
     this.namespace = `${settings.prefix}:${settings.version}:`;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);

@@ -7,7 +7,10 @@ import {
   loadingMarker,
   writeGuard,
 } from "./entry.ts";
-import { revive, serialize } from "./codec.ts";
+import { Codec } from "./codec.ts";
+
+const codec = new Codec();
+const serialize = (value: unknown, what: string) => codec.serialize(value, what);
 
 const meta: EntryMeta = {
   token: "0123456789abcdef",
@@ -29,7 +32,7 @@ Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold s
     const decoded = decodeEntry(encodeEntry(meta, serialize(value, "fn")))!;
     const { parsed: _p, json: _j, shared: _s, ...rest } = decoded;
     assert.deepEqual(rest, meta);
-    assert.deepEqual(revive(decoded.parsed, decoded.json), value);
+    assert.deepEqual(codec.revive(decoded.parsed, decoded.json), value);
   }
 });
 

@@ -6,18 +6,18 @@
  */
 
 import type { Entry } from "./entry.ts";
-import { type Encoded, revive } from "./codec.ts";
+import type { Codec, Encoded } from "./codec.ts";
 import { negativeCache } from "./negative.ts";
 
 /** An entry whose value cannot be revived (damaged). */
 export const NOTHING: unique symbol = Symbol("nothing");
 
 /** The value a caller gets from an entry (a copy, or with `zeroCopy` the frozen shared tree); `NOTHING` when it cannot be revived. */
-export function readValue(entry: Entry, zeroCopy = false): unknown {
+export function readValue(entry: Entry, codec: Codec, zeroCopy = false): unknown {
   try {
     const value = zeroCopy && entry.shared && entry.json
       ? deepFreeze(entry.parsed)
-      : revive(entry.parsed, entry.json, entry.shared);
+      : codec.revive(entry.parsed, entry.json, entry.shared);
     return entry.negative ? negativeCache({ ttl: entry.ttl, value }) : value;
   } catch {
     return NOTHING;
@@ -35,7 +35,7 @@ function deepFreeze(value: unknown): unknown {
 }
 
 /** The value of a just-encoded result, as a later hit would return it. */
-export function readEncoded(encoded: Encoded, negative: boolean, ttl: number): unknown {
-  const value = revive(JSON.parse(encoded.text), encoded.json);
+export function readEncoded(encoded: Encoded, negative: boolean, ttl: number, codec: Codec): unknown {
+  const value = codec.revive(JSON.parse(encoded.text), encoded.json);
   return negative ? negativeCache({ ttl, value }) : value;
 }

@@ -14,7 +14,7 @@ import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
 import { type EntryShape, entryWrite, storeEntries } from "./entry_write.ts";
 import { claimMany } from "./claim.ts";
 import { Flight, type LoadResult } from "./flight.ts";
-import { type Encoded, serialize } from "./codec.ts";
+import type { Encoded } from "./codec.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames } from "./option_names.ts";
@@ -167,7 +167,7 @@ function validValue(
   const entry = cache.decode(raw);
   if (!entry || now >= entry.freshUntil || !versionsMatch(entry.versions, raws)) return NOTHING;
   if (cache.hasPendingInvalidation(keys)) return NOTHING;
-  return readValue(entry, zeroCopy);
+  return readValue(entry, cache.codec, zeroCopy);
 }
 
 /** Claims, loads (one loader call) and stores (one write) the items nobody else is loading. */
@@ -215,7 +215,7 @@ async function loadMissing<R>(
       const itemTtl = negative ? value.ttl : ttl;
       let encoded: Encoded | undefined;
       try {
-        encoded = serialize(negative ? value.value : value, what);
+        encoded = cache.codec.serialize(negative ? value.value : value, what);
       } catch (error) {
         cache.metrics.count("cache.error", what);
         cache.warnOnce(
@@ -224,7 +224,10 @@ async function loadMissing<R>(
         );
       }
       const copyOf = encoded;
-      results.push({ value, copy: copyOf ? () => readEncoded(copyOf, negative, itemTtl) : () => value });
+      results.push({
+        value,
+        copy: copyOf ? () => readEncoded(copyOf, negative, itemTtl, cache.codec) : () => value,
+      });
       if (!encoded || items[i].flight!.dropped) continue;
       const item = { keys: items[i].keys, claim: claims[i], encoded, negative, ttl: itemTtl, loadMs };
       const entry = entryWrite(cache, what, options, item);

@@ -12,6 +12,7 @@ import { type Env, envFlag, readEnv } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
 import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
 import type { MetricsRegistry } from "./metrics.ts";
+import type { ValueTypes } from "./codec.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
 import { checkOptionNames } from "./option_names.ts";
@@ -61,6 +62,11 @@ export interface CacheOptions {
    * by one invalidation of the whole namespace, which makes every entry a miss. @default {10000}
    */
   maxPendingInvalidations?: number;
+  /**
+   * Class-aware types for the serializer, so class instances round-trip instead of being refused:
+   * `{ Money: [(v) => v instanceof Money && [v.cents], ([cents]) => new Money(cents)] }`.
+   */
+  types?: ValueTypes;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -88,6 +94,7 @@ const CACHE_OPTION_NAMES = Object.keys(
     errorLogIntervalMs: 1,
     retryMaxMs: 1,
     maxPendingInvalidations: 1,
+    types: 1,
     clock: 1,
     random: 1,
   } satisfies Record<keyof CacheOptions, 1>,
@@ -177,6 +184,7 @@ export async function openCache(
     errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
     retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
     maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
+    types: options.types,
   }, metrics);
   const ready = await store.ready?.();
   if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);

@@ -15,7 +15,7 @@ import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
 import { type Entry, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
-import { type Encoded, serialize } from "./codec.ts";
+import type { Encoded } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
 import { isNegativeCacheResult } from "./negative.ts";
@@ -208,7 +208,7 @@ export class Reader<A, R> {
       return new Peeked(raws);
     }
     if (now >= entry.freshUntil) return new Peeked(raws);
-    const value = readValue(entry, this.#options.zeroCopy);
+    const value = readValue(entry, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return new Peeked(raws);
     this.#served(cache, logical, call?.onResult, entry, started, "HIT");
     if (this.#refreshDue(entry, now, cache)) {
@@ -241,13 +241,15 @@ export class Reader<A, R> {
         const now = cache.settings.clock.now();
         const graced = entry.staleUntil > entry.freshUntil && now < entry.staleUntil;
         const value = graced && !cache.inflight.has(keys[0])
-          ? readValue(entry, this.#options.zeroCopy)
+          ? readValue(entry, cache.codec, this.#options.zeroCopy)
           : NOTHING;
         if (value !== NOTHING) return await this.#serveStale(job, entry, value as R, raws, started);
         cause = "invalidated_soft";
       } else {
         const now = cache.settings.clock.now();
-        const value = now < entry.staleUntil ? readValue(entry, this.#options.zeroCopy) : NOTHING;
+        const value = now < entry.staleUntil
+          ? readValue(entry, cache.codec, this.#options.zeroCopy)
+          : NOTHING;
         if (now >= entry.staleUntil) cause = "expired";
         else if (value === NOTHING) cause = await this.#corrupt(job, raws);
         else if (now < entry.freshUntil) {
@@ -465,9 +467,9 @@ export class Reader<A, R> {
       if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
         return;
       }
-      const value = readValue(entry, this.#options.zeroCopy);
+      const value = readValue(entry, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
-      return { value, copy: () => readValue(cache.decode(raw!)!, this.#options.zeroCopy) };
+      return { value, copy: () => readValue(cache.decode(raw!)!, cache.codec, this.#options.zeroCopy) };
     } catch {
       return undefined;
     }
@@ -501,7 +503,7 @@ export class Reader<A, R> {
     }
     let encoded: Encoded;
     try {
-      encoded = serialize(negative ? value.value : value, this.#what);
+      encoded = cache.codec.serialize(negative ? value.value : value, this.#what);
     } catch (error) {
       cache.metrics.count("cache.error", this.#what);
       cache.warnOnce(
@@ -513,7 +515,7 @@ export class Reader<A, R> {
     const freshUntil = ttl > 0 && !flight.dropped
       ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
       : undefined;
-    return { value, copy: () => readEncoded(encoded, negative, ttl), freshUntil };
+    return { value, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
   async #store(

@@ -24,7 +24,7 @@ export async function readStored(cache: CacheContext, key: string): Promise<{ va
       const versions = await cache.run("read", (signal) => cache.store.getMany(dependencies, { signal }));
       if (!versionsMatch(entry.versions, [raw, ...versions])) return undefined;
     }
-    const value = readValue(entry);
+    const value = readValue(entry, cache.codec);
     return value === NOTHING ? undefined : { value };
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss

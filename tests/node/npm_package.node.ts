@@ -138,6 +138,32 @@ test("npm package: CommonJS keeps Dates and Maps through a hit (devalue is bundl
   assert.equal(run(process.execPath, ["rich.cjs"]).trim(), "true true 1");
 });
 
+test("npm package: one default cache per process, whatever the module format or entry point", () => {
+  // CommonJS bundles a copy of the core per entry point; ESM and CJS may be mixed in one process.
+  writeFileSync(
+    join(project, "one_state.cjs"),
+    `const { initCache, getMetrics, instance } = require("@svc-infra/cache");
+const { cacheResponse } = require("@svc-infra/cache/hono");
+const { Hono } = require("hono");
+(async () => {
+  await initCache({ prefix: "one" });
+  const app = new Hono();
+  app.get("/u", cacheResponse({ key: "u", ttl: 60 }), (c) => c.json({ ok: true }));
+  const statuses = [];
+  for (let i = 0; i < 2; i++) statuses.push((await app.request("/u")).headers.get("x-cache"));
+  const esm = await import("@svc-infra/cache");
+  console.log(JSON.stringify({
+    statuses,
+    hits: getMetrics()["cache.hit"],
+    esmHits: esm.getMetrics()["cache.hit"],
+    sameNamespace: esm.instance().namespace === instance().namespace,
+  }));
+})();`,
+  );
+  const out = JSON.parse(run(process.execPath, ["one_state.cjs"]).trim());
+  assert.deepEqual(out, { statuses: ["MISS", "HIT"], hits: 1, esmHits: 1, sameNamespace: true });
+});
+
 const consumers = [
   { file: "consumer.ts", module: "node16", moduleResolution: "node16" },
   { file: "consumer.ts", module: "esnext", moduleResolution: "bundler" },
