@@ -113,7 +113,9 @@ export class Cache {
 
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const found = await readStored(this.#resolve(), checkKey(key, "get"));
+    const cache = this.#resolve();
+    const found = await readStored(cache, checkKey(key, "get"));
+    cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
     return found?.value as T | undefined;
   }
 

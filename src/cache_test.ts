@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createCache, getMetrics, initCache, instance, resetMetrics } from "../mod.ts";
 import { memoryStore } from "./memory_store.ts";
-import { deferred } from "../tests/_helpers.ts";
+import { deferred, RecordingLogger } from "../tests/_helpers.ts";
+import { faultStore } from "./testing/fault_store.ts";
 
 Deno.test("cache: getOrSet's type is the loader's; bad keys, tags and option names are TypeErrors", async () => {
   const cache = await createCache();
@@ -179,4 +180,39 @@ Deno.test("cache: registered types round-trip class instances (createCache and i
   await assert.rejects(price.set("p", new Money(1, "GBP")), TypeError, "without the type: refused");
   await assert.rejects(createCache({ types: { Money: [() => 1] } as never }), /expected \[reduce, revive\]/);
   await assert.rejects(createCache({ typez: {} } as never), /did you mean "types"\?/);
+});
+
+Deno.test("cache: bound cacheWrite and resource invalidate their own instance; pending invalidations stay per instance", async () => {
+  const down = faultStore(memoryStore());
+  const failing = await createCache({ store: down, deadlineMs: 50, logger: new RecordingLogger() });
+  const healthy = await createCache();
+  const user = healthy.resource("user", "userId");
+  let loads = 0;
+  const read = user.cacheRead(
+    { suffix: "profile", ttl: 60 },
+    ({ userId }: { userId: number }) => (loads++, userId),
+  );
+  const write = healthy.cacheWrite({ tags: ["user:{userId}"] }, (_: { userId: number }) => "saved");
+  await read({ userId: 1 });
+  await write({ userId: 1 });
+  await read({ userId: 1 });
+  assert.equal(loads, 2, "the bound write invalidated the bound resource's entry");
+  assert.equal(await user.cacheWrite(({ userId }: { userId: number }) => userId)({ userId: 1 }), 1);
+  await read({ userId: 1 });
+  assert.equal(loads, 3, "the resource's own write too");
+
+  down.fault = { mode: "throw" };
+  const result = await failing.invalidateTags(["user:1"]);
+  assert.equal(result.delivered, false, "queued on the failing instance");
+  assert.equal(failing.metrics()["cache.invalidate.pending"], 1);
+  assert.equal(healthy.metrics()["cache.invalidate.pending"], 0, "not the other instance's");
+  assert.equal(getMetrics()["cache.invalidate.pending"], 0, "nor the default one's");
+  down.fault = { mode: "none" };
+  // The retries run on unreferenced timers (they never hold a process): this test's timer keeps it alive.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise((r) => timer = setTimeout(r, 2000, "timeout"));
+  assert.notEqual(await Promise.race([result.landed, bound]), "timeout");
+  clearTimeout(timer);
+  assert.equal(failing.metrics()["cache.invalidate.pending"], 0, "delivered once the store answers");
+  await Promise.all([failing.close(), healthy.close()]);
 });

@@ -33,6 +33,22 @@ for (
 for (const [backend, env] of backends) {
   const ns = { CACHE_PREFIX: `example${crypto.randomUUID().slice(0, 8)}`, ...env };
 
+  Deno.test(`examples (${backend}): instances example - two caches, getOrSet, batch, soft invalidation, delete`, async () => {
+    const lines = await run("instances_example.ts", ns);
+    const expected: RegExp[] = [
+      /^👤 User 1 \(db calls: 1\)$/,
+      /^⚡ cached \(db calls: 1\)$/,
+      /^🏳️ flags in config: \{"beta":true\}, in sessions: undefined$/,
+      /^📦 loading user:2, user:3$/,
+      /^👥 User 1, User 2, User 3$/,
+      /^🕰️ after a soft invalidation: User 1 \(refreshing in the background\)$/,
+      /^🗑️ user:2 after delete: undefined$/,
+      /^📊 sessions hits: 3, config hits: 1$/,
+    ];
+    assert.equal(lines.length, expected.length, lines.join("\n"));
+    lines.forEach((line, i) => assert.match(line, expected[i]));
+  });
+
   Deno.test(`examples (${backend}): resource example - miss, hit, invalidation, fresh value, deletion, not found`, async () => {
     const lines = await run("resource_example.ts", { ...ns, CACHE_DEBUG: "1" });
     const steps = lines.filter((l) => !l.startsWith("[INIT]"));

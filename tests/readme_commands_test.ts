@@ -63,6 +63,10 @@ const checks: Record<string, Check> = {
   },
   "cd ../my-app && npm install ../svc-infra-cache/svc-infra-cache-0.1.0.tgz": { run: "exit" },
   "npx deno run -A examples/manual_example.ts": { run: "exit" },
+  "npx deno run -A examples/instances_example.ts": {
+    run: "exit",
+    expect: /📊 sessions hits: 3, config hits: 1/,
+  },
   "npx deno serve -A --port 8000 examples/hono/deno.ts": {
     run: "server",
     port: (port, command) => command.replace("--port 8000", `--port ${port}`),
