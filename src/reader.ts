@@ -11,8 +11,9 @@ import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import { Budget } from "./deadline.ts";
 import { settledWithin } from "./timers.ts";
-import { type CompiledTemplate, renderTemplate } from "./keys.ts";
-import { type CompiledTags, renderTags } from "./tags.ts";
+import type { CompiledTemplate } from "./keys.ts";
+import type { CompiledTags } from "./tags.ts";
+import { ReadKeys } from "./read_keys.ts";
 import { type Entry, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
 import type { Encoded } from "./codec.ts";
@@ -47,9 +48,6 @@ interface Job<A> {
 class Peeked {
   constructor(readonly raws: (string | null)[]) {}
 }
-const MEMO_NONE: unique symbol = Symbol("no placeholder");
-/** Rendered keys remembered per cached function before the memo starts over. */
-const MEMO_SIZE = 10_000;
 const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
@@ -62,19 +60,12 @@ const BACKOFF_KEYS = 10_000;
 /** Reads, loads and refreshes the entries of one cached function. */
 export class Reader<A, R> {
   readonly #what: string;
-  readonly #keyTemplate?: CompiledTemplate;
   readonly #options: ReadOptions<string, A>;
-  readonly #tags: CompiledTags<A>;
   readonly #fn: Loader<A, R>;
   /** The cache this function reads: the default one (resolved per call, so `initCache` may come later). */
   readonly #resolve: () => CacheContext;
-  /**
-   * When the key and the tags depend on one property at most, the rendered keys are remembered per value of
-   * it: hot calls skip rendering, and the store is handed the same key strings (whose hashes are cached).
-   */
-  readonly #memoField?: string | null;
-  #memo = new Map<unknown, { logical: string; keys: string[] }>();
-  #memoCache?: CacheContext;
+  /** Which keys a call reads: its entry key and its dependencies. */
+  readonly #keys: ReadKeys<A>;
 
   constructor(
     what: string,
@@ -86,43 +77,14 @@ export class Reader<A, R> {
   ) {
     this.#resolve = resolve;
     this.#what = what;
-    this.#keyTemplate = keyTemplate;
     this.#options = options;
-    this.#tags = tags;
     this.#fn = fn;
-    const fields = new Set([...(keyTemplate?.fields ?? []), ...tags.templates.flatMap((t) => t.fields)]);
-    if (keyTemplate && !tags.fn && fields.size <= 1) this.#memoField = fields.size ? [...fields][0] : null;
-  }
-
-  #memoFor(cache: CacheContext, arg: A) {
-    if (this.#memoField === undefined) return undefined;
-    if (this.#memoCache !== cache) {
-      this.#memo = new Map();
-      this.#memoCache = cache;
-    }
-    return this.#memo.get(
-      this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)?.[this.#memoField],
-    );
-  }
-
-  #remember(cache: CacheContext, arg: A, logical: string, keys: string[]) {
-    if (this.#memoField === undefined || this.#memoCache !== cache) return;
-    const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
-    if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
-    if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
-    this.#memo.set(value, { logical, keys });
+    this.#keys = new ReadKeys(what, keyTemplate, options.key, tags);
   }
 
   /** The logical key (without namespace) of an argument. */
   logicalKey(arg: A): string {
-    if (this.#keyTemplate) return renderTemplate(this.#keyTemplate, arg, this.#what);
-    const key = (this.#options.key as (arg: A) => string)(arg);
-    if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
-      throw new TypeError(
-        `Cannot cache ${this.#what}: the key function must return a non-empty, well-formed string`,
-      );
-    }
-    return key;
+    return this.#keys.logicalKey(arg);
   }
 
   /** A call of the cached function. */
@@ -134,23 +96,7 @@ export class Reader<A, R> {
         cache.metrics.count("cache.skip", this.#what);
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
-      const memo = this.#memoFor(cache, arg);
-      const logical = memo?.logical ?? this.logicalKey(arg);
-      let keys: (string | Promise<string>)[], pending = false;
-      if (memo) keys = memo.keys;
-      else {
-        const tagList = renderTags(this.#tags, arg, this.#what, cache);
-        // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
-        keys = [cache.entryKey(logical)];
-        pending = typeof keys[0] !== "string";
-        if (cache.generationKey !== undefined) keys.push(cache.generationKey);
-        for (const tag of tagList) {
-          const key = cache.tagKey(tag);
-          if (typeof key !== "string") pending = true;
-          keys.push(key);
-        }
-        if (!pending) this.#remember(cache, arg, logical, keys as string[]);
-      }
+      const { logical, keys, pending } = this.#keys.plan(cache, arg);
       let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.

@@ -1,0 +1,93 @@
+/**
+ * Which keys one call of a cached function reads: the logical key rendered from its argument, the entry key,
+ * the namespace generation (remote stores) and its tags' version keys. When the key and the tags depend on one
+ * property at most, the rendered keys are remembered per value of it: hot calls skip rendering, and the store
+ * is handed the same key strings (whose hashes are cached).
+ *
+ * @module
+ */
+
+import type { CacheContext } from "./context.ts";
+import { type CompiledTemplate, renderTemplate } from "./keys.ts";
+import { type CompiledTags, renderTags } from "./tags.ts";
+
+const MEMO_NONE: unique symbol = Symbol("no placeholder");
+/** Rendered keys remembered per cached function before the memo starts over. */
+const MEMO_SIZE = 10_000;
+
+/** What a call reads. `keys` holds promises only when a key is long enough to need hashing (`pending`). */
+export interface ReadPlan {
+  readonly logical: string;
+  readonly keys: readonly (string | Promise<string>)[];
+  readonly pending: boolean;
+}
+
+/** The keys of one cached function's calls. */
+export class ReadKeys<A> {
+  readonly #what: string;
+  readonly #template?: CompiledTemplate;
+  readonly #keyFn: unknown;
+  readonly #tags: CompiledTags<A>;
+  readonly #memoField?: string | null;
+  #memo = new Map<unknown, { logical: string; keys: string[] }>();
+  #memoCache?: CacheContext;
+
+  constructor(what: string, template: CompiledTemplate | undefined, keyFn: unknown, tags: CompiledTags<A>) {
+    this.#what = what;
+    this.#template = template;
+    this.#keyFn = keyFn;
+    this.#tags = tags;
+    const fields = new Set([...(template?.fields ?? []), ...tags.templates.flatMap((t) => t.fields)]);
+    if (template && !tags.fn && fields.size <= 1) this.#memoField = fields.size ? [...fields][0] : null;
+  }
+
+  /** The logical key (without namespace) of an argument. */
+  logicalKey(arg: A): string {
+    if (this.#template) return renderTemplate(this.#template, arg, this.#what);
+    const key = (this.#keyFn as (arg: A) => string)(arg);
+    if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+      throw new TypeError(
+        `Cannot cache ${this.#what}: the key function must return a non-empty, well-formed string`,
+      );
+    }
+    return key;
+  }
+
+  /** The keys a call with `arg` reads in `cache`. */
+  plan(cache: CacheContext, arg: A): ReadPlan {
+    const memo = this.#memoFor(cache, arg);
+    if (memo) return { logical: memo.logical, keys: memo.keys, pending: false };
+    const logical = this.logicalKey(arg);
+    const tagList = renderTags(this.#tags, arg, this.#what, cache);
+    // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
+    const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
+    let pending = typeof keys[0] !== "string";
+    if (cache.generationKey !== undefined) keys.push(cache.generationKey);
+    for (const tag of tagList) {
+      const key = cache.tagKey(tag);
+      if (typeof key !== "string") pending = true;
+      keys.push(key);
+    }
+    if (!pending) this.#remember(cache, arg, logical, keys as string[]);
+    return { logical, keys, pending };
+  }
+
+  #memoFor(cache: CacheContext, arg: A) {
+    if (this.#memoField === undefined) return undefined;
+    if (this.#memoCache !== cache) {
+      this.#memo = new Map();
+      this.#memoCache = cache;
+    }
+    return this.#memo.get(
+      this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)?.[this.#memoField],
+    );
+  }
+
+  #remember(cache: CacheContext, arg: A, logical: string, keys: string[]) {
+    if (this.#memoField === undefined || this.#memoCache !== cache) return;
+    const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
+    if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
+    if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
+    this.#memo.set(value, { logical, keys });
+  }
+}
