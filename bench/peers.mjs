@@ -13,10 +13,12 @@ import { createCache as createUnkey, DefaultStatefulContext, Namespace } from "@
 import { MemoryStore } from "@unkey/cache/stores";
 import { build } from "esbuild";
 import * as ours from "../npm/esm/mod.js";
+import { memoryStore } from "../npm/esm/adapters/memory.js";
 
 const HIT_OPS = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
-const KEYS = 1000;
+/** Working-set sizes the hit benchmark sweeps (`--quick`: the smallest two). */
+const SIZES = process.argv.includes("--quick-sizes") ? [1000, 10_000] : [1000, 10_000, 100_000];
 const value = (id) => ({
   id,
   name: `user ${id}`,
@@ -25,18 +27,20 @@ const value = (id) => ({
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** One @svc-infra/cache subject (the active cache is shared, so each subject has its own key template). */
-async function ourSubject(tagged, zeroCopy) {
-  await ours.initCache({ prefix: "bench", store: undefined });
+/** One @svc-infra/cache subject: its own cache instance, sized to hold what the scenario asks for, as the peers are. */
+async function ourSubject(tagged, zeroCopy, capacity = 100_000) {
+  const cache = await ours.createCache({
+    prefix: "bench",
+    store: memoryStore({ maxEntries: capacity, maxBytes: 2 ** 40 }),
+  });
   let loader = value;
-  const key = `u${Math.random().toString(36).slice(2, 8)}:{id}`;
-  const get = ours.cacheRead(
-    { key, ttl: 3600, tags: tagged ? ["all"] : undefined, zeroCopy },
+  const get = cache.cacheRead(
+    { key: "u:{id}", ttl: 3600, tags: tagged ? ["all"] : undefined, zeroCopy },
     ({ id }) => loader(id),
   );
   return {
     get: (id, load) => (load && (loader = load), get({ id })),
-    invalidate: (tag) => ours.invalidateTags(tag),
+    invalidate: (tag) => cache.invalidateTags([tag]),
   };
 }
 
@@ -52,8 +56,8 @@ const subjects = {
       },
     };
   },
-  "@svc-infra/cache": (tagged) => ourSubject(tagged, false),
-  "@svc-infra/cache zeroCopy": () => ourSubject(false, true),
+  "@svc-infra/cache": (tagged, size) => ourSubject(tagged, false, size),
+  "@svc-infra/cache zeroCopy": (_tagged, size) => ourSubject(false, true, size),
   "bentocache": () => {
     const bento = new BentoCache({
       default: "m",
@@ -131,18 +135,48 @@ async function measure(runs, rounds) {
   );
 }
 
+/** Key sequences the hit benchmark cycles through: uniform over the hot set, or Zipf (s = 0.99) over it. */
+function sequence(size, distribution) {
+  const n = 1 << 16;
+  if (distribution === "uniform") return Uint32Array.from({ length: n }, (_, i) => i % size);
+  const weights = Float64Array.from({ length: size }, (_, r) => 1 / (r + 1) ** 0.99);
+  const cdf = new Float64Array(size);
+  let sum = 0;
+  for (let r = 0; r < size; r++) cdf[r] = sum += weights[r];
+  let seed = 42;
+  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return Uint32Array.from({ length: n }, () => {
+    const x = random() * sum;
+    let lo = 0, hi = size - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  });
+}
+
+/** Hits per second of every subject at each working-set size and distribution, each cell interleaved. */
 async function memoryHits() {
-  const runs = [];
-  for (const [name, make] of Object.entries(subjects)) {
-    const s = await make(false);
-    for (let id = 0; id < KEYS; id++) await s.get(id);
-    let i = 0;
-    runs.push([name, async () => {
-      for (let k = 0; k < HIT_OPS; k++) await s.get(i++ % KEYS);
-      return HIT_OPS;
-    }]);
+  const out = {};
+  for (const size of SIZES) {
+    for (const distribution of ["uniform", "zipf"]) {
+      const ids = sequence(size, distribution);
+      const runs = [];
+      for (const [name, make] of Object.entries(subjects)) {
+        const s = await make(false, size);
+        for (let id = 0; id < size; id++) await s.get(id);
+        let i = 0;
+        runs.push([name, async () => {
+          for (let k = 0; k < HIT_OPS; k++) await s.get(ids[i++ & 0xffff]);
+          return HIT_OPS;
+        }]);
+      }
+      out[`${size} ${distribution}`] = await measure(runs, ROUNDS);
+    }
   }
-  return await measure(runs, ROUNDS);
+  return out;
 }
 
 /** What the copy of a hit costs (default mode never shares objects): copying the value's JSON tree, per hit. */

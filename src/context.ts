@@ -75,9 +75,6 @@ export interface InvalidationResult {
   readonly landed: Promise<void>;
 }
 
-/** Decoded entries of an in-process store kept for reuse. */
-const DECODED_ENTRIES = 1000;
-
 /**
  * Entry, tag-version and lock keys live in separate spaces under the namespace; `g` is the namespace's
  * generation, a version every entry of a remote store depends on (deleted when the invalidation queue overflows).
@@ -101,7 +98,6 @@ export class CacheContext {
   readonly #deadlines: Deadlines;
   readonly #warned = new Set<string>();
   readonly #namedTtls = new Map<string, number>();
-  readonly #decoded = new Map<string, Entry>();
   readonly #queue: InvalidationQueue;
   /** The namespace generation key, read with every entry of a remote store; none for in-process stores. */
   readonly generationKey?: string;
@@ -141,20 +137,9 @@ export class CacheContext {
     );
   }
 
-  /**
-   * Decodes an entry of an in-process store, remembering the last ~1000: the store hands back the very string
-   * it was given, so a hot entry is parsed once and then copied per reader. Remote stores decode every time.
-   */
+  /** Decodes a stored entry (a fresh parse: the caller may own its tree). */
   decode(raw: string): Entry | undefined {
-    if (!this.store.capabilities.inProcess) return decodeEntry(raw);
-    let entry = this.#decoded.get(raw);
-    if (entry === undefined) {
-      entry = decodeEntry(raw, true);
-      if (entry === undefined) return undefined;
-      if (this.#decoded.size >= DECODED_ENTRIES) this.#decoded.delete(this.#decoded.keys().next().value!);
-      this.#decoded.set(raw, entry);
-    }
-    return entry;
+    return decodeEntry(raw);
   }
 
   /** Seconds for a ttl option; named and default ttls are read from the env once per cache. */

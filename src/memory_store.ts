@@ -14,7 +14,10 @@ import { utf8Length } from "./keys.ts";
 export interface MemoryStoreOptions {
   /** Most entries kept; the least recently used go first. @default {10000} */
   maxEntries?: number;
-  /** Most bytes kept (keys and values, UTF-16 length × 2 as a fast upper bound). @default {67108864} (64 MiB) */
+  /**
+   * Most bytes kept: keys and values at UTF-16 length × 2 (a fast upper bound), values counted twice, for the
+   * string and the decoded entry a hit reuses. @default {67108864} (64 MiB)
+   */
   maxBytes?: number;
   /** Largest single value accepted, in bytes. @default {1048576} (1 MiB) */
   maxValueBytes?: number;
@@ -27,6 +30,9 @@ interface Slot {
   expiresAt: number;
   bytes: number;
   used: boolean;
+  /** What `peekDerived` made of `value`, and with which function. */
+  derived?: unknown;
+  derive?: (raw: string) => unknown;
 }
 
 /** Entries examined for expiry on each write, so dead entries are reclaimed without timers. */
@@ -75,7 +81,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   const write = (w: StoreWrite, now: number): boolean => {
     if (w.ifAbsent && read(w.key, now) !== null) return false;
     if (w.ifStartsWith !== undefined && read(w.key, now)?.startsWith(w.ifStartsWith) !== true) return false;
-    const size = (w.key.length + w.value.length) * 2;
+    // UTF-16 length × 2 for the key and the value, and the value again for the decoded form kept with it.
+    const size = (w.key.length + w.value.length * 2) * 2;
     const old = slots.get(w.key);
     if (old) remove(w.key, old);
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
@@ -105,6 +112,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     maxValueBytes,
     inProcess: true,
     consistency: "strong",
+    maxEntries,
   };
 
   return {
@@ -119,6 +127,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     },
     peek(keys, now = clock.now()) {
       return keys.map((key) => read(key, now));
+    },
+    peekDerived<T>(key: string, now = clock.now(), derive: (raw: string) => T): T | null {
+      if (read(key, now) === null) return null;
+      const slot = slots.get(key)!;
+      if (slot.derive !== derive) {
+        slot.derived = derive(slot.value);
+        slot.derive = derive;
+      }
+      return slot.derived as T;
     },
     clock,
     setMany(writes) {

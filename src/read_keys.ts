@@ -12,8 +12,11 @@ import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
-/** Rendered keys remembered per cached function before the memo starts over. */
-const MEMO_SIZE = 10_000;
+/**
+ * Rendered keys remembered per cached function before the memo starts over: as many as the store holds
+ * entries when it says (more could not be hits), else this many (a remote read costs far more than rendering).
+ */
+const MEMO_DEFAULT = 10_000;
 
 /** What a call reads. `keys` holds promises only when a key is long enough to need hashing (`pending`). */
 export interface ReadPlan {
@@ -87,7 +90,7 @@ export class ReadKeys<A> {
     if (this.#memoField === undefined || this.#memoCache !== cache) return;
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
-    if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
+    if (this.#memo.size >= (cache.store.capabilities.maxEntries ?? MEMO_DEFAULT)) this.#memo.clear();
     this.#memo.set(value, { logical, keys });
   }
 }

@@ -14,7 +14,7 @@ import { settledWithin } from "./timers.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
 import { ReadKeys } from "./read_keys.ts";
-import { type Entry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
 import type { Encoded } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
@@ -148,18 +148,28 @@ export class Reader<A, R> {
     const started = cache.settings.debug ? performance.now() : 0;
     const { clock } = cache.settings;
     const now = clock.now();
-    const raws = cache.store.peek!(keys, cache.store.clock === clock ? now : undefined);
-    const entry = raws[0] ? cache.decode(raws[0]) : undefined;
-    if (!entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys)) {
-      return new Peeked(raws);
+    const store = cache.store;
+    const storeNow = store.clock === clock ? now : undefined;
+    let entry: Entry | undefined, raws: (string | null)[] | undefined;
+    if (store.peekDerived) {
+      // The decoded entry lives with the stored value (parsed once per write); callers get copies of it.
+      entry = store.peekDerived(keys[0], storeNow, decodeShared) ?? undefined;
+      if (entry && keys.length > 1) raws = store.peek!(keys, storeNow); // its dependencies' versions
+    } else {
+      raws = store.peek!(keys, storeNow);
+      entry = raws[0] === null ? undefined : cache.decode(raws[0]);
     }
-    if (now >= entry.freshUntil) return new Peeked(raws);
-    const value = readValue(entry, cache.codec, this.#options.zeroCopy);
-    if (value === NOTHING) return new Peeked(raws);
-    this.#served(cache, logical, call?.onResult, entry, started, "HIT");
-    if (this.#refreshDue(entry, now, cache)) {
+    const read = () => raws ??= store.peek!(keys, storeNow);
+    const valid = entry !== undefined &&
+      (raws ? versionsMatch(entry.versions, raws) : entry.versions.length === 0) &&
+      !cache.hasPendingInvalidation(keys);
+    if (!valid || now >= entry!.freshUntil) return new Peeked(read());
+    const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
+    if (value === NOTHING) return new Peeked(read());
+    this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
+    if (this.#refreshDue(entry!, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
-      this.#refreshInBackground({ cache, thisArg, arg, logical, keys, ttl, waitUntil }, raws, "early");
+      this.#refreshInBackground({ cache, thisArg, arg, logical, keys, ttl, waitUntil }, read(), "early");
     }
     return value;
   }
@@ -493,4 +503,9 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       reject(error);
     });
   });
+}
+
+/** Decodes an entry kept for every later reader of the stored value (`shared`: they get copies). */
+function decodeShared(raw: string): Entry | undefined {
+  return decodeEntry(raw, true);
 }

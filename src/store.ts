@@ -17,6 +17,8 @@ export interface StoreCapabilities {
   readonly inProcess: boolean;
   /** `eventual` when a read may miss a write that just completed elsewhere. */
   readonly consistency: "strong" | "eventual";
+  /** Most entries the store keeps, when it is bounded by count (in-process stores); sizes the core's memos. */
+  readonly maxEntries?: number;
 }
 
 /**
@@ -86,6 +88,12 @@ export interface CacheStore {
   peek?(keys: readonly string[], now?: number): (string | null)[];
   /** The time source an in-process store expires by. */
   readonly clock?: Clock;
+  /**
+   * In-process stores may also keep what the cache derives from a value (its decoded entry) with the value
+   * itself, so a hit does not parse it again: `derive` runs once per stored value (a write, an expiry or an
+   * eviction forgets it). `null` when the key holds nothing.
+   */
+  peekDerived?<T>(key: string, now: number | undefined, derive: (raw: string) => T): T | null;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */
