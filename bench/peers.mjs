@@ -144,7 +144,7 @@ function sequence(size, distribution) {
   let sum = 0;
   for (let r = 0; r < size; r++) cdf[r] = sum += weights[r];
   let seed = 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   return Uint32Array.from({ length: n }, () => {
     const x = random() * sum;
     let lo = 0, hi = size - 1;

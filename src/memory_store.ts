@@ -1,7 +1,9 @@
 /**
- * The in-memory store: bounded (entries and bytes) with least-recently-used eviction, lazy expiry and no timer
- * per key. Recency is tracked CLOCK-style: a read only marks its slot as used; eviction gives used slots a
- * second chance. That keeps a hit to one map lookup instead of a delete and a re-insert.
+ * The in-memory store: bounded (entries and bytes), lazy expiry, no timer per key, and SIEVE eviction
+ * (Zhang et al., "SIEVE is Simpler than LRU", NSDI 2024): entries sit in insertion order and never move; a
+ * read only marks its entry visited; a hand walks from the oldest end, clearing marks, and evicts the first
+ * unvisited entry, then stays where it stopped. New entries that are never read again go first (scans do not
+ * flush the hot set), a hit is one map lookup and a flag, and eviction is O(1) amortized at any capacity.
  *
  * @module
  */
@@ -12,7 +14,7 @@ import { utf8Length } from "./keys.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most entries kept; the least recently used go first. @default {10000} */
+  /** Most entries kept; SIEVE chooses which go (see the module doc). @default {10000} */
   maxEntries?: number;
   /**
    * Most bytes kept: keys and values at UTF-16 length × 2 (a fast upper bound), values counted twice, for the
@@ -26,10 +28,14 @@ export interface MemoryStoreOptions {
 }
 
 interface Slot {
+  readonly key: string;
   value: string;
   expiresAt: number;
   bytes: number;
-  used: boolean;
+  visited: boolean;
+  /** Toward the newer end, and toward the older end, of the insertion-ordered list. */
+  newer?: Slot;
+  older?: Slot;
   /** What `peekDerived` made of `value`, and with which function. */
   derived?: unknown;
   derive?: (raw: string) => unknown;
@@ -53,12 +59,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
   const clock = options.clock ?? systemClock;
-  // A Map iterates in insertion order: its first keys are the oldest (CLOCK's hand starts there).
   const slots = new Map<string, Slot>();
   let bytes = 0;
+  // The insertion-ordered list SIEVE walks: `newest` is where entries enter, `hand` where eviction resumes.
+  let newest: Slot | undefined, oldest: Slot | undefined, hand: Slot | undefined;
 
+  const unlink = (slot: Slot) => {
+    if (hand === slot) hand = slot.newer;
+    if (slot.newer) slot.newer.older = slot.older;
+    else newest = slot.older;
+    if (slot.older) slot.older.newer = slot.newer;
+    else oldest = slot.newer;
+    slot.newer = slot.older = undefined;
+  };
   const remove = (key: string, slot: Slot) => {
     slots.delete(key);
+    unlink(slot);
     bytes -= slot.bytes;
   };
   const read = (key: string, now: number): string | null => {
@@ -68,14 +84,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       remove(key, slot);
       return null;
     }
-    slot.used = true;
+    slot.visited = true;
     return slot.value;
   };
+  /** Drops expired entries at the oldest end, a few per write: dead entries are reclaimed without timers. */
   const sweep = (now: number) => {
-    let seen = 0;
-    for (const [key, slot] of slots) {
-      if (seen++ >= SWEEP_PER_WRITE) break;
-      if (slot.expiresAt <= now) remove(key, slot);
+    for (let seen = 0, slot = oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
+      const next = slot.newer;
+      if (slot.expiresAt <= now) remove(slot.key, slot);
+      slot = next;
     }
   };
   const write = (w: StoreWrite, now: number): boolean => {
@@ -88,23 +105,25 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
     sweep(now);
     evict(size); // room first: the entry being written must not be its own eviction's victim
-    slots.set(w.key, { value: w.value, expiresAt: now + w.ttlMs, bytes: size, used: false });
+    const slot: Slot = { key: w.key, value: w.value, expiresAt: now + w.ttlMs, bytes: size, visited: false };
+    slot.older = newest;
+    if (newest) newest.newer = slot;
+    else oldest = slot;
+    newest = slot;
+    slots.set(w.key, slot);
     bytes += size;
     return true;
   };
-  /** CLOCK eviction from the oldest end until `incoming` bytes fit: a used slot moves to the newest end once. */
+  /** SIEVE: from the hand toward the newer end (wrapping to the oldest), clear visited marks, evict the first unmarked. */
   const evict = (incoming: number) => {
     while (slots.size > 0 && (slots.size + 1 > maxEntries || bytes + incoming > maxBytes)) {
-      for (const [key, slot] of slots) {
-        if (slot.used) {
-          slot.used = false;
-          slots.delete(key);
-          slots.set(key, slot);
-        } else {
-          remove(key, slot);
-          break;
-        }
+      let slot = hand ?? oldest!;
+      while (slot.visited) {
+        slot.visited = false;
+        slot = slot.newer ?? oldest!;
       }
+      hand = slot.newer;
+      remove(slot.key, slot);
     }
   };
   const capabilities: StoreCapabilities = {
@@ -163,6 +182,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     },
     close() {
       slots.clear();
+      newest = oldest = hand = undefined;
       bytes = 0;
       return Promise.resolve();
     },

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { memoryStore } from "./memory_store.ts";
 import { ManualClock } from "../tests/_helpers.ts";
 
-Deno.test("memory store: bounded by entries, least recently used goes first", async () => {
+Deno.test("memory store: bounded by entries, an entry never read since its write goes first", async () => {
   const store = memoryStore({ maxEntries: 3 });
   await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
-  await store.getMany(["a"]); // a becomes most recent
+  await store.getMany(["a"]); // a is visited: SIEVE passes over it once
   await store.setMany([{ key: "d", value: "d", ttlMs: 1000 }]);
   assert.deepEqual(await store.getMany(["a", "b", "c", "d"]), ["a", null, "c", "d"]);
   assert.equal(store.size, 3);
@@ -63,4 +63,15 @@ Deno.test("memory store: a write into a full store of recently used entries keep
   await store.setMany([{ key: "d", value: "d", ttlMs: 60_000 }]);
   assert.deepEqual(await store.getMany(["d"]), ["d"], "the new entry is not its own eviction's victim");
   assert.equal(store.size, 3);
+});
+
+Deno.test("memory store: SIEVE keeps a hot set through a scan of one-off keys, and an idle entry goes first", async () => {
+  const store = memoryStore({ maxEntries: 100 });
+  const put = (key: string) => store.setMany([{ key, value: "v", ttlMs: 60_000 }]);
+  for (let i = 0; i < 50; i++) await put(`hot${i}`);
+  for (let round = 0; round < 3; round++) store.peek!(Array.from({ length: 50 }, (_, i) => `hot${i}`));
+  for (let i = 0; i < 1000; i++) await put(`scan${i}`); // each read never again
+  const hot = store.peek!(Array.from({ length: 50 }, (_, i) => `hot${i}`));
+  assert.equal(hot.filter((v) => v !== null).length, 50, "every hot entry survived the scan");
+  assert.equal(store.size, 100);
 });
