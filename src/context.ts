@@ -23,6 +23,7 @@ import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
 import { Codec, type ValueTypes } from "./codec.ts";
+import { ReadBatch } from "./read_batch.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -89,6 +90,8 @@ export class CacheContext {
   readonly inflight: Map<string, Flight> = new Map();
   /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
   readonly refreshBackoff: Map<string, number> = new Map();
+  /** Lookups of this tick, read together. */
+  readonly reads: ReadBatch = new ReadBatch(this);
   /** This cache's serializer (with its registered types). */
   readonly codec: Codec;
   /** This cache's counters (the default cache hands its registry on when `initCache` reconfigures it). */

@@ -180,7 +180,7 @@ export class Reader<A, R> {
     let raws = job.peeked;
     if (!raws) {
       try {
-        raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+        raws = await cache.reads.read(keys); // shared with the lookups of this tick
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";

@@ -1,0 +1,55 @@
+/**
+ * Lookups issued in the same tick share one store read: callers of one cold key (a burst) send one read, not
+ * one each, and concurrent hits of different keys travel as one batch. The read is issued after every caller
+ * in it started, so what it returns is at least as new as anything acknowledged before any of them began:
+ * sharing it cannot serve a value an invalidation had already replaced (unlike joining a read in flight).
+ *
+ * @module
+ */
+
+import type { CacheContext } from "./context.ts";
+
+interface Pending {
+  readonly keys: readonly string[];
+  readonly resolve: (raws: (string | null)[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One cache's batch of lookups for the current tick. */
+export class ReadBatch {
+  readonly #cache: CacheContext;
+  /** The key lists asked this tick, by their joined form, each with its waiting callers. */
+  #pending = new Map<string, { keys: readonly string[]; waiting: Pending[] }>();
+
+  constructor(cache: CacheContext) {
+    this.#cache = cache;
+  }
+
+  /** What the store holds at `keys` (one read per tick for all callers). */
+  read(keys: readonly string[]): Promise<(string | null)[]> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) queueMicrotask(() => this.#flush());
+      const id = keys.join("\u0000");
+      const group = this.#pending.get(id);
+      if (group) group.waiting.push({ keys, resolve, reject });
+      else this.#pending.set(id, { keys, waiting: [{ keys, resolve, reject }] });
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const groups = [...this.#pending.values()];
+    this.#pending = new Map();
+    const index = new Map<string, number>();
+    for (const { keys } of groups) for (const key of keys) if (!index.has(key)) index.set(key, index.size);
+    const union = [...index.keys()];
+    const cache = this.#cache;
+    try {
+      const raws = await cache.run("read", (signal) => cache.store.getMany(union, { signal }));
+      for (const { keys, waiting } of groups) {
+        for (const caller of waiting) caller.resolve(keys.map((key) => raws[index.get(key)!]));
+      }
+    } catch (error) {
+      for (const { waiting } of groups) for (const caller of waiting) caller.reject(error);
+    }
+  }
+}
