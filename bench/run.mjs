@@ -222,7 +222,7 @@ function markdown({ peers, redis, processes, hang, date, hitRatio }) {
       fmt(hitRatio.requests)
     } requests; miss ratio, lower is better; store capacity as a share of the trace's distinct keys; replay time in ms)`,
     "",
-    "| trace | capacity | ours (SIEVE) | lru-cache | Belady's optimum | ours vs lru-cache | ours ms | lru-cache ms |",
+    "| trace | capacity | ours (S3-FIFO) | lru-cache | Belady's optimum | ours vs lru-cache | ours ms | lru-cache ms |",
     "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...Object.entries(hitRatio.traces).flatMap(([trace, t]) =>
       Object.entries(t.rows).map(([share, r]) =>

@@ -1,9 +1,10 @@
 /**
- * The in-memory store: bounded (entries and bytes), lazy expiry, no timer per key, and SIEVE eviction
- * (Zhang et al., "SIEVE is Simpler than LRU", NSDI 2024): entries sit in insertion order and never move; a
- * read only marks its entry visited; a hand walks from the oldest end, clearing marks, and evicts the first
- * unvisited entry, then stays where it stopped. New entries that are never read again go first (scans do not
- * flush the hot set), a hit is one map lookup and a flag, and eviction is O(1) amortized at any capacity.
+ * The in-memory store: bounded (entries and bytes), lazy expiry, no timer per key, and S3-FIFO eviction (Yang
+ * et al., "FIFO queues are all you need for cache eviction", SOSP 2023). New entries enter a small queue (a
+ * tenth of the store); one read there promotes an entry to the main queue when it reaches the end, otherwise
+ * it leaves and only its key is remembered (the ghost), so one-off keys (scans) never push out the hot set. The
+ * main queue gives each entry as many second chances as it was read (up to 3). A hit is one map lookup and a
+ * counter; eviction is O(1) amortized at any capacity (linked queues, a ring of ghost keys).
  *
  * @module
  */
@@ -14,7 +15,7 @@ import { utf8Length } from "./keys.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
-  /** Most entries kept; SIEVE chooses which go (see the module doc). @default {10000} */
+  /** Most entries kept; S3-FIFO chooses which go (see the module doc). @default {10000} */
   maxEntries?: number;
   /**
    * Most bytes kept: keys and values at UTF-16 length × 2 (a fast upper bound), values counted twice, for the
@@ -32,13 +33,70 @@ interface Slot {
   value: string;
   expiresAt: number;
   bytes: number;
-  visited: boolean;
-  /** Toward the newer end, and toward the older end, of the insertion-ordered list. */
+  /** Reads since it entered its queue or was last passed over, capped at 3. */
+  freq: number;
+  queue: Queue;
+  /** Toward the newer end, and toward the older end, of its queue. */
   newer?: Slot;
   older?: Slot;
   /** What `peekDerived` made of `value`, and with which function. */
   derived?: unknown;
   derive?: (raw: string) => unknown;
+}
+
+/** A FIFO queue of slots, linked through them. */
+class Queue {
+  newest?: Slot;
+  oldest?: Slot;
+  size = 0;
+
+  push(slot: Slot): void {
+    slot.queue = this;
+    slot.older = this.newest;
+    slot.newer = undefined;
+    if (this.newest) this.newest.newer = slot;
+    else this.oldest = slot;
+    this.newest = slot;
+    this.size++;
+  }
+
+  unlink(slot: Slot): void {
+    if (slot.newer) slot.newer.older = slot.older;
+    else this.newest = slot.older;
+    if (slot.older) slot.older.newer = slot.newer;
+    else this.oldest = slot.newer;
+    slot.newer = slot.older = undefined;
+    this.size--;
+  }
+}
+
+/** Keys recently evicted from the small queue, oldest forgotten first (a ring: O(1), no map iteration). */
+class Ghosts {
+  readonly #ring: (string | undefined)[];
+  readonly #at = new Map<string, number>();
+  #next = 0;
+
+  constructor(capacity: number) {
+    this.#ring = new Array(Math.max(1, capacity));
+  }
+
+  add(key: string): void {
+    const old = this.#ring[this.#next];
+    if (old !== undefined && this.#at.get(old) === this.#next) this.#at.delete(old);
+    this.#ring[this.#next] = key;
+    this.#at.set(key, this.#next);
+    this.#next = (this.#next + 1) % this.#ring.length;
+  }
+
+  /** `true` if `key` was a ghost; it is one no longer. */
+  take(key: string): boolean {
+    return this.#at.delete(key);
+  }
+
+  clear(): void {
+    this.#ring.fill(undefined);
+    this.#at.clear();
+  }
 }
 
 /** Entries examined for expiry on each write, so dead entries are reclaimed without timers. */
@@ -61,20 +119,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
   const clock = options.clock ?? systemClock;
   const slots = new Map<string, Slot>();
   let bytes = 0;
-  // The insertion-ordered list SIEVE walks: `newest` is where entries enter, `hand` where eviction resumes.
-  let newest: Slot | undefined, oldest: Slot | undefined, hand: Slot | undefined;
+  const small = new Queue(), main = new Queue();
+  const smallTarget = Math.max(1, Math.floor(maxEntries / 10));
+  const ghosts = new Ghosts(maxEntries - smallTarget);
 
-  const unlink = (slot: Slot) => {
-    if (hand === slot) hand = slot.newer;
-    if (slot.newer) slot.newer.older = slot.older;
-    else newest = slot.older;
-    if (slot.older) slot.older.newer = slot.newer;
-    else oldest = slot.newer;
-    slot.newer = slot.older = undefined;
-  };
   const remove = (key: string, slot: Slot) => {
     slots.delete(key);
-    unlink(slot);
+    slot.queue.unlink(slot);
     bytes -= slot.bytes;
   };
   const read = (key: string, now: number): string | null => {
@@ -84,15 +135,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
       remove(key, slot);
       return null;
     }
-    slot.visited = true;
+    if (slot.freq < 3) slot.freq++;
     return slot.value;
   };
-  /** Drops expired entries at the oldest end, a few per write: dead entries are reclaimed without timers. */
+  /** Drops expired entries at the old ends of the queues, a few per write: no timers. */
   const sweep = (now: number) => {
-    for (let seen = 0, slot = oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
-      const next = slot.newer;
-      if (slot.expiresAt <= now) remove(slot.key, slot);
-      slot = next;
+    for (const queue of [small, main]) {
+      for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
+        const next = slot.newer;
+        if (slot.expiresAt <= now) remove(slot.key, slot);
+        slot = next;
+      }
     }
   };
   const write = (w: StoreWrite, now: number): boolean => {
@@ -105,25 +158,46 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
     sweep(now);
     evict(size); // room first: the entry being written must not be its own eviction's victim
-    const slot: Slot = { key: w.key, value: w.value, expiresAt: now + w.ttlMs, bytes: size, visited: false };
-    slot.older = newest;
-    if (newest) newest.newer = slot;
-    else oldest = slot;
-    newest = slot;
+    // An overwrite keeps the entry's standing; a key evicted lately (a ghost) was wanted again: main queue.
+    const queue = old ? old.queue : ghosts.take(w.key) ? main : small;
+    const slot: Slot = {
+      key: w.key,
+      value: w.value,
+      expiresAt: now + w.ttlMs,
+      bytes: size,
+      freq: old?.freq ?? 0,
+      queue,
+    };
+    queue.push(slot);
     slots.set(w.key, slot);
     bytes += size;
     return true;
   };
-  /** SIEVE: from the hand toward the newer end (wrapping to the oldest), clear visited marks, evict the first unmarked. */
+  /** S3-FIFO: evict from the small queue while it holds its share, else from the main queue. */
   const evict = (incoming: number) => {
     while (slots.size > 0 && (slots.size + 1 > maxEntries || bytes + incoming > maxBytes)) {
-      let slot = hand ?? oldest!;
-      while (slot.visited) {
-        slot.visited = false;
-        slot = slot.newer ?? oldest!;
+      if (small.size >= smallTarget || main.size === 0) {
+        const slot = small.oldest!;
+        small.unlink(slot);
+        if (slot.freq > 0) {
+          slot.freq = 0;
+          main.push(slot); // read while it was new: it stays
+        } else {
+          slots.delete(slot.key);
+          bytes -= slot.bytes;
+          ghosts.add(slot.key);
+        }
+      } else {
+        const slot = main.oldest!;
+        main.unlink(slot);
+        if (slot.freq > 0) {
+          slot.freq--;
+          main.push(slot); // one more round for each read
+        } else {
+          slots.delete(slot.key);
+          bytes -= slot.bytes;
+        }
       }
-      hand = slot.newer;
-      remove(slot.key, slot);
     }
   };
   const capabilities: StoreCapabilities = {
@@ -182,7 +256,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     },
     close() {
       slots.clear();
-      newest = oldest = hand = undefined;
+      for (const queue of [small, main]) queue.newest = queue.oldest = undefined, queue.size = 0;
+      ghosts.clear();
       bytes = 0;
       return Promise.resolve();
     },

@@ -5,7 +5,7 @@ import { ManualClock } from "../tests/_helpers.ts";
 Deno.test("memory store: bounded by entries, an entry never read since its write goes first", async () => {
   const store = memoryStore({ maxEntries: 3 });
   await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
-  await store.getMany(["a"]); // a is visited: SIEVE passes over it once
+  await store.getMany(["a"]); // a was read while new: it moves to the main queue
   await store.setMany([{ key: "d", value: "d", ttlMs: 1000 }]);
   assert.deepEqual(await store.getMany(["a", "b", "c", "d"]), ["a", null, "c", "d"]);
   assert.equal(store.size, 3);
@@ -65,7 +65,7 @@ Deno.test("memory store: a write into a full store of recently used entries keep
   assert.equal(store.size, 3);
 });
 
-Deno.test("memory store: SIEVE keeps a hot set through a scan of one-off keys, and an idle entry goes first", async () => {
+Deno.test("memory store: S3-FIFO keeps a hot set through a scan of one-off keys, and an idle entry goes first", async () => {
   const store = memoryStore({ maxEntries: 100 });
   const put = (key: string) => store.setMany([{ key, value: "v", ttlMs: 60_000 }]);
   for (let i = 0; i < 50; i++) await put(`hot${i}`);
