@@ -285,7 +285,8 @@ Deno.test("zeroCopy: hits share one deep-frozen value; the default hands every c
 Deno.test("grace: failed refreshes of many keys keep the back-off memory bounded", async () => {
   const { memoryStore } = await import("./memory_store.ts");
   const BATCH = 1000;
-  const { clock } = await freshCache({ store: memoryStore({ maxEntries: 2 * BATCH }) });
+  // A batch must fit the store's small queue (a tenth of it), so each batch's entries are there to go stale.
+  const { clock } = await freshCache({ store: memoryStore({ maxEntries: 20 * BATCH }) });
   let failing = false;
   const get = cacheRead({ key: "b:{id}", ttl: 10, staleTtl: 600 }, ({ id }: { id: number }) => {
     if (failing) throw new Error("origin down");
