@@ -74,6 +74,15 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
     const { masters, replicas } = client as unknown as ClusterNodes;
     return [...masters, ...replicas].flatMap((node) => node.client ? [node.client] : []);
   };
+  /** Every socket is open: checked on each call, so without allocating on a single node. */
+  const allOpen = (): boolean => {
+    if (!client.isOpen) return false;
+    if (!target.cluster) return true;
+    const { masters, replicas } = client as unknown as ClusterNodes;
+    for (const node of masters) if (node.client && !node.client.isOpen) return false;
+    for (const node of replicas) if (node.client && !node.client.isOpen) return false;
+    return true;
+  };
   // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
   // reports them (rate-limited). An unhandled "error" event would crash the process.
   let lastError = "no answer";
@@ -101,7 +110,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   const enter = (background: boolean): Promise<unknown> | undefined => {
     if (!background && inFlight++ === 0) refAll(true);
     if (opening) return opening;
-    if (client.isOpen && connectables().every((c) => c.isOpen)) return undefined;
+    if (allOpen()) return undefined;
     return opening = open().then(() => {
       opening = undefined;
       if (inFlight === 0) refAll(false); // sockets the cluster created meanwhile

@@ -5,30 +5,9 @@
 //   node bench/hit_ratio.mjs [requests]
 import { LRUCache } from "lru-cache";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
+import { lcg, zipfSampler } from "./_random.mjs";
 
 const REQUESTS = Number(process.argv[2] ?? 1_000_000);
-
-/** Deterministic pseudo-random numbers, so every subject replays the same trace. */
-function lcg(seed) {
-  return () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-}
-
-/** Ranks drawn from Zipf(s) over `keys` keys (inverse CDF by binary search). */
-function zipfSampler(keys, s, random) {
-  const cdf = new Float64Array(keys);
-  let sum = 0;
-  for (let r = 0; r < keys; r++) cdf[r] = sum += 1 / (r + 1) ** s;
-  return () => {
-    const x = random() * sum;
-    let lo = 0, hi = keys - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
 
 /** Zipf(0.99) over 100,000 keys; with `scans`, every 50,000 requests a run of 10,000 keys never seen again. */
 function zipfTrace(scans) {

@@ -13,6 +13,7 @@ import { createCache as createUnkey, DefaultStatefulContext, Namespace } from "@
 import { MemoryStore } from "@unkey/cache/stores";
 import { build } from "esbuild";
 import * as ours from "../npm/esm/mod.js";
+import { lcg, zipfSampler } from "./_random.mjs";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
 
 const HIT_OPS = Number(process.argv[2] ?? 200_000);
@@ -139,22 +140,8 @@ async function measure(runs, rounds) {
 function sequence(size, distribution) {
   const n = 1 << 16;
   if (distribution === "uniform") return Uint32Array.from({ length: n }, (_, i) => i % size);
-  const weights = Float64Array.from({ length: size }, (_, r) => 1 / (r + 1) ** 0.99);
-  const cdf = new Float64Array(size);
-  let sum = 0;
-  for (let r = 0; r < size; r++) cdf[r] = sum += weights[r];
-  let seed = 42;
-  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
-  return Uint32Array.from({ length: n }, () => {
-    const x = random() * sum;
-    let lo = 0, hi = size - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < x) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  });
+  const draw = zipfSampler(size, 0.99, lcg(42));
+  return Uint32Array.from({ length: n }, draw);
 }
 
 /** Hits per second of every subject at each working-set size and distribution, each cell interleaved. */

@@ -81,7 +81,8 @@ export class Cache {
    */
   getOrSet<R>(key: string, loader: () => R | Promise<R>, options: GetOrSetOptions = {}): Promise<Awaited<R>> {
     try {
-      return this.#door(key, options).get(loader, options);
+      const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
+      return this.#door(key, options)(loader, call) as Promise<Awaited<R>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -133,7 +134,7 @@ export class Cache {
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     // A value that cannot be stored is an error here, not a silent miss later.
     this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
-    await this.#door(key, options).get(() => value, { force: true });
+    await this.#door(key, options)(() => value, { force: true });
   }
 
   /** Removes the entry at `key`; a load in flight cannot undo it. */
@@ -218,14 +219,14 @@ export class Cache {
   }
 
   /** The read path for one literal key: a cached function whose key and tags are fixed. */
-  #door(key: string, options: GetOrSetOptions): ImperativeRead {
+  #door(key: string, options: GetOrSetOptions): CachedFunction<unknown, unknown> {
     const { tags = [], waitUntil: _w, signal: _s, force: _f, ...readOptions } = options;
     if (!Array.isArray(tags)) {
       throw new TypeError(`Cannot cache ${key}: tags must be an array of strings, current value is ${tags}`);
     }
     for (const tag of tags) checkKey(tag, "cache", "tags");
     const fixed = checkKey(key, "cache");
-    const read = createReader<unknown, unknown>(
+    return createReader<unknown, unknown>(
       { ...readOptions, key: () => fixed, tags: () => tags, name: readOptions.name ?? "getOrSet" },
       // The argument is the call's loader, so that one read path serves every call.
       (loader: unknown) => (loader as () => unknown)(),
@@ -233,17 +234,7 @@ export class Cache {
       undefined,
       this.#resolve,
     );
-    return {
-      get: <R>(loader: () => R, call: CallOptions) =>
-        read(loader, { waitUntil: call.waitUntil, signal: call.signal, force: call.force }) as Promise<
-          Awaited<R>
-        >,
-    };
   }
-}
-
-interface ImperativeRead {
-  get<R>(loader: () => R, call: CallOptions): Promise<Awaited<R>>;
 }
 
 /** A key or tag given to the imperative API: a non-empty, well-formed string. */

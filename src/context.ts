@@ -21,7 +21,6 @@ import type { Flight } from "./flight.ts";
 import { settledWithin } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
-import { decodeEntry, type Entry } from "./entry.ts";
 import { Codec, type ValueTypes } from "./codec.ts";
 import { ReadBatch } from "./read_batch.ts";
 
@@ -138,11 +137,6 @@ export class CacheContext {
         },
       },
     );
-  }
-
-  /** Decodes a stored entry (a fresh parse: the caller may own its tree). */
-  decode(raw: string): Entry | undefined {
-    return decodeEntry(raw);
   }
 
   /** Seconds for a ttl option; named and default ttls are read from the env once per cache. */

@@ -9,7 +9,7 @@
 
 import type { CacheContext } from "./context.ts";
 import { Budget } from "./deadline.ts";
-import { isLoadingMarker } from "./entry.ts";
+import { decodeEntry, isLoadingMarker } from "./entry.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
 import { type EntryShape, entryWrite, storeEntries } from "./entry_write.ts";
 import { claimMany } from "./claim.ts";
@@ -19,6 +19,7 @@ import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames } from "./option_names.ts";
 import { versionsMatch } from "./versions.ts";
+import { keyIndex } from "./read_batch.ts";
 
 /** Options of `getOrSetMany`. */
 export interface GetOrSetManyOptions extends EntryShape {
@@ -146,8 +147,7 @@ async function itemFor(
 
 /** One read of every item's keys (shared keys read once); items stay unread when the store cannot answer. */
 async function readAll(cache: CacheContext, items: Item[], budget: Budget): Promise<void> {
-  const index = new Map<string, number>();
-  for (const item of items) for (const key of item.keys) if (!index.has(key)) index.set(key, index.size);
+  const index = keyIndex(items.map((item) => item.keys));
   try {
     const keys = [...index.keys()];
     const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
@@ -164,7 +164,7 @@ function validValue(
 ): unknown {
   const raw = raws[0];
   if (raw === null || isLoadingMarker(raw)) return NOTHING;
-  const entry = cache.decode(raw);
+  const entry = decodeEntry(raw);
   if (!entry || now >= entry.freshUntil || !versionsMatch(entry.versions, raws)) return NOTHING;
   if (cache.hasPendingInvalidation(keys)) return NOTHING;
   return readValue(entry, cache.codec, zeroCopy);

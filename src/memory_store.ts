@@ -60,6 +60,11 @@ class Queue {
     this.size++;
   }
 
+  clear(): void {
+    this.newest = this.oldest = undefined;
+    this.size = 0;
+  }
+
   unlink(slot: Slot): void {
     if (slot.newer) slot.newer.older = slot.older;
     else this.newest = slot.older;
@@ -138,14 +143,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     if (slot.freq < 3) slot.freq++;
     return slot.value;
   };
-  /** Drops expired entries at the old ends of the queues, a few per write: no timers. */
-  const sweep = (now: number) => {
-    for (const queue of [small, main]) {
-      for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
-        const next = slot.newer;
-        if (slot.expiresAt <= now) remove(slot.key, slot);
-        slot = next;
-      }
+  /** Drops expired entries at the old end of a queue, a few per write: no timers. */
+  const sweep = (queue: Queue, now: number) => {
+    for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
+      const next = slot.newer;
+      if (slot.expiresAt <= now) remove(slot.key, slot);
+      slot = next;
     }
   };
   const write = (w: StoreWrite, now: number): boolean => {
@@ -156,7 +159,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     const old = slots.get(w.key);
     if (old) remove(w.key, old);
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
-    sweep(now);
+    sweep(small, now);
+    sweep(main, now);
     evict(size); // room first: the entry being written must not be its own eviction's victim
     // An overwrite keeps the entry's standing; a key evicted lately (a ghost) was wanted again: main queue.
     const queue = old ? old.queue : ghosts.take(w.key) ? main : small;
@@ -256,7 +260,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     },
     close() {
       slots.clear();
-      for (const queue of [small, main]) queue.newest = queue.oldest = undefined, queue.size = 0;
+      small.clear();
+      main.clear();
       ghosts.clear();
       bytes = 0;
       return Promise.resolve();

@@ -10,7 +10,6 @@
 import type { CacheContext } from "./context.ts";
 
 interface Pending {
-  readonly keys: readonly string[];
   readonly resolve: (raws: (string | null)[]) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -31,25 +30,33 @@ export class ReadBatch {
       if (this.#pending.size === 0) queueMicrotask(() => this.#flush());
       const id = keys.join("\u0000");
       const group = this.#pending.get(id);
-      if (group) group.waiting.push({ keys, resolve, reject });
-      else this.#pending.set(id, { keys, waiting: [{ keys, resolve, reject }] });
+      if (group) group.waiting.push({ resolve, reject });
+      else this.#pending.set(id, { keys, waiting: [{ resolve, reject }] });
     });
   }
 
   async #flush(): Promise<void> {
     const groups = [...this.#pending.values()];
     this.#pending = new Map();
-    const index = new Map<string, number>();
-    for (const { keys } of groups) for (const key of keys) if (!index.has(key)) index.set(key, index.size);
-    const union = [...index.keys()];
     const cache = this.#cache;
+    // The common case, one key list (sequential hits, a burst of one key), needs no merging.
+    const index = groups.length === 1 ? undefined : keyIndex(groups.map((g) => g.keys));
+    const keys = index ? [...index.keys()] : groups[0].keys;
     try {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(union, { signal }));
-      for (const { keys, waiting } of groups) {
-        for (const caller of waiting) caller.resolve(keys.map((key) => raws[index.get(key)!]));
+      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+      for (const group of groups) {
+        const own = index ? group.keys.map((key) => raws[index.get(key)!]) : raws;
+        group.waiting.forEach((caller, i) => caller.resolve(i === 0 ? own : [...own]));
       }
     } catch (error) {
       for (const { waiting } of groups) for (const caller of waiting) caller.reject(error);
     }
   }
+}
+
+/** Each distinct key of `lists`, in first-seen order, with its position in the merged list. */
+export function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
+  const index = new Map<string, number>();
+  for (const keys of lists) for (const key of keys) if (!index.has(key)) index.set(key, index.size);
+  return index;
 }

@@ -157,7 +157,7 @@ export class Reader<A, R> {
       if (entry && keys.length > 1) raws = store.peek!(keys, storeNow); // its dependencies' versions
     } else {
       raws = store.peek!(keys, storeNow);
-      entry = raws[0] === null ? undefined : cache.decode(raws[0]);
+      entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
     }
     const read = () => raws ??= store.peek!(keys, storeNow);
     const valid = entry !== undefined &&
@@ -187,7 +187,7 @@ export class Reader<A, R> {
     const raw = raws?.[0];
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
-      const entry = cache.decode(raw);
+      const entry = decodeEntry(raw);
       const validity = entry &&
         (cache.hasPendingInvalidation(keys) ? "invalid" : compareVersions(entry.versions, raws));
       if (entry === undefined) cause = await this.#corrupt(job, raws);
@@ -419,13 +419,13 @@ export class Reader<A, R> {
     try {
       const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
       const raw = raws[0];
-      const entry = raw && !isLoadingMarker(raw) ? cache.decode(raw) : undefined;
+      const entry = raw && !isLoadingMarker(raw) ? decodeEntry(raw) : undefined;
       if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
         return;
       }
       const value = readValue(entry, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
-      return { value, copy: () => readValue(cache.decode(raw!)!, cache.codec, this.#options.zeroCopy) };
+      return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };
     } catch {
       return undefined;
     }

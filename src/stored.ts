@@ -6,7 +6,7 @@
  */
 
 import type { CacheContext } from "./context.ts";
-import { isLoadingMarker } from "./entry.ts";
+import { decodeEntry, isLoadingMarker } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { versionsMatch } from "./versions.ts";
 
@@ -16,7 +16,7 @@ export async function readStored(cache: CacheContext, key: string): Promise<{ va
     const entryKey = await cache.entryKey(key);
     const [raw] = await cache.run("read", (signal) => cache.store.getMany([entryKey], { signal }));
     if (raw === null || isLoadingMarker(raw)) return undefined;
-    const entry = cache.decode(raw);
+    const entry = decodeEntry(raw);
     if (!entry || cache.settings.clock.now() >= entry.freshUntil) return undefined;
     const dependencies = entry.dependencies.map((d) => cache.namespace + d);
     if (cache.hasPendingInvalidation([entryKey, ...dependencies])) return undefined;

@@ -59,6 +59,20 @@ function same(actual: unknown, expected: unknown, message: string) {
   if (a !== e) throw new Error(`Conformance: ${message}: expected ${e}, got ${a}`);
 }
 
+/** `store` with its `getMany` and `setMany` calls counted. */
+function countCalls(store: CacheStore): { store: CacheStore; reads: number; writes: number } {
+  const calls: { store: CacheStore; reads: number; writes: number } = {
+    reads: 0,
+    writes: 0,
+    store: {
+      ...store,
+      getMany: (keys, o) => (calls.reads++, store.getMany(keys, o)),
+      setMany: (w, o) => (calls.writes++, store.setMany(w, o)),
+    } as CacheStore,
+  };
+  return calls;
+}
+
 function defaultRegistrar(): TestRegistrar {
   const deno = (globalThis as { Deno?: { test(d: object): void } }).Deno;
   if (!deno) throw new TypeError("Cannot register conformance tests: pass a test function outside Deno");
@@ -178,14 +192,9 @@ export function testAdapter(
   withInstances(
     "getOrSetMany: one read for all keys and tags, one loader call, one claim and one write",
     async (_clock, a, b) => {
-      let reads = 0, writes = 0;
-      const counted: CacheStore = {
-        ...a.store,
-        getMany: (keys, o) => (reads++, a.store.getMany(keys, o)),
-        setMany: (w, o) => (writes++, a.store.setMany(w, o)),
-      };
+      const counted = countCalls(a.store);
       const prefix = a.namespace.split(":")[0];
-      const cache = await createCache({ store: counted, prefix, clock: _clock, deadlineMs: 5000 });
+      const cache = await createCache({ store: counted.store, prefix, clock: _clock, deadlineMs: 5000 });
       try {
         const keys = Array.from({ length: 20 }, (_, i) => `item:${i}`);
         const calls: string[][] = [];
@@ -196,13 +205,16 @@ export function testAdapter(
           calls.length === 1 && calls[0].length === 20,
           `one loader call with every key (${calls.length})`,
         );
-        check(reads === 1, `one batch read for 20 entries and 21 tags (${reads})`);
-        check(writes <= 2, `one claim and one write (${writes} setMany calls)`);
+        check(counted.reads === 1, `one batch read for 20 entries and 21 tags (${counted.reads})`);
+        check(counted.writes <= 2, `one claim and one write (${counted.writes} setMany calls)`);
         await settle();
-        reads = writes = 0;
+        counted.reads = counted.writes = 0;
         same(await cache.getOrSetMany(keys, load, options), keys.map((k) => ({ k })), "hits");
         check(calls.length === 1, `no load on hits (${calls.length} loader calls)`);
-        check(reads === 1 && writes === 0, `hits: one read, no write (${reads}, ${writes})`);
+        check(
+          counted.reads === 1 && counted.writes === 0,
+          `hits: one read, no write (${counted.reads}, ${counted.writes})`,
+        );
         same(await poll(() => b.get("item:3"), (v) => v !== undefined), { k: "item:3" }, "stored for others");
         await b.invalidateTags(["items"]);
         await settle();
@@ -445,14 +457,9 @@ export function testAdapter(
     "1000 concurrent cold callers run the loader once and share their reads, with and without the lock",
     async (clock, store, ns) => {
       for (const lock of [false, true]) {
-        let reads = 0, writes = 0;
-        const counted: CacheStore = {
-          ...store,
-          getMany: (keys, o) => (reads++, store.getMany(keys, o)),
-          setMany: (w, o) => (writes++, store.setMany(w, o)),
-        };
+        const calls = countCalls(store);
         await initCache({
-          store: counted,
+          store: calls.store,
           clock,
           prefix: `${ns}${lock}`,
           lock: lock && { pollMs: 10 },
@@ -472,8 +479,8 @@ export function testAdapter(
         );
         if (!store.capabilities.inProcess) {
           // One read for the whole burst; the one load then claims and writes (and, with the lock, takes it).
-          check(reads <= 2, `lock ${lock}: the burst sent ${reads} reads`);
-          check(writes <= (lock ? 3 : 2), `lock ${lock}: the burst sent ${writes} writes`);
+          check(calls.reads <= 2, `lock ${lock}: the burst sent ${calls.reads} reads`);
+          check(calls.writes <= (lock ? 3 : 2), `lock ${lock}: the burst sent ${calls.writes} writes`);
         }
       }
     },
