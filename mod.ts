@@ -20,6 +20,7 @@
 export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
 export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
+export type { L1Options } from "./src/l1/options.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";

@@ -19,3 +19,8 @@ if v and string.sub(v, 1, #ARGV[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
+
+/** The first `ARGV[1]` bytes of each key's value (`""` when missing): what validating an L1 copy needs. */
+export const GET_HEADS = `local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('GETRANGE', key, 0, tonumber(ARGV[1]) - 1) end
+return out`;

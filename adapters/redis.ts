@@ -18,7 +18,7 @@
 
 import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
-import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
+import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
@@ -173,6 +173,18 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       // The hot path: no async wrapper, so a hit costs the client's promise (and the bracket's) only.
       if (cluster) return getGrouped(keys);
       return keys.length === 0 ? Promise.resolve([]) : call(() => client.mGet(keys as string[]));
+    },
+    async getHeads(keys, length) {
+      // One script per hash slot (all of them in parallel): only the heads travel, not the values.
+      const out: (string | null)[] = new Array(keys.length);
+      await Promise.all(
+        bySlot(keys).map(async (group) => {
+          const script = { keys: group.map((i) => keys[i]), arguments: [String(length)] };
+          const heads = await call(() => client.eval(GET_HEADS, script)) as string[];
+          group.forEach((i, j) => out[i] = heads[j] || null);
+        }),
+      );
+      return out;
     },
     async setMany(writes: readonly StoreWrite[]) {
       // Commands issued in one tick travel together: one round trip of latency.

@@ -19,7 +19,7 @@
 import { Redis } from "@upstash/redis";
 import type { CacheStore } from "../src/store.ts";
 import { type Env, readEnv } from "../src/env.ts";
-import { DELETE_IF_STARTS_WITH, SET_IF_STARTS_WITH } from "./_scripts.ts";
+import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 export type { Env } from "../src/env.ts";
@@ -91,6 +91,12 @@ export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOption
     async getMany(keys) {
       if (keys.length === 0) return [];
       return (await client.mget<(string | null)[]>(...keys)).map((v) => v === null ? null : String(v));
+    },
+    async getHeads(keys, length) {
+      if (keys.length === 0) return [];
+      // Shares the tick's `/pipeline` request with concurrent calls; only heads travel, not values.
+      const heads = await client.eval(GET_HEADS, [...keys], [String(length)]) as unknown[];
+      return heads.map((head) => head === null || head === "" ? null : String(head));
     },
     async setMany(writes) {
       if (writes.length === 0) return [];

@@ -23,6 +23,7 @@ import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { Codec, type ValueTypes } from "./codec.ts";
 import { ReadBatch } from "./read_batch.ts";
+import type { L1Tier } from "./l1/tier.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {
@@ -101,6 +102,8 @@ export class CacheContext {
   readonly #warned = new Set<string>();
   readonly #namedTtls = new Map<string, number>();
   readonly #queue: InvalidationQueue;
+  /** The in-process first level in front of a remote store, when `l1` is configured. */
+  l1?: L1Tier;
   /** The namespace generation key, read with every entry of a remote store; none for in-process stores. */
   readonly generationKey?: string;
   #lastErrorLog = -Infinity;
@@ -131,6 +134,7 @@ export class CacheContext {
         onSize: (size) => this.metrics.gauge("cache.invalidate.pending", size),
         onEscalate: () => {
           this.metrics.count("cache.invalidate.escalated");
+          if (this.generationKey) this.l1?.forget([this.generationKey]);
           this.settings.logger.warn(
             `[svc-infra/cache] more than ${settings.maxPendingInvalidations} invalidations could not reach the ${this.store.name} store: they are replaced by one invalidation of the whole namespace ${this.namespace}`,
           );
@@ -315,6 +319,7 @@ export class CacheContext {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return { delivered: true, landed: Promise.resolve() };
     const keys = await Promise.all(unique.map((tag) => this.tagKey(tag)));
+    this.l1?.forget(keys);
     for (const [entryKey, flight] of this.inflight) {
       // A load that started before this invalidation must not be handed to later callers.
       if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
@@ -362,6 +367,7 @@ export class CacheContext {
    * on the token it claimed, which the delete removed.
    */
   async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
+    this.l1?.forget(entryKeys);
     for (const key of entryKeys) this.#drop(key);
     return await this.#invalidateKeys(entryKeys);
   }
@@ -408,6 +414,7 @@ export class CacheContext {
   async close(): Promise<Undelivered> {
     const left = await this.drain();
     await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
+    await this.l1?.close();
     return left;
   }
 }

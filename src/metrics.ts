@@ -29,8 +29,12 @@ const BASE = [
   "cache.breaker.open",
 ] as const;
 
-/** Names of counters. */
-export type Counter = typeof BASE[number];
+/** Names of counters; the two-level cache's appear once it counts them. */
+export type Counter =
+  | typeof BASE[number]
+  | "cache.l1.hit"
+  | "cache.l1.stale"
+  | "cache.l1.validate";
 
 /** Mutable metrics registry of one cache. */
 export class MetricsRegistry {

@@ -16,6 +16,7 @@ import type { ValueTypes } from "./codec.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
 import { checkOptionNames } from "./option_names.ts";
+import type { L1Options } from "./l1/options.ts";
 
 /** Options of `initCache` and `createCache`. */
 export interface CacheOptions {
@@ -67,6 +68,12 @@ export interface CacheOptions {
    * `{ Money: [(v) => v instanceof Money && [v.cents], ([cents]) => new Money(cents)] }`.
    */
   types?: ValueTypes;
+  /**
+   * A two-level cache: entries of a remote store (Redis, Upstash, Deno KV) also kept in process memory, served
+   * without a request while their last validation is younger than `maxStaleMs` (the staleness bound).
+   * `true` takes the defaults; no effect on the in-memory store. @default {false}
+   */
+  l1?: boolean | L1Options;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -95,6 +102,7 @@ const CACHE_OPTION_NAMES = Object.keys(
     retryMaxMs: 1,
     maxPendingInvalidations: 1,
     types: 1,
+    l1: 1,
     clock: 1,
     random: 1,
   } satisfies Record<keyof CacheOptions, 1>,
@@ -154,6 +162,9 @@ export async function openCache(
   positive(what, "retryMaxMs", options.retryMaxMs);
   positive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
   positive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
+  // The two-level cache's code is loaded only by those who turn it on.
+  const l1 = options.l1 === undefined || options.l1 === false ? undefined : await import("./l1/tier.ts");
+  const l1Settings = l1?.l1Settings(options.l1, what);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;
@@ -186,6 +197,7 @@ export async function openCache(
     maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
     types: options.types,
   }, metrics);
+  if (l1 && l1Settings && !store.capabilities.inProcess) next.l1 = new l1.L1Tier(next, l1Settings);
   const ready = await store.ready?.();
   if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);

@@ -90,6 +90,7 @@ const READ_OPTION_NAMES = Object.keys(
     refreshBackoffMs: 1,
     zeroCopy: 1,
     lock: 1,
+    l1: 1,
     name: 1,
   } satisfies Record<keyof ReadOptions<string, unknown>, 1>,
 );

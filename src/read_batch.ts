@@ -14,14 +14,22 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** How a batch reads its keys from the store. */
+export type BatchRead = (keys: readonly string[], signal?: AbortSignal) => Promise<(string | null)[]>;
+
 /** One cache's batch of lookups for the current tick. */
 export class ReadBatch {
   readonly #cache: CacheContext;
+  readonly #read: BatchRead;
+  readonly #op: string;
   /** The key lists asked this tick, by their joined form, each with its waiting callers. */
   #pending = new Map<string, { keys: readonly string[]; waiting: Pending[] }>();
 
-  constructor(cache: CacheContext) {
+  /** `read` defaults to the store's `getMany`; `op` names the call in errors. */
+  constructor(cache: CacheContext, read?: BatchRead, op = "read") {
     this.#cache = cache;
+    this.#read = read ?? ((keys, signal) => cache.store.getMany(keys, { signal }));
+    this.#op = op;
   }
 
   /** What the store holds at `keys` (one read per tick for all callers). */
@@ -43,7 +51,7 @@ export class ReadBatch {
     const index = groups.length === 1 ? undefined : keyIndex(groups.map((g) => g.keys));
     const keys = index ? [...index.keys()] : groups[0].keys;
     try {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }));
+      const raws = await cache.run(this.#op, (signal) => this.#read(keys, signal));
       for (const group of groups) {
         const own = index ? group.keys.map((key) => raws[index.get(key)!]) : raws;
         group.waiting.forEach((caller, i) => caller.resolve(i === 0 ? own : [...own]));

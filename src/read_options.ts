@@ -76,6 +76,8 @@ export interface ReadOptions<K extends string, A> {
   zeroCopy?: boolean;
   /** Load once per cluster instead of once per process (`SET NX PX` / versionstamp). @default {initCache's lock} */
   lock?: boolean | LockOptions;
+  /** `false` keeps this function's entries out of the two-level cache's L1 (see `initCache`'s `l1`). */
+  l1?: boolean;
   /** Name in logs, metrics and errors. @default {the function's name, else the key template} */
   name?: string;
 }

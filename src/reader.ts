@@ -24,6 +24,7 @@ import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "
 import { releaseLock, tryLock } from "./lock.ts";
 import { xfetchDue } from "./xfetch.ts";
 import { CacheTimeoutError } from "./errors.ts";
+import type { L1Tier } from "./l1/tier.ts";
 
 /** Everything one call needs, computed once per call. */
 interface Job<A> {
@@ -38,6 +39,10 @@ interface Job<A> {
   readonly onResult?: (result: ReadResult) => void;
   /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
   readonly peeked?: (string | null)[];
+  /** The two-level cache's L1, when this call uses it. */
+  readonly l1?: L1Tier;
+  /** When the call began (the cache's clock): no read of it was issued earlier, so L1 may date entries by it. */
+  readonly since: number;
   /** The backend time this call has left; set when the call goes past its first read. */
   budget?: Budget;
   /** When the call's lookup began (`performance.now()`), for the debug line's duration. */
@@ -97,6 +102,8 @@ export class Reader<A, R> {
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
       const { logical, keys, pending } = this.#keys.plan(cache, arg);
+      const since = cache.settings.clock.now();
+      const l1 = this.#options.l1 === false ? undefined : cache.l1;
       let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
@@ -106,23 +113,40 @@ export class Reader<A, R> {
         }
         peeked = hit.raws;
       }
+      const jobFor = (resolved: readonly string[]): Job<A> => ({
+        cache,
+        thisArg,
+        arg,
+        logical,
+        keys: resolved,
+        ttl,
+        waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+        onResult: call?.onResult,
+        peeked,
+        l1,
+        since,
+      });
       const start = (resolved: readonly string[]) => {
-        const job: Job<A> = {
-          cache,
-          thisArg,
-          arg,
-          logical,
-          keys: resolved,
-          ttl,
-          waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
-          onResult: call?.onResult,
-          peeked,
-        };
+        const job = jobFor(resolved);
         if (!call?.force) return this.#lookup(job);
         job.budget = new Budget(cache.settings.deadlineMs);
         return this.#bounded(job, this.#start(job, undefined, "forced"), false);
       };
-      const result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
+      let result: Promise<R>;
+      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
+      if (near?.state === "fresh") {
+        const value = this.#nearHit(jobFor(keys as string[]), near.entry);
+        result = value === NOTHING ? start(keys as string[]) : Promise.resolve(value as R);
+      } else if (near?.state === "due") {
+        result = near.validation.then((entry) => {
+          if (entry === undefined) return start(keys as string[]);
+          const kept = entry === "unavailable"
+            ? l1!.graced(keys as string[], cache.settings.clock.now())
+            : entry;
+          const value = kept ? this.#nearHit(jobFor(keys as string[]), kept, entry !== kept) : NOTHING;
+          return value === NOTHING ? start(keys as string[]) : value as R;
+        });
+      } else result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
       return call?.signal ? abortable(result, call.signal) : result;
     } catch (error) {
       return Promise.reject(error);
@@ -169,7 +193,30 @@ export class Reader<A, R> {
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
-      this.#refreshInBackground({ cache, thisArg, arg, logical, keys, ttl, waitUntil }, read(), "early");
+      const since = now;
+      this.#refreshInBackground(
+        { cache, thisArg, arg, logical, keys, ttl, waitUntil, since },
+        read(),
+        "early",
+      );
+    }
+    return value;
+  }
+
+  /**
+   * A hit from L1: the value (a copy), counted as a hit and as an L1 hit; `stale` when it is served because
+   * the store could not validate it (within its grace). Early refresh runs as for any hit.
+   */
+  #nearHit(job: Job<A>, entry: Entry, stale = false): unknown {
+    const { cache } = job;
+    const started = cache.settings.debug ? performance.now() : 0;
+    const value = readValue(entry, cache.codec, this.#options.zeroCopy);
+    if (value === NOTHING) return NOTHING;
+    cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
+    this.#served(cache, job.logical, job.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
+    const now = cache.settings.clock.now();
+    if (!stale && this.#refreshDue(entry, now, cache)) {
+      this.#refreshInBackground({ ...job, since: now }, undefined, "early");
     }
     return value;
   }
@@ -182,6 +229,12 @@ export class Reader<A, R> {
       try {
         raws = await cache.reads.read(keys); // shared with the lookups of this tick
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
+    }
+    if (!raws && job.l1) {
+      // The store cannot be reached: what L1 holds is served within its grace.
+      const kept = job.l1.graced(keys, cache.settings.clock.now());
+      const value = kept ? this.#nearHit(job, kept, true) : NOTHING;
+      if (value !== NOTHING) return value as R;
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
@@ -210,6 +263,7 @@ export class Reader<A, R> {
         else if (value === NOTHING) cause = await this.#corrupt(job, raws);
         else if (now < entry.freshUntil) {
           this.#served(cache, job.logical, job.onResult, entry, started, "HIT");
+          job.l1?.keep(keys, raw, job.since);
           if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
           return value as R;
         } else return await this.#serveStale(job, entry, value as R, raws, started);
@@ -257,6 +311,7 @@ export class Reader<A, R> {
     entry: Entry,
     started: number,
     kind: "HIT" | "STALE",
+    tier?: "l1",
   ) {
     onResult?.({
       status: kind === "HIT" ? "hit" : "stale",
@@ -268,7 +323,9 @@ export class Reader<A, R> {
     if (entry.negative) cache.metrics.count("cache.negative", this.#what);
     if (cache.settings.debug) {
       cache.debug(
-        `[${kind}] key=${logical} duration_ms=${(performance.now() - started).toFixed(1)}ms ttl=${entry.ttl}`,
+        `[${kind}] key=${logical} duration_ms=${(performance.now() - started).toFixed(1)}ms ttl=${entry.ttl}${
+          tier ? ` tier=${tier}` : ""
+        }`,
       );
     }
   }
@@ -303,7 +360,7 @@ export class Reader<A, R> {
   }
 
   /** Starts one background refresh of a key (none while one runs or while a failed one backs off). */
-  #refreshInBackground(job: Job<A>, raws: (string | null)[], why: string): Flight | undefined {
+  #refreshInBackground(job: Job<A>, raws: (string | null)[] | undefined, why: string): Flight | undefined {
     const { cache, keys } = job;
     if (
       cache.inflight.has(keys[0]) || (cache.refreshBackoff.get(keys[0]) ?? 0) > cache.settings.clock.now()
@@ -486,7 +543,9 @@ export class Reader<A, R> {
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
-    return stored ? entry.freshUntil : undefined;
+    if (!stored) return undefined;
+    job.l1?.keep(job.keys, entry.write.value, job.since); // L1 and the store change together
+    return entry.freshUntil;
   }
 }
 

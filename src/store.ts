@@ -94,6 +94,11 @@ export interface CacheStore {
    * eviction forgets it). `null` when the key holds nothing.
    */
   peekDerived?<T>(key: string, now: number | undefined, derive: (raw: string) => T): T | null;
+  /**
+   * The first `length` characters of each value (`null` when missing), in one round trip: what validating an
+   * in-process copy needs (an entry's token, versions), without the values. Stores without it are read whole.
+   */
+  getHeads?(keys: readonly string[], length: number, options?: StoreCallOptions): Promise<(string | null)[]>;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */

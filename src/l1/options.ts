@@ -1,0 +1,53 @@
+/**
+ * The `l1` option of `initCache` and `createCache`: an in-process first level in front of a remote store.
+ *
+ * @module
+ */
+
+/** Options of the two-level cache's first level. */
+export interface L1Options {
+  /** Most entries kept in process memory (S3-FIFO eviction, as the memory store). @default {10000} */
+  maxEntries?: number;
+  /** Most bytes kept (UTF-16 estimate, as the memory store). @default {67108864} (64 MiB) */
+  maxBytes?: number;
+  /**
+   * The staleness bound in milliseconds: an entry is served from process memory without asking the store only
+   * while its last validation is younger than this, so a read starting later than this after an invalidation
+   * was acknowledged anywhere never gets the old value. @default {1000}
+   */
+  maxStaleMs?: number;
+}
+
+/** Resolved L1 settings. */
+export interface L1Settings {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly maxStaleMs: number;
+}
+
+const NAMES = ["maxEntries", "maxBytes", "maxStaleMs"] as const;
+
+/** Checks an `l1` option; `undefined` when L1 is off. `what` starts error messages. */
+export function l1Settings(option: boolean | L1Options | undefined, what: string): L1Settings | undefined {
+  if (option === undefined || option === false) return undefined;
+  if (option !== true && (typeof option !== "object" || option === null)) {
+    throw new TypeError(`${what}: l1 must be a boolean or { maxEntries, maxBytes, maxStaleMs }`);
+  }
+  const given: L1Options = option === true ? {} : option;
+  for (const name of Object.keys(given)) {
+    if (!(NAMES as readonly string[]).includes(name)) {
+      throw new TypeError(`${what}: unknown l1 option "${name}" (known: ${NAMES.join(", ")})`);
+    }
+  }
+  for (const name of NAMES) {
+    const value = given[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+      throw new RangeError(`${what}: l1.${name} must be a positive number, current value is ${value}`);
+    }
+  }
+  return {
+    maxEntries: given.maxEntries ?? 10_000,
+    maxBytes: given.maxBytes ?? 64 << 20,
+    maxStaleMs: given.maxStaleMs ?? 1000,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The two-level cache's first level: decoded entries of a remote store kept in process memory, each with the
+ * time it was last known to be valid. A hit younger than `maxStaleMs` costs no request; an older one is
+ * validated (its entry token and dependency versions, read for every due entry of the tick in one batch).
+ * Invalidations made in this process apply at once. Loaded only when `l1` is configured.
+ *
+ * The bound: an entry is served from L1 only while its last validation (the moment the read that vouched for
+ * it was issued, or earlier) is younger than `maxStaleMs`, so a read that starts more than `maxStaleMs` after
+ * an invalidation was acknowledged anywhere cannot get the old value.
+ *
+ * @module
+ */
+
+import type { CacheContext } from "../context.ts";
+import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
+import { memoryStore } from "../memory_store.ts";
+import type { CacheStore } from "../store.ts";
+import { compareVersions } from "../versions.ts";
+import { ReadBatch } from "../read_batch.ts";
+import { InvalidationLog } from "./invalidation_log.ts";
+import type { L1Settings } from "./options.ts";
+export { l1Settings } from "./options.ts";
+
+/** What L1 keeps per entry key (derived once per stored value). */
+interface Kept {
+  readonly entry: Entry;
+  /** The entry's head up to its token: a validation compares it with what the store holds. */
+  readonly guard: string;
+  /** The keys it was validated with (entry, then dependencies). */
+  keys: readonly string[];
+  /** Before this moment (the cache's clock) nothing had invalidated it. */
+  validatedAt: number;
+}
+
+/** What {@linkcode L1Tier.lookup} found. */
+export type L1Lookup =
+  | { readonly state: "fresh"; readonly entry: Entry }
+  | { readonly state: "due"; readonly validation: Promise<Entry | "unavailable" | undefined> }
+  | undefined;
+
+/** One cache's L1. */
+export class L1Tier {
+  readonly settings: L1Settings;
+  readonly #cache: CacheContext;
+  readonly #store: CacheStore & { readonly size: number };
+  readonly #log: InvalidationLog;
+  readonly #validations: ReadBatch;
+
+  constructor(cache: CacheContext, settings: L1Settings) {
+    this.#cache = cache;
+    this.settings = settings;
+    const clock = cache.settings.clock;
+    this.#store = memoryStore({ maxEntries: settings.maxEntries, maxBytes: settings.maxBytes, clock });
+    this.#log = new InvalidationLog(settings.maxStaleMs, settings.maxEntries);
+    // Validations of one tick travel as one request; a Redis store reads only heads and versions.
+    const store = cache.store;
+    this.#validations = new ReadBatch(
+      cache,
+      store.getHeads
+        ? (keys, signal) => store.getHeads!(keys, HEAD_LENGTH, { signal })
+        : (keys, signal) => store.getMany(keys, { signal }),
+      "validate",
+    );
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.#store.size;
+  }
+
+  /** The L1 state of a call's `keys` (entry key, then dependency keys) at `now`. */
+  lookup(keys: readonly string[], now: number): L1Lookup {
+    const kept = this.#kept(keys[0], now);
+    if (!kept) return undefined;
+    if (now >= kept.entry.freshUntil || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) {
+      return undefined;
+    }
+    if (now - kept.validatedAt < this.settings.maxStaleMs) return { state: "fresh", entry: kept.entry };
+    this.#cache.metrics.count("cache.l1.validate");
+    return { state: "due", validation: this.#validate(keys, kept) };
+  }
+
+  /**
+   * The entry at `keys` when the store cannot be reached: served within its grace (`staleTtl`) only, and
+   * never past an invalidation made here.
+   */
+  graced(keys: readonly string[], now: number): Entry | undefined {
+    const kept = this.#kept(keys[0], now);
+    if (!kept || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) return undefined;
+    const { entry } = kept;
+    return entry.staleUntil > entry.freshUntil && now < entry.staleUntil ? entry : undefined;
+  }
+
+  /**
+   * Keeps the entry `raw` stored at `keys[0]`, valid as of `validatedAt` (a moment no later than when the
+   * read or claim that vouched for it was issued). Refused when something here invalidated it since.
+   */
+  keep(keys: readonly string[], raw: string, validatedAt: number): void {
+    const now = this.#cache.settings.clock.now();
+    if (this.#log.since(keys, validatedAt)) return;
+    const entry = decodeEntry(raw);
+    if (!entry || now >= entry.freshUntil) return;
+    this.#store.setMany([{ key: keys[0], value: raw, ttlMs: Math.max(1, entry.staleUntil - now) }]);
+    const kept = this.#kept(keys[0], now); // its own decoded copy, shared by later hits
+    if (!kept) return;
+    kept.keys = keys;
+    kept.validatedAt = validatedAt;
+  }
+
+  /** An invalidation made here of `keys` (entry or tag-version keys): applies at once. */
+  forget(keys: readonly string[]): void {
+    const now = this.#cache.settings.clock.now();
+    this.#log.record(keys, now);
+    this.#store.deleteMany(keys);
+  }
+
+  /** Releases the entries. */
+  close(): Promise<void> {
+    return this.#store.close!();
+  }
+
+  #kept(key: string, now: number): Kept | undefined {
+    return this.#store.peekDerived!(key, now, unvalidated) ?? undefined;
+  }
+
+  #suspect(kept: Kept, keys: readonly string[]): boolean {
+    if (!this.#log.since(keys, kept.validatedAt) && !this.#cache.hasPendingInvalidation(keys)) return false;
+    this.#store.deleteMany([keys[0]]);
+    return true;
+  }
+
+  /** One validation: the entry's token and its versions, as the store holds them now. */
+  async #validate(keys: readonly string[], kept: Kept): Promise<Entry | "unavailable" | undefined> {
+    const cache = this.#cache;
+    const issuedAt = cache.settings.clock.now();
+    let heads: (string | null)[];
+    try {
+      heads = await this.#validations.read(keys);
+    } catch {
+      return "unavailable"; // reported by run()
+    }
+    const head = heads[0];
+    const valid = head !== null && head.startsWith(kept.guard) &&
+      compareVersions(kept.entry.versions, heads) === "valid";
+    if (!valid) {
+      this.#store.deleteMany([keys[0]]);
+      return undefined;
+    }
+    if (this.#log.since(keys, issuedAt)) return undefined; // invalidated here meanwhile
+    kept.validatedAt = Math.max(kept.validatedAt, issuedAt);
+    return kept.entry;
+  }
+}
+
+/** Characters of each value a validation reads: an entry's head through its token, or a whole version. */
+export const HEAD_LENGTH = 64;
+
+/** The kept state of a stored value, not validated yet (`keep` sets when it was). */
+function unvalidated(raw: string): Kept | undefined {
+  const entry = decodeEntry(raw, true);
+  const guard = writeGuard(raw);
+  return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,233 @@
+/**
+ * The two-level cache against real servers: requests counted at Redis, the staleness bound attacked by a
+ * writer instance invalidating while reader instances hit, local invalidations, a load that loses to one, and
+ * the store going away.
+ */
+import assert from "node:assert/strict";
+import { type Cache, createCache } from "../mod.ts";
+import { RedisServer, UpstashBridge } from "./_servers.ts";
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const commands = (counts: Record<string, number>) =>
+  Object.fromEntries(Object.entries(counts).filter(([c]) => c !== "config|resetstat" && c !== "info"));
+
+test("l1: hits younger than maxStaleMs send nothing; due ones share one heads-only validation per tick", async () => {
+  const server = await RedisServer.start();
+  const cache = await createCache({ url: server.url, prefix: "l1a", l1: { maxStaleMs: 300 }, logger: quiet });
+  try {
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    let loads = 0;
+    const read = (key: string) => cache.getOrSet(key, () => ({ key, n: ++loads }), { ttl: 60, tags: [key] });
+    await Promise.all(keys.map(read));
+    await server.resetStats();
+    for (let i = 0; i < 50; i++) for (const key of keys) await read(key);
+    assert.deepEqual(commands(await server.commandCounts()), {}, "L1 hits send no request");
+    await sleep(350);
+    const values = await Promise.all(keys.map(read));
+    assert.deepEqual(values.map((v) => v.key), keys);
+    assert.equal(loads, 10);
+    const counts = commands(await server.commandCounts());
+    // The heads script (its GETRANGEs are counted too), no MGET: values do not travel.
+    assert.deepEqual(Object.keys(counts).sort(), ["eval", "getrange"], JSON.stringify(counts));
+    assert.equal(counts.eval, 1, "one validation request for the ten due entries");
+    assert.equal(counts.getrange, 21, "ten entries, their tags and the namespace generation");
+    const metrics = cache.metrics();
+    assert.equal(metrics["cache.l1.hit"], 510);
+    assert.equal(metrics["cache.l1.validate"], 10);
+    assert.equal(metrics["cache.hit"], 510, "cache.hit still counts every hit");
+  } finally {
+    await cache.close();
+    await server.stop();
+  }
+});
+
+/**
+ * One writer instance bumps versions and invalidates (tag or entry, at random) while reader instances with L1
+ * hit the same keys; each read is checked against the writes acknowledged more than `maxStaleMs` before it
+ * started (and against this instance's own invalidations, which apply at once).
+ */
+async function attackBound(open: (prefix: string, l1: boolean) => Promise<Cache>, maxStaleMs: number) {
+  const prefix = `bound${crypto.randomUUID().slice(0, 8)}`;
+  const writer = await open(prefix, false);
+  const readers = [await open(prefix, true), await open(prefix, true)];
+  const db = new Map<number, number>();
+  const acks: { k: number; version: number; at: number }[] = [];
+  let violations = 0, withinBound = 0, reads = 0;
+  const worst: string[] = [];
+  const load = (k: number) => () => db.get(k) ?? 0;
+  const read = (cache: Cache, k: number) =>
+    cache.getOrSet(`item:${k}`, load(k), { ttl: 60, tags: [`item:${k}`] });
+  try {
+    const until = performance.now() + 2000;
+    const writing = (async () => {
+      while (performance.now() < until) {
+        const k = Math.floor(Math.random() * 5);
+        const version = (db.get(k) ?? 0) + 1;
+        db.set(k, version);
+        const result = Math.random() < 0.5
+          ? await writer.invalidateTags([`item:${k}`])
+          : await writer.delete(`item:${k}`);
+        assert.ok(result.delivered);
+        acks.push({ k, version, at: Date.now() });
+        await sleep(5);
+      }
+    })();
+    const reading = readers.flatMap((cache) =>
+      Array.from({ length: 4 }, async () => {
+        while (performance.now() < until) {
+          const k = Math.floor(Math.random() * 5);
+          const started = Date.now();
+          const bound = Math.max(
+            0,
+            ...acks.filter((a) => a.k === k && a.at < started - maxStaleMs).map((a) => a.version),
+          );
+          const latest = Math.max(0, ...acks.filter((a) => a.k === k).map((a) => a.version));
+          const value = await read(cache, k);
+          reads++;
+          if (value < bound) {
+            violations++;
+            if (worst.length < 5) worst.push(`item ${k}: read ${value}, acknowledged ${bound}`);
+          } else if (value < latest) withinBound++;
+          await sleep(0); // L1 hits settle at once: let the writer's timers run
+        }
+      })
+    );
+    await Promise.all([writing, ...reading]);
+    const l1Hits = readers.reduce((n, c) => n + c.metrics()["cache.l1.hit"], 0);
+    console.log(
+      `${reads} reads, ${acks.length} invalidations, ${l1Hits} L1 hits, ${withinBound} older values within the bound, ${violations} past it`,
+    );
+    assert.equal(violations, 0, worst.join("; "));
+    assert.ok(reads > 500 && acks.length > 50, "the attack really ran");
+    assert.ok(l1Hits > reads / 4, "L1 served a real share of the reads");
+  } finally {
+    await Promise.all([writer, ...readers].map((c) => c.close()));
+  }
+}
+
+test("l1 on redis: no read returns a value invalidated elsewhere more than maxStaleMs before it began", async () => {
+  const server = await RedisServer.start();
+  try {
+    await attackBound(
+      (prefix, l1) => createCache({ url: server.url, prefix, l1: l1 && { maxStaleMs: 100 }, logger: quiet }),
+      100,
+    );
+  } finally {
+    await server.stop();
+  }
+});
+
+test("l1 on upstash: the same bound, validations through the REST pipeline", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  try {
+    await attackBound(
+      (prefix, l1) =>
+        createCache({
+          url: bridge.url,
+          token: bridge.token,
+          prefix,
+          l1: l1 && { maxStaleMs: 100 },
+          logger: quiet,
+        }),
+      100,
+    );
+  } finally {
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("l1 on deno kv: the same bound, two instances on one database file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await attackBound(
+      (prefix, l1) =>
+        createCache({ url: `denokv:${dir}/kv.sqlite`, prefix, l1: l1 && { maxStaleMs: 100 }, logger: quiet }),
+      100,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+test("l1: invalidations made here apply at once; a load overtaken by one is not kept", async () => {
+  const server = await RedisServer.start();
+  const cache = await createCache({
+    url: server.url,
+    prefix: "l1c",
+    l1: { maxStaleMs: 60_000 },
+    logger: quiet,
+  });
+  try {
+    let version = 1;
+    const read = () => cache.getOrSet("a", () => version, { ttl: 60, tags: ["t"] });
+    assert.equal(await read(), 1);
+    version = 2;
+    await cache.invalidateTags(["t"]);
+    assert.equal(await read(), 2, "tag invalidation");
+    version = 3;
+    await cache.delete("a");
+    assert.equal(await read(), 3, "entry deletion");
+    // A slow load that an invalidation overtakes: its value reaches its caller, but neither tier keeps it.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => release = r);
+    await cache.delete("b");
+    const slow = cache.getOrSet("b", async () => (await gate, "old"), { ttl: 60, tags: ["u"] });
+    await sleep(50);
+    await cache.invalidateTags(["u"]);
+    release();
+    assert.equal(await slow, "old");
+    assert.equal(await cache.getOrSet("b", () => "new", { ttl: 60, tags: ["u"] }), "new");
+  } finally {
+    await cache.close();
+    await server.stop();
+  }
+});
+
+test("l1: with the store gone, graced entries are served as stale, others load; nothing throws", async () => {
+  const server = await RedisServer.start();
+  const cache = await createCache({
+    url: server.url,
+    prefix: "l1d",
+    l1: { maxStaleMs: 50 },
+    deadlineMs: 200,
+    logger: quiet,
+  });
+  try {
+    let loads = 0;
+    const graced = () => cache.getOrSet("g", () => `g${++loads}`, { ttl: 60, staleTtl: 60 });
+    const plain = () => cache.getOrSet("p", () => `p${++loads}`, { ttl: 60 });
+    assert.equal(await graced(), "g1");
+    assert.equal(await plain(), "p2");
+    await server.kill();
+    await sleep(80); // both are due for validation
+    for (let i = 0; i < 5; i++) assert.equal(await graced(), "g1");
+    assert.match(await plain(), /^p\d+$/);
+    assert.ok(loads >= 3, "the ungraced entry went to its loader");
+    assert.ok(cache.metrics()["cache.l1.stale"] >= 5);
+  } finally {
+    await cache.close();
+    await server.stop();
+  }
+});
+
+test("l1: l1: false per call keeps an entry out; options are checked", async () => {
+  const server = await RedisServer.start();
+  const cache = await createCache({ url: server.url, prefix: "l1e", l1: true, logger: quiet });
+  try {
+    await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
+    await server.resetStats();
+    for (let i = 0; i < 5; i++) await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
+    assert.equal((await server.commandCounts()).mget, 5);
+    await assert.rejects(createCache({ l1: { maxStaleMs: -1 } }), /l1.maxStaleMs must be a positive number/);
+    await assert.rejects(createCache({ l1: { maxStale: 1 } as never }), /unknown l1 option "maxStale"/);
+    await assert.rejects(createCache({ l1: "yes" as never }), TypeError);
+  } finally {
+    await cache.close();
+    await server.stop();
+  }
+});
