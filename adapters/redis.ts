@@ -37,10 +37,28 @@ export interface RedisCommands {
   del(keys: string[]): Promise<number>;
   /** `EVAL` (conditional writes and deletes: a compare-and-set must be atomic). */
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** `PUBLISH` */
+  publish?(channel: string, message: string): Promise<number>;
+  /** A new client with the same options (a connection for subscribing). */
+  duplicate?(): RedisSubscriber;
   /** Closes the connection(s), after pending replies. */
   close(): Promise<void>;
   /** Drops the connection(s) at once. */
   destroy?(): void;
+}
+
+/** The client a store subscribes with (`duplicate()` of a node-redis client). */
+export interface RedisSubscriber {
+  /** Connects. */
+  connect(): Promise<unknown>;
+  /** `SUBSCRIBE` */
+  subscribe(channel: string, listener: (message: string) => void): Promise<void>;
+  /** Lets the process exit while connected. */
+  unref?(): void;
+  /** Connection errors (ignored: push is best effort). */
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /** Drops the connection. */
+  destroy(): void;
 }
 
 /** Options of {@linkcode redisStore}. */
@@ -186,6 +204,30 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       );
       return out;
     },
+    ...(cluster || !client.publish || !client.duplicate ? {} : {
+      async publish(channel: string, keys: readonly string[]) {
+        await call(() => client.publish!(channel, JSON.stringify(keys)), true);
+      },
+      async subscribe(channel: string, listener: (keys: string[]) => void) {
+        // Its own connection, never holding the process; a message that is not a key list is ignored.
+        const subscriber = client.duplicate!();
+        subscriber.on("error", () => {});
+        await subscriber.connect();
+        subscriber.unref?.();
+        await subscriber.subscribe(channel, (message) => {
+          const keys = parseKeys(message);
+          if (keys) listener(keys);
+        });
+        return {
+          close() {
+            try {
+              subscriber.destroy();
+            } catch { /* already closed: the server went away and it stopped reconnecting */ }
+            return Promise.resolve();
+          },
+        };
+      },
+    }),
     async setMany(writes: readonly StoreWrite[]) {
       // Commands issued in one tick travel together: one round trip of latency.
       const replies = await call(() =>
@@ -257,6 +299,15 @@ interface ScanLike {
 interface ClusterLike {
   masters: unknown[];
   nodeClient(node: unknown): Promise<ScanLike>;
+}
+
+function parseKeys(message: string): string[] | undefined {
+  try {
+    const keys: unknown = JSON.parse(message);
+    return Array.isArray(keys) && keys.every((k) => typeof k === "string") ? keys : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isCluster(client: RedisCommands): boolean {

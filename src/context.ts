@@ -326,7 +326,10 @@ export class CacheContext {
     }
     this.metrics.count("cache.invalidate.count", undefined, unique.length);
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
-    if (soft && await this.#revise(keys)) return { delivered: true, landed: Promise.resolve() };
+    if (soft && await this.#revise(keys)) {
+      this.#announce(keys, Promise.resolve());
+      return { delivered: true, landed: Promise.resolve() };
+    }
     return await this.#invalidateKeys(keys);
   }
 
@@ -384,7 +387,25 @@ export class CacheContext {
       return { delivered: true, landed: Promise.resolve() };
     }
     const delivered = await this.#queue.invalidate(keys);
-    return { delivered, landed: this.#queue.landed() };
+    const landed = this.#queue.landed();
+    this.#announce(keys, landed);
+    return { delivered, landed };
+  }
+
+  /**
+   * Push: once the invalidation of `keys` has landed, tells the other instances' L1s (when this cache has one
+   * and the store can publish). Best effort and in the background: the bound holds without it.
+   */
+  #announce(keys: readonly string[], landed: Promise<void>): void {
+    const publish = this.l1 && this.store.publish;
+    if (!publish) return;
+    const channel = this.invalidationChannel;
+    this.background(landed.then(() => publish.call(this.store, channel, keys)).catch(() => {}));
+  }
+
+  /** Where this namespace's invalidations are pushed. */
+  get invalidationChannel(): string {
+    return this.namespace + "invalidations";
   }
 
   /**
@@ -396,6 +417,7 @@ export class CacheContext {
     await settledWithin(Promise.allSettled([...this.#background]), deadlineMs);
     if (this.#queue.size > 0) await settledWithin(this.#queue.drain(), deadlineMs);
     this.#queue.stop();
+    await this.l1?.close();
     const left = this.#queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {
       const what = left.namespace
@@ -414,7 +436,6 @@ export class CacheContext {
   async close(): Promise<Undelivered> {
     const left = await this.drain();
     await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
-    await this.l1?.close();
     return left;
   }
 }

@@ -34,7 +34,9 @@ export type Counter =
   | typeof BASE[number]
   | "cache.l1.hit"
   | "cache.l1.stale"
-  | "cache.l1.validate";
+  | "cache.l1.validate"
+  | "cache.l1.push"
+  | "cache.l1.push.unavailable";
 
 /** Mutable metrics registry of one cache. */
 export class MetricsRegistry {

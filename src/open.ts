@@ -16,6 +16,7 @@ import type { ValueTypes } from "./codec.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
 import { checkOptionNames } from "./option_names.ts";
+import { settledWithin } from "./timers.ts";
 import type { L1Options } from "./l1/options.ts";
 
 /** Options of `initCache` and `createCache`. */
@@ -197,7 +198,10 @@ export async function openCache(
     maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
     types: options.types,
   }, metrics);
-  if (l1 && l1Settings && !store.capabilities.inProcess) next.l1 = new l1.L1Tier(next, l1Settings);
+  if (l1 && l1Settings && !store.capabilities.inProcess) {
+    next.l1 = new l1.L1Tier(next, l1Settings);
+    await settledWithin(next.l1.pushReady, next.settings.deadlineMs); // so early invalidations are heard
+  }
   const ready = await store.ready?.();
   if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);

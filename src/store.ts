@@ -99,6 +99,16 @@ export interface CacheStore {
    * in-process copy needs (an entry's token, versions), without the values. Stores without it are read whole.
    */
   getHeads?(keys: readonly string[], length: number, options?: StoreCallOptions): Promise<(string | null)[]>;
+  /**
+   * Push (Redis pub/sub): tells every subscriber of `channel` which keys were invalidated. Best effort: the
+   * two-level cache's bound holds without it.
+   */
+  publish?(channel: string, keys: readonly string[]): Promise<void>;
+  /**
+   * Hears what `publish` sends on `channel`, on a connection of its own that never keeps the process alive;
+   * resolves once subscribed.
+   */
+  subscribe?(channel: string, listener: (keys: string[]) => void): Promise<{ close(): Promise<void> }>;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */

@@ -231,3 +231,32 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
     await server.stop();
   }
 });
+
+test("l1 push on redis: another instance's invalidation reaches L1 long before the bound (p99 < 50 ms)", async () => {
+  const server = await RedisServer.start();
+  const open = () =>
+    createCache({ url: server.url, prefix: "l1push", l1: { maxStaleMs: 60_000 }, logger: quiet });
+  const reader = await open(), writer = await open();
+  try {
+    const latencies: number[] = [];
+    for (let round = 1; round <= 100; round++) {
+      const read = () => reader.getOrSet("p", () => round, { ttl: 60, tags: ["p"] });
+      assert.equal(await read(), round === 1 ? 1 : round - 1, "served from L1 until the push arrives");
+      await writer.invalidateTags(["p"]);
+      const acknowledged = performance.now();
+      while (await read() !== round) {
+        assert.ok(performance.now() - acknowledged < 1000, `round ${round}: no push within 1 s`);
+        await sleep(1);
+      }
+      latencies.push(performance.now() - acknowledged);
+    }
+    latencies.sort((a, b) => a - b);
+    const p50 = latencies[49], p99 = latencies[98];
+    console.log(`push latency over 100 invalidations: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
+    assert.ok(p99 < 50, `p99 ${p99.toFixed(1)} ms`);
+    assert.ok(reader.metrics()["cache.l1.push"] >= 100);
+  } finally {
+    await Promise.all([reader.close(), writer.close()]);
+    await server.stop();
+  }
+});

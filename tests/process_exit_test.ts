@@ -67,6 +67,14 @@ for (const runtime of ["node", "deno"] as const) {
     },
   });
   Deno.test({
+    name:
+      `exit: a ${runtime} script with l1 (a push subscription open) on a healthy Redis ends without closeCache`,
+    ignore: !Deno.env.get("TEST_REDIS_URL"),
+    async fn() {
+      expectLines(await runScript(runtime, [Deno.env.get("TEST_REDIS_URL")!, "--l1"]));
+    },
+  });
+  Deno.test({
     name: `exit: a ${runtime} script on a healthy Redis Cluster ends without closeCache`,
     ignore: !Deno.env.get("TEST_CLUSTER_URL"),
     async fn() {

@@ -45,6 +45,8 @@ export class L1Tier {
   readonly #store: CacheStore & { readonly size: number };
   readonly #log: InvalidationLog;
   readonly #validations: ReadBatch;
+  /** The push subscription, while one is open. */
+  #push?: Promise<{ close(): Promise<void> } | undefined>;
 
   constructor(cache: CacheContext, settings: L1Settings) {
     this.#cache = cache;
@@ -61,6 +63,22 @@ export class L1Tier {
         : (keys, signal) => store.getMany(keys, { signal }),
       "validate",
     );
+    // Push, where the store has it: other instances' invalidations arrive sooner than the bound.
+    this.#push = store.subscribe?.(cache.invalidationChannel, (keys) => this.#pushed(keys)).catch(() => {
+      cache.metrics.count("cache.l1.push.unavailable");
+      return undefined;
+    });
+  }
+
+  /** Another instance invalidated `keys`: forgotten here, and entries vouched for before are refused. */
+  #pushed(keys: readonly string[]): void {
+    this.#cache.metrics.count("cache.l1.push", undefined, keys.length);
+    this.forget(keys);
+  }
+
+  /** Settles once the push subscription is open (or could not be). */
+  get pushReady(): Promise<unknown> {
+    return this.#push ?? Promise.resolve();
   }
 
   /** Entries held. */
@@ -114,9 +132,12 @@ export class L1Tier {
     this.#store.deleteMany(keys);
   }
 
-  /** Releases the entries. */
-  close(): Promise<void> {
-    return this.#store.close!();
+  /** Closes the push subscription and releases the entries. */
+  async close(): Promise<void> {
+    const push = this.#push;
+    this.#push = undefined;
+    await (await push)?.close().catch(() => {}); // closing never fails a close
+    await this.#store.close!();
   }
 
   #kept(key: string, now: number): Kept | undefined {
