@@ -41,7 +41,7 @@ interface Job<A> {
   readonly peeked?: (string | null)[];
   /** The two-level cache's L1, when this call uses it. */
   readonly l1?: L1Tier;
-  /** When the call began (the cache's clock): no read of it was issued earlier, so L1 may date entries by it. */
+  /** With L1, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
   readonly since: number;
   /** The backend time this call has left; set when the call goes past its first read. */
   budget?: Budget;
@@ -102,8 +102,8 @@ export class Reader<A, R> {
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
       const { logical, keys, pending } = this.#keys.plan(cache, arg);
-      const since = cache.settings.clock.now();
       const l1 = this.#options.l1 === false ? undefined : cache.l1;
+      const since = l1 ? cache.settings.clock.now() : 0; // only L1 dates entries by it: no clock read otherwise
       let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
