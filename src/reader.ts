@@ -193,12 +193,8 @@ export class Reader<A, R> {
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
-      const since = now;
-      this.#refreshInBackground(
-        { cache, thisArg, arg, logical, keys, ttl, waitUntil, since },
-        read(),
-        "early",
-      );
+      const job = { cache, thisArg, arg, logical, keys, ttl, waitUntil, since: now };
+      this.#refreshInBackground(job, read(), "early");
     }
     return value;
   }

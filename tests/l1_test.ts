@@ -4,7 +4,7 @@
  * the store going away.
  */
 import assert from "node:assert/strict";
-import { type Cache, createCache } from "../mod.ts";
+import { type Cache, type CacheOptions, createCache } from "../mod.ts";
 import { RedisServer, UpstashBridge } from "./_servers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
@@ -14,10 +14,20 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 const commands = (counts: Record<string, number>) =>
   Object.fromEntries(Object.entries(counts).filter(([c]) => c !== "config|resetstat" && c !== "info"));
 
-test("l1: hits younger than maxStaleMs send nothing; due ones share one heads-only validation per tick", async () => {
+/** Runs `fn` with a cache (these options) on a redis-server of its own; closes both after. */
+async function onRedis(options: CacheOptions, fn: (cache: Cache, server: RedisServer) => Promise<void>) {
   const server = await RedisServer.start();
-  const cache = await createCache({ url: server.url, prefix: "l1a", l1: { maxStaleMs: 300 }, logger: quiet });
+  const cache = await createCache({ url: server.url, logger: quiet, ...options });
   try {
+    await fn(cache, server);
+  } finally {
+    await cache.close();
+    await server.stop();
+  }
+}
+
+test("l1: hits younger than maxStaleMs send nothing; due ones share one heads-only validation per tick", async () => {
+  await onRedis({ prefix: "l1a", l1: { maxStaleMs: 300 } }, async (cache, server) => {
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
     let loads = 0;
     const read = (key: string) => cache.getOrSet(key, () => ({ key, n: ++loads }), { ttl: 60, tags: [key] });
@@ -38,10 +48,7 @@ test("l1: hits younger than maxStaleMs send nothing; due ones share one heads-on
     assert.equal(metrics["cache.l1.hit"], 510);
     assert.equal(metrics["cache.l1.validate"], 10);
     assert.equal(metrics["cache.hit"], 510, "cache.hit still counts every hit");
-  } finally {
-    await cache.close();
-    await server.stop();
-  }
+  });
 });
 
 /**
@@ -155,14 +162,7 @@ test("l1 on deno kv: the same bound, two instances on one database file", async 
 });
 
 test("l1: invalidations made here apply at once; a load overtaken by one is not kept", async () => {
-  const server = await RedisServer.start();
-  const cache = await createCache({
-    url: server.url,
-    prefix: "l1c",
-    l1: { maxStaleMs: 60_000 },
-    logger: quiet,
-  });
-  try {
+  await onRedis({ prefix: "l1c", l1: { maxStaleMs: 60_000 } }, async (cache) => {
     let version = 1;
     const read = () => cache.getOrSet("a", () => version, { ttl: 60, tags: ["t"] });
     assert.equal(await read(), 1);
@@ -182,22 +182,11 @@ test("l1: invalidations made here apply at once; a load overtaken by one is not 
     release();
     assert.equal(await slow, "old");
     assert.equal(await cache.getOrSet("b", () => "new", { ttl: 60, tags: ["u"] }), "new");
-  } finally {
-    await cache.close();
-    await server.stop();
-  }
+  });
 });
 
 test("l1: with the store gone, graced entries are served as stale, others load; nothing throws", async () => {
-  const server = await RedisServer.start();
-  const cache = await createCache({
-    url: server.url,
-    prefix: "l1d",
-    l1: { maxStaleMs: 50 },
-    deadlineMs: 200,
-    logger: quiet,
-  });
-  try {
+  await onRedis({ prefix: "l1d", l1: { maxStaleMs: 50 }, deadlineMs: 200 }, async (cache, server) => {
     let loads = 0;
     const graced = () => cache.getOrSet("g", () => `g${++loads}`, { ttl: 60, staleTtl: 60 });
     const plain = () => cache.getOrSet("p", () => `p${++loads}`, { ttl: 60 });
@@ -209,16 +198,11 @@ test("l1: with the store gone, graced entries are served as stale, others load; 
     assert.match(await plain(), /^p\d+$/);
     assert.ok(loads >= 3, "the ungraced entry went to its loader");
     assert.ok(cache.metrics()["cache.l1.stale"] >= 5);
-  } finally {
-    await cache.close();
-    await server.stop();
-  }
+  });
 });
 
 test("l1: l1: false per call keeps an entry out; options are checked", async () => {
-  const server = await RedisServer.start();
-  const cache = await createCache({ url: server.url, prefix: "l1e", l1: true, logger: quiet });
-  try {
+  await onRedis({ prefix: "l1e", l1: true }, async (cache, server) => {
     await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
     await server.resetStats();
     for (let i = 0; i < 5; i++) await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
@@ -226,10 +210,7 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
     await assert.rejects(createCache({ l1: { maxStaleMs: -1 } }), /l1.maxStaleMs must be a positive number/);
     await assert.rejects(createCache({ l1: { maxStale: 1 } as never }), /unknown l1 option "maxStale"/);
     await assert.rejects(createCache({ l1: "yes" as never }), TypeError);
-  } finally {
-    await cache.close();
-    await server.stop();
-  }
+  });
 });
 
 test("l1 push on redis: another instance's invalidation reaches L1 long before the bound (p99 < 50 ms)", async () => {
