@@ -6,55 +6,26 @@
  * @module
  */
 
-import type { CacheContext, InvalidationResult, WaitUntil } from "./context.ts";
-import { type Claim, Flight, type LoadResult } from "./flight.ts";
-import { claim } from "./claim.ts";
+import type { CacheContext, InvalidationResult } from "./context.ts";
+import type { Flight } from "./flight.ts";
 import { Budget } from "./deadline.ts";
 import { settledWithin } from "./timers.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
 import { ReadKeys } from "./read_keys.ts";
 import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
-import { entryWrite, storeEntries } from "./entry_write.ts";
-import type { Encoded } from "./codec.ts";
-import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
+import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
-import { isNegativeCacheResult } from "./negative.ts";
-import type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./read_options.ts";
-import { releaseLock, tryLock } from "./lock.ts";
+import type { CallOptions, Loader, ReadOptions, ReadResult } from "./read_options.ts";
 import { xfetchDue } from "./xfetch.ts";
 import { CacheTimeoutError } from "./errors.ts";
-import type { L1Tier } from "./l1/tier.ts";
-
-/** Everything one call needs, computed once per call. */
-interface Job<A> {
-  readonly cache: CacheContext;
-  readonly thisArg: unknown;
-  readonly arg: A;
-  readonly logical: string;
-  /** The entry key, then the tag-version keys: what a hit reads in one batch. */
-  readonly keys: readonly string[];
-  readonly ttl: number;
-  readonly waitUntil?: WaitUntil;
-  readonly onResult?: (result: ReadResult) => void;
-  /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
-  readonly peeked?: (string | null)[];
-  /** The two-level cache's L1, when this call uses it. */
-  readonly l1?: L1Tier;
-  /** With L1, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
-  readonly since: number;
-  /** The backend time this call has left; set when the call goes past its first read. */
-  budget?: Budget;
-  /** When the call's lookup began (`performance.now()`), for the debug line's duration. */
-  startedAt?: number;
-}
+import type { Job } from "./read_job.ts";
+import { LoadRunner } from "./load_runner.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
 class Peeked {
   constructor(readonly raws: (string | null)[]) {}
 }
-const DEFAULT_LOCK_TTL_MS = 10_000;
-const DEFAULT_LOCK_POLL_MS = 50;
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;
 /**
  * Keys whose failed refresh a cache remembers. Forgetting one early only lets its refresh be retried sooner,
@@ -71,6 +42,7 @@ export class Reader<A, R> {
   readonly #resolve: () => CacheContext;
   /** Which keys a call reads: its entry key and its dependencies. */
   readonly #keys: ReadKeys<A>;
+  readonly #loads: LoadRunner<A>;
 
   constructor(
     what: string,
@@ -85,6 +57,7 @@ export class Reader<A, R> {
     this.#options = options;
     this.#fn = fn;
     this.#keys = new ReadKeys(what, keyTemplate, options.key, tags);
+    this.#loads = new LoadRunner(what, options, fn);
   }
 
   /** The logical key (without namespace) of an argument. */
@@ -130,7 +103,7 @@ export class Reader<A, R> {
         const job = jobFor(resolved);
         if (!call?.force) return this.#lookup(job);
         job.budget = new Budget(cache.settings.deadlineMs);
-        return this.#bounded(job, this.#start(job, undefined, "forced"), false);
+        return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
       };
       let result: Promise<R>;
       const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
@@ -271,7 +244,7 @@ export class Reader<A, R> {
     job.startedAt = started;
     const shared = cache.inflight.get(keys[0]);
     if (shared?.admits(raws, started)) return this.#bounded(job, shared, true);
-    return this.#bounded(job, this.#start(job, raws, cause), false);
+    return this.#bounded(job, this.#loads.start(job, raws, cause), false);
   }
 
   /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
@@ -364,7 +337,7 @@ export class Reader<A, R> {
     cache.metrics.count("cache.refresh", this.#what);
     cache.debug(`[REFRESH] key=${job.logical} cause=${why}`);
     // Off the caller's path: the refresh has a deadline budget of its own.
-    const flight = this.#start(
+    const flight = this.#loads.start(
       { ...job, budget: new Budget(cache.settings.deadlineMs) },
       raws,
       `${why}_refresh`,
@@ -400,148 +373,6 @@ export class Reader<A, R> {
       raws[0] = null;
     } catch { /* reported by run(); the load claims nothing and does not store */ }
     return "corrupt";
-  }
-
-  /** Starts a load and registers it so that concurrent callers of the key share it. */
-  #start(job: Job<A>, observed: readonly (string | null)[] | undefined, cause: string): Flight {
-    const { cache, keys } = job;
-    const flight = new Flight(keys.slice(1));
-    flight.promise = this.#lockedLoad(job, flight, observed, cause);
-    cache.inflight.set(keys[0], flight);
-    const release = () => {
-      if (cache.inflight.get(keys[0]) === flight) cache.inflight.delete(keys[0]);
-    };
-    flight.promise.then(release, release);
-    return flight;
-  }
-
-  #lock(cache: CacheContext): LockOptions | undefined {
-    const lock = this.#options.lock ?? cache.settings.lock;
-    return lock === true ? {} : lock || undefined;
-  }
-
-  /**
-   * With a lock, one process of the cluster loads: the others poll for the value it stores, and load
-   * themselves only when the lock's ttl passes (a holder that died), the lock is released without a value
-   * (a holder whose load failed), or this call's backend time is spent (a hung store: no waiting on it).
-   */
-  async #lockedLoad(
-    job: Job<A>,
-    flight: Flight,
-    observed: readonly (string | null)[] | undefined,
-    cause: string,
-  ): Promise<LoadResult> {
-    const lock = this.#lock(job.cache);
-    if (!lock) return this.#load(job, flight, observed, cause);
-    const { cache, keys } = job;
-    const budget = job.budget!;
-    const lockKey = cache.lockKey(keys[0]);
-    const ttlMs = lock.ttlMs ?? DEFAULT_LOCK_TTL_MS;
-    const since = cache.settings.clock.now();
-    let waited = false;
-    for (;;) {
-      const held = await tryLock(cache, lockKey, ttlMs, budget);
-      if (held !== undefined) {
-        try {
-          return await this.#load(job, flight, waited ? undefined : observed, cause);
-        } finally {
-          if (held !== "unavailable") cache.background(releaseLock(cache, held));
-        }
-      }
-      if (!waited) {
-        waited = true;
-        cache.metrics.count("cache.lock.wait", this.#what);
-        cache.debug(`[LOCK-WAIT] key=${job.logical}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
-      const issued = performance.now();
-      const stored = await this.#peekFresh(job, budget);
-      if (stored && flight.answers(issued)) return stored;
-      const spent = budget.remainingMs <= 0;
-      if (spent || cache.settings.clock.now() - since >= ttlMs) {
-        cache.metrics.count("cache.lock.timeout", this.#what);
-        cache.debug(`[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`);
-        return this.#load(job, flight, undefined, spent ? "lock_unavailable" : "lock_timeout");
-      }
-    }
-  }
-
-  /** The entry, if another process has stored a fresh, valid one. */
-  async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
-    const { cache, keys } = job;
-    try {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
-      const raw = raws[0];
-      const entry = raw && !isLoadingMarker(raw) ? decodeEntry(raw) : undefined;
-      if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
-        return;
-      }
-      const value = readValue(entry, cache.codec, this.#options.zeroCopy);
-      if (value === NOTHING) return;
-      return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * Claims the key (see `claim.ts`), runs the loader, and stores its value only where the claim still holds:
-   * the write is conditional on the claimed guard, so an invalidation made meanwhile wins.
-   */
-  async #load(
-    job: Job<A>,
-    flight: Flight,
-    observed: readonly (string | null)[] | undefined,
-    cause: string,
-  ): Promise<LoadResult> {
-    const { cache, keys } = job;
-    const { clock } = cache.settings;
-    const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
-    flight.loading(claimed);
-    const started = performance.now(), loadStarted = clock.now();
-    const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
-    const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
-    cache.metrics.count("cache.load", this.#what);
-    cache.metrics.time("cache.load.ms", duration, this.#what);
-    const negative = isNegativeCacheResult(value);
-    const ttl = negative ? value.ttl : job.ttl;
-    if (cache.settings.debug) {
-      // The whole call (reads, claim, load), not only the loader: what the caller waited for.
-      const callMs = performance.now() - (job.startedAt ?? started);
-      cache.debug(`[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
-    }
-    let encoded: Encoded;
-    try {
-      encoded = cache.codec.serialize(negative ? value.value : value, this.#what);
-    } catch (error) {
-      cache.metrics.count("cache.error", this.#what);
-      cache.warnOnce(
-        `serialize:${this.#what}`,
-        `${(error as Error).message}; results are returned but not cached`,
-      );
-      return { value, copy: () => value };
-    }
-    const freshUntil = ttl > 0 && !flight.dropped
-      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
-      : undefined;
-    return { value, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
-  }
-
-  async #store(
-    job: Job<A>,
-    claimed: Claim,
-    encoded: Encoded,
-    negative: boolean,
-    ttl: number,
-    loadMs: number,
-  ): Promise<number | undefined> {
-    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs };
-    const entry = entryWrite(job.cache, this.#what, this.#options, item);
-    if (!entry) return undefined;
-    const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
-    if (!stored) return undefined;
-    job.l1?.keep(job.keys, entry.write.value, job.since); // L1 and the store change together
-    return entry.freshUntil;
   }
 }
 

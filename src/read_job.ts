@@ -1,0 +1,33 @@
+/**
+ * One call of a cached function, as the reader and the loads it starts see it: computed once per call.
+ *
+ * @module
+ */
+
+import type { CacheContext, WaitUntil } from "./context.ts";
+import type { Budget } from "./deadline.ts";
+import type { ReadResult } from "./read_options.ts";
+import type { L1Tier } from "./l1/tier.ts";
+
+/** Everything one call needs, computed once per call. */
+export interface Job<A> {
+  readonly cache: CacheContext;
+  readonly thisArg: unknown;
+  readonly arg: A;
+  readonly logical: string;
+  /** The entry key, then the tag-version keys: what a hit reads in one batch. */
+  readonly keys: readonly string[];
+  readonly ttl: number;
+  readonly waitUntil?: WaitUntil;
+  readonly onResult?: (result: ReadResult) => void;
+  /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
+  readonly peeked?: (string | null)[];
+  /** The two-level cache's L1, when this call uses it. */
+  readonly l1?: L1Tier;
+  /** With L1, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
+  readonly since: number;
+  /** The backend time this call has left; set when the call goes past its first read. */
+  budget?: Budget;
+  /** When the call's lookup began (`performance.now()`), for the debug line's duration. */
+  startedAt?: number;
+}
