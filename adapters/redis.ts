@@ -20,6 +20,7 @@ import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
+import { subscribeKeys } from "./_redis_push.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 
@@ -55,7 +56,9 @@ export interface RedisSubscriber {
   subscribe(channel: string, listener: (message: string) => void): Promise<void>;
   /** Lets the process exit while connected. */
   unref?(): void;
-  /** Connection errors (ignored: push is best effort). */
+  /** `false` once closed, or once it stopped reconnecting. */
+  readonly isOpen: boolean;
+  /** Connection errors (a closed connection is reopened: push is best effort). */
   on(event: "error", listener: (error: Error) => void): unknown;
   /** Drops the connection. */
   destroy(): void;
@@ -167,6 +170,21 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     });
     return [...groups.values()];
   };
+  /**
+   * A new connection to subscribe on: a copy of the client, or on a Cluster of one master's client (Redis
+   * forwards every message to all nodes), the next master on each reopening.
+   */
+  let subscriberNode = 0;
+  const openSubscriber = async (): Promise<RedisSubscriber> => {
+    if (!cluster) return client.duplicate!();
+    await connection?.ready; // the masters are known once the cluster has connected
+    const { masters } = client as unknown as ClusterLike;
+    if (masters.length === 0) throw new Error("Cannot subscribe: no cluster node is known yet");
+    const node = await (client as unknown as ClusterLike).nodeClient(
+      masters[subscriberNode++ % masters.length],
+    );
+    return node.duplicate();
+  };
   const getGrouped = async (keys: readonly string[]): Promise<(string | null)[]> => {
     if (keys.length === 0) return [];
     const groups = bySlot(keys);
@@ -204,28 +222,12 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       );
       return out;
     },
-    ...(cluster || !client.publish || !client.duplicate ? {} : {
+    ...(!client.publish || !(cluster || client.duplicate) ? {} : {
       async publish(channel: string, keys: readonly string[]) {
         await call(() => client.publish!(channel, JSON.stringify(keys)), true);
       },
-      async subscribe(channel: string, listener: (keys: string[]) => void) {
-        // Its own connection, never holding the process; a message that is not a key list is ignored.
-        const subscriber = client.duplicate!();
-        subscriber.on("error", () => {});
-        await subscriber.connect();
-        subscriber.unref?.();
-        await subscriber.subscribe(channel, (message) => {
-          const keys = parseKeys(message);
-          if (keys) listener(keys);
-        });
-        return {
-          close() {
-            try {
-              subscriber.destroy();
-            } catch { /* already closed: the server went away and it stopped reconnecting */ }
-            return Promise.resolve();
-          },
-        };
+      subscribe(channel: string, listener: (keys: string[]) => void, onConnection?: (up: boolean) => void) {
+        return subscribeKeys(openSubscriber, channel, listener, onConnection);
       },
     }),
     async setMany(writes: readonly StoreWrite[]) {
@@ -298,16 +300,7 @@ interface ScanLike {
 
 interface ClusterLike {
   masters: unknown[];
-  nodeClient(node: unknown): Promise<ScanLike>;
-}
-
-function parseKeys(message: string): string[] | undefined {
-  try {
-    const keys: unknown = JSON.parse(message);
-    return Array.isArray(keys) && keys.every((k) => typeof k === "string") ? keys : undefined;
-  } catch {
-    return undefined;
-  }
+  nodeClient(node: unknown): Promise<ScanLike & { duplicate(): RedisSubscriber }>;
 }
 
 function isCluster(client: RedisCommands): boolean {

@@ -393,11 +393,12 @@ export class CacheContext {
   }
 
   /**
-   * Push: once the invalidation of `keys` has landed, tells the other instances' L1s (when this cache has one
-   * and the store can publish). Best effort and in the background: the bound holds without it.
+   * Push: once the invalidation of `keys` has landed, tells the L1s of every instance of the namespace (when
+   * the store can publish; also from caches without L1 of their own). Best effort and in the background: the
+   * bound holds without it.
    */
   #announce(keys: readonly string[], landed: Promise<void>): void {
-    const publish = this.l1 && this.store.publish;
+    const publish = this.store.publish;
     if (!publish) return;
     const channel = this.invalidationChannel;
     this.background(landed.then(() => publish.call(this.store, channel, keys)).catch(() => {}));

@@ -105,10 +105,14 @@ export interface CacheStore {
    */
   publish?(channel: string, keys: readonly string[]): Promise<void>;
   /**
-   * Hears what `publish` sends on `channel`, on a connection of its own that never keeps the process alive;
-   * resolves once subscribed.
+   * Hears what `publish` sends on `channel`, on a connection of its own that never keeps the process alive and
+   * is reopened when it drops; resolves once the first attempt settled. `onConnection` hears each change.
    */
-  subscribe?(channel: string, listener: (keys: string[]) => void): Promise<{ close(): Promise<void> }>;
+  subscribe?(
+    channel: string,
+    listener: (keys: string[]) => void,
+    onConnection?: (connected: boolean) => void,
+  ): Promise<{ close(): Promise<void> }>;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */

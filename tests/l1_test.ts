@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { type Cache, type CacheOptions, createCache } from "../mod.ts";
-import { RedisServer, UpstashBridge } from "./_servers.ts";
+import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -213,31 +213,121 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
   });
 });
 
-test("l1 push on redis: another instance's invalidation reaches L1 long before the bound (p99 < 50 ms)", async () => {
-  const server = await RedisServer.start();
-  const open = () =>
-    createCache({ url: server.url, prefix: "l1push", l1: { maxStaleMs: 60_000 }, logger: quiet });
-  const reader = await open(), writer = await open();
-  try {
-    const latencies: number[] = [];
-    for (let round = 1; round <= 100; round++) {
-      const read = () => reader.getOrSet("p", () => round, { ttl: 60, tags: ["p"] });
-      assert.equal(await read(), round === 1 ? 1 : round - 1, "served from L1 until the push arrives");
-      await writer.invalidateTags(["p"]);
-      const acknowledged = performance.now();
-      while (await read() !== round) {
-        assert.ok(performance.now() - acknowledged < 1000, `round ${round}: no push within 1 s`);
-        await sleep(1);
-      }
-      latencies.push(performance.now() - acknowledged);
+/**
+ * Rounds of: `writer` invalidates the tag of an entry `reader` serves from L1 (its bound, a minute, cannot
+ * do it), then `reader` is polled until it loads the new value. The delays from acknowledgement, sorted.
+ */
+async function pushLatencies(reader: Cache, writer: Cache, rounds: number): Promise<number[]> {
+  const latencies: number[] = [];
+  const first = Date.now();
+  for (let round = first; round < first + rounds; round++) {
+    const read = () => reader.getOrSet("p", () => round, { ttl: 60, tags: ["p"] });
+    const before = await read();
+    assert.ok(round === first || before === round - 1, "served from L1 until the push arrives");
+    await writer.invalidateTags(["p"]);
+    const acknowledged = performance.now();
+    while (await read() !== round) {
+      assert.ok(performance.now() - acknowledged < 1000, `round ${round - first}: no push within 1 s`);
+      await sleep(1);
     }
-    latencies.sort((a, b) => a - b);
-    const p50 = latencies[49], p99 = latencies[98];
-    console.log(`push latency over 100 invalidations: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`);
-    assert.ok(p99 < 50, `p99 ${p99.toFixed(1)} ms`);
-    assert.ok(reader.metrics()["cache.l1.push"] >= 100);
+    latencies.push(performance.now() - acknowledged);
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.ceil(sorted.length * p) - 1];
+
+/** Runs `fn` with a reader with L1 (bound: a minute, so only push refreshes it) and a writer without. */
+async function pushPair(url: string, fn: (reader: Cache, writer: Cache) => Promise<void>) {
+  const prefix = `push${crypto.randomUUID().slice(0, 8)}`;
+  const reader = await createCache({ url, prefix, l1: { maxStaleMs: 60_000 }, logger: quiet });
+  const writer = await createCache({ url, prefix, logger: quiet }); // publishes without an L1 of its own
+  try {
+    await fn(reader, writer);
   } finally {
     await Promise.all([reader.close(), writer.close()]);
+  }
+}
+
+for (const topology of ["redis", "redis cluster"] as const) {
+  test(`l1 push on ${topology}: another instance's invalidation reaches L1 long before the bound (p99 < 50 ms)`, async () => {
+    const server = topology === "redis" ? await RedisServer.start() : await RedisCluster.start();
+    try {
+      await pushPair(server.url, async (reader, writer) => {
+        const latencies = await pushLatencies(reader, writer, 100);
+        const [p50, p99] = [percentile(latencies, 0.5), percentile(latencies, 0.99)];
+        console.log(
+          `${topology}: push latency over 100 invalidations: p50 ${p50.toFixed(1)} ms, p99 ${
+            p99.toFixed(1)
+          } ms`,
+        );
+        assert.ok(p99 < 50, `p99 ${p99.toFixed(1)} ms`);
+        assert.ok(reader.metrics()["cache.l1.push"] >= 100);
+      });
+    } finally {
+      await server.stop();
+    }
+  });
+}
+
+/** Waits until exactly one subscriber is connected across `ports`; how long that took. */
+async function resubscribed(ports: readonly number[], what: string): Promise<number> {
+  const count = async () => {
+    const lists = await Promise.all(ports.map((port) => redisCli(port, "client", "list", "type", "pubsub")));
+    return lists.flatMap((list) => list.split("\n").filter(Boolean)).length;
+  };
+  const since = performance.now();
+  while (await count() !== 1) {
+    assert.ok(performance.now() - since < 5000, `not one subscriber 5 s after ${what}`);
+    await sleep(20);
+  }
+  return performance.now() - since;
+}
+
+const killSubscribers = (ports: readonly number[]) =>
+  Promise.all(ports.map((port) => redisCli(port, "client", "kill", "type", "pubsub")));
+
+test("l1 push on redis: a dropped subscriber connection is reopened (CLIENT KILL, server restart)", async () => {
+  const server = await RedisServer.start();
+  try {
+    await pushPair(server.url, async (reader, writer) => {
+      await resubscribed([server.port], "the start");
+      await killSubscribers([server.port]);
+      const afterKill = await resubscribed([server.port], "CLIENT KILL");
+      assert.ok(percentile(await pushLatencies(reader, writer, 20), 1) < 50, "push works again");
+      await server.kill();
+      await server.restart();
+      const afterRestart = await resubscribed([server.port], "the restart");
+      assert.ok(percentile(await pushLatencies(reader, writer, 20), 1) < 50, "push works after the restart");
+      console.log(
+        `subscriber back ${afterKill.toFixed(0)} ms after CLIENT KILL, ${
+          afterRestart.toFixed(0)
+        } ms after restart`,
+      );
+      assert.ok(reader.metrics()["cache.l1.push.unavailable"] >= 2, "each drop is counted");
+    });
+  } finally {
     await server.stop();
+  }
+});
+
+test("l1 push on redis cluster: a killed subscriber is reopened on another master", async () => {
+  const cluster = await RedisCluster.start();
+  const ports = cluster.nodes.map((node) => node.port);
+  const subscribedAt = async () => {
+    const lists = await Promise.all(ports.map((port) => redisCli(port, "client", "list", "type", "pubsub")));
+    return lists.findIndex((list) => list.length > 0);
+  };
+  try {
+    await pushPair(cluster.url, async (reader, writer) => {
+      await resubscribed(ports, "the start");
+      const before = await subscribedAt();
+      await killSubscribers(ports);
+      await resubscribed(ports, "CLIENT KILL");
+      assert.notEqual(await subscribedAt(), before, "the next master");
+      assert.ok(percentile(await pushLatencies(reader, writer, 20), 1) < 50, "push works again");
+    });
+  } finally {
+    await cluster.stop();
   }
 });

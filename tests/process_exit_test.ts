@@ -81,6 +81,13 @@ for (const runtime of ["node", "deno"] as const) {
       expectLines(await runScript(runtime, [Deno.env.get("TEST_CLUSTER_URL")!]));
     },
   });
+  Deno.test({
+    name: `exit: a ${runtime} script with l1 on a healthy Redis Cluster ends without closeCache`,
+    ignore: !Deno.env.get("TEST_CLUSTER_URL"),
+    async fn() {
+      expectLines(await runScript(runtime, [Deno.env.get("TEST_CLUSTER_URL")!, "--l1"]));
+    },
+  });
   Deno.test(`exit: a ${runtime} script whose Redis is unreachable ends without closeCache`, async () => {
     expectLines(await runScript(runtime, [`redis://127.0.0.1:${freePort()}`]));
   });
@@ -92,6 +99,21 @@ for (const runtime of ["node", "deno"] as const) {
       const server = await RedisServer.start();
       try {
         expectLines(await runScript(runtime, [server.url, "--kill-after-first"], () => server.kill()));
+      } finally {
+        await server.stop();
+      }
+    },
+  });
+  Deno.test({
+    name:
+      `exit: a ${runtime} script with l1 whose Redis is killed while it runs ends without closeCache (its subscriber retrying)`,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const server = await RedisServer.start();
+      try {
+        const args = [server.url, "--l1", "--kill-after-first"];
+        expectLines(await runScript(runtime, args, () => server.kill()));
       } finally {
         await server.stop();
       }

@@ -64,10 +64,12 @@ export class L1Tier {
       "validate",
     );
     // Push, where the store has it: other instances' invalidations arrive sooner than the bound.
-    this.#push = store.subscribe?.(cache.invalidationChannel, (keys) => this.#pushed(keys)).catch(() => {
-      cache.metrics.count("cache.l1.push.unavailable");
-      return undefined;
-    });
+    const unavailable = () => void cache.metrics.count("cache.l1.push.unavailable");
+    this.#push = store.subscribe?.(
+      cache.invalidationChannel,
+      (keys) => this.#pushed(keys),
+      (connected) => connected || unavailable(),
+    ).catch(() => void unavailable());
   }
 
   /** Another instance invalidated `keys`: forgotten here, and entries vouched for before are refused. */
