@@ -21,6 +21,7 @@
  */
 
 import type { CacheStore, StoreWrite } from "../src/store.ts";
+import { keepSubscribed, parseKeys } from "./_subscription.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 
@@ -43,6 +44,8 @@ export interface DenoKvLike {
   atomic(): DenoKvAtomic;
   /** Lists keys by prefix. */
   list(selector: { prefix: string[] }): AsyncIterable<{ key: readonly unknown[]; value: unknown }>;
+  /** Streams the state of up to 10 keys, again whenever one changes (used with `push` only). */
+  watch?(keys: readonly KvKey[]): ReadableStream<readonly { value: unknown; versionstamp: string | null }[]>;
   /** Closes the database. */
   close(): void;
 }
@@ -65,6 +68,14 @@ export interface DenoKvStoreOptions {
   root?: string;
   /** Close the database when the cache closes. @default {false} */
   closeKv?: boolean;
+  /**
+   * Push for the two-level cache (`l1`): invalidations are written to a few channel keys that every L1 of the
+   * namespace watches (`kv.watch`), so they arrive sooner than the staleness bound. Off by default: an open
+   * watch keeps a script running until `closeCache()` (neither Deno nor `@deno/kv` can unreference it), and
+   * a local database notifies watchers in the same process only (Deno Deploy notifies every isolate).
+   * @default {false}
+   */
+  push?: boolean;
 }
 
 /** Deno KV's per-value limit is 65,536 bytes; the envelope and serialization overhead stay under this margin. */
@@ -73,6 +84,13 @@ const MAX_VALUE_BYTES = 65_536 - 512;
 const READ_BATCH = 10;
 const MUTATIONS_PER_COMMIT = 500;
 const BYTES_PER_COMMIT = 600_000;
+/**
+ * Keys per push channel, each publish writing one at random: a watch reports only the latest state of each
+ * key, so publishes close together overwrite one another less often. Ten is the most one watch may hold.
+ */
+const PUSH_SLOTS = 10;
+/** Channel keys expire when nothing is published for this long (they only carry the latest message). */
+const PUSH_TTL_MS = 60_000;
 
 /**
  * Creates a store on a Deno KV database (`Deno.openKv(...)`, or `openKv` from `@deno/kv` on Node).
@@ -81,6 +99,8 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
   const root = options.root ?? "svc-cache";
   let closed = false;
   const key = (k: string): KvKey => [root, k];
+  const pushKeys = (channel: string): KvKey[] =>
+    Array.from({ length: PUSH_SLOTS }, (_, i) => [root, "~push", channel, String(i)]);
   const live = (value: unknown, now: number): string | null => {
     const stored = value as Stored | null;
     return stored && typeof stored.v === "string" && stored.e > now ? stored.v : null;
@@ -182,6 +202,35 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
       }
       return found;
     },
+    ...(!options.push ? {} : {
+      async publish(channel: string, keys: readonly string[]) {
+        const slot = pushKeys(channel)[Math.floor(Math.random() * PUSH_SLOTS)];
+        await kv.atomic().set(slot, keys, { expireIn: PUSH_TTL_MS }).commit();
+      },
+      subscribe(channel: string, listener: (keys: string[]) => void, onConnection?: (up: boolean) => void) {
+        if (!kv.watch) return Promise.reject(new TypeError("Cannot push: this Deno KV has no watch()"));
+        return keepSubscribed(async (dropped) => {
+          const reader = kv.watch!(pushKeys(channel)).getReader();
+          const close = () => void reader.cancel().catch(() => {});
+          const first = await reader.read(); // the state now: only later changes are news
+          if (first.done) throw new Error("Cannot push: the watch ended at once");
+          const seen = first.value.map((entry) => entry.versionstamp);
+          (async () => {
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) return;
+              value.forEach((entry, i) => {
+                if (entry.versionstamp === seen[i]) return;
+                seen[i] = entry.versionstamp;
+                const keys = parseKeys(entry.value);
+                if (keys) listener(keys);
+              });
+            }
+          })().catch(() => {}).finally(dropped);
+          return { close };
+        }, onConnection);
+      },
+    }),
     close() {
       if (options.closeKv && !closed) kv.close();
       closed = true;

@@ -20,7 +20,7 @@ import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
-import { subscribeKeys } from "./_redis_push.ts";
+import { keepSubscribed, parseKeys } from "./_subscription.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 
@@ -227,7 +227,30 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
         await call(() => client.publish!(channel, JSON.stringify(keys)), true);
       },
       subscribe(channel: string, listener: (keys: string[]) => void, onConnection?: (up: boolean) => void) {
-        return subscribeKeys(openSubscriber, channel, listener, onConnection);
+        const onMessage = (message: string) => {
+          const keys = parseKeys(message);
+          if (keys) listener(keys);
+        };
+        return keepSubscribed(async (dropped) => {
+          const subscriber = await openSubscriber();
+          const close = () => {
+            try {
+              subscriber.destroy();
+            } catch { /* already closed: it had stopped reconnecting */ }
+          };
+          // node-redis reconnects by itself while the store has calls in flight; once it gives up (closed on an
+          // error), the subscription is reopened.
+          subscriber.on("error", () => subscriber.isOpen || dropped());
+          subscriber.unref?.();
+          try {
+            await subscriber.connect();
+            await subscriber.subscribe(channel, onMessage);
+          } catch (error) {
+            close();
+            throw error;
+          }
+          return { close };
+        }, onConnection);
       },
     }),
     async setMany(writes: readonly StoreWrite[]) {

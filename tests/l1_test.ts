@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type Cache, type CacheOptions, createCache } from "../mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
+import { denoKvStore } from "../adapters/deno_kv.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -237,11 +238,17 @@ async function pushLatencies(reader: Cache, writer: Cache, rounds: number): Prom
 
 const percentile = (sorted: number[], p: number) => sorted[Math.ceil(sorted.length * p) - 1];
 
-/** Runs `fn` with a reader with L1 (bound: a minute, so only push refreshes it) and a writer without. */
-async function pushPair(url: string, fn: (reader: Cache, writer: Cache) => Promise<void>) {
+/**
+ * Runs `fn` with a reader with L1 (bound: a minute, so only push refreshes it) and a writer without, each on
+ * the store `where` gives.
+ */
+async function pushPair(
+  where: () => CacheOptions | Promise<CacheOptions>,
+  fn: (reader: Cache, writer: Cache) => Promise<void>,
+) {
   const prefix = `push${crypto.randomUUID().slice(0, 8)}`;
-  const reader = await createCache({ url, prefix, l1: { maxStaleMs: 60_000 }, logger: quiet });
-  const writer = await createCache({ url, prefix, logger: quiet }); // publishes without an L1 of its own
+  const reader = await createCache({ ...await where(), prefix, l1: { maxStaleMs: 60_000 }, logger: quiet });
+  const writer = await createCache({ ...await where(), prefix, logger: quiet }); // publishes without an L1
   try {
     await fn(reader, writer);
   } finally {
@@ -253,7 +260,7 @@ for (const topology of ["redis", "redis cluster"] as const) {
   test(`l1 push on ${topology}: another instance's invalidation reaches L1 long before the bound (p99 < 50 ms)`, async () => {
     const server = topology === "redis" ? await RedisServer.start() : await RedisCluster.start();
     try {
-      await pushPair(server.url, async (reader, writer) => {
+      await pushPair(() => ({ url: server.url }), async (reader, writer) => {
         const latencies = await pushLatencies(reader, writer, 100);
         const [p50, p99] = [percentile(latencies, 0.5), percentile(latencies, 0.99)];
         console.log(
@@ -290,7 +297,7 @@ const killSubscribers = (ports: readonly number[]) =>
 test("l1 push on redis: a dropped subscriber connection is reopened (CLIENT KILL, server restart)", async () => {
   const server = await RedisServer.start();
   try {
-    await pushPair(server.url, async (reader, writer) => {
+    await pushPair(() => ({ url: server.url }), async (reader, writer) => {
       await resubscribed([server.port], "the start");
       await killSubscribers([server.port]);
       const afterKill = await resubscribed([server.port], "CLIENT KILL");
@@ -319,7 +326,7 @@ test("l1 push on redis cluster: a killed subscriber is reopened on another maste
     return lists.findIndex((list) => list.length > 0);
   };
   try {
-    await pushPair(cluster.url, async (reader, writer) => {
+    await pushPair(() => ({ url: cluster.url }), async (reader, writer) => {
       await resubscribed(ports, "the start");
       const before = await subscribedAt();
       await killSubscribers(ports);
@@ -329,5 +336,37 @@ test("l1 push on redis cluster: a killed subscriber is reopened on another maste
     });
   } finally {
     await cluster.stop();
+  }
+});
+
+test("l1 push on deno kv: invalidations reach another instance's L1 through kv.watch (p99 < 50 ms)", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/kv.sqlite`;
+  try {
+    // Two handles on one file, as two instances would open it; a local database notifies within one process.
+    const where = async () => ({
+      store: denoKvStore(await Deno.openKv(path), { closeKv: true, push: true }),
+    });
+    await pushPair(where, async (reader, writer) => {
+      const latencies = await pushLatencies(reader, writer, 100);
+      const [p50, p99] = [percentile(latencies, 0.5), percentile(latencies, 0.99)];
+      console.log(
+        `deno kv: push latency over 100 invalidations: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+      );
+      assert.ok(p99 < 50, `p99 ${p99.toFixed(1)} ms`);
+      assert.ok(reader.metrics()["cache.l1.push"] >= 100);
+    });
+    // Without `push`, nothing watches: the reader keeps its entry until the bound.
+    const plain = async () => ({ store: denoKvStore(await Deno.openKv(path), { closeKv: true }) });
+    await pushPair(plain, async (reader, writer) => {
+      const read = () => reader.getOrSet("p", () => performance.now(), { ttl: 60, tags: ["p"] });
+      const first = await read();
+      await writer.invalidateTags(["p"]);
+      await sleep(100);
+      assert.equal(await read(), first);
+      assert.equal(reader.metrics()["cache.l1.push"] ?? 0, 0);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
