@@ -2,7 +2,9 @@
  * The concurrency checker: several processes (Deno and Node) read and write shared items through one cache
  * while faults are injected, and every read is checked against the writes acknowledged before it started
  * (see tests/fixtures/checker_worker.mjs). Asserted per backend: zero stale reads, zero caller errors caused
- * by the cache, zero unhandled rejections, bounded read latency and bounded memory.
+ * by the cache, zero unhandled rejections, bounded read latency and bounded memory. Each runs again with the
+ * two-level cache on (`l1`), where a read is held to the staleness bound: never older than what was
+ * acknowledged more than `maxStaleMs` before it began.
  *
  * Runs a few seconds per backend; `CHECKER_MS=60000 npm test` soaks longer.
  *
@@ -38,8 +40,13 @@ interface Report {
   maxReadMs: number;
   undelivered: number;
   rss: number;
+  withinBound: number;
+  l1Hits: number;
   worst: string[];
 }
+
+/** The two-level cache's bound in the L1 runs: short, so that the runs cross it many times. */
+const L1_MAX_STALE_MS = 200;
 
 /** Starts one worker process; resolves with its report. */
 async function worker(runtime: "deno" | "node", env: Record<string, string>): Promise<Report> {
@@ -63,6 +70,7 @@ async function check(
   name: string,
   cache: { url: string; token?: string },
   faults: () => Promise<void>,
+  l1: boolean,
 ): Promise<Report> {
   assert.ok(existsSync(NPM_BUILD), "the Node workers use the npm build: run `npm run build` (npm test does)");
   const db = await RedisServer.start();
@@ -72,6 +80,7 @@ async function check(
       CACHE_TOKEN: cache.token ?? "",
       DB_URL: db.url,
       PREFIX: `chk${crypto.randomUUID().slice(0, 8)}`,
+      L1_MAX_STALE_MS: l1 ? String(L1_MAX_STALE_MS) : "0",
     };
     const runs = Promise.all((["deno", "deno", "node", "node"] as const).map((r) => worker(r, env)));
     await Promise.all([runs, faults()]);
@@ -88,11 +97,17 @@ async function check(
       undelivered: a.undelivered + r.undelivered,
       maxReadMs: Math.max(a.maxReadMs, r.maxReadMs),
       rss: Math.max(a.rss, r.rss),
+      withinBound: a.withinBound + r.withinBound,
+      l1Hits: a.l1Hits + r.l1Hits,
       worst: [...a.worst, ...r.worst],
     }));
     console.log(
-      `${name}: ${total.reads} reads, ${total.writes} writes (${total.queued} queued during faults), ` +
-        `${total.stale} stale, ${total.errors} errors, slowest read ${total.maxReadMs.toFixed(0)} ms`,
+      `${name}${
+        l1 ? ` with l1 (maxStaleMs ${L1_MAX_STALE_MS})` : ""
+      }: ${total.reads} reads, ${total.writes} ` +
+        `writes (${total.queued} queued during faults), ${total.stale} stale, ${total.errors} errors, ` +
+        `slowest read ${total.maxReadMs.toFixed(0)} ms` +
+        (l1 ? `, ${total.l1Hits} L1 hits, ${total.withinBound} older values within the bound` : ""),
     );
     assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
@@ -101,6 +116,7 @@ async function check(
     assert.ok(total.reads > 1000 && total.writes > 50, "the load really ran");
     assert.ok(total.maxReadMs < MAX_READ_MS, `slowest read ${total.maxReadMs.toFixed(0)} ms`);
     assert.ok(total.rss < MAX_RSS, `rss ${(total.rss / 2 ** 20).toFixed(0)} MiB`);
+    if (l1) assert.ok(total.l1Hits > total.reads / 10, `L1 really served reads: ${total.l1Hits} hits`);
     return total;
   } finally {
     await db.stop();
@@ -116,11 +132,17 @@ async function schedule(steps: [number, () => Promise<void> | void][]) {
   }
 }
 
-test("checker: redis with pause, late-delivered requests, OOM and kill/restart: no stale read", async () => {
+/** Both runs of a checker test: without and with the two-level cache. */
+function checkerTest(what: string, fn: (l1: boolean) => Promise<void>) {
+  test(`checker: ${what}`, () => fn(false));
+  test(`checker with l1: ${what}`, () => fn(true));
+}
+
+checkerTest("redis with pause, late-delivered requests, OOM and kill/restart: no stale read", async (l1) => {
   const server = await RedisServer.start();
   const proxy = new TcpProxy(server.port);
   try {
-    const report = await check("redis", { url: `redis://127.0.0.1:${proxy.port}` }, () =>
+    const faults = () =>
       schedule([
         [800, () => void redisCli(server.port, "CLIENT", "PAUSE", "400", "ALL")],
         [1500, () => void (proxy.delayMs = 1500)], // requests reach Redis after the client gave up
@@ -129,7 +151,8 @@ test("checker: redis with pause, late-delivered requests, OOM and kill/restart: 
         [3600, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
         [4000, () => server.kill()],
         [4300, () => server.restart()],
-      ]));
+      ]);
+    const report = await check("redis", { url: `redis://127.0.0.1:${proxy.port}` }, faults, l1);
     assert.ok(report.queued > 0, "faults really hit invalidations");
   } finally {
     proxy.close();
@@ -140,47 +163,49 @@ test("checker: redis with pause, late-delivered requests, OOM and kill/restart: 
 test("checker: redis with lock-free and locked reads, no faults: no stale read", async () => {
   const server = await RedisServer.start();
   try {
-    await check("redis (healthy)", { url: server.url }, () => Promise.resolve());
+    await check("redis (healthy)", { url: server.url }, () => Promise.resolve(), false);
   } finally {
     await server.stop();
   }
 });
 
-test("checker: redis cluster with each master paused in turn: no stale read", async () => {
+checkerTest("redis cluster with each master paused in turn: no stale read", async (l1) => {
   const cluster = await RedisCluster.start(); // its own: pausing the shared one would disturb other tests
   try {
-    await check("redis cluster", { url: cluster.url }, () =>
+    const faults = () =>
       schedule(
         cluster.nodes.map((node, i) => [
           600 + i * 1300,
           () => void redisCli(node.port, "CLIENT", "PAUSE", "1500", "ALL"),
         ]),
-      ));
+      );
+    await check("redis cluster", { url: cluster.url }, faults, l1);
   } finally {
     await cluster.stop();
   }
 });
 
-test("checker: upstash bridge with a paused and a full redis behind it: no stale read", async () => {
+checkerTest("upstash bridge with a paused and a full redis behind it: no stale read", async (l1) => {
   const server = await RedisServer.start();
   const bridge = await UpstashBridge.start(server.url);
   try {
-    await check("upstash", { url: bridge.url, token: bridge.token }, () =>
+    const faults = () =>
       schedule([
         [1000, () => void redisCli(server.port, "CLIENT", "PAUSE", "1500", "ALL")], // bridge requests land late
         [3000, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "1")],
         [3700, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
-      ]));
+      ]);
+    await check("upstash", { url: bridge.url, token: bridge.token }, faults, l1);
   } finally {
     await bridge.stop();
     await server.stop();
   }
 });
 
-test("checker: deno kv, one database file shared by Deno and Node processes: no stale read", async () => {
+checkerTest("deno kv, one database file shared by Deno and Node processes: no stale read", async (l1) => {
   const dir = await Deno.makeTempDir();
   try {
-    await check("deno kv", { url: `denokv:${dir}/cache.sqlite` }, () => Promise.resolve());
+    await check("deno kv", { url: `denokv:${dir}/cache.sqlite` }, () => Promise.resolve(), l1);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
