@@ -79,6 +79,10 @@ const server = http.createServer(async (req, res) => {
   return send(reply.error ? 400 : 200, reply);
 });
 server.listen(port, "127.0.0.1", () => console.log(`upstash bridge on http://127.0.0.1:${port}`));
-const stop = () => server.close(() => redis.close().finally(() => process.exit(0)));
+// Clients' keep-alive connections are dropped too: close() alone waited minutes for them.
+const stop = () => {
+  server.close(() => redis.close().finally(() => process.exit(0)));
+  server.closeAllConnections();
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

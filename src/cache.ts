@@ -117,6 +117,7 @@ export class Cache {
     const cache = this.#resolve();
     const found = await readStored(cache, checkKey(key, "get"));
     cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
+    if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
     return found?.value as T | undefined;
   }
 

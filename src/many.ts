@@ -20,6 +20,8 @@ import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames } from "./option_names.ts";
 import { versionsMatch } from "./versions.ts";
 import { keyIndex } from "./read_batch.ts";
+import type { L1Tier } from "./l1/tier.ts";
+import type { StoreWrite } from "./store.ts";
 
 /** Options of `getOrSetMany`. */
 export interface GetOrSetManyOptions extends EntryShape {
@@ -31,6 +33,8 @@ export interface GetOrSetManyOptions extends EntryShape {
   zeroCopy?: boolean;
   /** Name in logs and metrics. @default {"getOrSetMany"} */
   name?: string;
+  /** `false`: these keys neither read nor fill the two-level cache's L1. @default {true} */
+  l1?: boolean;
 }
 
 /** Loads the missing keys: values in the order given, or a `Map` from key to value. */
@@ -47,6 +51,7 @@ const OPTION_NAMES = Object.keys(
     staleTtl: 1,
     zeroCopy: 1,
     name: 1,
+    l1: 1,
   } satisfies Record<keyof GetOrSetManyOptions, 1>,
 );
 
@@ -56,6 +61,8 @@ interface Item {
   readonly keys: readonly string[];
   raws?: (string | null)[];
   value?: unknown;
+  /** Served by L1 (not read from the store). */
+  near?: boolean;
   flight?: Flight;
   joined?: boolean;
 }
@@ -82,14 +89,23 @@ export async function getOrSetMany<R>(
   }
   const started = performance.now();
   const budget = new Budget(cache.settings.deadlineMs);
-  await readAll(cache, items, budget);
+  const l1 = options.l1 === false ? undefined : cache.l1;
+  const since = l1 ? cache.settings.clock.now() : 0; // L1 dates what the read vouches for by it
+  if (l1) await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
+  await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();
   const toLoad: Item[] = [];
   for (const item of items) {
+    if (item.near) {
+      cache.metrics.count("cache.hit", what);
+      cache.metrics.count("cache.l1.hit", what);
+      continue;
+    }
     const value = item.raws ? validValue(cache, item.raws, now, item.keys, options.zeroCopy) : NOTHING;
     if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
+      l1?.keep(item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
@@ -99,7 +115,18 @@ export async function getOrSetMany<R>(
       item.joined = true;
     } else toLoad.push(item);
   }
-  if (toLoad.length > 0) await loadMissing(cache, toLoad, loader, ttl, budget, options, what);
+  if (toLoad.length > 0) {
+    await loadMissing(
+      cache,
+      toLoad,
+      loader,
+      ttl,
+      budget,
+      options,
+      what,
+      l1 && ((keys, raw) => l1.keep(keys, raw, since)),
+    );
+  }
   const byKey = new Map<string, unknown>();
   await Promise.all(items.map(async (item) => {
     if (!item.flight) return byKey.set(item.key, item.value);
@@ -145,6 +172,21 @@ async function itemFor(
   return { key, keys: await Promise.all(storeKeys) };
 }
 
+/** The item's value from L1, when L1 may serve it (validated first when due). */
+async function nearValue(
+  cache: CacheContext,
+  l1: L1Tier,
+  item: Item,
+  since: number,
+  zeroCopy: boolean | undefined,
+): Promise<void> {
+  const entry = await l1.entry(item.keys, since);
+  const value = entry ? readValue(entry, cache.codec, zeroCopy) : NOTHING;
+  if (value === NOTHING) return;
+  item.value = value;
+  item.near = true;
+}
+
 /** One read of every item's keys (shared keys read once); items stay unread when the store cannot answer. */
 async function readAll(cache: CacheContext, items: Item[], budget: Budget): Promise<void> {
   const index = keyIndex(items.map((item) => item.keys));
@@ -179,6 +221,7 @@ async function loadMissing<R>(
   budget: Budget,
   options: GetOrSetManyOptions,
   what: string,
+  keep?: (keys: readonly string[], raw: string) => void,
 ): Promise<void> {
   const settlers = items.map((item) => {
     const flight = new Flight(item.keys.slice(1));
@@ -208,7 +251,7 @@ async function loadMissing<R>(
     const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
     cache.metrics.count("cache.load", what);
     cache.metrics.time("cache.load.ms", performance.now() - started, what);
-    const writes = [], results: LoadResult[] = [];
+    const writes: StoreWrite[] = [], written: Item[] = [], results: LoadResult[] = [];
     for (let i = 0; i < items.length; i++) {
       const value = values[i];
       const negative = isNegativeCacheResult(value);
@@ -231,9 +274,11 @@ async function loadMissing<R>(
       if (!encoded || items[i].flight!.dropped) continue;
       const item = { keys: items[i].keys, claim: claims[i], encoded, negative, ttl: itemTtl, loadMs };
       const entry = entryWrite(cache, what, options, item);
-      if (entry) writes.push(entry.write);
+      if (entry) writes.push(entry.write), written.push(items[i]);
     }
-    await storeEntries(cache, what, writes, budget);
+    const stored = await storeEntries(cache, what, writes, budget);
+    // L1 and the store change together: only what the store took is kept.
+    if (keep) stored.forEach((ok, i) => ok && keep(written[i].keys, writes[i].value));
     results.forEach((result, i) => settlers[i].resolve(result));
   } catch (error) {
     for (const settle of settlers) settle.reject(error);

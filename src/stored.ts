@@ -1,6 +1,7 @@
 /**
  * Reading an entry by its key alone (`get`, `has`): the entry names the keys whose versions it was stored
- * under, so it is validated without knowing its tags. One read for the entry, one for its versions.
+ * under, so it is validated without knowing its tags. One read for the entry, one for its versions. With L1,
+ * an entry held there is served by it (it knows the entry's keys), and what the store vouches for is kept.
  *
  * @module
  */
@@ -11,9 +12,20 @@ import { NOTHING, readValue } from "./entry_value.ts";
 import { versionsMatch } from "./versions.ts";
 
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
-export async function readStored(cache: CacheContext, key: string): Promise<{ value: unknown } | undefined> {
+export async function readStored(
+  cache: CacheContext,
+  key: string,
+): Promise<{ value: unknown; fromL1: boolean } | undefined> {
   try {
     const entryKey = await cache.entryKey(key);
+    const { l1 } = cache;
+    const since = l1 ? cache.settings.clock.now() : 0;
+    const held = l1?.keysOf(entryKey, since);
+    const near = held && await l1!.entry(held, since);
+    if (near) {
+      const value = readValue(near, cache.codec);
+      if (value !== NOTHING) return { value, fromL1: true };
+    }
     const [raw] = await cache.run("read", (signal) => cache.store.getMany([entryKey], { signal }));
     if (raw === null || isLoadingMarker(raw)) return undefined;
     const entry = decodeEntry(raw);
@@ -25,7 +37,9 @@ export async function readStored(cache: CacheContext, key: string): Promise<{ va
       if (!versionsMatch(entry.versions, [raw, ...versions])) return undefined;
     }
     const value = readValue(entry, cache.codec);
-    return value === NOTHING ? undefined : { value };
+    if (value === NOTHING) return undefined;
+    l1?.keep([entryKey, ...dependencies], raw, since);
+    return { value, fromL1: false };
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss
   }

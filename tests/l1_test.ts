@@ -202,6 +202,46 @@ test("l1: with the store gone, graced entries are served as stale, others load; 
   });
 });
 
+test("l1: get, has and getOrSetMany are served by L1 too, and held to the same bound", async () => {
+  await onRedis({ prefix: "l1m", l1: { maxStaleMs: 200 } }, async (cache, server) => {
+    const other = await createCache({ url: server.url, prefix: "l1m", logger: quiet }); // no L1
+    try {
+      let loads = 0;
+      const many = (keys: string[]) =>
+        cache.getOrSetMany(keys, (missing) => missing.map((k) => `${k}${++loads}`), { ttl: 60, tags: ["m"] });
+      assert.deepEqual(await many(["a", "b"]), ["a1", "b2"]);
+      await server.resetStats();
+      for (let i = 0; i < 20; i++) {
+        assert.deepEqual(await many(["a", "b"]), ["a1", "b2"]);
+        assert.equal(await cache.get("a"), "a1");
+        assert.equal(await cache.has("b"), true);
+      }
+      assert.deepEqual(commands(await server.commandCounts()), {}, "all from L1");
+      assert.equal(cache.metrics()["cache.l1.hit"], 60);
+      // A miss of the batch is loaded, stored, and kept: the next batch is L1's alone.
+      assert.deepEqual(await many(["a", "c"]), ["a1", "c3"]);
+      await server.resetStats();
+      assert.deepEqual(await many(["a", "b", "c"]), ["a1", "b2", "c3"]);
+      assert.deepEqual(commands(await server.commandCounts()), {});
+      // Another instance invalidates: within the bound L1 may still answer, past it never.
+      await other.invalidateTags(["m"]);
+      await sleep(250);
+      assert.deepEqual(await many(["a", "b"]), ["a4", "b5"]);
+      await other.invalidateTags(["m"]);
+      await sleep(250);
+      assert.equal(await cache.get("a"), undefined);
+      assert.equal(await cache.has("c"), false);
+      // l1: false: the batch reads the store.
+      await many(["x"]);
+      await server.resetStats();
+      await cache.getOrSetMany(["x"], () => ["never"], { ttl: 60, tags: ["m"], l1: false });
+      assert.equal((await server.commandCounts()).mget, 1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 test("l1: l1: false per call keeps an entry out; options are checked", async () => {
   await onRedis({ prefix: "l1e", l1: true }, async (cache, server) => {
     await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
@@ -220,14 +260,18 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
  */
 async function pushLatencies(reader: Cache, writer: Cache, rounds: number): Promise<number[]> {
   const latencies: number[] = [];
-  const first = Date.now();
+  const first = Date.now(), key = `p${first}`;
+  const read = (value: number) => reader.getOrSet(key, () => value, { ttl: 60, tags: [key] });
+  await read(first - 1); // kept in L1
   for (let round = first; round < first + rounds; round++) {
-    const read = () => reader.getOrSet("p", () => round, { ttl: 60, tags: ["p"] });
-    const before = await read();
-    assert.ok(round === first || before === round - 1, "served from L1 until the push arrives");
-    await writer.invalidateTags(["p"]);
+    assert.equal(
+      await read(round),
+      round - 1,
+      `round ${round - first}: served from L1 until the push arrives`,
+    );
+    await writer.invalidateTags([key]);
     const acknowledged = performance.now();
-    while (await read() !== round) {
+    while (await read(round) !== round) {
       assert.ok(performance.now() - acknowledged < 1000, `round ${round - first}: no push within 1 s`);
       await sleep(1);
     }

@@ -101,6 +101,23 @@ export class L1Tier {
   }
 
   /**
+   * The entry at `keys` if L1 may serve it: fresh, or once the store has validated it (due entries of a tick
+   * share one request). `undefined` sends the caller to the store.
+   */
+  async entry(keys: readonly string[], now: number): Promise<Entry | undefined> {
+    const found = this.lookup(keys, now);
+    if (found?.state !== "due") return found?.entry;
+    const validated = await found.validation;
+    return validated === "unavailable" ? undefined : validated;
+  }
+
+  /** The keys (entry, then dependencies) the entry at `entryKey` is held with: how `get` and `has` find them. */
+  keysOf(entryKey: string, now: number): readonly string[] | undefined {
+    const keys = this.#kept(entryKey, now)?.keys;
+    return keys && keys.length > 0 ? keys : undefined;
+  }
+
+  /**
    * The entry at `keys` when the store cannot be reached: served within its grace (`staleTtl`) only, and
    * never past an invalidation made here.
    */
