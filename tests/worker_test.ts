@@ -1,9 +1,12 @@
 /**
  * The Worker example in Cloudflare's runtime: `wrangler dev` (workerd) on loopback, exercised over HTTP - miss,
- * hit, invalidation - with the in-memory store and with the Upstash adapter pointed at the local bridge.
+ * hit, invalidation - with the in-memory store and with the Upstash adapter pointed at the local bridge, and
+ * with the two-level cache per isolate (L1 hits send no request; another instance's invalidation is seen once
+ * the bound has passed).
  */
 import assert from "node:assert/strict";
-import { freePort } from "./_servers.ts";
+import { freePort, RedisServer, UpstashBridge } from "./_servers.ts";
+import { createCache } from "../mod.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -67,3 +70,29 @@ if (upstash && token) {
   test("workers: the Hono example in workerd with the Upstash adapter on the local bridge", () =>
     withWrangler({ CACHE_URL: upstash, CACHE_TOKEN: token, CACHE_PREFIX: `wk${Date.now()}` }, exercise));
 }
+
+test("workers: with l1 per isolate on Upstash, hits send no request and another instance's invalidation is seen past the bound", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url); // its own: the request count is this test's alone
+  const prefix = `wkl1${Date.now()}`;
+  const vars = { CACHE_URL: bridge.url, CACHE_TOKEN: bridge.token, CACHE_PREFIX: prefix };
+  const other = await createCache({ url: bridge.url, token: bridge.token, prefix });
+  try {
+    await withWrangler({ ...vars, CACHE_L1_MAX_STALE_MS: "300" }, async (base) => {
+      const get = async () =>
+        (await fetch(`${base}/users/123`).then((r) => (r.body?.cancel(), r))).headers.get("x-cache");
+      assert.equal(await get(), "MISS");
+      assert.equal(await get(), "HIT");
+      const before = await bridge.requests();
+      for (let i = 0; i < 10; i++) assert.equal(await get(), "HIT");
+      assert.equal(await bridge.requests() - before, 0, "ten L1 hits, no Upstash request");
+      await other.invalidateTags(["user:123"]);
+      await new Promise((r) => setTimeout(r, 350));
+      assert.equal(await get(), "MISS", "past the bound the invalidation is seen");
+    });
+  } finally {
+    await other.close();
+    await bridge.stop();
+    await server.stop();
+  }
+});

@@ -1,7 +1,9 @@
 /**
  * The users API as a Cloudflare Worker: `cd examples/worker && npx wrangler dev` (workerd, local). The cache is
  * in memory per isolate by default; set CACHE_URL (an Upstash REST URL) and CACHE_TOKEN as vars or secrets to
- * share it across isolates and regions. Background refreshes go through `ctx.waitUntil`.
+ * share it across isolates and regions, and CACHE_L1_MAX_STALE_MS to keep hot entries in the isolate too (the
+ * two-level cache: hits younger than that bound send no request). Background refreshes go through
+ * `ctx.waitUntil`.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import { createApp } from "../hono/app.ts";
 interface Env {
   CACHE_URL?: string;
   CACHE_TOKEN?: string;
+  CACHE_L1_MAX_STALE_MS?: string;
   [name: string]: string | undefined;
 }
 
@@ -26,6 +29,7 @@ export default {
     ready ??= initCache({
       store: env.CACHE_URL ? upstashStore({ url: env.CACHE_URL, token: env.CACHE_TOKEN, env }) : undefined,
       env,
+      l1: env.CACHE_L1_MAX_STALE_MS ? { maxStaleMs: Number(env.CACHE_L1_MAX_STALE_MS) } : undefined,
     });
     await ready;
     return app.fetch(request, env, ctx);
