@@ -58,6 +58,17 @@ try {
       quick ? "3" : "5",
     ], { env }),
   );
+  console.log("# two-level cache (l1) beside the memory tier, redis and bentocache's hybrid cache");
+  const l1 = JSON.parse(
+    out(process.execPath, [
+      "bench/l1_hits.mjs",
+      env.TEST_REDIS_URL,
+      env.TEST_UPSTASH_URL,
+      env.TEST_UPSTASH_TOKEN,
+      quick ? "20000" : "100000",
+      quick ? "3" : "5",
+    ], { env }),
+  );
   console.log("# stampede across 4 processes on redis");
   const processes = {};
   for (
@@ -91,7 +102,7 @@ try {
   const hitRatio = JSON.parse(out(process.execPath, ["bench/hit_ratio.mjs", quick ? "200000" : "1000000"]));
   console.log("# latency while the backend hangs");
   const hang = JSON.parse(out(deno, ["run", "-A", "bench/hang_latency.ts", "2000", "50"]));
-  const results = { date: new Date().toISOString(), peers, redis, processes, hang, hitRatio };
+  const results = { date: new Date().toISOString(), peers, redis, l1, processes, hang, hitRatio };
   writeFileSync("bench/results/results.json", JSON.stringify(results, null, 2));
   writeFileSync("bench/results/results.md", markdown(results));
   writeFileSync("bench/results/hits.svg", chart(largestUniform(peers.memoryHits)));
@@ -127,7 +138,7 @@ function hitRatios(memoryHits, peerNames) {
   });
 }
 
-function targets({ peers, redis, hitRatio }) {
+function targets({ peers, redis, l1, hitRatio }) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const worst = (field) => Math.min(...cells.map((c) => c[field]));
   const ours = worst("ours"), zeroCopy = worst("zeroCopy"), vsMap = worst("vsMap");
@@ -176,6 +187,7 @@ function targets({ peers, redis, hitRatio }) {
           fmt(floor, 2)
         }×; the rest is our per-hit work (envelope parsing, promise layers)`
     } |`,
+    ...l1Targets(l1),
     `| invalidation cost independent of tagged keys | ${fmt(inv[1].invalidateMs, 2)} / ${
       fmt(inv[1000].invalidateMs, 2)
     } / ${
@@ -197,7 +209,7 @@ function fmt(n, digits = 0) {
   return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-function markdown({ peers, redis, processes, hang, date, hitRatio }) {
+function markdown({ peers, redis, l1, processes, hang, date, hitRatio }) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const lines = [
     `Measured ${
@@ -250,6 +262,7 @@ function markdown({ peers, redis, processes, hang, date, hitRatio }) {
     } HTTP requests per hit (sequential); 64 concurrent: ` +
     redis.upstash.concurrent.map((r) => `${r.name} ${fmt(r.opsPerSec)} hits/s`).join(", ") + ".",
     "",
+    ...l1Tables(l1),
     "**Stampede** (1,000 concurrent callers, one cold key, 50 ms loader)",
     "",
     "| subject | loader calls | time to last answer |",
@@ -289,6 +302,57 @@ function markdown({ peers, redis, processes, hang, date, hitRatio }) {
     "",
   ];
   return lines.join("\n");
+}
+
+const L1 = "@svc-infra/cache l1 on redis", MEMORY = "@svc-infra/cache memory tier";
+const REDIS_HIT = "@svc-infra/cache redis (no l1)", BENTO = "bentocache memory+redis+bus";
+
+/** The two-level cache's hits beside the memory tier, a Redis hit and bentocache; requests per hit. */
+function l1Tables(l1) {
+  if (!l1) return [];
+  const sizes = Object.keys(l1.hits);
+  const names = Object.keys(l1.hits[sizes[0]]);
+  return [
+    `**Two-level cache hits** (\`l1\`, maxStaleMs ${
+      fmt(l1.maxStaleMs)
+    }; N warm keys hit in turn, one tag each, ` +
+    "sequential awaits; each subject sized to hold them)",
+    "",
+    `| subject | ${sizes.map((n) => `${fmt(Number(n))} keys hits/s`).join(" | ")} | ${
+      sizes.map((n) => `vs ours l1 (${fmt(Number(n))})`).join(" | ")
+    } |`,
+    `| --- | ${sizes.map(() => "---:").join(" | ")} | ${sizes.map(() => "---:").join(" | ")} |`,
+    ...names.map((name) =>
+      `| ${name} | ${sizes.map((n) => fmt(l1.hits[n][name].opsPerSec)).join(" | ")} | ${
+        sizes.map((n) => `${fmt(l1.hits[n][name].opsPerSec / l1.hits[n][L1].opsPerSec, 2)}×`).join(" | ")
+      } |`
+    ),
+    "",
+    `**Requests per hit** over ${fmt(l1.windowMs / 1000)} s of hits on 1,000 warm keys ` +
+    "(counted by the server, or by the Upstash bridge)",
+    "",
+    "| subject | hits | requests | requests per hit |",
+    "| --- | ---: | ---: | ---: |",
+    ...Object.entries(l1.window).map(([name, w]) =>
+      `| ${name} | ${fmt(w.hits)} | ${fmt(w.requests)} | ${fmt(w.perHit, 4)} |`
+    ),
+    "",
+  ];
+}
+
+function l1Targets(l1) {
+  if (!l1) return [];
+  const cells = Object.values(l1.hits);
+  const worst = (other) => Math.min(...cells.map((c) => c[L1].opsPerSec / c[other].opsPerSec));
+  const vsMemory = worst(MEMORY), vsRedis = worst(REDIS_HIT), vsBento = worst(BENTO);
+  const verdict = (met) => met ? "met" : "missed";
+  return [
+    `| L1 hit ≥ 0.8× the memory-tier hit | worst size ${fmt(vsMemory, 2)}× | ${verdict(vsMemory >= 0.8)} |`,
+    `| L1 hit ≥ 20× a Redis hit (sequential) | worst size ${fmt(vsRedis, 0)}× | ${verdict(vsRedis >= 20)} |`,
+    `| bentocache's memory + Redis + bus beside it | ours ${
+      fmt(vsBento, 1)
+    }× its L1 hits at the worst size | measured |`,
+  ];
 }
 
 /** The sweep's largest uniform cell: where the working set stresses every subject most. */

@@ -8,6 +8,7 @@
  */
 
 import type { CacheContext } from "./context.ts";
+import { unref } from "./timers.ts";
 
 interface Pending {
   readonly resolve: (raws: (string | null)[]) => void;
@@ -17,25 +18,33 @@ interface Pending {
 /** How a batch reads its keys from the store. */
 export type BatchRead = (keys: readonly string[], signal?: AbortSignal) => Promise<(string | null)[]>;
 
-/** One cache's batch of lookups for the current tick. */
+/** One cache's batch of lookups for the current tick (or for `delayMs`, for reads nobody waits on). */
 export class ReadBatch {
   readonly #cache: CacheContext;
   readonly #read: BatchRead;
   readonly #op: string;
+  readonly #delayMs: number;
   /** The key lists asked this tick, by their joined form, each with its waiting callers. */
   #pending = new Map<string, { keys: readonly string[]; waiting: Pending[] }>();
 
-  /** `read` defaults to the store's `getMany`; `op` names the call in errors. */
-  constructor(cache: CacheContext, read?: BatchRead, op = "read") {
+  /**
+   * `read` defaults to the store's `getMany`; `op` names the call in errors; with `delayMs` the batch collects
+   * that long (on a timer that never holds the process) instead of one tick.
+   */
+  constructor(cache: CacheContext, read?: BatchRead, op = "read", delayMs = 0) {
     this.#cache = cache;
     this.#read = read ?? ((keys, signal) => cache.store.getMany(keys, { signal }));
     this.#op = op;
+    this.#delayMs = delayMs;
   }
 
   /** What the store holds at `keys` (one read per tick for all callers). */
   read(keys: readonly string[]): Promise<(string | null)[]> {
     return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) queueMicrotask(() => this.#flush());
+      if (this.#pending.size === 0) {
+        if (this.#delayMs === 0) queueMicrotask(() => this.#flush());
+        else unref(setTimeout(() => this.#flush(), this.#delayMs));
+      }
       const id = keys.join("\u0000");
       const group = this.#pending.get(id);
       if (group) group.waiting.push({ resolve, reject });

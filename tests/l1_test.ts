@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { type Cache, type CacheOptions, createCache } from "../mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
+import { TcpProxy } from "./_proxy.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -115,6 +116,33 @@ async function attackBound(open: (prefix: string, l1: boolean) => Promise<Cache>
     await Promise.all([writer, ...readers].map((c) => c.close()));
   }
 }
+
+test("l1: an entry hit steadily is revalidated in the background, so no hit waits for the store", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const url = `redis://127.0.0.1:${proxy.port}`;
+  const cache = await createCache({ url, prefix: "l1early", l1: { maxStaleMs: 400 }, logger: quiet });
+  try {
+    const read = () => cache.getOrSet("s", () => "v", { ttl: 60, tags: ["s"] });
+    await read();
+    proxy.delayMs = 40; // every request now takes 40 ms or more
+    let slowest = 0;
+    const until = performance.now() + 1600; // four bounds
+    while (performance.now() < until) {
+      const started = performance.now();
+      assert.equal(await read(), "v");
+      slowest = Math.max(slowest, performance.now() - started);
+      await sleep(10);
+    }
+    const metrics = cache.metrics();
+    assert.ok(metrics["cache.l1.validate"] >= 3, `revalidated ${metrics["cache.l1.validate"]} times`);
+    assert.ok(slowest < 30, `the slowest hit took ${slowest.toFixed(1)} ms: it waited for a validation`);
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});
 
 test("l1 on redis: no read returns a value invalidated elsewhere more than maxStaleMs before it began", async () => {
   const server = await RedisServer.start();

@@ -16,7 +16,7 @@ import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
 import { memoryStore } from "../memory_store.ts";
 import type { CacheStore } from "../store.ts";
 import { compareVersions } from "../versions.ts";
-import { ReadBatch } from "../read_batch.ts";
+import { type BatchRead, ReadBatch } from "../read_batch.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import type { L1Settings } from "./options.ts";
 export { l1Settings } from "./options.ts";
@@ -30,6 +30,12 @@ interface Kept {
   keys: readonly string[];
   /** Before this moment (the cache's clock) nothing had invalidated it. */
   validatedAt: number;
+  /** The validation in flight, if any: when it was issued, and through which batch. */
+  validation?: {
+    readonly promise: Promise<Entry | "unavailable" | undefined>;
+    readonly issuedAt: number;
+    readonly batch: ReadBatch;
+  };
 }
 
 /** What {@linkcode L1Tier.lookup} found. */
@@ -45,6 +51,7 @@ export class L1Tier {
   readonly #store: CacheStore & { readonly size: number };
   readonly #log: InvalidationLog;
   readonly #validations: ReadBatch;
+  readonly #revalidations: ReadBatch;
   /** The push subscription, while one is open. */
   #push?: Promise<{ close(): Promise<void> } | undefined>;
 
@@ -56,13 +63,13 @@ export class L1Tier {
     this.#log = new InvalidationLog(settings.maxStaleMs, settings.maxEntries);
     // Validations of one tick travel as one request; a Redis store reads only heads and versions.
     const store = cache.store;
-    this.#validations = new ReadBatch(
-      cache,
-      store.getHeads
-        ? (keys, signal) => store.getHeads!(keys, HEAD_LENGTH, { signal })
-        : (keys, signal) => store.getMany(keys, { signal }),
-      "validate",
-    );
+    const heads: BatchRead = store.getHeads
+      ? (keys, signal) => store.getHeads!(keys, HEAD_LENGTH, { signal })
+      : (keys, signal) => store.getMany(keys, { signal });
+    this.#validations = new ReadBatch(cache, heads, "validate");
+    // Background revalidations are not waited on: they gather for a while, one request for many entries.
+    const gatherMs = settings.maxStaleMs * (1 - EARLY_VALIDATION) / 5;
+    this.#revalidations = new ReadBatch(cache, heads, "validate", gatherMs);
     // Push, where the store has it: other instances' invalidations arrive sooner than the bound.
     const unavailable = () => void cache.metrics.count("cache.l1.push.unavailable");
     this.#push = store.subscribe?.(
@@ -95,9 +102,40 @@ export class L1Tier {
     if (now >= kept.entry.freshUntil || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) {
       return undefined;
     }
-    if (now - kept.validatedAt < this.settings.maxStaleMs) return { state: "fresh", entry: kept.entry };
+    const { maxStaleMs } = this.settings;
+    const age = now - kept.validatedAt;
+    if (age < maxStaleMs) {
+      // Nearing the bound: revalidated in the background, so an entry hit steadily never makes a caller wait.
+      if (age >= maxStaleMs * EARLY_VALIDATION && !kept.validation) {
+        this.#startValidation(keys, kept, now, false);
+      }
+      return { state: "fresh", entry: kept.entry };
+    }
+    // A validation in flight answers for this read if it is not gathering and was issued within the bound.
+    const running = kept.validation;
+    const joinable = running?.batch === this.#validations && running.issuedAt > now - maxStaleMs;
+    return {
+      state: "due",
+      validation: joinable ? running.promise : this.#startValidation(keys, kept, now, true),
+    };
+  }
+
+  /** Validates the entry: in this tick's batch (`urgent`: a caller waits), or gathered with other revalidations. */
+  #startValidation(
+    keys: readonly string[],
+    kept: Kept,
+    now: number,
+    urgent: boolean,
+  ): Promise<Entry | "unavailable" | undefined> {
     this.#cache.metrics.count("cache.l1.validate");
-    return { state: "due", validation: this.#validate(keys, kept) };
+    const batch = urgent ? this.#validations : this.#revalidations;
+    const promise = this.#validate(keys, kept, now, batch);
+    const validation = { promise, issuedAt: now, batch };
+    kept.validation = validation;
+    promise.finally(() => {
+      if (kept.validation === validation) kept.validation = undefined;
+    });
+    return promise;
   }
 
   /**
@@ -170,12 +208,16 @@ export class L1Tier {
   }
 
   /** One validation: the entry's token and its versions, as the store holds them now. */
-  async #validate(keys: readonly string[], kept: Kept): Promise<Entry | "unavailable" | undefined> {
+  async #validate(
+    keys: readonly string[],
+    kept: Kept,
+    issuedAt: number,
+    batch: ReadBatch,
+  ): Promise<Entry | "unavailable" | undefined> {
     const cache = this.#cache;
-    const issuedAt = cache.settings.clock.now();
     let heads: (string | null)[];
     try {
-      heads = await this.#validations.read(keys);
+      heads = await batch.read(keys);
     } catch {
       return "unavailable"; // reported by run()
     }
@@ -191,6 +233,9 @@ export class L1Tier {
     return kept.entry;
   }
 }
+
+/** Share of `maxStaleMs` after which a hit served from L1 starts a background validation of its entry. */
+const EARLY_VALIDATION = 0.75;
 
 /** Characters of each value a validation reads: an entry's head through its token, or a whole version. */
 export const HEAD_LENGTH = 64;
