@@ -9,6 +9,7 @@ import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
 import { createClient } from "@redis/client";
 import * as ours from "../npm/esm/mod.js";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
+import { measure } from "./_rounds.mjs";
 
 const [redisUrl, upstashUrl, upstashToken] = process.argv.slice(2);
 const OPS = Number(process.argv[5] ?? 100_000);
@@ -86,33 +87,6 @@ function redisConnection(url) {
   return { host: hostname, port: Number(port) };
 }
 
-/**
- * Medians over rounds, subjects interleaved. Each run is steady state: `warm` (untimed) first touches every key,
- * since while the other subjects ran our L1's entries aged past the bound and would all be validated at once.
- */
-async function measure(runs, rounds) {
-  const samples = Object.fromEntries(runs.map(([name]) => [name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < runs.length; k++) {
-      const [name, run, warm] = runs[(k + round) % runs.length];
-      await warm();
-      const t0 = performance.now();
-      const ops = await run();
-      samples[name].push(ops / ((performance.now() - t0) / 1000));
-    }
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([name, xs]) => {
-      xs.sort((a, b) => a - b);
-      const median = xs[Math.floor(xs.length / 2)];
-      return [name, {
-        opsPerSec: median,
-        spread: (xs.at(-1) - xs[0]) / median,
-      }];
-    }),
-  );
-}
-
 /** Sequential hits per second of every subject at each hot-set size, interleaved. */
 async function hits() {
   const out = {};
@@ -124,7 +98,7 @@ async function hits() {
       const warm = async () => {
         for (let id = 0; id < size; id++) await s.get(id);
       };
-      await warm();
+      await warm(); // and before each timed run: meanwhile the other subjects ran and our L1 entries aged past the bound
       let i = 0;
       runs.push([name, async () => {
         for (let k = 0; k < OPS; k++) await s.get(i++ % size);

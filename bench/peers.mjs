@@ -14,6 +14,7 @@ import { MemoryStore } from "@unkey/cache/stores";
 import { build } from "esbuild";
 import * as ours from "../npm/esm/mod.js";
 import { lcg, zipfSampler } from "./_random.mjs";
+import { measure } from "./_rounds.mjs";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
 
 const HIT_OPS = Number(process.argv[2] ?? 200_000);
@@ -116,25 +117,6 @@ const subjects = {
   },
 };
 const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && !n.startsWith("@svc-infra/cache"));
-
-async function measure(runs, rounds) {
-  const samples = Object.fromEntries(runs.map(([name]) => [name, []]));
-  for (let round = 0; round < rounds; round++) {
-    for (let k = 0; k < runs.length; k++) {
-      const [name, run] = runs[(k + round) % runs.length];
-      const t0 = performance.now();
-      const ops = await run();
-      samples[name].push(ops / ((performance.now() - t0) / 1000));
-    }
-  }
-  return Object.fromEntries(
-    Object.entries(samples).map(([name, xs]) => {
-      xs.sort((a, b) => a - b);
-      const median = xs[Math.floor(xs.length / 2)];
-      return [name, { opsPerSec: median, spread: (xs.at(-1) - xs[0]) / median }];
-    }),
-  );
-}
 
 /** Key sequences the hit benchmark cycles through: uniform over the hot set, or Zipf (s = 0.99) over it. */
 function sequence(size, distribution) {
