@@ -12,6 +12,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 const deno = join(root, "node_modules/.bin/deno");
 const quick = process.argv.includes("--quick");
+/** Subjects of bench/l1_hits.mjs that the two-level cache's targets compare. */
+const L1 = "@svc-infra/cache l1 on redis", MEMORY = "@svc-infra/cache memory tier";
+const REDIS_HIT = "@svc-infra/cache redis (no l1)", BENTO = "bentocache memory+redis+bus";
 const out = (cmd, args, opts = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts });
 
@@ -303,9 +306,6 @@ function markdown({ peers, redis, l1, processes, hang, date, hitRatio }) {
   ];
   return lines.join("\n");
 }
-
-const L1 = "@svc-infra/cache l1 on redis", MEMORY = "@svc-infra/cache memory tier";
-const REDIS_HIT = "@svc-infra/cache redis (no l1)", BENTO = "bentocache memory+redis+bus";
 
 /** The two-level cache's hits beside the memory tier, a Redis hit and bentocache; requests per hit. */
 function l1Tables(l1) {

@@ -44,6 +44,17 @@ interface Slot {
   derive?: (raw: string) => unknown;
 }
 
+/** The memory store: a {@linkcode CacheStore} that also tells its size and what it derived from a value. */
+export interface MemoryStore extends CacheStore {
+  /** Entries held. */
+  readonly size: number;
+  /**
+   * What `peekDerived` last made of the value at `key`, if it is still held; not a read (eviction and expiry
+   * are unaffected), so a bookkeeper can ask without making the entry look used.
+   */
+  derivedAt(key: string): unknown;
+}
+
 /** A FIFO queue of slots, linked through them. */
 class Queue {
   newest?: Slot;
@@ -117,7 +128,7 @@ const SWEEP_PER_WRITE = 2;
  * await initCache({ store: memoryStore({ maxEntries: 1000, maxBytes: 8 << 20 }) });
  * ```
  */
-export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { readonly size: number } {
+export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxEntries = positive("maxEntries", options.maxEntries ?? 10_000);
   const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
@@ -224,6 +235,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): CacheStore & { re
     },
     peek(keys, now = clock.now()) {
       return keys.map((key) => read(key, now));
+    },
+    derivedAt(key) {
+      return slots.get(key)?.derived;
     },
     peekDerived<T>(key: string, now = clock.now(), derive: (raw: string) => T): T | null {
       if (read(key, now) === null) return null;

@@ -41,6 +41,7 @@ interface Report {
   undelivered: number;
   rss: number;
   withinBound: number;
+  staleness: number[];
   l1Hits: number;
   worst: string[];
 }
@@ -98,6 +99,7 @@ async function check(
       maxReadMs: Math.max(a.maxReadMs, r.maxReadMs),
       rss: Math.max(a.rss, r.rss),
       withinBound: a.withinBound + r.withinBound,
+      staleness: [...a.staleness, ...r.staleness],
       l1Hits: a.l1Hits + r.l1Hits,
       worst: [...a.worst, ...r.worst],
     }));
@@ -107,7 +109,9 @@ async function check(
       }: ${total.reads} reads, ${total.writes} ` +
         `writes (${total.queued} queued during faults), ${total.stale} stale, ${total.errors} errors, ` +
         `slowest read ${total.maxReadMs.toFixed(0)} ms` +
-        (l1 ? `, ${total.l1Hits} L1 hits, ${total.withinBound} older values within the bound` : ""),
+        (l1
+          ? `, ${total.l1Hits} L1 hits, ${total.withinBound} older values within the bound${staleness(total)}`
+          : ""),
     );
     assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
@@ -121,6 +125,14 @@ async function check(
   } finally {
     await db.stop();
   }
+}
+
+/** How stale the older values within the bound were (ms since the newer version was acknowledged). */
+function staleness({ staleness }: Report): string {
+  if (staleness.length === 0) return "";
+  const sorted = [...staleness].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.ceil(sorted.length * p) - 1].toFixed(0);
+  return ` (acknowledged p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms before the read)`;
 }
 
 /** Runs `steps` at the given offsets (ms from now) of the run. */

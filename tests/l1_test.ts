@@ -117,6 +117,22 @@ async function attackBound(open: (prefix: string, l1: boolean) => Promise<Cache>
   }
 }
 
+test("l1: after a pause past the bound, reading many entries in turn validates them in batches", async () => {
+  await onRedis({ prefix: "l1sweep", l1: { maxStaleMs: 200 } }, async (cache, server) => {
+    const ids = Array.from({ length: 600 }, (_, i) => i);
+    const read = (id: number) => cache.getOrSet(`e${id}`, () => id, { ttl: 60, tags: [`t${id}`] });
+    for (const id of ids) await read(id);
+    await sleep(250); // every entry is due
+    await server.resetStats();
+    for (const id of ids) assert.equal(await read(id), id);
+    const counts = commands(await server.commandCounts());
+    // One request per entry found due, carrying the oldest others (256 at most) along: three or four here.
+    assert.ok(counts.eval <= 8, `${counts.eval} validation requests for 600 due entries`);
+    assert.equal(counts.mget ?? 0, 0, "no entry went back to the store");
+    assert.equal(cache.metrics()["cache.l1.hit"], 600);
+  });
+});
+
 test("l1: an entry hit steadily is revalidated in the background, so no hit waits for the store", async () => {
   const server = await RedisServer.start();
   const proxy = new TcpProxy(server.port);

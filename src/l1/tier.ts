@@ -13,11 +13,11 @@
 
 import type { CacheContext } from "../context.ts";
 import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
-import { memoryStore } from "../memory_store.ts";
-import type { CacheStore } from "../store.ts";
+import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { compareVersions } from "../versions.ts";
 import { type BatchRead, ReadBatch } from "../read_batch.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
+import { AgingQueue } from "./aging_queue.ts";
 import type { L1Settings } from "./options.ts";
 export { l1Settings } from "./options.ts";
 
@@ -48,7 +48,8 @@ export type L1Lookup =
 export class L1Tier {
   readonly settings: L1Settings;
   readonly #cache: CacheContext;
-  readonly #store: CacheStore & { readonly size: number };
+  readonly #store: MemoryStore;
+  readonly #aging: AgingQueue<Kept>;
   readonly #log: InvalidationLog;
   readonly #validations: ReadBatch;
   readonly #revalidations: ReadBatch;
@@ -61,6 +62,10 @@ export class L1Tier {
     const clock = cache.settings.clock;
     this.#store = memoryStore({ maxEntries: settings.maxEntries, maxBytes: settings.maxBytes, clock });
     this.#log = new InvalidationLog(settings.maxStaleMs, settings.maxEntries);
+    this.#aging = new AgingQueue<Kept>(
+      settings.maxEntries,
+      (key, kept, validatedAt) => kept.validatedAt === validatedAt && this.#store.derivedAt(key) === kept,
+    );
     // Validations of one tick travel as one request; a Redis store reads only heads and versions.
     const store = cache.store;
     const heads: BatchRead = store.getHeads
@@ -114,10 +119,20 @@ export class L1Tier {
     // A validation in flight answers for this read if it is not gathering and was issued within the bound.
     const running = kept.validation;
     const joinable = running?.batch === this.#validations && running.issuedAt > now - maxStaleMs;
-    return {
-      state: "due",
-      validation: joinable ? running.promise : this.#startValidation(keys, kept, now, true),
-    };
+    const validation = joinable ? running.promise : this.#startValidation(keys, kept, now, true);
+    this.#revalidateOldest(now);
+    return { state: "due", validation };
+  }
+
+  /**
+   * One entry was due: the oldest-validated others nearing the bound join its request, so a caller reading many
+   * entries in turn after a pause waits once per batch of them, not once per entry.
+   */
+  #revalidateOldest(now: number): void {
+    const aged = this.#aging.takeOlder(now - this.settings.maxStaleMs * EARLY_VALIDATION, SWEEP_ENTRIES);
+    for (const { kept } of aged) {
+      if (!kept.validation && kept.keys.length > 0) this.#startValidation(kept.keys, kept, now, true);
+    }
   }
 
   /** Validates the entry: in this tick's batch (`urgent`: a caller waits), or gathered with other revalidations. */
@@ -180,6 +195,7 @@ export class L1Tier {
     if (!kept) return;
     kept.keys = keys;
     kept.validatedAt = validatedAt;
+    this.#aging.push(keys[0], kept, validatedAt);
   }
 
   /** An invalidation made here of `keys` (entry or tag-version keys): applies at once. */
@@ -214,7 +230,6 @@ export class L1Tier {
     issuedAt: number,
     batch: ReadBatch,
   ): Promise<Entry | "unavailable" | undefined> {
-    const cache = this.#cache;
     let heads: (string | null)[];
     try {
       heads = await batch.read(keys);
@@ -229,10 +244,16 @@ export class L1Tier {
       return undefined;
     }
     if (this.#log.since(keys, issuedAt)) return undefined; // invalidated here meanwhile
-    kept.validatedAt = Math.max(kept.validatedAt, issuedAt);
+    if (issuedAt > kept.validatedAt) {
+      kept.validatedAt = issuedAt;
+      this.#aging.push(keys[0], kept, issuedAt);
+    }
     return kept.entry;
   }
 }
+
+/** Most entries revalidated along with one that was due: a request's worth, whatever `maxEntries` is. */
+const SWEEP_ENTRIES = 256;
 
 /** Share of `maxStaleMs` after which a hit served from L1 starts a background validation of its entry. */
 const EARLY_VALIDATION = 0.75;
