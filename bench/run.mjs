@@ -23,7 +23,7 @@ if (process.argv.includes("--readme-only")) {
   process.exit(0);
 }
 out(deno, ["run", "-A", "npm-build.ts"], { stdio: "inherit" });
-if (!existsSync("bench/node_modules/bentocache")) {
+if (!["bentocache", "ioredis"].every((name) => existsSync(`bench/node_modules/${name}`))) {
   out("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], { stdio: "inherit" });
 }
 mkdirSync("bench/results", { recursive: true });
@@ -334,7 +334,9 @@ function l1Tables(l1) {
     "| subject | hits | requests | requests per hit |",
     "| --- | ---: | ---: | ---: |",
     ...Object.entries(l1.window).map(([name, w]) =>
-      `| ${name} | ${fmt(w.hits)} | ${fmt(w.requests)} | ${fmt(w.perHit, 4)} |`
+      `| ${name} | ${fmt(w.hits)} | ${fmt(w.requests)} | ${
+        w.perHit >= 1 || w.requests === 0 ? fmt(w.perHit, 2) : `1 per ${fmt(1 / w.perHit)} hits`
+      } |`
     ),
     "",
   ];

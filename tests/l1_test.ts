@@ -8,6 +8,7 @@ import { type Cache, type CacheOptions, createCache } from "../mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
 import { TcpProxy } from "./_proxy.ts";
+import { RecordingLogger } from "./_helpers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -280,6 +281,48 @@ test("l1: get, has and getOrSetMany are served by L1 too, and held to the same b
       await server.resetStats();
       await cache.getOrSetMany(["x"], () => ["never"], { ttl: 60, tags: ["m"], l1: false });
       assert.equal((await server.commandCounts()).mget, 1);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+test("l1: debug lines tell L1 hits, store hits, pushes and failed validations apart", async () => {
+  const logger = new RecordingLogger();
+  await onRedis({ prefix: "l1dbg", l1: { maxStaleMs: 100 }, debug: true, logger }, async (cache, server) => {
+    const other = await createCache({ url: server.url, prefix: "l1dbg", logger: quiet });
+    const lines = () => {
+      const out = logger.at("debug").join("\n");
+      logger.lines.length = 0;
+      return out;
+    };
+    const until = async (pattern: RegExp) => {
+      for (let i = 0; i < 100 && !pattern.test(logger.at("debug").join("\n")); i++) await sleep(10);
+    };
+    try {
+      const read = () => cache.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] });
+      await read(); // loaded, kept in L1
+      await other.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] }); // so the store holds it too
+      logger.lines.length = 0;
+      await read();
+      assert.match(lines(), /^\[HIT\] key=d duration_ms=[\d.]+ms ttl=60 tier=l1$/);
+      await other.invalidateTags(["d"]);
+      await until(/\[L1-PUSH\] keys=1/);
+      assert.match(lines(), /^\[L1-PUSH\] keys=1$/);
+      await read();
+      assert.match(
+        lines(),
+        /^\[MISS\] key=d .*cause=invalidated$/m,
+        "after the push, a store read and a load",
+      );
+      await sleep(0);
+      await read();
+      assert.match(lines(), /^\[HIT\] key=d .*tier=l1$/);
+      // Changed behind every cache's back (no push): the validation finds the entry invalid.
+      await redisCli(server.port, "del", "l1dbg:v1:t:d");
+      await sleep(120);
+      await read();
+      assert.match(lines(), /^\[L1-INVALID\] key=e:d$/m);
     } finally {
       await other.close();
     }

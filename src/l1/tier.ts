@@ -87,6 +87,7 @@ export class L1Tier {
   /** Another instance invalidated `keys`: forgotten here, and entries vouched for before are refused. */
   #pushed(keys: readonly string[]): void {
     this.#cache.metrics.count("cache.l1.push", undefined, keys.length);
+    this.#cache.debug(`[L1-PUSH] keys=${keys.length}`);
     this.forget(keys);
   }
 
@@ -241,6 +242,7 @@ export class L1Tier {
       compareVersions(kept.entry.versions, heads) === "valid";
     if (!valid) {
       this.#store.deleteMany([keys[0]]);
+      this.#cache.debug(`[L1-INVALID] key=${keys[0].slice(this.#cache.namespace.length)}`);
       return undefined;
     }
     if (this.#log.since(keys, issuedAt)) return undefined; // invalidated here meanwhile
