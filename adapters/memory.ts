@@ -1,5 +1,5 @@
 /**
- * The in-memory store (the default): a bounded LRU with lazy expiry.
+ * The in-memory store (the default): bounded (entries and bytes), S3-FIFO eviction, lazy expiry.
  *
  * @example
  * ```ts
@@ -12,6 +12,6 @@
  */
 
 export { memoryStore } from "../src/memory_store.ts";
-export type { MemoryStoreOptions } from "../src/memory_store.ts";
+export type { MemoryStore, MemoryStoreOptions } from "../src/memory_store.ts";
 export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
