@@ -12,36 +12,18 @@
  */
 
 import type { CacheContext } from "../context.ts";
-import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
+import { decodeEntry, type Entry } from "../entry.ts";
 import { type MemoryStore, memoryStore } from "../memory_store.ts";
-import { compareVersions } from "../versions.ts";
-import { type BatchRead, ReadBatch } from "../read_batch.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
-import { AgingQueue } from "./aging_queue.ts";
+import { type Kept, unvalidated, type Validated } from "./kept.ts";
+import { EARLY_VALIDATION, Validator } from "./validator.ts";
 import type { L1Settings } from "./options.ts";
 export { l1Settings } from "./options.ts";
-
-/** What L1 keeps per entry key (derived once per stored value). */
-interface Kept {
-  readonly entry: Entry;
-  /** The entry's head up to its token: a validation compares it with what the store holds. */
-  readonly guard: string;
-  /** The keys it was validated with (entry, then dependencies). */
-  keys: readonly string[];
-  /** Before this moment (the cache's clock) nothing had invalidated it. */
-  validatedAt: number;
-  /** The validation in flight, if any: when it was issued, and through which batch. */
-  validation?: {
-    readonly promise: Promise<Entry | "unavailable" | undefined>;
-    readonly issuedAt: number;
-    readonly batch: ReadBatch;
-  };
-}
 
 /** What {@linkcode L1Tier.lookup} found. */
 export type L1Lookup =
   | { readonly state: "fresh"; readonly entry: Entry }
-  | { readonly state: "due"; readonly validation: Promise<Entry | "unavailable" | undefined> }
+  | { readonly state: "due"; readonly validation: Promise<Validated> }
   | undefined;
 
 /** One cache's L1. */
@@ -49,10 +31,8 @@ export class L1Tier {
   readonly settings: L1Settings;
   readonly #cache: CacheContext;
   readonly #store: MemoryStore;
-  readonly #aging: AgingQueue<Kept>;
   readonly #log: InvalidationLog;
-  readonly #validations: ReadBatch;
-  readonly #revalidations: ReadBatch;
+  readonly #validator: Validator;
   /** The push subscription, while one is open. */
   #push?: Promise<{ close(): Promise<void> } | undefined>;
 
@@ -62,19 +42,8 @@ export class L1Tier {
     const clock = cache.settings.clock;
     this.#store = memoryStore({ maxEntries: settings.maxEntries, maxBytes: settings.maxBytes, clock });
     this.#log = new InvalidationLog(settings.maxStaleMs, settings.maxEntries);
-    this.#aging = new AgingQueue<Kept>(
-      settings.maxEntries,
-      (key, kept, validatedAt) => kept.validatedAt === validatedAt && this.#store.derivedAt(key) === kept,
-    );
-    // Validations of one tick travel as one request; a Redis store reads only heads and versions.
+    this.#validator = new Validator(cache, settings, this.#store, this.#log);
     const store = cache.store;
-    const heads: BatchRead = store.getHeads
-      ? (keys, signal) => store.getHeads!(keys, HEAD_LENGTH, { signal })
-      : (keys, signal) => store.getMany(keys, { signal });
-    this.#validations = new ReadBatch(cache, heads, "validate");
-    // Background revalidations are not waited on: they gather for a while, one request for many entries.
-    const gatherMs = settings.maxStaleMs * (1 - EARLY_VALIDATION) / 5;
-    this.#revalidations = new ReadBatch(cache, heads, "validate", gatherMs);
     // Push, where the store has it: other instances' invalidations arrive sooner than the bound.
     const unavailable = () => void cache.metrics.count("cache.l1.push.unavailable");
     this.#push = store.subscribe?.(
@@ -112,46 +81,10 @@ export class L1Tier {
     const age = now - kept.validatedAt;
     if (age < maxStaleMs) {
       // Nearing the bound: revalidated in the background, so an entry hit steadily never makes a caller wait.
-      if (age >= maxStaleMs * EARLY_VALIDATION && !kept.validation) {
-        this.#startValidation(keys, kept, now, false);
-      }
+      if (age >= maxStaleMs * EARLY_VALIDATION) this.#validator.early(keys, kept, now);
       return { state: "fresh", entry: kept.entry };
     }
-    // A validation in flight answers for this read if it is not gathering and was issued within the bound.
-    const running = kept.validation;
-    const joinable = running?.batch === this.#validations && running.issuedAt > now - maxStaleMs;
-    const validation = joinable ? running.promise : this.#startValidation(keys, kept, now, true);
-    this.#revalidateOldest(now);
-    return { state: "due", validation };
-  }
-
-  /**
-   * One entry was due: the oldest-validated others nearing the bound join its request, so a caller reading many
-   * entries in turn after a pause waits once per batch of them, not once per entry.
-   */
-  #revalidateOldest(now: number): void {
-    const aged = this.#aging.takeOlder(now - this.settings.maxStaleMs * EARLY_VALIDATION, SWEEP_ENTRIES);
-    for (const { kept } of aged) {
-      if (!kept.validation && kept.keys.length > 0) this.#startValidation(kept.keys, kept, now, true);
-    }
-  }
-
-  /** Validates the entry: in this tick's batch (`urgent`: a caller waits), or gathered with other revalidations. */
-  #startValidation(
-    keys: readonly string[],
-    kept: Kept,
-    now: number,
-    urgent: boolean,
-  ): Promise<Entry | "unavailable" | undefined> {
-    this.#cache.metrics.count("cache.l1.validate");
-    const batch = urgent ? this.#validations : this.#revalidations;
-    const promise = this.#validate(keys, kept, now, batch);
-    const validation = { promise, issuedAt: now, batch };
-    kept.validation = validation;
-    promise.finally(() => {
-      if (kept.validation === validation) kept.validation = undefined;
-    });
-    return promise;
+    return { state: "due", validation: this.#validator.due(keys, kept, now) };
   }
 
   /**
@@ -195,8 +128,7 @@ export class L1Tier {
     const kept = this.#kept(keys[0], now); // its own decoded copy, shared by later hits
     if (!kept) return;
     kept.keys = keys;
-    kept.validatedAt = validatedAt;
-    this.#aging.push(keys[0], kept, validatedAt);
+    this.#validator.dated(keys[0], kept, validatedAt);
   }
 
   /** An invalidation made here of `keys` (entry or tag-version keys): applies at once. */
@@ -223,51 +155,6 @@ export class L1Tier {
     this.#store.deleteMany([keys[0]]);
     return true;
   }
-
-  /** One validation: the entry's token and its versions, as the store holds them now. */
-  async #validate(
-    keys: readonly string[],
-    kept: Kept,
-    issuedAt: number,
-    batch: ReadBatch,
-  ): Promise<Entry | "unavailable" | undefined> {
-    let heads: (string | null)[];
-    try {
-      heads = await batch.read(keys);
-    } catch {
-      return "unavailable"; // reported by run()
-    }
-    const head = heads[0];
-    const valid = head !== null && head.startsWith(kept.guard) &&
-      compareVersions(kept.entry.versions, heads) === "valid";
-    if (!valid) {
-      this.#store.deleteMany([keys[0]]);
-      this.#cache.debug(`[L1-INVALID] key=${keys[0].slice(this.#cache.namespace.length)}`);
-      return undefined;
-    }
-    if (this.#log.since(keys, issuedAt)) return undefined; // invalidated here meanwhile
-    if (issuedAt > kept.validatedAt) {
-      kept.validatedAt = issuedAt;
-      this.#aging.push(keys[0], kept, issuedAt);
-    }
-    return kept.entry;
-  }
-}
-
-/** Most entries revalidated along with one that was due: a request's worth, whatever `maxEntries` is. */
-const SWEEP_ENTRIES = 256;
-
-/** Share of `maxStaleMs` after which a hit served from L1 starts a background validation of its entry. */
-const EARLY_VALIDATION = 0.75;
-
-/** Characters of each value a validation reads: an entry's head through its token, or a whole version. */
-export const HEAD_LENGTH = 64;
-
-/** The kept state of a stored value, not validated yet (`keep` sets when it was). */
-function unvalidated(raw: string): Kept | undefined {
-  const entry = decodeEntry(raw, true);
-  const guard = writeGuard(raw);
-  return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
 }
 
 function sameKeys(a: readonly string[], b: readonly string[]): boolean {

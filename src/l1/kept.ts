@@ -1,0 +1,36 @@
+/**
+ * What L1 keeps per entry: the decoded entry, derived once per stored value, with when it was last known valid
+ * and the validation in flight.
+ *
+ * @module
+ */
+
+import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
+import type { ReadBatch } from "../read_batch.ts";
+
+/** A validation's answer: the entry (valid), `undefined` (invalid or invalidated here), or no answer. */
+export type Validated = Entry | "unavailable" | undefined;
+
+/** What L1 keeps per entry key. */
+export interface Kept {
+  readonly entry: Entry;
+  /** The entry's head up to its token: a validation compares it with what the store holds. */
+  readonly guard: string;
+  /** The keys it was validated with (entry, then dependencies). */
+  keys: readonly string[];
+  /** Before this moment (the cache's clock) nothing had invalidated it. */
+  validatedAt: number;
+  /** The validation in flight, if any: when it was issued, and through which batch. */
+  validation?: {
+    readonly promise: Promise<Validated>;
+    readonly issuedAt: number;
+    readonly batch: ReadBatch;
+  };
+}
+
+/** The kept state of a stored value, not validated yet (`keep` sets when it was). */
+export function unvalidated(raw: string): Kept | undefined {
+  const entry = decodeEntry(raw, true);
+  const guard = writeGuard(raw);
+  return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
+}
