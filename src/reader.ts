@@ -108,7 +108,7 @@ export class Reader<A, R> {
       let result: Promise<R>;
       const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
       if (near?.state === "fresh") {
-        const value = this.#nearHit(jobFor(keys as string[]), near.entry);
+        const value = this.#nearHit(cache, logical, call, near.entry, false, () => jobFor(keys as string[]));
         result = value === NOTHING ? start(keys as string[]) : Promise.resolve(value as R);
       } else if (near?.state === "due") {
         result = near.validation.then((entry) => {
@@ -116,7 +116,9 @@ export class Reader<A, R> {
           const kept = entry === "unavailable"
             ? l1!.graced(keys as string[], cache.settings.clock.now())
             : entry;
-          const value = kept ? this.#nearHit(jobFor(keys as string[]), kept, entry !== kept) : NOTHING;
+          const value = kept
+            ? this.#nearHit(cache, logical, call, kept, entry !== kept, () => jobFor(keys as string[]))
+            : NOTHING;
           return value === NOTHING ? start(keys as string[]) : value as R;
         });
       } else result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
@@ -174,18 +176,25 @@ export class Reader<A, R> {
 
   /**
    * A hit from L1: the value (a copy), counted as a hit and as an L1 hit; `stale` when it is served because
-   * the store could not validate it (within its grace). Early refresh runs as for any hit.
+   * the store could not validate it (within its grace). Early refresh runs as for any hit; only it needs the
+   * call's job, so a plain hit builds none.
    */
-  #nearHit(job: Job<A>, entry: Entry, stale = false): unknown {
-    const { cache } = job;
+  #nearHit(
+    cache: CacheContext,
+    logical: string,
+    call: Pick<CallOptions, "onResult"> | undefined,
+    entry: Entry,
+    stale: boolean,
+    jobOf: () => Job<A>,
+  ): unknown {
     const started = cache.settings.debug ? performance.now() : 0;
     const value = readValue(entry, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
     cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
-    this.#served(cache, job.logical, job.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
+    this.#served(cache, logical, call?.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
     const now = cache.settings.clock.now();
     if (!stale && this.#refreshDue(entry, now, cache)) {
-      this.#refreshInBackground({ ...job, since: now }, undefined, "early");
+      this.#refreshInBackground({ ...jobOf(), since: now }, undefined, "early");
     }
     return value;
   }
@@ -202,7 +211,7 @@ export class Reader<A, R> {
     if (!raws && job.l1) {
       // The store cannot be reached: what L1 holds is served within its grace.
       const kept = job.l1.graced(keys, cache.settings.clock.now());
-      const value = kept ? this.#nearHit(job, kept, true) : NOTHING;
+      const value = kept ? this.#nearHit(cache, job.logical, job, kept, true, () => job) : NOTHING;
       if (value !== NOTHING) return value as R;
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";

@@ -100,8 +100,8 @@ export interface CacheStore {
    */
   getHeads?(keys: readonly string[], length: number, options?: StoreCallOptions): Promise<(string | null)[]>;
   /**
-   * Push (Redis pub/sub): tells every subscriber of `channel` which keys were invalidated. Best effort: the
-   * two-level cache's bound holds without it.
+   * Push (Redis pub/sub, Deno KV watch keys): tells every subscriber of `channel` which keys were invalidated.
+   * Best effort: the two-level cache's bound holds without it.
    */
   publish?(channel: string, keys: readonly string[]): Promise<void>;
   /**
