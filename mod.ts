@@ -17,7 +17,15 @@
  * @module
  */
 
-export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
+export {
+  closeCache,
+  getMetrics,
+  initCache,
+  instance,
+  invalidateTags,
+  prometheusMetrics,
+  resetMetrics,
+} from "./src/init.ts";
 export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
 export type { L1Options } from "./src/l1/options.ts";
@@ -52,4 +60,5 @@ export type { Undelivered } from "./src/invalidation_queue.ts";
 export type { Clock } from "./src/clock.ts";
 export type { Env } from "./src/env.ts";
 export type { Metrics } from "./src/metrics.ts";
+export type { CacheEvent, CacheEventListener, CacheEventType } from "./src/events.ts";
 export type { Placeholders, TemplateArg } from "./src/keys.ts";

@@ -1,6 +1,6 @@
 // Backends for the test suite, started on loopback by `npm test` and stopped when it ends (also on failure):
 // a redis-server, a three-master Redis Cluster, and the Upstash-protocol bridge over the single node.
-// redis-server comes from Debian's packages, installed with apt-get when missing.
+// redis-server (and a Prometheus text parser) come from Debian's packages, installed with apt-get when missing.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import net from "node:net";
@@ -8,27 +8,33 @@ import { join } from "node:path";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Installs redis-server (and redis-cli) from Debian's packages when they are missing. */
-export function ensureRedis() {
-  const has = (bin) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
-  if (has("redis-server") && has("redis-cli")) return;
-  console.log("# redis-server missing: installing Debian's redis-server with apt-get");
+/**
+ * What the suite needs from Debian's packages, each with how to tell it is there: redis-server (and
+ * redis-cli), and the Prometheus project's Python client, whose parser checks our metrics text.
+ */
+const SYSTEM_PACKAGES = [
+  { name: "redis-server", present: "command -v redis-server && command -v redis-cli" },
+  { name: "python3-prometheus-client", present: "/usr/bin/python3 -c 'import prometheus_client.parser'" },
+];
+
+/** Installs the missing ones with apt-get (updating its lists once if an install fails). */
+export function ensureSystemPackages() {
+  const missing = SYSTEM_PACKAGES.filter((p) => spawnSync("sh", ["-c", p.present]).status !== 0)
+    .map((p) => p.name);
+  if (missing.length === 0) return;
+  console.log(`# missing: installing Debian's ${missing.join(", ")} with apt-get`);
   const sudo = process.getuid?.() === 0 ? [] : ["sudo"];
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  const install = () =>
-    spawnSync(sudo[0] ?? "apt-get", [
-      ...sudo.slice(1),
-      ...(sudo.length ? ["apt-get"] : []),
-      "install",
-      "-y",
-      "redis-server",
-    ], { stdio: "inherit", env });
-  if (install().status !== 0) {
-    spawnSync(sudo[0] ?? "apt-get", [...(sudo.length ? ["apt-get"] : []), "update"], {
+  const aptGet = (...args) =>
+    spawnSync(sudo[0] ?? "apt-get", [...(sudo.length ? ["apt-get"] : []), ...args], {
       stdio: "inherit",
       env,
     });
-    if (install().status !== 0) throw new Error("Cannot install redis-server with apt-get");
+  if (aptGet("install", "-y", ...missing).status !== 0) {
+    aptGet("update");
+    if (aptGet("install", "-y", ...missing).status !== 0) {
+      throw new Error(`Cannot install ${missing.join(", ")} with apt-get`);
+    }
   }
 }
 
@@ -86,7 +92,7 @@ export async function startRedisServer(port, dir, extra = []) {
 }
 
 export async function startServices(tmp) {
-  ensureRedis();
+  ensureSystemPackages();
   const children = [];
   const root = join(tmp, `services-${process.pid}`);
   rmSync(root, { recursive: true, force: true });

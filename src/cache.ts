@@ -12,6 +12,9 @@ import type { CacheStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 import { type CacheOptions, openCache } from "./open.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { prometheusText } from "./prometheus.ts";
+import { CacheEvents } from "./events.ts";
+import type { CacheEventListener, CacheEventType } from "./events.ts";
 import { type CachedFunction, createReader } from "./read.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
 import { createResource, type Resource } from "./resource.ts";
@@ -115,9 +118,15 @@ export class Cache {
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const cache = this.#resolve();
+    const started = cache.events.active ? performance.now() : 0;
     const found = await readStored(cache, checkKey(key, "get"));
     cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
     if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
+    if (cache.events.active) {
+      const durationMs = performance.now() - started;
+      const tier = found ? (found.fromL1 ? "l1" : "l2") : undefined;
+      cache.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });
+    }
     return found?.value as T | undefined;
   }
 
@@ -212,6 +221,43 @@ export class Cache {
   }
 
   /**
+   * This cache's metrics in the Prometheus text format: counters as `_total`, durations as histograms in
+   * seconds, summable across instances (see the README's metrics table).
+   *
+   * @example
+   * ```ts
+   * import { createCache } from "@svc-infra/cache";
+   * const cache = await createCache();
+   * await cache.getOrSet("k", () => 1);
+   * console.log(cache.prometheusMetrics().includes("cache_miss_total 1")); // true
+   * ```
+   */
+  prometheusMetrics(): string {
+    return prometheusText(this.#resolve().metrics);
+  }
+
+  /**
+   * Calls `listener` with every event of `type` this cache has from now on (for the default cache, across
+   * `initCache` calls); returns a function that removes it. Events carry the key, the function, the tier
+   * and the duration (see `CacheEvent`). A listener that throws or rejects is logged once and never
+   * breaks the call; a cache without listeners builds no events.
+   *
+   * @example
+   * ```ts
+   * import { createCache } from "@svc-infra/cache";
+   * const cache = await createCache();
+   * const stop = cache.on("miss", (event) => console.log("miss", event.key, event.durationMs));
+   * await cache.getOrSet("user:1", () => ({ id: 1 }));
+   * stop();
+   * ```
+   *
+   * @throws {TypeError} an unknown event type, or a listener that is not a function.
+   */
+  on(type: CacheEventType, listener: CacheEventListener): () => void {
+    return this.#resolve().events.on(type, listener);
+  }
+
+  /**
    * Finishes background work and delivers queued invalidations (each within the deadline), then releases
    * the connections the cache opened. Resolves with what could not be delivered.
    */
@@ -272,7 +318,12 @@ function globToRegExp(pattern: string): RegExp {
  * @throws {TypeError} a malformed option, as for `initCache`.
  */
 export async function createCache(options: CacheOptions = {}): Promise<Cache> {
-  const { context, ownedStore } = await openCache(options, "Cannot create cache", new MetricsRegistry());
+  const { context, ownedStore } = await openCache(
+    options,
+    "Cannot create cache",
+    new MetricsRegistry(),
+    new CacheEvents(),
+  );
   let closed: Promise<Undelivered> | undefined;
   return new Cache(() => context, () =>
     closed ??= (async () => {

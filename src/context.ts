@@ -13,6 +13,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
 import { fitKey } from "./keys.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { type CacheEvent, CacheEvents } from "./events.ts";
 import { StoreError } from "./errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { type Budget, Deadlines } from "./deadline.ts";
@@ -96,6 +97,8 @@ export class CacheContext {
   readonly codec: Codec;
   /** This cache's counters (the default cache hands its registry on when `initCache` reconfigures it). */
   readonly metrics: MetricsRegistry;
+  /** This cache's event listeners (kept, like the counters, when `initCache` reconfigures the default). */
+  readonly events: CacheEvents;
   readonly #background = new Set<Promise<unknown>>();
   readonly #breaker: CircuitBreaker;
   readonly #deadlines: Deadlines;
@@ -109,9 +112,14 @@ export class CacheContext {
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
-  constructor(settings: ContextSettings, metrics: MetricsRegistry = new MetricsRegistry()) {
+  constructor(
+    settings: ContextSettings,
+    metrics: MetricsRegistry = new MetricsRegistry(),
+    events: CacheEvents = new CacheEvents(),
+  ) {
     this.settings = settings;
     this.metrics = metrics;
+    this.events = events;
     this.codec = new Codec(settings.types);
     this.store = settings.store;
     this.namespace = `${settings.prefix}:${settings.version}:`;
@@ -208,17 +216,21 @@ export class CacheContext {
       call,
       {
         expired: () => {
-          budget?.spend(performance.now() - started);
-          return this.#failed(op, new StoreError(this.store.name, `${op} got no answer within ${ms} ms`));
+          const elapsed = performance.now() - started;
+          budget?.spend(elapsed);
+          const error = new StoreError(this.store.name, `${op} got no answer within ${ms} ms`);
+          return this.#failed(op, error, elapsed);
         },
         succeeded: () => {
           const elapsed = performance.now() - started;
           budget?.spend(elapsed);
           this.#breaker.succeeded();
           this.metrics.time("cache.backend.ms", elapsed);
+          if (this.events.active) this.emit({ type: "backend", operation: op, durationMs: elapsed });
         },
         failed: (error) => {
-          budget?.spend(performance.now() - started);
+          const elapsed = performance.now() - started;
+          budget?.spend(elapsed);
           return this.#failed(
             op,
             error instanceof StoreError ? error : new StoreError(
@@ -226,6 +238,7 @@ export class CacheContext {
               `${op} failed: ${this.redact(String((error as Error)?.message ?? error))}`,
               { cause: error },
             ),
+            elapsed,
           );
         },
       },
@@ -234,13 +247,31 @@ export class CacheContext {
     );
   }
 
-  #failed(op: string, error: StoreError): StoreError {
+  #failed(op: string, error: StoreError, elapsed: number): StoreError {
     const wasOpen = this.#breaker.open;
     this.#breaker.failed();
     if (!wasOpen && this.#breaker.open) this.metrics.count("cache.breaker.open");
     this.reportError(`${op}: ${error.message}`);
+    if (this.events.active) {
+      this.emit({ type: "backend", operation: op, durationMs: elapsed, error });
+      this.emit({ type: "error", operation: op, error });
+    }
     return error;
   }
+
+  /**
+   * Hands `event` to the listeners; call only when `events.active` (so that no event is built for nobody).
+   * A listener's failure is logged once, never thrown.
+   */
+  emit(event: CacheEvent): void {
+    this.events.emit(event, this.#listenerFailed);
+  }
+
+  readonly #listenerFailed = (error: unknown) =>
+    this.warnOnce(
+      "listener",
+      `an event listener failed (${(error as Error)?.message ?? error}); calls go on`,
+    );
 
   /**
    * Counts an error and logs it, at most once per interval: an outage is one log line, not one per call.
@@ -325,6 +356,7 @@ export class CacheContext {
       if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
     }
     this.metrics.count("cache.invalidate.count", undefined, unique.length);
+    if (this.events.active) this.emit({ type: "invalidate", tags: unique });
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
     if (soft && await this.#revise(keys)) {
       this.#announce(keys, Promise.resolve());
@@ -371,6 +403,9 @@ export class CacheContext {
    */
   async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
     this.l1?.forget(entryKeys);
+    if (this.events.active) {
+      this.emit({ type: "invalidate", keys: entryKeys.map((key) => this.logicalKey(key)) });
+    }
     for (const key of entryKeys) this.#drop(key);
     return await this.#invalidateKeys(entryKeys);
   }

@@ -11,13 +11,15 @@ import { CacheContext, defaultSettings } from "./context.ts";
 import { envFlag } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { CacheEvents } from "./events.ts";
 import type { CacheStore } from "./store.ts";
 
 /** What the process holds for the default cache. */
 interface DefaultState {
   active?: CacheContext;
-  /** Counters of the default cache, kept across `initCache` calls. */
+  /** Counters and event listeners of the default cache, kept across `initCache` calls. */
   readonly metrics: MetricsRegistry;
+  readonly events: CacheEvents;
   /** A store `initCache` created (from a url), closed when it is replaced. */
   ownedStore?: CacheStore;
 }
@@ -27,7 +29,7 @@ const KEY = Symbol.for("@svc-infra/cache/default");
 /** The process's default-cache state (created on first use). */
 export function defaultState(): DefaultState {
   const holder = globalThis as unknown as { [KEY]?: DefaultState };
-  return holder[KEY] ??= { metrics: new MetricsRegistry() };
+  return holder[KEY] ??= { metrics: new MetricsRegistry(), events: new CacheEvents() };
 }
 
 /** The default cache; an in-memory one when `initCache` was never called. */
@@ -35,7 +37,7 @@ export function activeCache(): CacheContext {
   const state = defaultState();
   if (state.active) return state.active;
   state.metrics.detailed = envFlag("CACHE_METRICS"); // read as CACHE_DEBUG is, with or without initCache
-  state.active = new CacheContext(defaultSettings({ store: memoryStore() }), state.metrics);
+  state.active = new CacheContext(defaultSettings({ store: memoryStore() }), state.metrics, state.events);
   // Useful in tests, surprising in production: said once, in debug mode.
   state.active.debug(
     "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",

@@ -99,6 +99,12 @@ export class LoadRunner<A> {
     }
   }
 
+  #loadFailed(job: Job<A>, durationMs: number, error: unknown): void {
+    const event = { key: job.logical, function: this.#what, durationMs, error };
+    job.cache.emit({ type: "load", ...event });
+    job.cache.emit({ type: "error", ...event });
+  }
+
   /** The entry, if another process has stored a fresh, valid one. */
   async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
     const { cache, keys } = job;
@@ -132,10 +138,19 @@ export class LoadRunner<A> {
     const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
     flight.loading(claimed);
     const started = performance.now(), loadStarted = clock.now();
-    const value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
+    let value;
+    try {
+      value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
+    } catch (error) {
+      if (cache.events.active) this.#loadFailed(job, performance.now() - started, error);
+      throw error;
+    }
     const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
     cache.metrics.time("cache.load.ms", duration, this.#what);
+    if (cache.events.active) {
+      cache.emit({ type: "load", key: job.logical, function: this.#what, durationMs: duration });
+    }
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
     if (cache.settings.debug) {

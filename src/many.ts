@@ -99,16 +99,19 @@ export async function getOrSetMany<R>(
     if (item.near) {
       cache.metrics.count("cache.hit", what);
       cache.metrics.count("cache.l1.hit", what);
+      if (cache.events.active) looked(cache, "hit", item.key, what, started, "l1");
       continue;
     }
     const value = item.raws ? validValue(cache, item.raws, now, item.keys, options.zeroCopy) : NOTHING;
     if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
+      if (cache.events.active) looked(cache, "hit", item.key, what, started, "l2");
       l1?.keep(item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
+    if (cache.events.active) looked(cache, "miss", item.key, what, started);
     const running = cache.inflight.get(item.keys[0]);
     if (running?.admits(item.raws, started)) {
       item.flight = running;
@@ -247,10 +250,24 @@ async function loadMissing<R>(
     items.forEach((item, i) => item.flight!.loading(claims[i]));
     const loadStarted = cache.settings.clock.now(), started = performance.now();
     const missing = items.map((item) => item.key);
-    const values = valuesInOrder(missing, missing, await loader(missing), what);
+    let loaded;
+    try {
+      loaded = await loader(missing);
+    } catch (error) {
+      if (cache.events.active) {
+        const event = { keys: missing, function: what, durationMs: performance.now() - started, error };
+        cache.emit({ type: "load", ...event });
+        cache.emit({ type: "error", ...event });
+      }
+      throw error;
+    }
+    const values = valuesInOrder(missing, missing, loaded, what);
     const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
     cache.metrics.count("cache.load", what);
     cache.metrics.time("cache.load.ms", performance.now() - started, what);
+    if (cache.events.active) {
+      cache.emit({ type: "load", keys: missing, function: what, durationMs: performance.now() - started });
+    }
     const writes: StoreWrite[] = [], written: Item[] = [], results: LoadResult[] = [];
     for (let i = 0; i < items.length; i++) {
       const value = values[i];
@@ -329,4 +346,16 @@ function loaderError(what: string, missing: readonly string[]): TypeError {
       missing.length === 1 ? "" : "s"
     } (${shown}); nothing was cached`,
   );
+}
+
+/** A hit or miss event for one key of a batch. */
+function looked(
+  cache: CacheContext,
+  type: "hit" | "miss",
+  key: string,
+  what: string,
+  started: number,
+  tier?: "l1" | "l2",
+): void {
+  cache.emit({ type, key, function: what, tier, durationMs: performance.now() - started });
 }

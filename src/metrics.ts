@@ -1,9 +1,35 @@
 /**
  * Counters computed from what really happened. The seed's counters are always kept; detailed mode adds
- * per-function counters and latencies, labelled `name{fn="getUser"}`.
+ * per-function counters and latencies, labelled `name{fn="getUser"}`. Durations are kept as histograms, so
+ * that the Prometheus output has real buckets; the snapshot reports their averages, as the seed did.
  *
  * @module
  */
+
+/** Upper bounds of the latency buckets, in ms: from a local hit to a store at its deadline and beyond. */
+export const LATENCY_BUCKETS_MS: readonly number[] = [
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  25,
+  50,
+  100,
+  250,
+  500,
+  1000,
+  2500,
+  5000,
+  10000,
+];
+
+/** The durations recorded under one name: per-bucket counts (not cumulative; the last is +Inf), sum, count. */
+export interface Histogram {
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
 
 /** A snapshot: counter name → value. Averages (`*.ms`) are in milliseconds. */
 export type Metrics = Record<string, number>;
@@ -42,7 +68,7 @@ export type Counter =
 export class MetricsRegistry {
   // A plain object: counting a hit is one property update, cheaper than a Map's get and set.
   #counts: Record<string, number> = {};
-  #sums = new Map<string, { total: number; count: number }>();
+  #histograms = new Map<string, Histogram>();
   /** When true, counters are also kept per function. */
   detailed = false;
 
@@ -64,23 +90,42 @@ export class MetricsRegistry {
     this.#counts[name] = value;
   }
 
-  /** Records a duration; the snapshot reports its average under `name`. */
+  /** Records a duration (ms); the snapshot reports its average under `name`. */
   time(name: string, ms: number, fn?: string): void {
     this.#add(name, ms);
     if (this.detailed && fn !== undefined) this.#add(`${name}{fn="${fn}"}`, ms);
   }
 
   #add(name: string, ms: number) {
-    const sum = this.#sums.get(name);
-    if (sum) sum.total += ms, sum.count++;
-    else this.#sums.set(name, { total: ms, count: 1 });
+    let histogram = this.#histograms.get(name);
+    if (!histogram) {
+      histogram = { buckets: new Array(LATENCY_BUCKETS_MS.length + 1).fill(0), sum: 0, count: 0 };
+      this.#histograms.set(name, histogram);
+    }
+    let i = 0;
+    while (i < LATENCY_BUCKETS_MS.length && ms > LATENCY_BUCKETS_MS[i]) i++;
+    histogram.buckets[i]++;
+    histogram.sum += ms;
+    histogram.count++;
   }
 
   /** A copy of every counter, plus averages of durations. */
   snapshot(): Metrics {
     const out: Metrics = { "cache.warm.ms": 0 };
     for (const [name, value] of Object.entries(this.#counts)) out[name] = value;
-    for (const [name, { total, count }] of this.#sums) out[name] = count ? total / count : 0;
+    for (const [name, { sum, count }] of this.#histograms) out[name] = count ? sum / count : 0;
+    return out;
+  }
+
+  /** Counters and gauges as kept (no averages), name → value; labelled ones as `name{fn="…"}`. */
+  counters(): Readonly<Record<string, number>> {
+    return { ...this.#counts };
+  }
+
+  /** Copies of the duration histograms, under the names `snapshot` reports their averages by. */
+  histograms(): Map<string, Histogram> {
+    const out = new Map<string, Histogram>();
+    for (const [name, h] of this.#histograms) out.set(name, { ...h, buckets: [...h.buckets] });
     return out;
   }
 
@@ -88,7 +133,7 @@ export class MetricsRegistry {
   reset(): void {
     const pending = this.#counts["cache.invalidate.pending"] ?? 0;
     this.#counts = {};
-    this.#sums.clear();
+    this.#histograms.clear();
     for (const name of BASE) this.#counts[name] = 0;
     this.#counts["cache.invalidate.pending"] = pending;
   }

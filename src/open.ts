@@ -12,6 +12,7 @@ import { type Env, envFlag, readEnv } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
 import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
 import type { MetricsRegistry } from "./metrics.ts";
+import type { CacheEvents } from "./events.ts";
 import type { ValueTypes } from "./codec.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
@@ -121,13 +122,14 @@ export interface OpenedCache {
 }
 
 /**
- * Checks `options` and builds a cache with `metrics` as its registry; `what` starts error messages
+ * Checks `options` and builds a cache with `metrics` and `events` as its own; `what` starts error messages
  * ("Cannot init cache").
  */
 export async function openCache(
   options: CacheOptions,
   what: string,
   metrics: MetricsRegistry,
+  events: CacheEvents,
 ): Promise<OpenedCache> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`${what}: expected an options object`);
@@ -176,28 +178,32 @@ export async function openCache(
     owned = true;
     store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
   }
-  const next = new CacheContext({
-    ...base,
-    store,
-    prefix,
-    version,
-    env,
-    clock,
-    secrets,
-    debug: options.debug ?? envFlag("CACHE_DEBUG", env),
-    logger: options.logger ?? base.logger,
-    random: options.random ?? base.random,
-    deadlineMs: options.deadlineMs ?? base.deadlineMs,
-    tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
-    waitUntil: options.waitUntil,
-    lock: options.lock,
-    breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
-    breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
-    errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
-    retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
-    maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
-    types: options.types,
-  }, metrics);
+  const next = new CacheContext(
+    {
+      ...base,
+      store,
+      prefix,
+      version,
+      env,
+      clock,
+      secrets,
+      debug: options.debug ?? envFlag("CACHE_DEBUG", env),
+      logger: options.logger ?? base.logger,
+      random: options.random ?? base.random,
+      deadlineMs: options.deadlineMs ?? base.deadlineMs,
+      tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
+      waitUntil: options.waitUntil,
+      lock: options.lock,
+      breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
+      breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,
+      errorLogIntervalMs: options.errorLogIntervalMs ?? base.errorLogIntervalMs,
+      retryMaxMs: options.retryMaxMs ?? base.retryMaxMs,
+      maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
+      types: options.types,
+    },
+    metrics,
+    events,
+  );
   if (l1 && l1Settings && !store.capabilities.inProcess) {
     next.l1 = new l1.L1Tier(next, l1Settings);
     await settledWithin(next.l1.pushReady, next.settings.deadlineMs); // so early invalidations are heard

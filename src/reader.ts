@@ -187,7 +187,7 @@ export class Reader<A, R> {
     stale: boolean,
     jobOf: () => Job<A>,
   ): unknown {
-    const started = cache.settings.debug ? performance.now() : 0;
+    const started = cache.settings.debug || cache.events.active ? performance.now() : 0;
     const value = readValue(entry, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
     cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
@@ -248,6 +248,14 @@ export class Reader<A, R> {
       }
     }
     cache.metrics.count("cache.miss", this.#what);
+    if (cache.events.active) {
+      cache.emit({
+        type: "miss",
+        key: job.logical,
+        function: this.#what,
+        durationMs: performance.now() - started,
+      });
+    }
     // The call's backend time is shared: what the read took is gone from it.
     job.budget = new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
     job.startedAt = started;
@@ -299,6 +307,15 @@ export class Reader<A, R> {
     cache.metrics.count("cache.hit", this.#what);
     if (kind === "STALE") cache.metrics.count("cache.stale", this.#what);
     if (entry.negative) cache.metrics.count("cache.negative", this.#what);
+    if (cache.events.active) {
+      cache.emit({
+        type: kind === "HIT" ? "hit" : "stale",
+        key: logical,
+        function: this.#what,
+        tier: tier ?? "l2",
+        durationMs: performance.now() - started,
+      });
+    }
     if (cache.settings.debug) {
       cache.debug(
         `[${kind}] key=${logical} duration_ms=${(performance.now() - started).toFixed(1)}ms ttl=${entry.ttl}${

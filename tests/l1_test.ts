@@ -329,6 +329,25 @@ test("l1: debug lines tell L1 hits, store hits, pushes and failed validations ap
   });
 });
 
+test("l1: events tell L1 hits from store hits (tier), and store calls are backend events", async () => {
+  await onRedis({ prefix: "l1ev", l1: { maxStaleMs: 60_000 } }, async (cache) => {
+    const hits: string[] = [];
+    const ops: string[] = [];
+    cache.on("hit", (e) => void hits.push(`${e.key}:${e.tier}`));
+    cache.on("backend", (e) => void ops.push(e.operation!));
+    await cache.getOrSet("a", () => 1, { ttl: 60 });
+    ops.length = 0;
+    await cache.getOrSet("a", () => 1, { ttl: 60 });
+    assert.equal(await cache.get("a"), 1);
+    assert.deepEqual(hits, ["a:l1", "a:l1"]);
+    assert.equal(ops.length, 0, `L1 hits make no store call: ${ops}`);
+    await cache.getOrSet("b", () => 2, { ttl: 60, l1: false });
+    await cache.getOrSet("b", () => 2, { ttl: 60, l1: false });
+    assert.deepEqual(hits.at(-1), "b:l2");
+    assert.ok(ops.includes("read"));
+  });
+});
+
 test("l1: l1: false per call keeps an entry out; options are checked", async () => {
   await onRedis({ prefix: "l1e", l1: true }, async (cache, server) => {
     await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });

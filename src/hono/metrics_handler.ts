@@ -1,16 +1,17 @@
 /**
- * `metricsHandler()`: serves the cache's metrics in the Prometheus text format.
+ * `metricsHandler()`: serves a cache's metrics in the Prometheus text format.
  *
  * @module
  */
 
 import type { Handler } from "hono";
-import { getMetrics } from "../init.ts";
-import type { Metrics } from "../metrics.ts";
+import { prometheusMetrics } from "../init.ts";
+import type { Cache } from "../cache.ts";
 
 /**
- * A handler for a metrics route: counters become `cache_hit_total` etc., averages (`*.ms`) and
- * `cache.invalidate.pending` become gauges; per-function values keep their `fn` label.
+ * A handler for a metrics route: the default cache's metrics, or `cache`'s. Counters are `cache_hit_total`
+ * etc., durations histograms in seconds (`cache_load_duration_seconds_bucket` …); per-function values carry
+ * an `fn` label. See `prometheusMetrics()`.
  *
  * @example
  * ```ts
@@ -21,33 +22,10 @@ import type { Metrics } from "../metrics.ts";
  * console.log(await (await app.request("/metrics")).text());
  * ```
  */
-export function metricsHandler(): Handler {
+export function metricsHandler(cache?: Cache): Handler {
   return function metricsHandler() {
-    return new Response(prometheusText(getMetrics()), {
+    return new Response(cache ? cache.prometheusMetrics() : prometheusMetrics(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   };
-}
-
-/** Renders metrics in the Prometheus text exposition format. */
-export function prometheusText(metrics: Metrics): string {
-  const families = new Map<string, { type: string; lines: string[] }>();
-  for (const [key, value] of Object.entries(metrics)) {
-    const match = /^([^{]+)(\{fn="(.*)"\})?$/.exec(key);
-    if (!match) continue;
-    const [, name, , fn] = match;
-    const gauge = name.endsWith(".ms") || name === "cache.invalidate.pending";
-    const metric = name.replace(/[^a-zA-Z0-9_]/g, "_") + (gauge ? "" : "_total");
-    const family = families.get(metric) ?? { type: gauge ? "gauge" : "counter", lines: [] };
-    const label = fn === undefined
-      ? ""
-      : `{fn="${fn.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"}`;
-    family.lines.push(`${metric}${label} ${Number.isFinite(value) ? value : 0}`);
-    families.set(metric, family);
-  }
-  let out = "";
-  for (const [metric, { type, lines }] of [...families].sort(([a], [b]) => a < b ? -1 : 1)) {
-    out += `# TYPE ${metric} ${type}\n${lines.join("\n")}\n`;
-  }
-  return out;
 }

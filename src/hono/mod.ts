@@ -17,11 +17,11 @@
 
 export { cacheResponse, type CacheResponseOptions } from "./cache_response.ts";
 export { invalidateOnWrite, type InvalidateOnWriteOptions } from "./invalidate_on_write.ts";
-export { metricsHandler, prometheusText } from "./metrics_handler.ts";
+export { metricsHandler } from "./metrics_handler.ts";
 // The types these signatures mention, so this entry documents on its own (Hono's own types come from hono).
 export type { Ttl, TtlName } from "../ttl.ts";
 export type { CachedArgs, CachedFunction } from "../read.ts";
 export type { CallOptions, ReadResult } from "../read_options.ts";
 export type { InvalidationResult, WaitUntil } from "../context.ts";
 export type { RecacheSpec } from "../write.ts";
-export type { Metrics } from "../metrics.ts";
+export type { Cache } from "../cache.ts";
