@@ -17,18 +17,12 @@
  * @module
  */
 
-export {
-  closeCache,
-  getMetrics,
-  initCache,
-  instance,
-  invalidateTags,
-  prometheusMetrics,
-  resetMetrics,
-} from "./src/init.ts";
+export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
+export { prometheusMetrics } from "./src/prometheus.ts";
 export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
 export type { L1Options } from "./src/l1/options.ts";
+export type { KeyMaterial } from "./src/integrity/keys.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";

@@ -12,7 +12,6 @@ import type { CacheStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
 import { type CacheOptions, openCache } from "./open.ts";
 import { MetricsRegistry } from "./metrics.ts";
-import { prometheusText } from "./prometheus.ts";
 import { CacheEvents } from "./events.ts";
 import type { CacheEventListener, CacheEventType } from "./events.ts";
 import { type CachedFunction, createReader } from "./read.ts";
@@ -24,6 +23,12 @@ import { readStored } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
 import { decodeEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
+
+/**
+ * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
+ * that it works across the copies of the core a CommonJS build holds.
+ */
+export const CONTEXT: unique symbol = Symbol.for("@svc-infra/cache/context");
 
 /** Options of {@linkcode Cache.getOrSet}: a read's options, with literal tags, and a call's. */
 export interface GetOrSetOptions
@@ -66,6 +71,11 @@ export class Cache {
   constructor(resolve: () => CacheContext, close: () => Promise<Undelivered>) {
     this.#resolve = resolve;
     this.#close = close;
+  }
+
+  /** @internal The engine, for entry points such as `prometheusMetrics`. */
+  [CONTEXT](): CacheContext {
+    return this.#resolve();
   }
 
   /** The store. */
@@ -218,22 +228,6 @@ export class Cache {
   /** Zeroes this cache's counters. */
   resetMetrics(): void {
     this.#resolve().metrics.reset();
-  }
-
-  /**
-   * This cache's metrics in the Prometheus text format: counters as `_total`, durations as histograms in
-   * seconds, summable across instances (see the README's metrics table).
-   *
-   * @example
-   * ```ts
-   * import { createCache } from "@svc-infra/cache";
-   * const cache = await createCache();
-   * await cache.getOrSet("k", () => 1);
-   * console.log(cache.prometheusMetrics().includes("cache_miss_total 1")); // true
-   * ```
-   */
-  prometheusMetrics(): string {
-    return prometheusText(this.#resolve().metrics);
   }
 
   /**

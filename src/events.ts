@@ -11,6 +11,7 @@ export type CacheEventType = "hit" | "miss" | "stale" | "load" | "error" | "inva
 
 /** One event. Fields that do not apply to its type are absent. */
 export interface CacheEvent {
+  /** What happened. */
   readonly type: CacheEventType;
   /** The entry's key as the caller knows it (no namespace), for events about one entry. */
   readonly key?: string;
@@ -27,8 +28,9 @@ export interface CacheEvent {
   readonly operation?: string;
   /** What failed: a loader's error (`load`, then `error`), a store's (`backend`, `error`). */
   readonly error?: unknown;
-  /** `invalidate`: the tags invalidated, or the keys of the entries invalidated. */
+  /** `invalidate`: the tags invalidated. */
   readonly tags?: readonly string[];
+  /** `invalidate`: the keys of the entries invalidated; `load` of a batch: the keys it loaded. */
   readonly keys?: readonly string[];
 }
 
@@ -80,11 +82,6 @@ export class CacheEvents {
       if (set.size === 0) this.#listeners.delete(type);
       this.active = this.#listeners.size > 0;
     };
-  }
-
-  /** True when some listener waits for `type`. */
-  wants(type: CacheEventType): boolean {
-    return this.#listeners.has(type);
   }
 
   /** Calls the listeners of `event.type`; what they throw or reject with goes to `failed`. */

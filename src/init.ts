@@ -11,7 +11,6 @@ import { activeCache, defaultState, replaceActive } from "./default_cache.ts";
 import { type CacheOptions, openCache } from "./open.ts";
 import { Cache } from "./cache.ts";
 import type { Metrics } from "./metrics.ts";
-import { prometheusText } from "./prometheus.ts";
 
 /**
  * Configures the cache: backend, namespace, observability. Call it once at start-up; calling it again
@@ -130,19 +129,4 @@ export function getMetrics(): Metrics {
 /** Zeroes the counters, e.g. at the start of a measurement period or a test. */
 export function resetMetrics(): void {
   defaultState().metrics.reset();
-}
-
-/**
- * The default cache's metrics in the Prometheus text format, for any server (Hono users have
- * `metricsHandler()`): counters as `_total`, durations as histograms in seconds, summable across instances.
- *
- * @example
- * ```ts
- * import { prometheusMetrics } from "@svc-infra/cache";
- * const body = prometheusMetrics(); // serve with content-type "text/plain; version=0.0.4"
- * console.log(body.includes("# TYPE cache_hit_total counter")); // true
- * ```
- */
-export function prometheusMetrics(): string {
-  return prometheusText(defaultState().metrics);
 }

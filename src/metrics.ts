@@ -62,7 +62,8 @@ export type Counter =
   | "cache.l1.stale"
   | "cache.l1.validate"
   | "cache.l1.push"
-  | "cache.l1.push.unavailable";
+  | "cache.l1.push.unavailable"
+  | "cache.integrity.rejected";
 
 /** Mutable metrics registry of one cache. */
 export class MetricsRegistry {

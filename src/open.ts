@@ -19,6 +19,7 @@ import { checkLock } from "./read.ts";
 import { checkOptionNames } from "./option_names.ts";
 import { settledWithin } from "./timers.ts";
 import type { L1Options } from "./l1/options.ts";
+import type { KeyMaterial } from "./integrity/keys.ts";
 
 /** Options of `initCache` and `createCache`. */
 export interface CacheOptions {
@@ -76,6 +77,19 @@ export interface CacheOptions {
    * `true` takes the defaults; no effect on the in-memory store. @default {false}
    */
   l1?: boolean | L1Options;
+  /**
+   * Signed entries: HMAC-SHA256 over each stored entry and its key, so that whoever can write the shared store
+   * cannot plant or move an entry this cache will serve. Each key is 32 bytes (or a `CryptoKey`); the first
+   * signs, all verify (rotation without a flush). An entry that fails verification is a miss, counted as
+   * `cache.integrity.rejected`.
+   */
+  signingKeys?: readonly KeyMaterial[];
+  /**
+   * Encrypted entries: AES-256-GCM with a random nonce per write and the storage key as associated data, so
+   * the store holds no plaintext value (keys and tag names stay readable). Authenticated like `signingKeys`;
+   * the first key encrypts, all decrypt.
+   */
+  encryptionKeys?: readonly KeyMaterial[];
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -105,6 +119,8 @@ const CACHE_OPTION_NAMES = Object.keys(
     maxPendingInvalidations: 1,
     types: 1,
     l1: 1,
+    signingKeys: 1,
+    encryptionKeys: 1,
     clock: 1,
     random: 1,
   } satisfies Record<keyof CacheOptions, 1>,
@@ -168,6 +184,11 @@ export async function openCache(
   // The two-level cache's code is loaded only by those who turn it on.
   const l1 = options.l1 === undefined || options.l1 === false ? undefined : await import("./l1/tier.ts");
   const l1Settings = l1?.l1Settings(options.l1, what);
+  // So is the integrity layer; its keys are checked before a connection is opened.
+  const integrity = options.signingKeys === undefined && options.encryptionKeys === undefined
+    ? undefined
+    : await import("./integrity/sealed_store.ts");
+  const sealer = await integrity?.sealerFor(options, what);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;
@@ -177,6 +198,9 @@ export async function openCache(
   if (!store) {
     owned = true;
     store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
+  }
+  if (integrity && sealer) {
+    store = integrity.sealedStore(store, sealer, () => metrics.count("cache.integrity.rejected"));
   }
   const next = new CacheContext(
     {

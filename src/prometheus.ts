@@ -9,6 +9,8 @@
  */
 
 import { type Histogram, LATENCY_BUCKETS_MS, type MetricsRegistry } from "./metrics.ts";
+import { type Cache, CONTEXT } from "./cache.ts";
+import { defaultState } from "./default_cache.ts";
 
 const GAUGES: ReadonlySet<string> = new Set(["cache.invalidate.pending"]);
 const LABELLED = /^([^{]+)\{fn="(.*)"\}$/;
@@ -23,8 +25,26 @@ const HELP: Readonly<Record<string, string>> = {
   "cache.warm.ms": "Warm-up time per function",
 };
 
+/**
+ * The metrics of `cache` (an instance; the default cache when omitted) in the Prometheus text format, for any
+ * server (Hono users have `metricsHandler()`): counters as `_total`, durations as histograms in seconds,
+ * summable across instances. Serve it with `content-type: text/plain; version=0.0.4`.
+ *
+ * @example
+ * ```ts
+ * import { createCache, prometheusMetrics } from "@svc-infra/cache";
+ * const cache = await createCache();
+ * await cache.getOrSet("k", () => 1);
+ * console.log(prometheusMetrics(cache).includes("cache_miss_total 1")); // true
+ * console.log(prometheusMetrics().includes("# TYPE cache_hit_total counter")); // the default cache: true
+ * ```
+ */
+export function prometheusMetrics(cache?: Cache): string {
+  return prometheusText(cache ? cache[CONTEXT]().metrics : defaultState().metrics);
+}
+
 /** Renders `registry` as Prometheus text. */
-export function prometheusText(registry: MetricsRegistry): string {
+function prometheusText(registry: MetricsRegistry): string {
   const counters = groupByName(Object.entries(registry.counters()));
   const histograms = groupByName([...registry.histograms()]);
   const families: [string, string][] = [];

@@ -46,7 +46,7 @@ Deno.test("prometheus: counters are _total, durations are histograms in seconds,
   const store = faultStore(memoryStore()); // remote-like, so store calls are timed
   const cache = await createCache({ store, logger: new RecordingLogger() });
   for (let i = 0; i < 5; i++) await cache.getOrSet(`k${i % 2}`, () => i, { ttl: 60 });
-  const families = await parse(cache.prometheusMetrics());
+  const families = await parse(prometheusMetrics(cache));
   assert.equal(sum(family(families, "cache_hit")), 3);
   assert.equal(sum(family(families, "cache_miss")), 2);
   assert.equal(family(families, "cache_hit").type, "counter");
@@ -84,7 +84,7 @@ Deno.test("prometheus: per-function series and the unlabelled remainder sum to t
     await cache.get("x"); // a hit of "get"
     await cache.invalidateTags(["t"]); // counted without a function
   }
-  const scraped = await Promise.all(processes.map((cache) => parse(cache.prometheusMetrics())));
+  const scraped = await Promise.all(processes.map((cache) => parse(prometheusMetrics(cache))));
   const across = (name: string) => scraped.reduce((n, families) => n + sum(family(families, name)), 0);
   const totals = processes.map((cache) => cache.metrics());
   const expected = (name: string) => totals.reduce((n, m) => n + m[name], 0);
@@ -108,7 +108,7 @@ Deno.test("prometheus: the default cache's text parses; label values are escaped
   const odd = createCache({ metrics: true });
   const cache = await odd;
   await cache.cacheRead({ key: "q", ttl: 60, name: 'say "hi"\\now' }, () => 1)();
-  const [series] = family(await parse(cache.prometheusMetrics()), "cache_miss").samples;
+  const [series] = family(await parse(prometheusMetrics(cache)), "cache_miss").samples;
   assert.equal(series.labels.fn, 'say "hi"\\now');
   assert.ok((await parse(prometheusMetrics())).length > 10);
   const names = Object.keys(getMetrics());

@@ -5,13 +5,12 @@
  */
 
 import type { Handler } from "hono";
-import { prometheusMetrics } from "../init.ts";
-import type { Cache } from "../cache.ts";
+import { prometheusMetrics } from "../prometheus.ts";
 
 /**
- * A handler for a metrics route: the default cache's metrics, or `cache`'s. Counters are `cache_hit_total`
- * etc., durations histograms in seconds (`cache_load_duration_seconds_bucket` …); per-function values carry
- * an `fn` label. See `prometheusMetrics()`.
+ * A handler for a metrics route: the default cache's metrics, or what `metrics` renders (an instance's:
+ * `() => prometheusMetrics(cache)`). Counters are `cache_hit_total` etc., durations histograms in seconds
+ * (`cache_load_duration_seconds_bucket` …); per-function values carry an `fn` label.
  *
  * @example
  * ```ts
@@ -22,9 +21,9 @@ import type { Cache } from "../cache.ts";
  * console.log(await (await app.request("/metrics")).text());
  * ```
  */
-export function metricsHandler(cache?: Cache): Handler {
+export function metricsHandler(metrics: () => string = prometheusMetrics): Handler {
   return function metricsHandler() {
-    return new Response(cache ? cache.prometheusMetrics() : prometheusMetrics(), {
+    return new Response(metrics(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
     });
   };

@@ -24,4 +24,3 @@ export type { CachedArgs, CachedFunction } from "../read.ts";
 export type { CallOptions, ReadResult } from "../read_options.ts";
 export type { InvalidationResult, WaitUntil } from "../context.ts";
 export type { RecacheSpec } from "../write.ts";
-export type { Cache } from "../cache.ts";

@@ -25,6 +25,7 @@ import {
   resetMetrics,
 } from "../../mod.ts";
 import { faultStore } from "./fault_store.ts";
+import { integrityCases } from "./integrity_cases.ts";
 
 /** Registers one test; `Deno.test` by default, or adapt `node:test`'s `test`. */
 export type TestRegistrar = (name: string, fn: () => Promise<void>) => void;
@@ -678,4 +679,6 @@ export function testAdapter(
       },
     );
   }
+
+  integrityCases(withStore, settle);
 }

@@ -1,0 +1,140 @@
+/**
+ * Signed and encrypted entries against real backends, beyond the conformance cases (which every adapter
+ * runs): what a raw `GET` shows, Deno KV's value limit with the sealing overhead, the two-level cache, a move
+ * from signing to encryption without a flush, and rejections logged once per interval.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { createCache } from "../mod.ts";
+import { denoKvStore } from "../adapters/deno_kv.ts";
+import { redisCli, RedisServer } from "./_servers.ts";
+import { RecordingLogger } from "./_helpers.ts";
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+const key = () => crypto.getRandomValues(new Uint8Array(32));
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+test("integrity on redis: a raw GET of an encrypted entry shows no plaintext; a signed one verifies", async () => {
+  const server = await RedisServer.start();
+  try {
+    const encrypted = await createCache({
+      url: server.url,
+      prefix: "enc",
+      encryptionKeys: [key()],
+      logger: quiet,
+    });
+    const signed = await createCache({ url: server.url, prefix: "sig", signingKeys: [key()], logger: quiet });
+    const user = { name: "Ada Lovelace", email: "ada@example.com" };
+    await encrypted.getOrSet("user:1", () => user, { ttl: 60, tags: ["users"] });
+    await signed.getOrSet("user:1", () => user, { ttl: 60, tags: ["users"] });
+    const raw = await redisCli(server.port, "GET", "enc:v1:e:user:1");
+    assert.match(raw, /^\["svc4z","[0-9a-f]{16}","e\.[A-Za-z0-9+/=]+"\]$/);
+    for (const plain of ["Ada", "example.com", "users", "name"]) assert.ok(!raw.includes(plain), plain);
+    assert.deepEqual(await encrypted.get("user:1"), user);
+    const rawSigned = await redisCli(server.port, "GET", "sig:v1:e:user:1");
+    assert.match(rawSigned, /^\["svc4z","[0-9a-f]{16}","s\.[A-Za-z0-9+/=]{44}",\["svc4",/);
+    assert.deepEqual(await signed.get("user:1"), user);
+    // Tag names stay readable, as the README says: they are keys.
+    assert.ok((await redisCli(server.port, "KEYS", "enc:*")).includes("enc:v1:t:users"));
+    await encrypted.close();
+    await signed.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("integrity on deno kv: the sealing overhead is within the value limit; larger results are not cached", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const logger = new RecordingLogger();
+  const store = denoKvStore(kv);
+  const cache = await createCache({ store, encryptionKeys: [key()], logger });
+  try {
+    const limit = store.capabilities.maxValueBytes;
+    // Base64 makes the ciphertext 4/3 of the entry: about 48 KB of entry fits the 64 KB limit, 60 KB does not.
+    let loads = 0;
+    for (const [size, cached] of [[40_000, true], [limit - 2000, false]] as const) {
+      const value = "x".repeat(size);
+      const read = () => cache.getOrSet(`big:${size}`, () => (loads++, value), { ttl: 60 });
+      assert.equal(await read(), value);
+      assert.equal(await read(), value);
+      assert.equal(loads, cached ? 1 : 2, `${size} characters: ${cached ? "cached" : "loaded each time"}`);
+      loads = 0;
+    }
+    assert.ok(
+      logger.at("warn").some((m) => /larger than the deno-kv store accepts/.test(m)),
+      logger.at("warn").join(),
+    );
+  } finally {
+    await cache.close();
+    kv.close();
+  }
+});
+
+test("integrity with l1: L1 serves its verified copy; an entry forged behind it is rejected, never served", async () => {
+  const server = await RedisServer.start();
+  try {
+    const signingKeys = [key()];
+    const options = { url: server.url, prefix: "l1s", signingKeys, logger: quiet };
+    const cache = await createCache({ ...options, l1: { maxStaleMs: 50 } });
+    const plain = await createCache({ url: server.url, prefix: "l1s", logger: quiet });
+    let loads = 0;
+    const read = () => cache.getOrSet("k", () => ++loads, { ttl: 60 });
+    assert.equal(await read(), 1);
+    assert.equal(await read(), 1, "an L1 hit");
+    assert.equal(cache.metrics()["cache.l1.hit"], 1);
+    // Someone with access to Redis replaces the entry with an unsigned one saying 666 (a cache without keys
+    // would not even write over a sealed entry: its conditional write does not match).
+    await plain.set("forged", 666, { ttl: 60 });
+    await redisCli(server.port, "SET", "l1s:v1:e:k", await redisCli(server.port, "GET", "l1s:v1:e:forged"));
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(
+      await read(),
+      2,
+      "past the bound, the validation sees the change; the forged entry is a miss",
+    );
+    assert.ok(cache.metrics()["cache.integrity.rejected"] >= 1);
+    await cache.close();
+    await plain.close();
+  } finally {
+    await server.stop();
+  }
+});
+
+test("integrity: from signing to encryption without a flush; rejections are logged once per interval", async () => {
+  const server = await RedisServer.start();
+  try {
+    const signing = key();
+    const before = await createCache({
+      url: server.url,
+      prefix: "mv",
+      signingKeys: [signing],
+      logger: quiet,
+    });
+    await before.set("a", "signed", { ttl: 60 });
+    await before.close();
+    const logger = new RecordingLogger();
+    const after = await createCache({
+      url: server.url,
+      prefix: "mv",
+      signingKeys: [signing],
+      encryptionKeys: [key()],
+      logger,
+    });
+    assert.equal(await after.get("a"), "signed", "entries signed before the move still verify");
+    await after.set("b", "encrypted", { ttl: 60 });
+    assert.match(await redisCli(server.port, "GET", "mv:v1:e:b"), /^\["svc4z","[0-9a-f]{16}","e\./);
+    for (let i = 0; i < 20; i++) await redisCli(server.port, "SET", `mv:v1:e:f${i}`, '["svc4","0","forged"]');
+    let loads = 0;
+    for (let i = 0; i < 20; i++) await after.getOrSet(`f${i}`, () => ++loads, { ttl: 60 });
+    assert.equal(loads, 20, "every forged entry was a miss");
+    assert.equal(after.metrics()["cache.integrity.rejected"], 20);
+    const logged = logger.at("warn").filter((m) => m.includes("unreadable entry"));
+    assert.equal(logged.length, 1, `one log line for 20 rejections: ${logged}`);
+    await after.close();
+  } finally {
+    await server.stop();
+  }
+});
