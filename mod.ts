@@ -23,6 +23,13 @@ export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
 export type { L1Options } from "./src/l1/options.ts";
 export type { KeyMaterial } from "./src/integrity/keys.ts";
+export type {
+  MeterLike,
+  SpanLike,
+  TelemetryAttributes,
+  TelemetryOptions,
+  TracerLike,
+} from "./src/telemetry/otel.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";

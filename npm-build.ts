@@ -28,6 +28,7 @@ const optionalPeers: Record<string, string> = {
   "@deno/kv": rootPackage.devDependencies["@deno/kv"],
   "hono": rootPackage.devDependencies["hono"],
   "fast-check": rootPackage.devDependencies["fast-check"],
+  "@opentelemetry/api": rootPackage.devDependencies["@opentelemetry/api"],
 };
 const external = [...Object.keys(dependencies), ...Object.keys(optionalPeers)];
 

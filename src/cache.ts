@@ -128,11 +128,11 @@ export class Cache {
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const cache = this.#resolve();
-    const started = cache.events.active ? performance.now() : 0;
+    const started = cache.observed ? performance.now() : 0;
     const found = await readStored(cache, checkKey(key, "get"));
     cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
     if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
-    if (cache.events.active) {
+    if (cache.observed) {
       const durationMs = performance.now() - started;
       const tier = found ? (found.fromL1 ? "l1" : "l2") : undefined;
       cache.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });

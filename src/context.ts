@@ -14,6 +14,7 @@ import { type Env, envFlag, readEnv } from "./env.ts";
 import { fitKey } from "./keys.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { type CacheEvent, CacheEvents } from "./events.ts";
+import type { Telemetry } from "./telemetry/otel.ts";
 import { StoreError } from "./errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { type Budget, Deadlines } from "./deadline.ts";
@@ -107,6 +108,8 @@ export class CacheContext {
   readonly #queue: InvalidationQueue;
   /** The in-process first level in front of a remote store, when `l1` is configured. */
   l1?: L1Tier;
+  /** OpenTelemetry instruments and spans, when `telemetry` is configured. */
+  telemetry?: Telemetry;
   /** The namespace generation key, read with every entry of a remote store; none for in-process stores. */
   readonly generationKey?: string;
   #lastErrorLog = -Infinity;
@@ -212,8 +215,12 @@ export class CacheContext {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the call's deadline is spent`));
     }
     const started = performance.now();
+    const telemetry = this.telemetry;
     return this.#deadlines.bound(
-      call,
+      telemetry
+        ? (signal) =>
+          telemetry.span(`cache.backend ${op}`, { "cache.operation": op }, true, () => call(signal))
+        : call,
       {
         expired: () => {
           const elapsed = performance.now() - started;
@@ -226,7 +233,7 @@ export class CacheContext {
           budget?.spend(elapsed);
           this.#breaker.succeeded();
           this.metrics.time("cache.backend.ms", elapsed);
-          if (this.events.active) this.emit({ type: "backend", operation: op, durationMs: elapsed });
+          if (this.observed) this.emit({ type: "backend", operation: op, durationMs: elapsed });
         },
         failed: (error) => {
           const elapsed = performance.now() - started;
@@ -252,19 +259,22 @@ export class CacheContext {
     this.#breaker.failed();
     if (!wasOpen && this.#breaker.open) this.metrics.count("cache.breaker.open");
     this.reportError(`${op}: ${error.message}`);
-    if (this.events.active) {
+    if (this.observed) {
       this.emit({ type: "backend", operation: op, durationMs: elapsed, error });
       this.emit({ type: "error", operation: op, error });
     }
     return error;
   }
 
-  /**
-   * Hands `event` to the listeners; call only when `events.active` (so that no event is built for nobody).
-   * A listener's failure is logged once, never thrown.
-   */
+  /** `true` when events are wanted (listeners, telemetry): build one only then. */
+  get observed(): boolean {
+    return this.events.active || this.telemetry !== undefined;
+  }
+
+  /** Hands `event` to the telemetry and the listeners; a listener's failure is logged once, never thrown. */
   emit(event: CacheEvent): void {
-    this.events.emit(event, this.#listenerFailed);
+    this.telemetry?.record(event);
+    if (this.events.active) this.events.emit(event, this.#listenerFailed);
   }
 
   readonly #listenerFailed = (error: unknown) =>
@@ -356,7 +366,7 @@ export class CacheContext {
       if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
     }
     this.metrics.count("cache.invalidate.count", undefined, unique.length);
-    if (this.events.active) this.emit({ type: "invalidate", tags: unique });
+    if (this.observed) this.emit({ type: "invalidate", tags: unique });
     this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
     if (soft && await this.#revise(keys)) {
       this.#announce(keys, Promise.resolve());
@@ -403,7 +413,7 @@ export class CacheContext {
    */
   async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
     this.l1?.forget(entryKeys);
-    if (this.events.active) {
+    if (this.observed) {
       this.emit({ type: "invalidate", keys: entryKeys.map((key) => this.logicalKey(key)) });
     }
     for (const key of entryKeys) this.#drop(key);

@@ -140,15 +140,19 @@ export class LoadRunner<A> {
     const started = performance.now(), loadStarted = clock.now();
     let value;
     try {
-      value = await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
+      const load = async () => await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
+      const telemetry = cache.telemetry;
+      value = await (telemetry
+        ? telemetry.span("cache.load", { "cache.function": this.#what }, false, load)
+        : load());
     } catch (error) {
-      if (cache.events.active) this.#loadFailed(job, performance.now() - started, error);
+      if (cache.observed) this.#loadFailed(job, performance.now() - started, error);
       throw error;
     }
     const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
     cache.metrics.time("cache.load.ms", duration, this.#what);
-    if (cache.events.active) {
+    if (cache.observed) {
       cache.emit({ type: "load", key: job.logical, function: this.#what, durationMs: duration });
     }
     const negative = isNegativeCacheResult(value);

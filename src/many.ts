@@ -99,19 +99,19 @@ export async function getOrSetMany<R>(
     if (item.near) {
       cache.metrics.count("cache.hit", what);
       cache.metrics.count("cache.l1.hit", what);
-      if (cache.events.active) looked(cache, "hit", item.key, what, started, "l1");
+      if (cache.observed) looked(cache, "hit", item.key, what, started, "l1");
       continue;
     }
     const value = item.raws ? validValue(cache, item.raws, now, item.keys, options.zeroCopy) : NOTHING;
     if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
-      if (cache.events.active) looked(cache, "hit", item.key, what, started, "l2");
+      if (cache.observed) looked(cache, "hit", item.key, what, started, "l2");
       l1?.keep(item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
-    if (cache.events.active) looked(cache, "miss", item.key, what, started);
+    if (cache.observed) looked(cache, "miss", item.key, what, started);
     const running = cache.inflight.get(item.keys[0]);
     if (running?.admits(item.raws, started)) {
       item.flight = running;
@@ -252,9 +252,12 @@ async function loadMissing<R>(
     const missing = items.map((item) => item.key);
     let loaded;
     try {
-      loaded = await loader(missing);
+      const load = async () => await loader(missing);
+      const telemetry = cache.telemetry;
+      loaded =
+        await (telemetry ? telemetry.span("cache.load", { "cache.function": what }, false, load) : load());
     } catch (error) {
-      if (cache.events.active) {
+      if (cache.observed) {
         const event = { keys: missing, function: what, durationMs: performance.now() - started, error };
         cache.emit({ type: "load", ...event });
         cache.emit({ type: "error", ...event });
@@ -265,7 +268,7 @@ async function loadMissing<R>(
     const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
     cache.metrics.count("cache.load", what);
     cache.metrics.time("cache.load.ms", performance.now() - started, what);
-    if (cache.events.active) {
+    if (cache.observed) {
       cache.emit({ type: "load", keys: missing, function: what, durationMs: performance.now() - started });
     }
     const writes: StoreWrite[] = [], written: Item[] = [], results: LoadResult[] = [];

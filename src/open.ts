@@ -20,6 +20,7 @@ import { checkOptionNames } from "./option_names.ts";
 import { settledWithin } from "./timers.ts";
 import type { L1Options } from "./l1/options.ts";
 import type { KeyMaterial } from "./integrity/keys.ts";
+import type { TelemetryOptions } from "./telemetry/otel.ts";
 
 /** Options of `initCache` and `createCache`. */
 export interface CacheOptions {
@@ -90,6 +91,12 @@ export interface CacheOptions {
    * the first key encrypts, all decrypt.
    */
   encryptionKeys?: readonly KeyMaterial[];
+  /**
+   * OpenTelemetry metrics and spans: `true` takes the global meter and tracer of `@opentelemetry/api` (install
+   * it beside the cache; a no-op until the application installs an SDK), or give a `meter` and a `tracer`.
+   * See the README's table of instruments. @default {false}
+   */
+  telemetry?: boolean | TelemetryOptions;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -121,6 +128,7 @@ const CACHE_OPTION_NAMES = Object.keys(
     l1: 1,
     signingKeys: 1,
     encryptionKeys: 1,
+    telemetry: 1,
     clock: 1,
     random: 1,
   } satisfies Record<keyof CacheOptions, 1>,
@@ -174,6 +182,16 @@ export async function openCache(
     throw new TypeError(`${what}: give either url or store, not both`);
   }
   checkLock(options.lock, what);
+  const telemetry = options.telemetry;
+  if (
+    telemetry !== undefined && typeof telemetry !== "boolean" && (typeof telemetry !== "object" || !telemetry)
+  ) {
+    throw new TypeError(
+      `${what}: telemetry must be true, false or { meter, tracer, spans }, current value is ${
+        JSON.stringify(telemetry)
+      }`,
+    );
+  }
   positive(what, "deadlineMs", options.deadlineMs);
   positive(what, "tagTtl", options.tagTtl);
   positive(what, "breakerThreshold", options.breakerThreshold);
@@ -228,6 +246,10 @@ export async function openCache(
     metrics,
     events,
   );
+  if (options.telemetry) {
+    const { telemetryFor } = await import("./telemetry/otel.ts");
+    next.telemetry = await telemetryFor(options.telemetry, store.name);
+  }
   if (l1 && l1Settings && !store.capabilities.inProcess) {
     next.l1 = new l1.L1Tier(next, l1Settings);
     await settledWithin(next.l1.pushReady, next.settings.deadlineMs); // so early invalidations are heard

@@ -187,7 +187,7 @@ export class Reader<A, R> {
     stale: boolean,
     jobOf: () => Job<A>,
   ): unknown {
-    const started = cache.settings.debug || cache.events.active ? performance.now() : 0;
+    const started = cache.settings.debug || cache.observed ? performance.now() : 0;
     const value = readValue(entry, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
     cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
@@ -248,7 +248,7 @@ export class Reader<A, R> {
       }
     }
     cache.metrics.count("cache.miss", this.#what);
-    if (cache.events.active) {
+    if (cache.observed) {
       cache.emit({
         type: "miss",
         key: job.logical,
@@ -307,7 +307,7 @@ export class Reader<A, R> {
     cache.metrics.count("cache.hit", this.#what);
     if (kind === "STALE") cache.metrics.count("cache.stale", this.#what);
     if (entry.negative) cache.metrics.count("cache.negative", this.#what);
-    if (cache.events.active) {
+    if (cache.observed) {
       cache.emit({
         type: kind === "HIT" ? "hit" : "stale",
         key: logical,
