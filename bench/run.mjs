@@ -72,6 +72,15 @@ try {
       quick ? "3" : "5",
     ], { env }),
   );
+  console.log("# what observability and integrity cost a hit");
+  const costs = JSON.parse(
+    out(process.execPath, [
+      "bench/observability_costs.mjs",
+      env.TEST_REDIS_URL,
+      quick ? "5000" : "50000",
+      quick ? "3" : "5",
+    ], { env }),
+  );
   console.log("# stampede across 4 processes on redis");
   const processes = {};
   for (
@@ -105,7 +114,7 @@ try {
   const hitRatio = JSON.parse(out(process.execPath, ["bench/hit_ratio.mjs", quick ? "200000" : "1000000"]));
   console.log("# latency while the backend hangs");
   const hang = JSON.parse(out(deno, ["run", "-A", "bench/hang_latency.ts", "2000", "50"]));
-  const results = { date: new Date().toISOString(), peers, redis, l1, processes, hang, hitRatio };
+  const results = { date: new Date().toISOString(), peers, redis, l1, costs, processes, hang, hitRatio };
   writeFileSync("bench/results/results.json", JSON.stringify(results, null, 2));
   writeFileSync("bench/results/results.md", markdown(results));
   writeFileSync("bench/results/hits.svg", chart(largestUniform(peers.memoryHits)));
@@ -141,7 +150,7 @@ function hitRatios(memoryHits, peerNames) {
   });
 }
 
-function targets({ peers, redis, l1, hitRatio }) {
+function targets({ peers, redis, l1, costs, hitRatio }) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const worst = (field) => Math.min(...cells.map((c) => c[field]));
   const ours = worst("ours"), zeroCopy = worst("zeroCopy"), vsMap = worst("vsMap");
@@ -191,6 +200,7 @@ function targets({ peers, redis, l1, hitRatio }) {
         }×; the rest is our per-hit work (envelope parsing, promise layers)`
     } |`,
     ...l1Targets(l1),
+    ...costTargets(costs),
     `| invalidation cost independent of tagged keys | ${fmt(inv[1].invalidateMs, 2)} / ${
       fmt(inv[1000].invalidateMs, 2)
     } / ${
@@ -212,7 +222,7 @@ function fmt(n, digits = 0) {
   return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-function markdown({ peers, redis, l1, processes, hang, date, hitRatio }) {
+function markdown({ peers, redis, l1, costs, processes, hang, date, hitRatio }) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const lines = [
     `Measured ${
@@ -266,6 +276,7 @@ function markdown({ peers, redis, l1, processes, hang, date, hitRatio }) {
     redis.upstash.concurrent.map((r) => `${r.name} ${fmt(r.opsPerSec)} hits/s`).join(", ") + ".",
     "",
     ...l1Tables(l1),
+    ...costTables(costs),
     "**Stampede** (1,000 concurrent callers, one cold key, 50 ms loader)",
     "",
     "| subject | loader calls | time to last answer |",
@@ -354,6 +365,46 @@ function l1Targets(l1) {
     `| bentocache's memory + Redis + bus beside it | ours ${
       fmt(vsBento, 1)
     }× its L1 hits at the worst size | measured |`,
+  ];
+}
+
+/** Hits with events, OpenTelemetry, signed and encrypted entries beside hits with none of them. */
+function costTables(costs) {
+  if (!costs) return [];
+  const rows = (group) => {
+    const base = Object.values(group)[0].opsPerSec;
+    return Object.entries(group).map(([name, r]) =>
+      `| ${name} | ${fmt(r.opsPerSec)} | ${fmt(r.opsPerSec / base, 2)}× | ${fmt(r.spread * 100)}% |`
+    );
+  };
+  return [
+    `**What observability and integrity cost a hit** (${
+      fmt(costs.keys)
+    } warm keys hit in turn, one tag each, sequential awaits; OpenTelemetry through the real SDKs, a metric reader and spans exported in batches)`,
+    "",
+    "| subject | hits/s | vs none | spread |",
+    "| --- | ---: | ---: | ---: |",
+    ...rows(costs.memory),
+    ...rows(costs.redis),
+    "",
+  ];
+}
+
+function costTargets(costs) {
+  if (!costs) return [];
+  const vs = (group, name) => group[name].opsPerSec / Object.values(group)[0].opsPerSec;
+  const otelMemory = vs(costs.memory, "memory tier, OpenTelemetry");
+  const otelRedis = vs(costs.redis, "redis, OpenTelemetry");
+  const signed = vs(costs.redis, "redis, signed entries");
+  const encrypted = vs(costs.redis, "redis, encrypted entries");
+  const verdict = (x) => x >= 0.8 ? "met" : "missed";
+  return [
+    `| hits with OpenTelemetry ≥ 0.8× without | memory tier ${fmt(otelMemory, 2)}×, Redis ${
+      fmt(otelRedis, 2)
+    }× | memory ${verdict(otelMemory)}, Redis ${verdict(otelRedis)} |`,
+    `| Redis hits with signed entries, encrypted entries ≥ 0.8× without | ${fmt(signed, 2)}×, ${
+      fmt(encrypted, 2)
+    }× | ${verdict(Math.min(signed, encrypted))} |`,
   ];
 }
 

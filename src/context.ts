@@ -217,7 +217,7 @@ export class CacheContext {
     const started = performance.now();
     const telemetry = this.telemetry;
     return this.#deadlines.bound(
-      telemetry
+      telemetry?.storeSpans
         ? (signal) =>
           telemetry.span(`cache.backend ${op}`, { "cache.operation": op }, true, () => call(signal))
         : call,

@@ -218,7 +218,9 @@ export async function openCache(
     store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
   }
   if (integrity && sealer) {
-    store = integrity.sealedStore(store, sealer, () => metrics.count("cache.integrity.rejected"));
+    // It remembers what opened for as many entries as L1 holds, or as many as the memory store's default.
+    const remembered = { maxEntries: l1Settings?.maxEntries, maxBytes: l1Settings?.maxBytes };
+    store = integrity.sealedStore(store, sealer, () => metrics.count("cache.integrity.rejected"), remembered);
   }
   const next = new CacheContext(
     {

@@ -115,7 +115,7 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     const cache = await createCache({
       store: faultStore(memoryStore()),
       logger: quiet,
-      telemetry: { meter: meterProvider.getMeter("t"), tracer: tracerProvider.getTracer("t") },
+      telemetry: { meter: meterProvider.getMeter("t"), tracer: tracerProvider.getTracer("t"), spans: "all" },
     });
     await tracer.startActiveSpan("GET /users/1", async (request) => {
       await cache.getOrSet("user:1", () =>
@@ -150,14 +150,17 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     metrics.setGlobalMeterProvider(meterProvider);
     trace.setGlobalTracerProvider(tracerProvider);
     try {
-      const cache = await createCache({ telemetry: true });
+      const cache = await createCache({ telemetry: true, store: faultStore(memoryStore()) }); // remote-like
       await cache.getOrSet("k", () => 1);
       await cache.getOrSet("k", () => 1);
       const got = await collect(reader);
       assert.equal(total(got.get("cache.hits")), 1);
       assert.equal(total(got.get("cache.misses")), 1);
-      assert.ok(exporter.getFinishedSpans().some((s) => s.name === "cache.load"));
+      const names = exporter.getFinishedSpans().map((s) => s.name);
+      assert.ok(names.includes("cache.load"), "loads have spans by default");
+      assert.ok(!names.some((n) => n.startsWith("cache.backend")), 'store calls only with spans: "all"');
       await cache.close();
+      await assert.rejects(createCache({ telemetry: { spans: "some" as never } }), /spans must be "loads"/);
       await assert.rejects(createCache({ telemetry: "yes" as never }), /telemetry must be true, false or/);
     } finally {
       metrics.disable();

@@ -48,9 +48,14 @@ export class Sealer {
     return Math.floor((maxValueBytes - FRAME) / 4) * 3 - NONCE_BYTES - TAG_BYTES;
   }
 
-  /** `true` for the text of an unsealed entry: what `seal` applies to. */
+  /** `true` for the text of an unsealed entry (ours or in a foreign layout): what `seal` applies to. */
   isEntry(value: string): boolean {
-    return value.startsWith(PLAIN_HEAD);
+    return value.startsWith('["svc4') && !value.startsWith(SEALED_HEAD);
+  }
+
+  /** `true` for the text of a sealed entry: what `open` applies to. */
+  isSealed(value: string): boolean {
+    return value.startsWith(SEALED_HEAD);
   }
 
   /** The sealed form of the conditional-write guard of an entry (its head through the token). */
@@ -83,12 +88,8 @@ export class Sealer {
     return `${SEALED_HEAD}${token}","e.${toBase64(payload)}"]`;
   }
 
-  /**
-   * What `stored` (read at `key`) holds: the entry when it opens, the value itself when it is not an entry
-   * (a tag version, a loading marker), `undefined` when it is an entry that does not open.
-   */
+  /** The entry sealed in `stored` (read at `key`); `undefined` when it does not open. */
   async open(key: string, stored: string): Promise<string | undefined> {
-    if (!stored.startsWith(SEALED_HEAD)) return stored.startsWith('["svc4') ? undefined : stored;
     const tokenEnd = stored.indexOf('"', SEALED_HEAD.length);
     const token = stored.slice(SEALED_HEAD.length, tokenEnd);
     const kind = stored.slice(tokenEnd, tokenEnd + 5);

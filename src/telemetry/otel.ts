@@ -59,52 +59,51 @@ export interface TelemetryOptions {
   meter?: MeterLike;
   /** The tracer; the global one (`trace.getTracer`) when omitted. */
   tracer?: TracerLike;
-  /** Spans around loads and store calls. @default {true} */
-  spans?: boolean;
+  /**
+   * Which calls get spans: `"loads"` (the loader runs, where a miss spends its time), `"all"` (store calls
+   * too: one per hit; Redis client instrumentations may already make them), `"none"`. @default {"loads"}
+   */
+  spans?: "loads" | "all" | "none";
 }
 
 const NAME = "@svc-infra/cache";
 /** `SpanKind.CLIENT`, `SpanKind.INTERNAL` and `SpanStatusCode.ERROR` of `@opentelemetry/api`. */
 const CLIENT = 2, INTERNAL = 0, ERROR = 2;
 
-/** Counters fed by events: name, description, and which events add to it (and by how much). */
-const COUNTERS: readonly [string, string, (event: CacheEvent) => number][] = [
-  ["cache.hits", "Calls served fresh from the cache", (e) => e.type === "hit" ? 1 : 0],
-  [
-    "cache.stale_hits",
-    "Calls served a stale value (grace, soft invalidation)",
-    (e) => e.type === "stale" ? 1 : 0,
-  ],
-  ["cache.misses", "Calls the cache could not serve", (e) => e.type === "miss" ? 1 : 0],
-  ["cache.loads", "Loader runs that returned", (e) => e.type === "load" && e.error === undefined ? 1 : 0],
-  ["cache.load_errors", "Loader runs that threw", (e) => e.type === "load" && e.error !== undefined ? 1 : 0],
-  [
-    "cache.invalidations",
-    "Tags and entries invalidated",
-    (e) => e.type === "invalidate" ? (e.tags?.length ?? 0) + (e.keys?.length ?? 0) : 0,
-  ],
-  [
-    "cache.backend_errors",
-    "Store calls that failed or timed out",
-    (e) => e.type === "backend" && e.error !== undefined ? 1 : 0,
-  ],
+/** The counters: name and description, in the order of the indexes below. */
+const COUNTERS: readonly [string, string][] = [
+  ["cache.hits", "Calls served fresh from the cache"],
+  ["cache.stale_hits", "Calls served a stale value (grace, soft invalidation)"],
+  ["cache.misses", "Calls the cache could not serve"],
+  ["cache.loads", "Loader runs that returned"],
+  ["cache.load_errors", "Loader runs that threw"],
+  ["cache.invalidations", "Tags and entries invalidated"],
+  ["cache.backend_errors", "Store calls that failed or timed out"],
 ];
+const HITS = 0, STALE_HITS = 1, MISSES = 2, LOADS = 3, LOAD_ERRORS = 4, INVALIDATIONS = 5, BACKEND_ERRORS = 6;
+
+/** One counter's totals per attribute set: by function, then by tier or operation. */
+type Totals = Map<string, Map<string, [TelemetryAttributes, number]>>;
 
 /** One cache's instruments. */
 export class Telemetry {
   readonly #store: string;
   readonly #tracer?: TracerLike;
-  /** Per counter, attribute key → [attributes, total]. */
-  readonly #totals: Map<string, [TelemetryAttributes, number]>[] = COUNTERS.map(() => new Map());
+  /** `true` when store calls get spans too. */
+  readonly storeSpans: boolean;
+  readonly #totals: Totals[] = COUNTERS.map(() => new Map());
   readonly #loadDuration: { record(value: number, attributes?: TelemetryAttributes): void };
   readonly #backendDuration: { record(value: number, attributes?: TelemetryAttributes): void };
 
-  constructor(meter: MeterLike, tracer: TracerLike | undefined, store: string) {
+  constructor(meter: MeterLike, tracer: TracerLike | undefined, store: string, storeSpans: boolean) {
     this.#store = store;
     this.#tracer = tracer;
+    this.storeSpans = tracer !== undefined && storeSpans;
     COUNTERS.forEach(([name, description], i) => {
       meter.createObservableCounter(name, { description }).addCallback((result) => {
-        for (const [attributes, total] of this.#totals[i].values()) result.observe(total, attributes);
+        for (const byFunction of this.#totals[i].values()) {
+          for (const [attributes, total] of byFunction.values()) result.observe(total, attributes);
+        }
       });
     });
     this.#loadDuration = meter.createHistogram("cache.load.duration", {
@@ -119,20 +118,33 @@ export class Telemetry {
 
   /** Counts `event` and records its duration where it has one. */
   record(event: CacheEvent): void {
-    for (let i = 0; i < COUNTERS.length; i++) {
-      const by = COUNTERS[i][2](event);
-      if (by === 0) continue;
-      const key = `${event.function ?? ""}\u0000${event.tier ?? ""}\u0000${event.operation ?? ""}`;
-      const totals = this.#totals[i];
-      const total = totals.get(key);
-      if (total) total[1] += by;
-      else totals.set(key, [this.#attributes(event), by]);
+    switch (event.type) {
+      case "hit":
+        return this.#count(HITS, event, 1);
+      case "stale":
+        return this.#count(STALE_HITS, event, 1);
+      case "miss":
+        return this.#count(MISSES, event, 1);
+      case "load":
+        this.#count(event.error === undefined ? LOADS : LOAD_ERRORS, event, 1);
+        return this.#loadDuration.record(event.durationMs ?? 0, this.#attributes(event));
+      case "invalidate":
+        return this.#count(INVALIDATIONS, event, (event.tags?.length ?? 0) + (event.keys?.length ?? 0));
+      case "backend":
+        if (event.error !== undefined) this.#count(BACKEND_ERRORS, event, 1);
+        return this.#backendDuration.record(event.durationMs ?? 0, this.#attributes(event));
     }
-    if (event.type === "load" && event.durationMs !== undefined) {
-      this.#loadDuration.record(event.durationMs, this.#attributes(event));
-    } else if (event.type === "backend" && event.durationMs !== undefined) {
-      this.#backendDuration.record(event.durationMs, this.#attributes(event));
-    }
+  }
+
+  /** Adds `by` to counter `i` for the event's attributes; a hit allocates nothing once its set is known. */
+  #count(i: number, event: CacheEvent, by: number): void {
+    const totals = this.#totals[i];
+    const fn = event.function ?? "", detail = event.tier ?? event.operation ?? "";
+    let byFunction = totals.get(fn);
+    if (!byFunction) totals.set(fn, byFunction = new Map());
+    const total = byFunction.get(detail);
+    if (total) total[1] += by;
+    else byFunction.set(detail, [this.#attributes(event), by]);
   }
 
   /** Runs `fn` in a span named `name` (when spans are on), ended with its outcome. */
@@ -174,11 +186,19 @@ export class Telemetry {
 /** Builds the instruments for `options` (`true`: the globals of `@opentelemetry/api`). */
 export async function telemetryFor(options: true | TelemetryOptions, store: string): Promise<Telemetry> {
   const given = options === true ? {} : options;
+  const spans = given.spans ?? "loads";
+  if (!["loads", "all", "none"].includes(spans)) {
+    throw new TypeError(
+      `Cannot set up telemetry: spans must be "loads", "all" or "none", current value is ${
+        JSON.stringify(spans)
+      }`,
+    );
+  }
   let { meter, tracer } = given;
-  if (!meter || (!tracer && given.spans !== false)) {
+  if (!meter || (!tracer && spans !== "none")) {
     const api = await import("@opentelemetry/api");
     meter ??= api.metrics.getMeter(NAME);
     tracer ??= api.trace.getTracer(NAME) as TracerLike;
   }
-  return new Telemetry(meter, given.spans === false ? undefined : tracer, store);
+  return new Telemetry(meter, spans === "none" ? undefined : tracer, store, spans === "all");
 }

@@ -20,6 +20,8 @@ const flipped = (text: string, at: number) =>
   text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
 const key = () => crypto.getRandomValues(new Uint8Array(32));
 const SECRET = "plaintext-marker-4f2a";
+/** Rejections are logged as warnings: expected here. */
+const logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Registers the integrity cases on `withStore`; `settle` waits out an eventual store's propagation. */
 export function integrityCases(withStore: WithStore, settle: () => Promise<unknown>): void {
@@ -28,8 +30,8 @@ export function integrityCases(withStore: WithStore, settle: () => Promise<unkno
       `${mode}: tampered, forged, replayed-under-another-key and wrong-key entries are misses`,
       async (store, ns) => {
         const [k1, k2] = [key(), key()];
-        const sealed = await createCache({ store, prefix: ns, [mode]: [k1] });
-        const plain = await createCache({ store, prefix: `${ns}p` });
+        const sealed = await createCache({ store, prefix: ns, [mode]: [k1], logger });
+        const plain = await createCache({ store, prefix: `${ns}p`, logger });
         let loads = 0;
         const load = (id: string) => () => (loads++, { id, secret: SECRET });
         const read = (cache: typeof sealed, id: string) => cache.getOrSet(`u:${id}`, load(id), { ttl: 60 });
@@ -84,8 +86,8 @@ export function integrityCases(withStore: WithStore, settle: () => Promise<unkno
           // Wrong key: another cache's key does not open it; rotation (new key first, old kept) does.
           await read(sealed, "5");
           await settle();
-          const other = await createCache({ store, prefix: ns, [mode]: [k2] });
-          const rotated = await createCache({ store, prefix: ns, [mode]: [k2, k1] });
+          const other = await createCache({ store, prefix: ns, [mode]: [k2], logger });
+          const rotated = await createCache({ store, prefix: ns, [mode]: [k2, k1], logger });
           try {
             const before = loads;
             check(
