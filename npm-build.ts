@@ -169,7 +169,52 @@ for (
   });
 }
 
-console.log(`built ${OUT}/ (${pkg.name}@${pkg.version}); its size is measured by \`npm run bench\``);
+console.log(`built ${OUT}/ (${pkg.name}@${pkg.version}); ${await sizes()}`);
+
+/**
+ * What an edge bundler ships (neutral platform, minified, gzipped) for `initCache` + `cacheRead` +
+ * `cacheWrite`: the entry and what it imports statically; and each chunk loaded only when configured.
+ */
+async function sizes(): Promise<string> {
+  const result = await esbuild.build({
+    stdin: {
+      contents: `export { initCache, cacheRead, cacheWrite } from "./${OUT}/esm/mod.js";`,
+      resolveDir: Deno.cwd(),
+    },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    platform: "neutral",
+    splitting: true,
+    outdir: "/size",
+    write: false,
+    metafile: true,
+    external: external.filter((name) => name !== "devalue"), // what every user ships with it
+    logLevel: "silent",
+  });
+  const gzipped = async (files: esbuild.OutputFile[]) => {
+    const bytes = new Uint8Array(files.flatMap((f) => [...f.contents]));
+    const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+    return `${((await new Response(stream).arrayBuffer()).byteLength / 1024).toFixed(1)} KB`;
+  };
+  const outputs = result.metafile!.outputs;
+  const entry = Object.keys(outputs).find((o) => outputs[o].entryPoint === "<stdin>")!;
+  const initial = new Set([
+    entry,
+    ...outputs[entry].imports.filter((i) => i.kind === "import-statement" && !i.external).map((i) => i.path),
+  ]);
+  const file = (path: string) =>
+    result.outputFiles.find((f) => f.path.endsWith(path.replace(/^.*\/size/, "")))!;
+  const lazy = [["l1", "tier-"], ["telemetry", "otel-"], ["integrity", "sealed_store-"]].map(
+    ([name, prefix]) => {
+      const path = Object.keys(outputs).find((o) => o.includes(`/${prefix}`));
+      return path ? gzipped([file(path)]).then((size) => `${name} ${size}`) : Promise.resolve(`${name} ?`);
+    },
+  );
+  return `core bundle (initCache + cacheRead + cacheWrite, neutral, min+gz) ${await gzipped(
+    [...initial].map(file),
+  )}; loaded only when configured: ${(await Promise.all(lazy)).join(", ")}`;
+}
 
 /**
  * tsc emits one `.d.ts` per source file with the source's `.ts` specifiers. The package gets two flavours, so

@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry cases shared by Deno (tests/telemetry_test.ts) and Node (tests/node/telemetry.node.ts): the
- * cache's instruments and spans reach a real SDK (`@opentelemetry/sdk-metrics` with a pull reader,
- * `@opentelemetry/sdk-trace-base` with its in-memory exporter), spans nest under the caller's active span.
+ * cache's instruments and spans reach a real SDK's in-memory exporters (`@opentelemetry/sdk-metrics`,
+ * `@opentelemetry/sdk-trace-base`), and spans nest under the caller's active span.
  *
  * @module
  */
@@ -9,7 +9,12 @@
 import assert from "node:assert/strict";
 import { context, metrics, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from "@opentelemetry/sdk-metrics";
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -20,30 +25,24 @@ import { createCache } from "../mod.ts";
 import { memoryStore } from "../adapters/memory.ts";
 import { faultStore } from "../src/testing/fault_store.ts";
 
-/** A reader the test collects from when it wants. */
-class PullReader extends MetricReader {
-  protected onShutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-  protected onForceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
 interface Point {
   attributes: Record<string, unknown>;
   value: number | { count: number; sum?: number };
 }
 
-/** What the SDK collected: instrument name → its data points. */
-async function collect(reader: PullReader): Promise<Map<string, Point[]>> {
-  const { resourceMetrics, errors } = await reader.collect();
-  assert.deepEqual(errors, []);
+/** What the SDK exported when flushed: instrument name → its data points (the latest export). */
+async function collect(exported: Exported): Promise<Map<string, Point[]>> {
+  await exported.reader.forceFlush();
   const out = new Map<string, Point[]>();
-  for (const scope of resourceMetrics.scopeMetrics) {
+  for (const scope of exported.exporter.getMetrics().at(-1)?.scopeMetrics ?? []) {
     for (const metric of scope.metrics) out.set(metric.descriptor.name, metric.dataPoints as Point[]);
   }
   return out;
+}
+
+interface Exported {
+  reader: PeriodicExportingMetricReader;
+  exporter: InMemoryMetricExporter;
 }
 
 const total = (points: Point[] | undefined, where: Record<string, string> = {}) =>
@@ -54,11 +53,17 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
 function sdk() {
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  const reader = new PullReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
+  const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  // Exports when the test flushes it (the interval is longer than any test).
+  const metricReader = new PeriodicExportingMetricReader({
+    exporter: metricExporter,
+    exportIntervalMillis: 3_600_000,
+  });
+  const exported: Exported = { reader: metricReader, exporter: metricExporter };
+  const meterProvider = new MeterProvider({ readers: [metricReader] });
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  return { reader, meterProvider, exporter, tracerProvider };
+  return { exported, meterProvider, exporter, tracerProvider };
 }
 
 const parentOf = (span: ReadableSpan) =>
@@ -68,7 +73,7 @@ const parentOf = (span: ReadableSpan) =>
 /** Registers the cases with `test` (Deno.test or node:test). */
 export function telemetryCases(test: (name: string, fn: () => Promise<void>) => void): void {
   test("telemetry: counters and histograms reach the SDK with function, store, tier and result", async () => {
-    const { reader, meterProvider, tracerProvider } = sdk();
+    const { exported, meterProvider, tracerProvider } = sdk();
     const store = faultStore(memoryStore());
     const cache = await createCache({
       store,
@@ -92,7 +97,7 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     store.fault = { mode: "throw", message: "refused" };
     assert.equal(await user({ id: 3 }), 3);
     store.fault = { mode: "none" };
-    const got = await collect(reader);
+    const got = await collect(exported);
     assert.equal(total(got.get("cache.hits"), { "cache.function": "getUser", "cache.tier": "l2" }), 1);
     assert.equal(total(got.get("cache.misses"), { "cache.function": "getUser", "cache.result": "miss" }), 3);
     assert.equal(
@@ -143,23 +148,25 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     assert.equal(failed.status.code, 2, "a failed load's span has an error status");
     assert.equal(failed.events[0]?.name, "exception", "with the exception recorded");
     await cache.close();
+    await meterProvider.shutdown();
   });
 
   test("telemetry: true takes the global meter and tracer of @opentelemetry/api", async () => {
-    const { reader, meterProvider, exporter, tracerProvider } = sdk();
+    const { exported, meterProvider, exporter, tracerProvider } = sdk();
     metrics.setGlobalMeterProvider(meterProvider);
     trace.setGlobalTracerProvider(tracerProvider);
     try {
       const cache = await createCache({ telemetry: true, store: faultStore(memoryStore()) }); // remote-like
       await cache.getOrSet("k", () => 1);
       await cache.getOrSet("k", () => 1);
-      const got = await collect(reader);
+      const got = await collect(exported);
       assert.equal(total(got.get("cache.hits")), 1);
       assert.equal(total(got.get("cache.misses")), 1);
       const names = exporter.getFinishedSpans().map((s) => s.name);
       assert.ok(names.includes("cache.load"), "loads have spans by default");
       assert.ok(!names.some((n) => n.startsWith("cache.backend")), 'store calls only with spans: "all"');
       await cache.close();
+      await meterProvider.shutdown();
       await assert.rejects(createCache({ telemetry: { spans: "some" as never } }), /spans must be "loads"/);
       await assert.rejects(createCache({ telemetry: "yes" as never }), /telemetry must be true, false or/);
     } finally {
