@@ -202,11 +202,23 @@ export async function openCache(
   // The two-level cache's code is loaded only by those who turn it on.
   const l1 = options.l1 === undefined || options.l1 === false ? undefined : await import("./l1/tier.ts");
   const l1Settings = l1?.l1Settings(options.l1, what);
-  // So is the integrity layer; its keys are checked before a connection is opened.
-  const integrity = options.signingKeys === undefined && options.encryptionKeys === undefined
+  // So is the integrity layer; its keys (given, or a Worker's secrets) are checked before a connection opens.
+  const keyText = {
+    signing: readEnv("CACHE_SIGNING_KEYS", env),
+    encryption: readEnv("CACHE_ENCRYPTION_KEYS", env),
+  };
+  const integrity = options.signingKeys === undefined && options.encryptionKeys === undefined &&
+      !keyText.signing && !keyText.encryption
     ? undefined
     : await import("./integrity/sealed_store.ts");
-  const sealer = await integrity?.sealerFor(options, what);
+  const sealer = await integrity?.sealerFor({
+    signingKeys: options.signingKeys ??
+      (keyText.signing ? integrity.keysFromEnv(keyText.signing, "CACHE_SIGNING_KEYS", what) : undefined),
+    encryptionKeys: options.encryptionKeys ??
+      (keyText.encryption
+        ? integrity.keysFromEnv(keyText.encryption, "CACHE_ENCRYPTION_KEYS", what)
+        : undefined),
+  }, what);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;

@@ -138,3 +138,41 @@ test("integrity: from signing to encryption without a flush; rejections are logg
     await server.stop();
   }
 });
+
+test("integrity: keys from the environment (CACHE_SIGNING_KEYS, CACHE_ENCRYPTION_KEYS), hex or base64", async () => {
+  const bytes = key();
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const base64 = btoa(String.fromCharCode(...bytes));
+  const server = await RedisServer.start();
+  try {
+    const url = server.url;
+    const writer = await createCache({
+      url,
+      prefix: "envk",
+      logger: quiet,
+      env: { CACHE_SIGNING_KEYS: hex },
+    });
+    await writer.set("a", 1, { ttl: 60 });
+    // Another process with the same key in base64, a new key first: it verifies the entry.
+    const reader = await createCache({
+      url,
+      prefix: "envk",
+      logger: quiet,
+      env: { CACHE_SIGNING_KEYS: `${btoa(String.fromCharCode(...key()))}, ${base64}` },
+    });
+    assert.equal(await reader.get("a"), 1);
+    assert.match(await redisCli(server.port, "GET", "envk:v1:e:a"), /^\["svc4z","[0-9a-f]{16}","s\./);
+    const secret = "0123456789abcdef0123456789abcdef";
+    await assert.rejects(
+      createCache({ url, logger: quiet, env: { CACHE_ENCRYPTION_KEYS: secret } }),
+      (error: Error) =>
+        error instanceof TypeError && !error.message.includes(secret) &&
+        /CACHE_ENCRYPTION_KEYS\[0\] must be 32 bytes as 64 hex digits or base64, current value is 32 characters/
+          .test(error.message),
+    );
+    await writer.close();
+    await reader.close();
+  } finally {
+    await server.stop();
+  }
+});

@@ -2,10 +2,10 @@
  * The Worker example in Cloudflare's runtime: `wrangler dev` (workerd) on loopback, exercised over HTTP - miss,
  * hit, invalidation - with the in-memory store and with the Upstash adapter pointed at the local bridge, and
  * with the two-level cache per isolate (L1 hits send no request; another instance's invalidation is seen once
- * the bound has passed).
+ * the bound has passed), and with entries encrypted by a key from a Worker secret.
  */
 import assert from "node:assert/strict";
-import { freePort, RedisServer, UpstashBridge } from "./_servers.ts";
+import { freePort, redisCli, RedisServer, UpstashBridge } from "./_servers.ts";
 import { createCache } from "../mod.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
@@ -92,6 +92,34 @@ test("workers: with l1 per isolate on Upstash, hits send no request and another 
     });
   } finally {
     await other.close();
+    await bridge.stop();
+    await server.stop();
+  }
+});
+
+test("workers: encrypted entries from a Worker secret (CACHE_ENCRYPTION_KEYS): Upstash holds no plaintext", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  const prefix = `wkenc${Date.now()}`;
+  const key = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0"));
+  try {
+    await withWrangler(
+      {
+        CACHE_URL: bridge.url,
+        CACHE_TOKEN: bridge.token,
+        CACHE_PREFIX: prefix,
+        CACHE_ENCRYPTION_KEYS: key.join(""),
+      },
+      exercise,
+    );
+    const keys = (await redisCli(server.port, "KEYS", `${prefix}:*:e:*`)).split("\n").filter(Boolean);
+    assert.ok(keys.length > 0, "the Worker stored entries");
+    for (const entry of keys) {
+      const raw = await redisCli(server.port, "GET", entry);
+      assert.match(raw, /^\["svc4z","[0-9a-f]{16}","e\./, entry);
+      assert.ok(!raw.includes("John") && !raw.includes("workerd"), `${entry} holds no plaintext`);
+    }
+  } finally {
     await bridge.stop();
     await server.stop();
   }

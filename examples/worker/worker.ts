@@ -2,8 +2,8 @@
  * The users API as a Cloudflare Worker: `cd examples/worker && npx wrangler dev` (workerd, local). The cache is
  * in memory per isolate by default; set CACHE_URL (an Upstash REST URL) and CACHE_TOKEN as vars or secrets to
  * share it across isolates and regions, and CACHE_L1_MAX_STALE_MS to keep hot entries in the isolate too (the
- * two-level cache: hits younger than that bound send no request). Background refreshes go through
- * `ctx.waitUntil`.
+ * two-level cache: hits younger than that bound send no request). CACHE_SIGNING_KEYS or CACHE_ENCRYPTION_KEYS
+ * (secrets: 64 hex digits per key) sign or encrypt the entries. Background refreshes go through `ctx.waitUntil`.
  *
  * @module
  */

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { fromBase64 } from "./_base64.ts";
+
 /** A key: 32 random bytes, or a `CryptoKey` (HMAC SHA-256 for signing, AES-GCM 256 for encryption). */
 export type KeyMaterial = Uint8Array | CryptoKey;
 
@@ -33,6 +35,26 @@ const ENCRYPTION: Kind = {
   seal: "encrypt",
   open: "decrypt",
 };
+
+/**
+ * The keys an environment variable holds (`CACHE_SIGNING_KEYS`, `CACHE_ENCRYPTION_KEYS`: a Worker's secrets):
+ * comma-separated, each 64 hex digits or the base64 of 32 bytes. A malformed one is a `TypeError` naming its
+ * position and length, never its text.
+ */
+export function keysFromEnv(text: string, name: string, what: string): Uint8Array[] {
+  return text.split(",").map((part, i) => {
+    const key = part.trim();
+    const bytes = /^[0-9a-f]{64}$/i.test(key)
+      ? Uint8Array.from(key.match(/../g)!, (pair) => parseInt(pair, 16))
+      : fromBase64(key);
+    if (!bytes || bytes.byteLength !== KEY_BYTES) {
+      throw new TypeError(
+        `${what}: ${name}[${i}] must be ${KEY_BYTES} bytes as 64 hex digits or base64, current value is ${key.length} characters`,
+      );
+    }
+    return bytes;
+  });
+}
 
 /** Checks and imports `signingKeys`: HMAC-SHA256 keys, the first one signing. */
 export function signingKeys(keys: unknown, what: string): Promise<CryptoKey[]> {

@@ -10,6 +10,8 @@
 import type { CacheStore, StoreCallOptions, StoreWrite } from "../store.ts";
 import { memoryStore } from "../memory_store.ts";
 import { encryptionKeys, type KeyMaterial, signingKeys } from "./keys.ts";
+
+export { keysFromEnv } from "./keys.ts";
 import { Sealer } from "./sealer.ts";
 
 /** What an entry that did not open reads as: neither an entry nor a marker (see entry.ts), so damaged. */

@@ -219,3 +219,39 @@ test(
     expectSeedSteps(run(join(root, "node_modules/.bin/bun"), ["resource_example.mjs"], env));
   },
 );
+
+test(
+  "npm package: signed and encrypted entries on Node and Bun (the lazy chunk loads from the package)",
+  { skip: !process.env.TEST_REDIS_URL },
+  () => {
+    writeFileSync(
+      join(project, "sealed.mjs"),
+      `import { createCache } from "@svc-infra/cache";
+import { createClient } from "@redis/client";
+const raw = createClient({ url: process.env.CACHE_URL });
+await raw.connect();
+for (const option of ["signingKeys", "encryptionKeys"]) {
+  const prefix = \`seal\${Date.now()}\${option}\`;
+  const cache = await createCache({ url: process.env.CACHE_URL, prefix, [option]: [crypto.getRandomValues(new Uint8Array(32))] });
+  let loads = 0;
+  const read = () => cache.getOrSet("k", () => (loads++, { secret: "s3cret" }), { ttl: 60 });
+  const first = await read(), second = await read();
+  const stored = await raw.get(\`\${prefix}:v1:e:k\`);
+  await raw.set(\`\${prefix}:v1:e:k\`, stored.replace(/.{3}(.)$/, "AAA$1")); // tampered
+  const third = await read();
+  console.log(option, loads, first.secret, second.secret, third.secret, stored.startsWith('["svc4z"'), stored.includes("s3cret"));
+  await cache.close();
+}
+await raw.close();
+`,
+    );
+    const env = { CACHE_URL: process.env.TEST_REDIS_URL };
+    for (const runtime of [process.execPath, join(root, "node_modules/.bin/bun")]) {
+      const lines = run(runtime, ["sealed.mjs"], env).trim().split("\n");
+      assert.deepEqual(lines, [
+        "signingKeys 2 s3cret s3cret s3cret true true", // signed: readable, and a tampered entry loads again
+        "encryptionKeys 2 s3cret s3cret s3cret true false", // encrypted: no plaintext in Redis
+      ], runtime);
+    }
+  },
+);
