@@ -46,7 +46,7 @@ export function sealedStore(
   let justOpened = "";
   const derive = () => justOpened;
   const remember = (key: string, sealed: string, entry: string) => {
-    void opened.setMany([{ key, value: sealed, ttlMs: REMEMBERED_MS }]); // applied at once (in process)
+    void opened.setMany([{ key, value: sealed, ttlMs: REMEMBERED_MS }]); // the memory store applies it at once
     justOpened = entry;
     opened.peekDerived!(key, undefined, derive);
   };
@@ -95,9 +95,7 @@ export function sealedStore(
       const sealed = await Promise.all(writes.map(seal));
       const stored = await inner.setMany(sealed, options);
       for (let i = 0; i < writes.length; i++) {
-        if (stored[i] && sealed[i] !== writes[i]) {
-          await remember(writes[i].key, sealed[i].value, writes[i].value);
-        }
+        if (stored[i] && sealed[i] !== writes[i]) remember(writes[i].key, sealed[i].value, writes[i].value);
       }
       return stored;
     },
