@@ -219,6 +219,10 @@ export async function openCache(
         ? integrity.keysFromEnv(keyText.encryption, "CACHE_ENCRYPTION_KEYS", what)
         : undefined),
   }, what);
+  // And OpenTelemetry's, found before a connection opens too.
+  const telemetryOf = options.telemetry
+    ? await (await import("./telemetry/otel.ts")).telemetryFor(options.telemetry, what)
+    : undefined;
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const url = options.url;
@@ -260,10 +264,7 @@ export async function openCache(
     metrics,
     events,
   );
-  if (options.telemetry) {
-    const { telemetryFor } = await import("./telemetry/otel.ts");
-    next.telemetry = await telemetryFor(options.telemetry, store.name);
-  }
+  if (telemetryOf) next.telemetry = telemetryOf(store.name);
   if (l1 && l1Settings && !store.capabilities.inProcess) {
     next.l1 = new l1.L1Tier(next, l1Settings);
     await settledWithin(next.l1.pushReady, next.settings.deadlineMs); // so early invalidations are heard

@@ -167,7 +167,10 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
       assert.ok(!names.some((n) => n.startsWith("cache.backend")), 'store calls only with spans: "all"');
       await cache.close();
       await meterProvider.shutdown();
-      await assert.rejects(createCache({ telemetry: { spans: "some" as never } }), /spans must be "loads"/);
+      await assert.rejects(
+        createCache({ telemetry: { spans: "some" as never } }),
+        /Cannot create cache: telemetry.spans must be "loads"/,
+      );
       await assert.rejects(createCache({ telemetry: "yes" as never }), /telemetry must be true, false or/);
     } finally {
       metrics.disable();

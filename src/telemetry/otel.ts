@@ -183,22 +183,37 @@ export class Telemetry {
   }
 }
 
-/** Builds the instruments for `options` (`true`: the globals of `@opentelemetry/api`). */
-export async function telemetryFor(options: true | TelemetryOptions, store: string): Promise<Telemetry> {
+/**
+ * Checks `options` and finds the meter and tracer (`true`: the globals of `@opentelemetry/api`), before any
+ * connection opens; resolves with what builds one cache's instruments for its store. `what` starts messages.
+ */
+export async function telemetryFor(
+  options: true | TelemetryOptions,
+  what: string,
+): Promise<(store: string) => Telemetry> {
   const given = options === true ? {} : options;
   const spans = given.spans ?? "loads";
   if (!["loads", "all", "none"].includes(spans)) {
     throw new TypeError(
-      `Cannot set up telemetry: spans must be "loads", "all" or "none", current value is ${
-        JSON.stringify(spans)
-      }`,
+      `${what}: telemetry.spans must be "loads", "all" or "none", current value is ${JSON.stringify(spans)}`,
     );
   }
   let { meter, tracer } = given;
   if (!meter || (!tracer && spans !== "none")) {
-    const api = await import("@opentelemetry/api");
+    let api: typeof import("@opentelemetry/api");
+    try {
+      api = await import("@opentelemetry/api");
+    } catch (error) {
+      throw new TypeError(
+        `${what}: telemetry without a meter and a tracer reads the globals of @opentelemetry/api, which cannot be loaded (${
+          (error as Error)?.message
+        }); install it: npm install @opentelemetry/api`,
+        { cause: error },
+      );
+    }
     meter ??= api.metrics.getMeter(NAME);
     tracer ??= api.trace.getTracer(NAME) as TracerLike;
   }
-  return new Telemetry(meter, spans === "none" ? undefined : tracer, store, spans === "all");
+  const found = { meter, tracer: spans === "none" ? undefined : tracer };
+  return (store) => new Telemetry(found.meter, found.tracer, store, spans === "all");
 }

@@ -87,7 +87,7 @@ test(
   },
 );
 
-test("npm package: redis and Deno KV URLs without their client installed name the packages to install", () => {
+test("npm package: redis and Deno KV URLs, and telemetry, without their package installed name what to install", () => {
   rmSync(bare, { recursive: true, force: true });
   mkdirSync(bare, { recursive: true });
   const tarball = join(
@@ -102,11 +102,14 @@ test("npm package: redis and Deno KV URLs without their client installed name th
   writeFileSync(
     join(bare, "try.mjs"),
     `import { initCache } from "@svc-infra/cache";
-for (const url of ["redis://127.0.0.1:1", "denokv::memory:"]) {
-  try { await initCache({ url }); console.log("no error"); } catch (e) { console.log(e.name, e.message); }
+for (const options of [{ url: "redis://127.0.0.1:1" }, { url: "denokv::memory:" }, { telemetry: true }]) {
+  try { await initCache(options); console.log("no error"); } catch (e) { console.log(e.name, e.message); }
 }`,
   );
-  const [redis, denoKv] = execFileSync(process.execPath, ["try.mjs"], { cwd: bare, encoding: "utf8" }).split(
+  const [redis, denoKv, telemetry] = execFileSync(process.execPath, ["try.mjs"], {
+    cwd: bare,
+    encoding: "utf8",
+  }).split(
     "\n",
   );
   assert.match(
@@ -116,6 +119,10 @@ for (const url of ["redis://127.0.0.1:1", "denokv::memory:"]) {
   assert.match(
     denoKv,
     /^TypeError Cannot open cache url "denokv::memory:": the denoKv adapter cannot be loaded .*npm install @deno\/kv/,
+  );
+  assert.match(
+    telemetry,
+    /^TypeError Cannot init cache: telemetry without a meter and a tracer reads the globals of @opentelemetry\/api, which cannot be loaded .*npm install @opentelemetry\/api$/,
   );
 });
 
