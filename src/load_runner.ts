@@ -18,6 +18,7 @@ import { versionsMatch } from "./versions.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
+import { runLoader } from "./run_loader.ts";
 import type { Job } from "./read_job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -99,12 +100,6 @@ export class LoadRunner<A> {
     }
   }
 
-  #loadFailed(job: Job<A>, durationMs: number, error: unknown): void {
-    const event = { key: job.logical, function: this.#what, durationMs, error };
-    job.cache.emit({ type: "load", ...event });
-    job.cache.emit({ type: "error", ...event });
-  }
-
   /** The entry, if another process has stored a fresh, valid one. */
   async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
     const { cache, keys } = job;
@@ -137,29 +132,21 @@ export class LoadRunner<A> {
     const { clock } = cache.settings;
     const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
     flight.loading(claimed);
-    const started = performance.now(), loadStarted = clock.now();
-    let value;
-    try {
-      const load = async () => await Reflect.apply(this.#fn, job.thisArg, [job.arg]);
-      const telemetry = cache.telemetry;
-      value = await (telemetry
-        ? telemetry.span("cache.load", { "cache.function": this.#what }, false, load)
-        : load());
-    } catch (error) {
-      if (cache.observed) this.#loadFailed(job, performance.now() - started, error);
-      throw error;
-    }
-    const duration = performance.now() - started, loadMs = Math.max(0, clock.now() - loadStarted);
+    const loadStarted = clock.now();
+    const { value, durationMs } = await runLoader(
+      cache,
+      this.#what,
+      { key: job.logical },
+      () => Reflect.apply(this.#fn, job.thisArg, [job.arg]),
+    );
+    const loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
-    cache.metrics.time("cache.load.ms", duration, this.#what);
-    if (cache.observed) {
-      cache.emit({ type: "load", key: job.logical, function: this.#what, durationMs: duration });
-    }
+    cache.metrics.time("cache.load.ms", durationMs, this.#what);
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
     if (cache.settings.debug) {
       // The whole call (reads, claim, load), not only the loader: what the caller waited for.
-      const callMs = performance.now() - (job.startedAt ?? started);
+      const callMs = job.startedAt === undefined ? durationMs : performance.now() - job.startedAt;
       cache.debug(`[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
     }
     let encoded: Encoded;

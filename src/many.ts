@@ -13,6 +13,7 @@ import { decodeEntry, isLoadingMarker } from "./entry.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
 import { type EntryShape, entryWrite, storeEntries } from "./entry_write.ts";
 import { claimMany } from "./claim.ts";
+import { runLoader } from "./run_loader.ts";
 import { Flight, type LoadResult } from "./flight.ts";
 import type { Encoded } from "./codec.ts";
 import { isNegativeCacheResult } from "./negative.ts";
@@ -248,29 +249,18 @@ async function loadMissing<R>(
       budget,
     );
     items.forEach((item, i) => item.flight!.loading(claims[i]));
-    const loadStarted = cache.settings.clock.now(), started = performance.now();
+    const loadStarted = cache.settings.clock.now();
     const missing = items.map((item) => item.key);
-    let loaded;
-    try {
-      const load = async () => await loader(missing);
-      const telemetry = cache.telemetry;
-      loaded =
-        await (telemetry ? telemetry.span("cache.load", { "cache.function": what }, false, load) : load());
-    } catch (error) {
-      if (cache.observed) {
-        const event = { keys: missing, function: what, durationMs: performance.now() - started, error };
-        cache.emit({ type: "load", ...event });
-        cache.emit({ type: "error", ...event });
-      }
-      throw error;
-    }
+    const { value: loaded, durationMs } = await runLoader(
+      cache,
+      what,
+      { keys: missing },
+      () => loader(missing),
+    );
     const values = valuesInOrder(missing, missing, loaded, what);
     const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
     cache.metrics.count("cache.load", what);
-    cache.metrics.time("cache.load.ms", performance.now() - started, what);
-    if (cache.observed) {
-      cache.emit({ type: "load", keys: missing, function: what, durationMs: performance.now() - started });
-    }
+    cache.metrics.time("cache.load.ms", durationMs, what);
     const writes: StoreWrite[] = [], written: Item[] = [], results: LoadResult[] = [];
     for (let i = 0; i < items.length; i++) {
       const value = values[i];
