@@ -203,22 +203,16 @@ export async function openCache(
   const l1 = options.l1 === undefined || options.l1 === false ? undefined : await import("./l1/tier.ts");
   const l1Settings = l1?.l1Settings(options.l1, what);
   // So is the integrity layer; its keys (given, or a Worker's secrets) are checked before a connection opens.
-  const keyText = {
-    signing: readEnv("CACHE_SIGNING_KEYS", env),
-    encryption: readEnv("CACHE_ENCRYPTION_KEYS", env),
+  const keys = {
+    signingKeys: options.signingKeys,
+    encryptionKeys: options.encryptionKeys,
+    signingKeysText: readEnv("CACHE_SIGNING_KEYS", env),
+    encryptionKeysText: readEnv("CACHE_ENCRYPTION_KEYS", env),
   };
-  const integrity = options.signingKeys === undefined && options.encryptionKeys === undefined &&
-      !keyText.signing && !keyText.encryption
-    ? undefined
-    : await import("./integrity/sealed_store.ts");
-  const sealer = await integrity?.sealerFor({
-    signingKeys: options.signingKeys ??
-      (keyText.signing ? integrity.keysFromEnv(keyText.signing, "CACHE_SIGNING_KEYS", what) : undefined),
-    encryptionKeys: options.encryptionKeys ??
-      (keyText.encryption
-        ? integrity.keysFromEnv(keyText.encryption, "CACHE_ENCRYPTION_KEYS", what)
-        : undefined),
-  }, what);
+  const integrity = Object.values(keys).some(Boolean)
+    ? await import("./integrity/sealed_store.ts")
+    : undefined;
+  const sealer = await integrity?.sealerFor(keys, what);
   // And OpenTelemetry's, found before a connection opens too.
   const telemetryOf = options.telemetry
     ? await (await import("./telemetry/otel.ts")).telemetryFor(options.telemetry, what)

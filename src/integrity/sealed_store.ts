@@ -9,9 +9,7 @@
 
 import type { CacheStore, StoreCallOptions, StoreWrite } from "../store.ts";
 import { memoryStore } from "../memory_store.ts";
-import { encryptionKeys, type KeyMaterial, signingKeys } from "./keys.ts";
-
-export { keysFromEnv } from "./keys.ts";
+import { encryptionKeys, type KeyMaterial, keysFromEnv, signingKeys } from "./keys.ts";
 import { Sealer } from "./sealer.ts";
 
 /** What an entry that did not open reads as: neither an entry nor a marker (see entry.ts), so damaged. */
@@ -19,14 +17,27 @@ const REJECTED = "!rejected";
 /** How long an opened entry is remembered: past any entry's lifetime; the store's own expiry decides. */
 const REMEMBERED_MS = 30 * 24 * 3600_000;
 
-/** Checks and imports the configured keys (`TypeError` naming a wrong one); `what` starts messages. */
+/**
+ * Checks and imports the configured keys (`TypeError` naming a wrong one): those given, else those the
+ * environment holds (`CACHE_SIGNING_KEYS`, `CACHE_ENCRYPTION_KEYS`). `what` starts messages.
+ */
 export async function sealerFor(
-  keys: { signingKeys?: readonly KeyMaterial[]; encryptionKeys?: readonly KeyMaterial[] },
+  keys: {
+    signingKeys?: readonly KeyMaterial[];
+    encryptionKeys?: readonly KeyMaterial[];
+    signingKeysText?: string;
+    encryptionKeysText?: string;
+  },
   what: string,
 ): Promise<Sealer> {
-  const signing = keys.signingKeys === undefined ? [] : await signingKeys(keys.signingKeys, what);
-  const encryption = keys.encryptionKeys === undefined ? [] : await encryptionKeys(keys.encryptionKeys, what);
-  return new Sealer(signing, encryption);
+  const given = (list: readonly KeyMaterial[] | undefined, text: string | undefined, name: string) =>
+    list ?? (text ? keysFromEnv(text, name, what) : undefined);
+  const signing = given(keys.signingKeys, keys.signingKeysText, "CACHE_SIGNING_KEYS");
+  const encryption = given(keys.encryptionKeys, keys.encryptionKeysText, "CACHE_ENCRYPTION_KEYS");
+  return new Sealer(
+    signing === undefined ? [] : await signingKeys(signing, what),
+    encryption === undefined ? [] : await encryptionKeys(encryption, what),
+  );
 }
 
 /**
