@@ -70,16 +70,27 @@ export class Codec {
   }
 }
 
-/** A deep copy of a JSON tree (objects, arrays, primitives): several times cheaper than re-parsing it. */
+/**
+ * A deep copy of a JSON tree (objects, arrays, primitives): several times cheaper than re-parsing it. Each
+ * level is copied whole by spread or `slice` (one engine builtin), then only its object children are replaced
+ * by their copies. A `__proto__` key stays an own data property: spread defines it, and assigning to an own
+ * data property never reaches the prototype setter.
+ */
 export function cloneJson(value: unknown): unknown {
   if (typeof value !== "object" || value === null) return value;
   if (Array.isArray(value)) {
-    const copy = new Array(value.length);
-    for (let i = 0; i < value.length; i++) copy[i] = cloneJson(value[i]);
+    const copy = value.slice();
+    for (let i = 0; i < copy.length; i++) {
+      const child = copy[i];
+      if (typeof child === "object" && child !== null) copy[i] = cloneJson(child);
+    }
     return copy;
   }
-  const copy: Record<string, unknown> = {};
-  for (const key in value) copy[key] = cloneJson((value as Record<string, unknown>)[key]);
+  const copy: Record<string, unknown> = { ...value };
+  for (const key in copy) {
+    const child = copy[key];
+    if (typeof child === "object" && child !== null) copy[key] = cloneJson(child);
+  }
   return copy;
 }
 

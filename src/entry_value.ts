@@ -24,14 +24,14 @@ export function readValue(entry: Entry, codec: Codec, zeroCopy = false): unknown
   }
 }
 
-const frozen = new WeakSet<object>();
-
-/** Freezes a JSON tree once; later calls return it at once. */
+/**
+ * Freezes a JSON tree once; later calls return it at once. The tree is a parse of stored text and is frozen
+ * children first, so a frozen root means a frozen tree (one flag read, no lookup in a side table).
+ */
 function deepFreeze(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || frozen.has(value)) return value;
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
   for (const child of Object.values(value)) deepFreeze(child);
-  frozen.add(Object.freeze(value));
-  return value;
+  return Object.freeze(value);
 }
 
 /** The value of a just-encoded result, as a later hit would return it. */

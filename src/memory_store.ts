@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { CacheStore, StoreCapabilities, StoreWrite } from "./store.ts";
+import type { CacheStore, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 
@@ -139,26 +139,40 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const smallTarget = Math.max(1, Math.floor(maxEntries / 10));
   const ghosts = new Ghosts(maxEntries - smallTarget);
 
-  const remove = (key: string, slot: Slot) => {
-    slots.delete(key);
-    slot.queue.unlink(slot);
+  /** Drops a slot; a handle on it held elsewhere reads it as expired from now on. */
+  const drop = (slot: Slot) => {
+    slots.delete(slot.key);
     bytes -= slot.bytes;
+    slot.expiresAt = 0;
   };
-  const read = (key: string, now: number): string | null => {
+  const remove = (slot: Slot) => {
+    slot.queue.unlink(slot);
+    drop(slot);
+  };
+  /** The live slot at `key`, counted as read; an expired one is dropped. */
+  const live = (key: string, now: number): Slot | undefined => {
     const slot = slots.get(key);
-    if (slot === undefined) return null;
+    if (slot === undefined) return undefined;
     if (slot.expiresAt <= now) {
-      remove(key, slot);
-      return null;
+      remove(slot);
+      return undefined;
     }
     if (slot.freq < 3) slot.freq++;
-    return slot.value;
+    return slot;
+  };
+  const read = (key: string, now: number): string | null => live(key, now)?.value ?? null;
+  const derived = <T>(slot: Slot, derive: (raw: string) => T): T => {
+    if (slot.derive !== derive) {
+      slot.derived = derive(slot.value);
+      slot.derive = derive;
+    }
+    return slot.derived as T;
   };
   /** Drops expired entries at the old end of a queue, a few per write: no timers. */
   const sweep = (queue: Queue, now: number) => {
     for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
       const next = slot.newer;
-      if (slot.expiresAt <= now) remove(slot.key, slot);
+      if (slot.expiresAt <= now) remove(slot);
       slot = next;
     }
   };
@@ -168,7 +182,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     // UTF-16 length × 2 for the key and the value, and the value again for the decoded form kept with it.
     const size = (w.key.length + w.value.length * 2) * 2;
     const old = slots.get(w.key);
-    if (old) remove(w.key, old);
+    if (old) remove(old);
     if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
     sweep(small, now);
     sweep(main, now);
@@ -198,8 +212,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           slot.freq = 0;
           main.push(slot); // read while it was new: it stays
         } else {
-          slots.delete(slot.key);
-          bytes -= slot.bytes;
+          drop(slot);
           ghosts.add(slot.key);
         }
       } else {
@@ -208,10 +221,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (slot.freq > 0) {
           slot.freq--;
           main.push(slot); // one more round for each read
-        } else {
-          slots.delete(slot.key);
-          bytes -= slot.bytes;
-        }
+        } else drop(slot);
       }
     }
   };
@@ -240,13 +250,18 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return slots.get(key)?.derived;
     },
     peekDerived<T>(key: string, now = clock.now(), derive: (raw: string) => T): T | null {
-      if (read(key, now) === null) return null;
-      const slot = slots.get(key)!;
-      if (slot.derive !== derive) {
-        slot.derived = derive(slot.value);
-        slot.derive = derive;
-      }
-      return slot.derived as T;
+      const slot = live(key, now);
+      return slot === undefined ? null : derived(slot, derive);
+    },
+    slotOf(key) {
+      return slots.get(key) as StoreSlot | undefined;
+    },
+    peekSlot<T>(handle: StoreSlot, now = clock.now(), derive: (raw: string) => T): T | null {
+      const slot = handle as unknown as Slot;
+      // Dropped (overwritten, evicted, deleted) or expired: the caller looks its key up again.
+      if (slot.expiresAt <= now) return null;
+      if (slot.freq < 3) slot.freq++;
+      return derived(slot, derive);
     },
     clock,
     setMany(writes) {
@@ -256,14 +271,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     deleteMany(keys) {
       for (const key of keys) {
         const slot = slots.get(key);
-        if (slot) remove(key, slot);
+        if (slot) remove(slot);
       }
       return Promise.resolve();
     },
     deleteIfStartsWith(key, prefix) {
       const slot = slots.get(key);
       if (read(key, clock.now()) === null || !slot!.value.startsWith(prefix)) return Promise.resolve(false);
-      remove(key, slot!);
+      remove(slot!);
       return Promise.resolve(true);
     },
     scan(prefix) {
@@ -273,6 +288,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve(found);
     },
     close() {
+      for (const slot of slots.values()) slot.expiresAt = 0;
       slots.clear();
       small.clear();
       main.clear();

@@ -75,3 +75,51 @@ Deno.test("memory store: S3-FIFO keeps a hot set through a scan of one-off keys,
   assert.equal(hot.filter((v) => v !== null).length, 50, "every hot entry survived the scan");
   assert.equal(store.size, 100);
 });
+
+Deno.test("memory store: a slot reads its key's value until it is written again, deleted, evicted, expired or closed", async () => {
+  const clock = new ManualClock();
+  const store = memoryStore({ clock, maxEntries: 10 });
+  const derive = (raw: string) => ({ raw });
+  const put = (key: string, value: string, ttlMs = 1000) => store.setMany([{ key, value, ttlMs }]);
+  const slotFor = async (key: string, value: string, ttlMs?: number) => {
+    await put(key, value, ttlMs);
+    const slot = store.slotOf!(key)!;
+    assert.deepEqual(store.peekSlot!(slot, undefined, derive), { raw: value });
+    return slot;
+  };
+  assert.equal(store.slotOf!("missing"), undefined);
+
+  const overwritten = await slotFor("a", "1");
+  await put("a", "2");
+  assert.equal(store.peekSlot!(overwritten, undefined, derive), null);
+  assert.deepEqual(store.peekDerived!("a", undefined, derive), { raw: "2" });
+
+  const deleted = await slotFor("b", "1");
+  await store.deleteMany(["b"]);
+  assert.equal(store.peekSlot!(deleted, undefined, derive), null);
+
+  const expired = await slotFor("c", "1", 100);
+  clock.advance(100);
+  assert.equal(store.peekSlot!(expired, undefined, derive), null);
+  assert.deepEqual(await store.getMany(["c"]), [null]);
+
+  await put("d", "1");
+  const evicted = store.slotOf!("d")!; // not a read: d stays one-off, the first to go
+  for (let i = 0; i < 30; i++) await put(`filler${i}`, "x");
+  assert.deepEqual(await store.getMany(["d"]), [null]);
+  assert.equal(store.peekSlot!(evicted, undefined, derive), null);
+
+  const closed = await slotFor("e", "1");
+  await store.close!();
+  assert.equal(store.peekSlot!(closed, undefined, derive), null);
+});
+
+Deno.test("memory store: a read through a slot counts as a read (the entry survives a scan)", async () => {
+  const store = memoryStore({ maxEntries: 10 });
+  await store.setMany([{ key: "hot", value: "h", ttlMs: 1000 }]);
+  const slot = store.slotOf!("hot")!;
+  store.peekSlot!(slot, undefined, String);
+  for (let i = 0; i < 50; i++) await store.setMany([{ key: `scan${i}`, value: "x", ttlMs: 1000 }]);
+  assert.deepEqual(await store.getMany(["hot"]), ["h"]);
+  assert.equal(store.peekSlot!(slot, undefined, String), "h");
+});

@@ -10,6 +10,7 @@
 import type { CacheContext } from "./context.ts";
 import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
+import type { StoreSlot } from "./store.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
 /**
@@ -23,6 +24,8 @@ export interface ReadPlan {
   readonly logical: string;
   readonly keys: readonly (string | Promise<string>)[];
   readonly pending: boolean;
+  /** Where an in-process store held the entry when last read: the next hit skips the key lookup. */
+  slot: StoreSlot | undefined;
 }
 
 /** The keys of one cached function's calls. */
@@ -32,7 +35,7 @@ export class ReadKeys<A> {
   readonly #keyFn: unknown;
   readonly #tags: CompiledTags<A>;
   readonly #memoField?: string | null;
-  #memo = new Map<unknown, { logical: string; keys: string[] }>();
+  #memo = new Map<unknown, ReadPlan>();
   #memoCache?: CacheContext;
 
   constructor(what: string, template: CompiledTemplate | undefined, keyFn: unknown, tags: CompiledTags<A>) {
@@ -59,7 +62,7 @@ export class ReadKeys<A> {
   /** The keys a call with `arg` reads in `cache`. */
   plan(cache: CacheContext, arg: A): ReadPlan {
     const memo = this.#memoFor(cache, arg);
-    if (memo) return { logical: memo.logical, keys: memo.keys, pending: false };
+    if (memo) return memo; // shared by every call with this value: plans are read, never changed
     const logical = this.logicalKey(arg);
     const tagList = renderTags(this.#tags, arg, this.#what, cache);
     // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
@@ -72,7 +75,7 @@ export class ReadKeys<A> {
       keys.push(key);
     }
     if (!pending) this.#remember(cache, arg, logical, keys as string[]);
-    return { logical, keys, pending };
+    return { logical, keys, pending, slot: undefined };
   }
 
   #memoFor(cache: CacheContext, arg: A) {
@@ -91,6 +94,6 @@ export class ReadKeys<A> {
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
     if (this.#memo.size >= (cache.store.capabilities.maxEntries ?? MEMO_DEFAULT)) this.#memo.clear();
-    this.#memo.set(value, { logical, keys });
+    this.#memo.set(value, { logical, keys, pending: false, slot: undefined });
   }
 }

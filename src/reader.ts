@@ -12,7 +12,7 @@ import { Budget } from "./deadline.ts";
 import { settledWithin } from "./timers.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
-import { ReadKeys } from "./read_keys.ts";
+import { ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
@@ -74,13 +74,14 @@ export class Reader<A, R> {
         cache.metrics.count("cache.skip", this.#what);
         return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
       }
-      const { logical, keys, pending } = this.#keys.plan(cache, arg);
+      const plan = this.#keys.plan(cache, arg);
+      const { logical, keys, pending } = plan;
       const l1 = this.#options.l1 === false ? undefined : cache.l1;
       const since = l1 ? cache.settings.clock.now() : 0; // only L1 dates entries by it: no clock read otherwise
       let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
-        const hit = this.#peekHit(cache, keys as string[], logical, thisArg, arg, ttl, call);
+        const hit = this.#peekHit(cache, plan, thisArg, arg, ttl, call);
         if (!(hit instanceof Peeked)) {
           return call?.signal ? abortable(Promise.resolve(hit as R), call.signal) : Promise.resolve(hit as R);
         }
@@ -137,8 +138,7 @@ export class Reader<A, R> {
   /** A fresh, valid entry's value from an in-process store, or what was read (the async path then handles it). */
   #peekHit(
     cache: CacheContext,
-    keys: string[],
-    logical: string,
+    plan: ReadPlan,
     thisArg: unknown,
     arg: A,
     ttl: number,
@@ -149,27 +149,32 @@ export class Reader<A, R> {
     const now = clock.now();
     const store = cache.store;
     const storeNow = store.clock === clock ? now : undefined;
+    const keys = plan.keys as string[], logical = plan.logical;
     let entry: Entry | undefined, raws: (string | null)[] | undefined;
     if (store.peekDerived) {
-      // The decoded entry lives with the stored value (parsed once per write); callers get copies of it.
-      entry = store.peekDerived(keys[0], storeNow, decodeShared) ?? undefined;
+      // The decoded entry lives with the stored value (parsed once per write); callers get copies of it. The
+      // slot it was found in last time is tried first: a hot key skips the store's key lookup.
+      if (plan.slot) entry = store.peekSlot!(plan.slot, storeNow, decodeShared) ?? undefined;
+      if (entry === undefined) {
+        entry = store.peekDerived(keys[0], storeNow, decodeShared) ?? undefined;
+        plan.slot = entry && store.slotOf?.(keys[0]);
+      }
       if (entry && keys.length > 1) raws = store.peek!(keys, storeNow); // its dependencies' versions
     } else {
       raws = store.peek!(keys, storeNow);
       entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
     }
-    const read = () => raws ??= store.peek!(keys, storeNow);
     const valid = entry !== undefined &&
       (raws ? versionsMatch(entry.versions, raws) : entry.versions.length === 0) &&
       !cache.hasPendingInvalidation(keys);
-    if (!valid || now >= entry!.freshUntil) return new Peeked(read());
+    if (!valid || now >= entry!.freshUntil) return new Peeked(raws ?? store.peek!(keys, storeNow));
     const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
-    if (value === NOTHING) return new Peeked(read());
+    if (value === NOTHING) return new Peeked(raws ?? store.peek!(keys, storeNow));
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
       const job = { cache, thisArg, arg, logical, keys, ttl, waitUntil, since: now };
-      this.#refreshInBackground(job, read(), "early");
+      this.#refreshInBackground(job, raws ?? store.peek!(keys, storeNow), "early");
     }
     return value;
   }

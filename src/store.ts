@@ -39,6 +39,12 @@ export interface StoreWrite {
   readonly ifStartsWith?: string;
 }
 
+/** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
+export interface StoreSlot {
+  readonly [slotBrand]: never;
+}
+declare const slotBrand: unique symbol;
+
 /** Per-call options passed by the core. */
 export interface StoreCallOptions {
   /** Aborted when the call's deadline passes. */
@@ -94,6 +100,16 @@ export interface CacheStore {
    * eviction forgets it). `null` when the key holds nothing.
    */
   peekDerived?<T>(key: string, now: number | undefined, derive: (raw: string) => T): T | null;
+  /**
+   * The slot that holds `key`'s value now (not a read), for a caller that reads the key again and again:
+   * {@linkcode CacheStore.peekSlot} then skips the key lookup. Stores with `peekDerived` may offer it.
+   */
+  slotOf?(key: string): StoreSlot | undefined;
+  /**
+   * `peekDerived` through a slot from `slotOf`: `null` once the slot no longer holds a live value (the key was
+   * written again, evicted, deleted, or expired); the caller then looks the key up again.
+   */
+  peekSlot?<T>(slot: StoreSlot, now: number | undefined, derive: (raw: string) => T): T | null;
   /**
    * The first `length` characters of each value (`null` when missing), in one round trip: what validating an
    * in-process copy needs (an entry's token, versions), without the values. Stores without it are read whole.

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { cloneJson } from "./codec.ts";
+
+/** Every object of a tree, for checking that a copy shares none. */
+function objectsOf(value: unknown, into = new Set<object>()): Set<object> {
+  if (typeof value === "object" && value !== null) {
+    into.add(value);
+    for (const child of Object.values(value)) objectsOf(child, into);
+  }
+  return into;
+}
+
+Deno.test("codec: cloneJson gives an equal tree sharing no object with the original", () => {
+  fc.assert(
+    fc.property(fc.jsonValue(), (tree) => {
+      const parsed = JSON.parse(JSON.stringify(tree));
+      const copy = cloneJson(parsed);
+      assert.deepStrictEqual(copy, parsed);
+      const originals = objectsOf(parsed);
+      for (const object of objectsOf(copy)) assert.ok(!originals.has(object));
+    }),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("codec: cloneJson keeps a __proto__ key as data and never changes a prototype", () => {
+  const parsed = JSON.parse('{"__proto__":{"polluted":true},"list":[{"__proto__":[1]}]}');
+  const copy = cloneJson(parsed) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(copy, "__proto__")?.value, { polluted: true });
+  assert.notEqual(Object.getOwnPropertyDescriptor(copy, "__proto__")?.value, parsed["__proto__"]);
+  const item = (copy.list as Record<string, unknown>[])[0];
+  assert.equal(Object.getPrototypeOf(item), Object.prototype);
+  assert.deepEqual(Object.getOwnPropertyDescriptor(item, "__proto__")?.value, [1]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
