@@ -19,6 +19,8 @@ import type { Encoded } from "./codec.ts";
 /** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
 const HEAD = '["svc4","';
 const MARKER = "~";
+/** One shared empty list for entries without dependencies (most in-process ones): no array per entry. */
+const NONE: readonly string[] = Object.freeze([]);
 
 /** An entry's metadata. */
 export interface EntryMeta {
@@ -82,8 +84,8 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
     negative: (flags & 1) === 1,
     ttl: a[7],
     loadMs: a[8],
-    versions: a[9] as string[],
-    dependencies: a[10] as string[],
+    versions: a[9].length === 0 ? NONE : a[9] as string[],
+    dependencies: a[10].length === 0 ? NONE : a[10] as string[],
     parsed: a[11],
     json: (flags & 2) === 2,
     shared,

@@ -196,6 +196,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       bytes: size,
       freq: old?.freq ?? 0,
       queue,
+      // Declared up front so every slot has one shape, with no property array added on its first hit.
+      newer: undefined,
+      older: undefined,
+      derived: undefined,
+      derive: undefined,
     };
     queue.push(slot);
     slots.set(w.key, slot);

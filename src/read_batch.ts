@@ -10,6 +10,11 @@
 import type { CacheContext } from "./context.ts";
 import { unref } from "./timers.ts";
 
+interface Group {
+  readonly keys: readonly string[];
+  readonly waiting: Pending[];
+}
+
 interface Pending {
   readonly resolve: (raws: (string | null)[]) => void;
   readonly reject: (error: unknown) => void;
@@ -24,8 +29,12 @@ export class ReadBatch {
   readonly #read: BatchRead;
   readonly #op: string;
   readonly #delayMs: number;
-  /** The key lists asked this tick, by their joined form, each with its waiting callers. */
-  #pending = new Map<string, { keys: readonly string[]; waiting: Pending[] }>();
+  /**
+   * The key lists asked this tick, each with its waiting callers, by their first key (the entry key): callers
+   * of one function and argument share their plan's list, so telling lists apart rarely compares more.
+   */
+  #pending = new Map<string, Group[]>();
+  #size = 0;
 
   /**
    * `read` defaults to the store's `getMany`; `op` names the call in errors; with `delayMs` the batch collects
@@ -41,20 +50,22 @@ export class ReadBatch {
   /** What the store holds at `keys` (one read per tick for all callers). */
   read(keys: readonly string[]): Promise<(string | null)[]> {
     return new Promise((resolve, reject) => {
-      if (this.#pending.size === 0) {
+      if (this.#size++ === 0) {
         if (this.#delayMs === 0) queueMicrotask(() => this.#flush());
         else unref(setTimeout(() => this.#flush(), this.#delayMs));
       }
-      const id = keys.join("\u0000");
-      const group = this.#pending.get(id);
+      const same = this.#pending.get(keys[0]);
+      const group = same?.find((g) => sameKeys(g.keys, keys));
       if (group) group.waiting.push({ resolve, reject });
-      else this.#pending.set(id, { keys, waiting: [{ resolve, reject }] });
+      else if (same) same.push({ keys, waiting: [{ resolve, reject }] });
+      else this.#pending.set(keys[0], [{ keys, waiting: [{ resolve, reject }] }]);
     });
   }
 
   async #flush(): Promise<void> {
-    const groups = [...this.#pending.values()];
+    const groups = [...this.#pending.values()].flat();
     this.#pending = new Map();
+    this.#size = 0;
     const cache = this.#cache;
     // The common case, one key list (sequential hits, a burst of one key), needs no merging.
     const index = groups.length === 1 ? undefined : keyIndex(groups.map((g) => g.keys));
@@ -69,6 +80,13 @@ export class ReadBatch {
       for (const { waiting } of groups) for (const caller of waiting) caller.reject(error);
     }
   }
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Each distinct key of `lists`, in first-seen order, with its position in the merged list. */
