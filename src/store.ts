@@ -41,9 +41,9 @@ export interface StoreWrite {
 
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
 export interface StoreSlot {
-  readonly [slotBrand]: never;
+  /** A type-level brand only: a slot comes from {@linkcode CacheStore.slotOf}, never from user code. */
+  readonly storeSlotBrand: never;
 }
-declare const slotBrand: unique symbol;
 
 /** Per-call options passed by the core. */
 export interface StoreCallOptions {

@@ -8,5 +8,5 @@
 export { type ConformanceOptions, testAdapter, type TestRegistrar } from "./conformance.ts";
 export { type Fault, type FaultStore, faultStore } from "./fault_store.ts";
 export { testFaults } from "./fault_suite.ts";
-export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreWrite } from "../store.ts";
+export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreSlot, StoreWrite } from "../store.ts";
 export type { Clock } from "../clock.ts";
