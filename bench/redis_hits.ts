@@ -18,7 +18,12 @@ const [url, upstashUrl, upstashToken] = Deno.args;
 const ops = Number(Deno.args[3] ?? 20_000);
 const rounds = Number(Deno.args[4] ?? 5);
 const KEYS = 1000;
-const value = (id: number) => ({ id, name: `user ${id}`, email: `user${id}@example.com`, roles: ["reader"] });
+const value = (id: number) => ({
+  id,
+  name: `user ${id}`,
+  email: `user${id}@example.com`,
+  roles: ["reader"],
+});
 
 const raw = createClient({ url });
 await raw.connect();
@@ -51,7 +56,9 @@ const c64 = (name: string, op: () => Promise<unknown>): Subject => ({
   name,
   run: (n) => concurrently(n, 64, op),
 });
-const subjects = (wrap: (name: string, op: () => Promise<unknown>) => Subject) => [
+const subjects = (
+  wrap: (name: string, op: () => Promise<unknown>) => Subject,
+) => [
   wrap("raw GET+JSON.parse", rawGet),
   wrap("raw MGET(entry, tag)+JSON.parse", rawMget),
   wrap("@svc-infra/cache (1 tag)", ourGet),
@@ -67,7 +74,10 @@ const upstashRaw = new Redis({
   automaticDeserialization: false,
   enableTelemetry: false,
 });
-await initCache({ store: upstashStore({ url: upstashUrl, token: upstashToken }), prefix: "benchup" });
+await initCache({
+  store: upstashStore({ url: upstashUrl, token: upstashToken }),
+  prefix: "benchup",
+});
 const getUp = cacheRead(
   { key: "user:{id}", tags: ["user:{id}"], ttl: 3600 },
   ({ id }: { id: number }) => value(id),
@@ -76,13 +86,26 @@ for (let id = 0; id < 100; id++) await getUp({ id });
 const before = await requests();
 for (let k = 0; k < 200; k++) await getUp({ id: k % 100 });
 const requestsPerHit = ((await requests()) - before) / 200;
+const rawUpstashGet = async () => JSON.parse(String(await upstashRaw.get(`raw:user:${i++ % KEYS}`)));
+const ourUpstashGet = () => getUp({ id: i++ % 100 });
+/** HTTP requests per hit with 64 concurrent callers: hits of one tick share a `/pipeline` request. */
+const concurrentRequestsPerHit = async (op: () => Promise<unknown>) => {
+  const start = await requests();
+  await concurrently(6400, 64, op);
+  return ((await requests()) - start) / 6400;
+};
+const concurrentRequests = {
+  "raw @upstash/redis get+JSON.parse": await concurrentRequestsPerHit(
+    rawUpstashGet,
+  ),
+  "@svc-infra/cache upstash (1 tag)": await concurrentRequestsPerHit(
+    ourUpstashGet,
+  ),
+};
 const upstash = await measure(
   [
-    c64(
-      "raw @upstash/redis get+JSON.parse",
-      async () => JSON.parse(String(await upstashRaw.get(`raw:user:${i++ % KEYS}`))),
-    ),
-    c64("@svc-infra/cache upstash (1 tag)", () => getUp({ id: i++ % 100 })),
+    c64("raw @upstash/redis get+JSON.parse", rawUpstashGet),
+    c64("@svc-infra/cache upstash (1 tag)", ourUpstashGet),
   ],
   Math.max(2000, ops / 10),
   rounds,
@@ -92,7 +115,7 @@ const plain = (rs: Result[]) => rs.map(({ name, opsPerSec, spread }) => ({ name,
 console.log(JSON.stringify({
   redisSequential: plain(redisSequential),
   redisConcurrent: plain(redisConcurrent),
-  upstash: { requestsPerHit, concurrent: plain(upstash) },
+  upstash: { requestsPerHit, concurrentRequests, concurrent: plain(upstash) },
 }));
 await closeCache();
 await raw.close();

@@ -13,8 +13,10 @@ process.chdir(root);
 const deno = join(root, "node_modules/.bin/deno");
 const quick = process.argv.includes("--quick");
 /** Subjects of bench/l1_hits.mjs that the two-level cache's targets compare. */
-const L1 = "@svc-infra/cache l1 on redis", MEMORY = "@svc-infra/cache memory tier";
-const REDIS_HIT = "@svc-infra/cache redis (no l1)", BENTO = "bentocache memory+redis+bus";
+const L1 = "@svc-infra/cache l1 on redis",
+  MEMORY = "@svc-infra/cache memory tier";
+const REDIS_HIT = "@svc-infra/cache redis (no l1)",
+  BENTO = "bentocache memory+redis+bus";
 const out = (cmd, args, opts = {}) =>
   execFileSync(cmd, args, { encoding: "utf8", maxBuffer: 64 << 20, ...opts });
 
@@ -23,8 +25,12 @@ if (process.argv.includes("--readme-only")) {
   process.exit(0);
 }
 out(deno, ["run", "-A", "npm-build.ts"], { stdio: "inherit" });
-if (!["bentocache", "ioredis"].every((name) => existsSync(`bench/node_modules/${name}`))) {
-  out("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], { stdio: "inherit" });
+if (
+  !["bentocache", "ioredis"].every((name) => existsSync(`bench/node_modules/${name}`))
+) {
+  out("npm", ["install", "--prefix", "bench", "--no-audit", "--no-fund"], {
+    stdio: "inherit",
+  });
 }
 mkdirSync("bench/results", { recursive: true });
 mkdirSync(".tmp", { recursive: true });
@@ -46,7 +52,17 @@ try {
   peers.memoryPerEntry = Object.fromEntries(
     peers.subjects.map((
       name,
-    ) => [name, JSON.parse(out(process.execPath, ["--expose-gc", "bench/peers.mjs", "--memory", name]))]),
+    ) => [
+      name,
+      JSON.parse(
+        out(process.execPath, [
+          "--expose-gc",
+          "bench/peers.mjs",
+          "--memory",
+          name,
+        ]),
+      ),
+    ]),
   );
   console.log("# redis and upstash hits");
   const redis = JSON.parse(
@@ -61,7 +77,19 @@ try {
       quick ? "3" : "5",
     ], { env }),
   );
-  console.log("# two-level cache (l1) beside the memory tier, redis and bentocache's hybrid cache");
+  console.log(
+    "# where a redis hit's cpu time goes (profiled, one process per subject)",
+  );
+  redis.profile = JSON.parse(
+    out(process.execPath, [
+      "bench/redis_profile.mjs",
+      env.TEST_REDIS_URL,
+      quick ? "5000" : "20000",
+    ], { env }),
+  );
+  console.log(
+    "# two-level cache (l1) beside the memory tier, redis and bentocache's hybrid cache",
+  );
   const l1 = JSON.parse(
     out(process.execPath, [
       "bench/l1_hits.mjs",
@@ -84,40 +112,68 @@ try {
   console.log("# stampede across 4 processes on redis");
   const processes = {};
   for (
-    const [name, noLock] of [["with lock", "0"], ["without lock (per-process coalescing, as the peers)", "1"]]
+    const [name, noLock] of [["with lock", "0"], [
+      "without lock (per-process coalescing, as the peers)",
+      "1",
+    ]]
   ) {
     const goAt = String(Date.now() + 3000);
     const prefix = `bst${Date.now()}`;
-    const runs = await Promise.all(Array.from({ length: 4 }, () =>
-      new Promise((resolve) => {
-        const child = spawn(deno, ["run", "-A", "tests/fixtures/stampede_worker.ts"], {
-          env: {
-            ...env,
-            URL: env.TEST_REDIS_URL,
-            PREFIX: prefix,
-            CALLERS: "250",
-            GO_AT: goAt,
-            NO_LOCK: noLock,
-            LOAD_MS: "50",
-          },
-        });
-        let text = "";
-        child.stdout.on("data", (c) => text += c);
-        child.on("close", () => resolve(JSON.parse(text.trim().split("\n").at(-1))));
-      })));
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        new Promise((resolve) => {
+          const child = spawn(deno, [
+            "run",
+            "-A",
+            "tests/fixtures/stampede_worker.ts",
+          ], {
+            env: {
+              ...env,
+              URL: env.TEST_REDIS_URL,
+              PREFIX: prefix,
+              CALLERS: "250",
+              GO_AT: goAt,
+              NO_LOCK: noLock,
+              LOAD_MS: "50",
+            },
+          });
+          let text = "";
+          child.stdout.on("data", (c) => text += c);
+          child.on("close", () => resolve(JSON.parse(text.trim().split("\n").at(-1))));
+        })),
+    );
     processes[name] = {
       loaderCalls: runs.reduce((n, r) => n + r.loads, 0),
       ms: Math.max(...runs.map((r) => r.ms)),
     };
   }
   console.log("# hit ratio on traces (our store, lru-cache, Belady's optimum)");
-  const hitRatio = JSON.parse(out(process.execPath, ["bench/hit_ratio.mjs", quick ? "200000" : "1000000"]));
+  const hitRatio = JSON.parse(
+    out(process.execPath, [
+      "bench/hit_ratio.mjs",
+      quick ? "200000" : "1000000",
+    ]),
+  );
   console.log("# latency while the backend hangs");
-  const hang = JSON.parse(out(deno, ["run", "-A", "bench/hang_latency.ts", "2000", "50"]));
-  const results = { date: new Date().toISOString(), peers, redis, l1, costs, processes, hang, hitRatio };
+  const hang = JSON.parse(
+    out(deno, ["run", "-A", "bench/hang_latency.ts", "2000", "50"]),
+  );
+  const results = {
+    date: new Date().toISOString(),
+    peers,
+    redis,
+    l1,
+    costs,
+    processes,
+    hang,
+    hitRatio,
+  };
   writeFileSync("bench/results/results.json", JSON.stringify(results, null, 2));
   writeFileSync("bench/results/results.md", markdown(results));
-  writeFileSync("bench/results/hits.svg", chart(largestUniform(peers.memoryHits)));
+  writeFileSync(
+    "bench/results/hits.svg",
+    chart(largestUniform(peers.memoryHits)),
+  );
   writeReadme(results);
   console.log(markdown(results));
 } finally {
@@ -127,10 +183,16 @@ try {
 /** Puts the results and the targets, with their verdicts, into the README between the bench markers. */
 function writeReadme(results) {
   const readme = readFileSync("README.md", "utf8");
-  const start = readme.indexOf("<!-- bench:start"), end = readme.indexOf("<!-- bench:end -->");
+  const start = readme.indexOf("<!-- bench:start"),
+    end = readme.indexOf("<!-- bench:end -->");
   const head = readme.slice(0, readme.indexOf("\n", start) + 1);
-  writeFileSync("README.md", head + markdown(results) + "\n" + targets(results) + readme.slice(end));
-  out(join(root, "node_modules/.bin/deno"), ["fmt", "README.md"], { stdio: "ignore" }); // keep `deno fmt --check` clean
+  writeFileSync(
+    "README.md",
+    head + markdown(results) + "\n" + targets(results) + readme.slice(end),
+  );
+  out(join(root, "node_modules/.bin/deno"), ["fmt", "README.md"], {
+    stdio: "ignore",
+  }); // keep `deno fmt --check` clean
 }
 
 /** Per working-set cell: ours, zeroCopy and the bare Map against the fastest peer of that cell. */
@@ -153,15 +215,20 @@ function hitRatios(memoryHits, peerNames) {
 function targets({ peers, redis, l1, costs, hitRatio }) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const worst = (field) => Math.min(...cells.map((c) => c[field]));
-  const ours = worst("ours"), zeroCopy = worst("zeroCopy"), vsMap = worst("vsMap");
+  const ours = worst("ours"),
+    zeroCopy = worst("zeroCopy"),
+    vsMap = worst("vsMap");
   const short = (field, goal) =>
     cells.filter((c) => c[field] < goal).map((c) => `${c.cell} ${fmt(c[field], 2)}×`).join(", ");
   const ratio = (rows, name) => rows.find((r) => r.name === name).opsPerSec / rows[0].opsPerSec;
   const seq = ratio(redis.redisSequential, "@svc-infra/cache (1 tag)");
   const c64 = ratio(redis.redisConcurrent, "@svc-infra/cache (1 tag)");
   const floor = ratio(redis.redisConcurrent, "raw MGET(entry, tag)+JSON.parse");
+  const upstashRatio = redis.upstash.concurrent[1].opsPerSec /
+    redis.upstash.concurrent[0].opsPerSec;
   const inv = peers.invalidation["@svc-infra/cache"];
-  const memory = peers.memoryPerEntry["@svc-infra/cache"], mapMemory = peers.memoryPerEntry["bare Map"].inUse;
+  const memory = peers.memoryPerEntry["@svc-infra/cache"],
+    mapMemory = peers.memoryPerEntry["bare Map"].inUse;
   const lruMemory = peers.memoryPerEntry["cachified+lru-cache"].inUse;
   const core = peers.bundle["@svc-infra/cache"].gzipped / 1024; // the one measurement, as in the table
   const verdict = (met, text) => (met ? "met" : "missed") + (text ? `: ${text}` : "");
@@ -174,7 +241,10 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
       verdict(ours >= 1.5, ours >= 1.5 ? "" : `below in ${short("ours", 1.5)}`)
     } |`,
     `| \`zeroCopy\` ≥ 2× the fastest peer at every size | worst cell ${fmt(zeroCopy, 2)}× | ${
-      verdict(zeroCopy >= 2, zeroCopy >= 2 ? "" : `below in ${short("zeroCopy", 2)}`)
+      verdict(
+        zeroCopy >= 2,
+        zeroCopy >= 2 ? "" : `below in ${short("zeroCopy", 2)}`,
+      )
     } |`,
     `| memory hit ≥ 0.5× the bare \`Map\` wrapper | worst cell ${fmt(vsMap, 2)}× | ${
       verdict(
@@ -184,12 +254,21 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
     } |`,
     ...Object.entries(hitRatio.traces).map(([trace, t]) => {
       const rows = Object.entries(t.rows);
-      const fewer = rows.map(([share, r]) => [share, 1 - r.ours.missRatio / r.lru.missRatio]);
+      const fewer = rows.map((
+        [share, r],
+      ) => [share, 1 - r.ours.missRatio / r.lru.missRatio]);
       const goal = trace.includes("scans") ? 0.1 : 0.02;
       const worst = Math.min(...fewer.map(([, f]) => f));
       return `| ${trace}: miss ratio never above lru-cache's, ≥ ${goal * 100}% lower | ${
-        fewer.map(([share, f]) => `${share}: ${fmt(f * 100, 1)}% lower`).join(", ")
-      } | ${verdict(worst >= goal, worst >= goal ? "" : `the smallest gain is ${fmt(worst * 100, 1)}%`)} |`;
+        fewer.map(([share, f]) => `${share}: ${fmt(f * 100, 1)}% lower`).join(
+          ", ",
+        )
+      } | ${
+        verdict(
+          worst >= goal,
+          worst >= goal ? "" : `the smallest gain is ${fmt(worst * 100, 1)}%`,
+        )
+      } |`;
     }),
     `| memory per entry ≤ 1.5× a bare \`Map\` holding the same values | ${
       fmt(memory.inUse / mapMemory, 2)
@@ -211,9 +290,42 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
     }× with 64 concurrent callers | ${seq >= 0.9 ? "sequential met" : "sequential missed"}${
       c64 >= 0.9
         ? ", concurrent met"
-        : `; concurrent missed: the tag check reads two keys in one \`MGET\`, and the raw \`MGET\` of entry and tag alone reaches ${
+        : `; concurrent missed: the raw \`MGET\` of entry and tag alone reaches ${
           fmt(floor, 2)
-        }×; the rest is our per-hit work (envelope parsing, promise layers)`
+        }×, so the one-round-trip tag check is not the limit; our code is (profile above: ${
+          fmt(redis.profile["ours 64"].usPerHit.ours, 1)
+        } of ${fmt(total(redis.profile["ours 64"]), 1)} µs per hit with 64 callers, ${
+          fmt(
+            100 * redis.profile["ours 64"].usPerHit.decode /
+              redis.profile["ours 64"].usPerHit.ours,
+          )
+        } % of it decoding entries, the rest the read batch, the tag compare, the copy and the promise hand-offs; batching one tick's hits into one \`MGET\` already saves ${
+          fmt(
+            redis.profile["raw 64"].usPerHit.node -
+              redis.profile["ours 64"].usPerHit.node,
+            1,
+          )
+        } µs of Node's socket work)`
+    } |`,
+    `| Upstash hit with 64 concurrent callers ≥ 0.9× raw \`@upstash/redis\` \`get\` + \`JSON.parse\`, a tick's hits sharing one \`/pipeline\` request | ${
+      fmt(upstashRatio, 2)
+    }×, ${
+      fmt(
+        redis.upstash.concurrentRequests["@svc-infra/cache upstash (1 tag)"],
+        3,
+      )
+    } requests per hit (raw ${
+      fmt(
+        redis.upstash.concurrentRequests["raw @upstash/redis get+JSON.parse"],
+        3,
+      )
+    }) | ${
+      verdict(
+        upstashRatio >= 0.9,
+        upstashRatio >= 0.9
+          ? ""
+          : "requests are shared as well as the raw client's; the difference is the same per-hit code as on Redis",
+      )
     } |`,
     ...l1Targets(l1),
     ...costTargets(costs),
@@ -234,11 +346,41 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
   ].join("\n");
 }
 
-function fmt(n, digits = 0) {
-  return Number(n).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+/** µs of CPU (and idle) per hit, all parts. */
+function total({ usPerHit: t }) {
+  return t.ours + t.client + t.node + t.gc + t.idle; // decode is a part of ours
 }
 
-function markdown({ peers, redis, l1, costs, processes, hang, date, hitRatio }) {
+/** bench/redis_profile.mjs: the sampled time of one hit, per part of the process. */
+function profileTable(profile) {
+  const parts = ["ours", "decode", "client", "node", "gc", "idle"];
+  return [
+    "**Where a Redis hit's time goes** (V8's sampling profiler, each subject alone in its own process; µs per hit: " +
+    "our code and, within it, decoding entries; the node-redis client; Node's sockets and internals; garbage " +
+    "collection; idle, waiting for Redis)",
+    "",
+    `| subject | callers | hits/s | ours | of which decoding | client | node | gc | idle | total |`,
+    `| --- | ---: | ---: | ${parts.map(() => "---:").join(" | ")} | ---: |`,
+    ...Object.entries(profile).map(([key, run]) => {
+      const [subject, callers] = key.split(" ");
+      return `| ${subject === "raw" ? "raw GET+JSON.parse" : "@svc-infra/cache (1 tag)"} | ${callers} | ${
+        fmt(run.hitsPerSec)
+      } | ${parts.map((p) => fmt(run.usPerHit[p], 1)).join(" | ")} | ${fmt(total(run), 1)} |`;
+    }),
+    "",
+  ];
+}
+
+function fmt(n, digits = 0) {
+  return Number(n).toLocaleString("en-US", {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: digits,
+  });
+}
+
+function markdown(
+  { peers, redis, l1, costs, processes, hang, date, hitRatio },
+) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const lines = [
     `Measured ${
@@ -289,8 +431,13 @@ function markdown({ peers, redis, l1, costs, processes, hang, date, hitRatio }) 
     `**Upstash** (local bridge over the same Redis): ${
       fmt(redis.upstash.requestsPerHit, 2)
     } HTTP requests per hit (sequential); 64 concurrent: ` +
-    redis.upstash.concurrent.map((r) => `${r.name} ${fmt(r.opsPerSec)} hits/s`).join(", ") + ".",
+    redis.upstash.concurrent.map((r) =>
+      `${r.name} ${fmt(r.opsPerSec)} hits/s (${
+        fmt(redis.upstash.concurrentRequests[r.name], 3)
+      } requests per hit)`
+    ).join(", ") + ".",
     "",
+    ...profileTable(redis.profile),
     ...l1Tables(l1),
     ...costTables(costs),
     "**Stampede** (1,000 concurrent callers, one cold key, 50 ms loader)",
@@ -383,7 +530,9 @@ function l1Targets(l1) {
   if (!l1) return [];
   const cells = Object.values(l1.hits);
   const worst = (other) => Math.min(...cells.map((c) => c[L1].opsPerSec / c[other].opsPerSec));
-  const vsMemory = worst(MEMORY), vsRedis = worst(REDIS_HIT), vsBento = worst(BENTO);
+  const vsMemory = worst(MEMORY),
+    vsRedis = worst(REDIS_HIT),
+    vsBento = worst(BENTO);
   const verdict = (met) => met ? "met" : "missed";
   return [
     `| L1 hit ≥ 0.8× the memory-tier hit | worst size ${fmt(vsMemory, 2)}× | ${verdict(vsMemory >= 0.8)} |`,
@@ -442,9 +591,10 @@ function largestUniform(memoryHits) {
 }
 
 function chart(hits) {
-  const rows = Object.entries(hits).filter(([n]) => n !== "bare Map").sort((a, b) =>
-    b[1].opsPerSec - a[1].opsPerSec
-  );
+  const rows = Object.entries(hits).filter(([n]) => n !== "bare Map").sort((
+    a,
+    b,
+  ) => b[1].opsPerSec - a[1].opsPerSec);
   const max = rows[0][1].opsPerSec;
   const width = 640, barX = 200, rowH = 26;
   const bars = rows.map(([name, r], k) => {
