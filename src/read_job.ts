@@ -8,6 +8,7 @@ import type { CacheContext, WaitUntil } from "./context.ts";
 import type { Budget } from "./deadline.ts";
 import type { ReadResult } from "./read_options.ts";
 import type { L1Tier } from "./l1/tier.ts";
+import type { ReadPlan } from "./read_keys.ts";
 
 /** Everything one call needs, computed once per call. */
 export interface Job<A> {
@@ -17,6 +18,8 @@ export interface Job<A> {
   readonly logical: string;
   /** The entry key, then the tag-version keys: what a hit reads in one batch. */
   readonly keys: readonly string[];
+  /** Where the keys came from; it remembers the entry a remote store last returned. */
+  readonly plan: ReadPlan;
   readonly ttl: number;
   readonly waitUntil?: WaitUntil;
   readonly onResult?: (result: ReadResult) => void;

@@ -11,6 +11,7 @@ import type { CacheContext } from "./context.ts";
 import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
 import type { StoreSlot } from "./store.ts";
+import { decodeEntry, type Entry } from "./entry.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
 /**
@@ -18,6 +19,11 @@ const MEMO_NONE: unique symbol = Symbol("no placeholder");
  * entries when it says (more could not be hits), else this many (a remote read costs far more than rendering).
  */
 const MEMO_DEFAULT = 10_000;
+/**
+ * Entry text (UTF-16 code units) a function's remembered plans keep decoded for remote hits before the memo
+ * starts over: at most 4 MiB of text per function, and the trees parsed from it.
+ */
+const MEMO_TEXT = 2 << 20;
 
 /** What a call reads. `keys` holds promises only when a key is long enough to need hashing (`pending`). */
 export interface ReadPlan {
@@ -26,6 +32,13 @@ export interface ReadPlan {
   readonly pending: boolean;
   /** Where an in-process store held the entry when last read: the next hit skips the key lookup. */
   slot: StoreSlot | undefined;
+  /**
+   * The text a remote store last returned for the entry and its decoding (remembered plans only): an unchanged
+   * entry, the common hit, is compared instead of parsed, and its value copied from the kept tree.
+   */
+  decoded: { readonly raw: string; readonly entry: Entry } | undefined;
+  /** Kept in the memo for later calls with the same value. */
+  readonly remembered: boolean;
 }
 
 /** The keys of one cached function's calls. */
@@ -37,6 +50,8 @@ export class ReadKeys<A> {
   readonly #memoField?: string | null;
   #memo = new Map<unknown, ReadPlan>();
   #memoCache?: CacheContext;
+  /** Entry text kept decoded by the memo's plans. */
+  #memoText = 0;
 
   constructor(what: string, template: CompiledTemplate | undefined, keyFn: unknown, tags: CompiledTags<A>) {
     this.#what = what;
@@ -75,13 +90,13 @@ export class ReadKeys<A> {
       keys.push(key);
     }
     if (!pending) this.#remember(cache, arg, logical, keys as string[]);
-    return { logical, keys, pending, slot: undefined };
+    return { logical, keys, pending, slot: undefined, decoded: undefined, remembered: false };
   }
 
   #memoFor(cache: CacheContext, arg: A) {
     if (this.#memoField === undefined) return undefined;
     if (this.#memoCache !== cache) {
-      this.#memo = new Map();
+      this.#startOver();
       this.#memoCache = cache;
     }
     return this.#memo.get(
@@ -89,11 +104,40 @@ export class ReadKeys<A> {
     );
   }
 
+  /** Decodes the entry a remote store returned for `plan`, reusing its last decoding when the text is the same. */
+  decode(plan: ReadPlan, raw: string): Entry | undefined {
+    const kept = plan.decoded;
+    if (kept?.raw === raw) return kept.entry;
+    if (!plan.remembered) return decodeEntry(raw);
+    // Every text kept is counted, also those it replaces: an over-count, never an under-count.
+    if (this.#memoText + raw.length > MEMO_TEXT) {
+      this.#startOver(); // the plan leaves the memo with the rest
+      return decodeEntry(raw);
+    }
+    const entry = decodeEntry(raw, true); // kept for later hits: callers get copies
+    if (entry === undefined) return undefined;
+    this.#memoText += raw.length;
+    plan.decoded = { raw, entry };
+    return entry;
+  }
+
+  #startOver() {
+    this.#memo = new Map();
+    this.#memoText = 0;
+  }
+
   #remember(cache: CacheContext, arg: A, logical: string, keys: string[]) {
     if (this.#memoField === undefined || this.#memoCache !== cache) return;
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
-    if (this.#memo.size >= (cache.store.capabilities.maxEntries ?? MEMO_DEFAULT)) this.#memo.clear();
-    this.#memo.set(value, { logical, keys, pending: false, slot: undefined });
+    if (this.#memo.size >= (cache.store.capabilities.maxEntries ?? MEMO_DEFAULT)) this.#startOver();
+    this.#memo.set(value, {
+      logical,
+      keys,
+      pending: false,
+      slot: undefined,
+      decoded: undefined,
+      remembered: true,
+    });
   }
 }

@@ -93,6 +93,7 @@ export class Reader<A, R> {
         arg,
         logical,
         keys: resolved,
+        plan,
         ttl,
         waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
         onResult: call?.onResult,
@@ -173,7 +174,7 @@ export class Reader<A, R> {
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
       const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
-      const job = { cache, thisArg, arg, logical, keys, ttl, waitUntil, since: now };
+      const job = { cache, thisArg, arg, logical, keys, plan, ttl, waitUntil, since: now };
       this.#refreshInBackground(job, raws ?? store.peek!(keys, storeNow), "early");
     }
     return value;
@@ -223,7 +224,7 @@ export class Reader<A, R> {
     const raw = raws?.[0];
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
-      const entry = decodeEntry(raw);
+      const entry = cache.store.capabilities.inProcess ? decodeEntry(raw) : this.#keys.decode(job.plan, raw);
       const validity = entry &&
         (cache.hasPendingInvalidation(keys) ? "invalid" : compareVersions(entry.versions, raws));
       if (entry === undefined) cause = await this.#corrupt(job, raws);

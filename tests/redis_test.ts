@@ -56,6 +56,39 @@ test("redis: a hit with its tag check is exactly one MGET; invalidation is one D
   }
 });
 
+test("redis: an unchanged entry is parsed once, yet every hit gets its own copy and a rewritten entry is served at once", async () => {
+  const server = await RedisServer.start();
+  try {
+    await initCache({ url: server.url, prefix: "dm" });
+    let loads = 0;
+    const doc = ({ id }: { id: number }) => (loads++, { id, items: [1, 2] });
+    const get = cacheRead({ key: "doc:{id}", tags: ["doc:{id}"], ttl: 60 }, doc);
+    const shared = cacheRead({ key: "frozen:{id}", ttl: 60, zeroCopy: true }, doc);
+    await get({ id: 1 });
+    const first = await get({ id: 1 }), second = await get({ id: 1 });
+    assert.notEqual(first, second, "each hit is a copy");
+    first.items.push(99);
+    assert.deepEqual(
+      await get({ id: 1 }),
+      { id: 1, items: [1, 2] },
+      "a caller's change reaches no other caller",
+    );
+    // Another writer changes the entry's text in place (same token and versions, so it stays valid).
+    const key = "dm:v1:e:doc:1";
+    const text = await redisCli(server.port, "GET", key);
+    await redisCli(server.port, "SET", key, text.replace('"items":[1,2]', '"items":[7]'));
+    assert.deepEqual(await get({ id: 1 }), { id: 1, items: [7] }, "a new text is decoded again");
+    await shared({ id: 1 });
+    const a = await shared({ id: 1 }), b = await shared({ id: 1 });
+    assert.equal(a, b, "zeroCopy shares the kept tree");
+    assert.ok(Object.isFrozen(a) && Object.isFrozen(a.items));
+    assert.equal(loads, 2);
+  } finally {
+    await closeCache();
+    await server.stop();
+  }
+});
+
 test("upstash: a hit is one HTTP request; concurrent hits share one /pipeline request", async () => {
   const server = await RedisServer.start();
   const bridge = await UpstashBridge.start(server.url);
