@@ -1,11 +1,11 @@
-// Where a Redis hit's CPU time goes: each subject (raw node-redis GET + JSON.parse, and @svc-infra/cache with
-// one tag) runs alone in a child process, sequentially and with 64 concurrent callers, under V8's sampling
-// profiler (started for the measured run only, through node:inspector); the samples are summed per part (our
-// code, and within it decoding entries; the Redis client; Node's I/O and internals; garbage collection; idle) and
-// given as µs per hit.
+// Where a remote hit's time goes: each subject (the raw client's GET + JSON.parse, and @svc-infra/cache with one
+// tag) runs alone in a child process, on Redis sequentially and with 64 concurrent callers, on the Upstash bridge
+// with 64, under V8's sampling profiler (started for the measured run only, through node:inspector). The samples
+// are summed per part (our code, and within it decoding entries; the client, node-redis or @upstash/redis; Node's
+// I/O and internals; garbage collection; idle) and given as µs per hit.
 // Run through `npm run bench`; prints JSON.
-//   node bench/redis_profile.mjs <redis-url> [ops]
-//   node bench/redis_profile.mjs --child <redis-url> <subject> <callers> <ops>   (one profiled run)
+//   node bench/redis_profile.mjs <redis-url> <upstash-url> <upstash-token> [ops]
+//   node bench/redis_profile.mjs --child <backend> <url> <token> <subject> <callers> <ops>   (one profiled run)
 import { execFileSync } from "node:child_process";
 
 const KEYS = 1000;
@@ -36,7 +36,11 @@ function parts(profile) {
     else {
       while (n.callFrame.url === "" && parent.has(n.id)) n = parent.get(n.id);
       const url = n.callFrame.url;
-      const part = url.includes("/npm/") ? "ours" : url.includes("@redis") ? "client" : "node";
+      const part = url.includes("/npm/")
+        ? "ours"
+        : url.includes("@redis") || url.includes("@upstash")
+        ? "client"
+        : "node";
       sums[part] += dt;
       if (part === "ours" && n.callFrame.functionName === "decodeEntry") {
         sums.decode += dt;
@@ -46,41 +50,71 @@ function parts(profile) {
   return sums;
 }
 
-if (process.argv[2] === "--child") {
-  const [, , , url, subject, callers, ops] = process.argv;
-  const { createClient } = await import("@redis/client");
-  const { Session } = await import("node:inspector/promises");
+/** The subject's hit: a raw client's get and parse, or ours, with the keys written first. */
+async function subjectOp(backend, url, token, subject) {
   const ours = await import("../npm/esm/mod.js");
-  const raw = createClient({ url });
-  await raw.connect();
   const prefix = `prof${process.pid}`;
-  const cache = await ours.createCache({ url, prefix });
-  const getUser = cache.cacheRead(
-    { key: "user:{id}", tags: ["user:{id}"], ttl: 3600 },
-    ({ id }) => value(id),
-  );
-  for (let id = 0; id < KEYS; id++) {
-    await raw.set(`${prefix}:raw:${id}`, JSON.stringify(value(id)));
-    await getUser({ id });
+  let rawGet, close;
+  if (backend === "redis") {
+    const { createClient } = await import("@redis/client");
+    const client = createClient({ url });
+    await client.connect();
+    rawGet = (key) => client.get(key);
+    for (let id = 0; id < KEYS; id++) {
+      await client.set(`${prefix}:raw:${id}`, JSON.stringify(value(id)));
+    }
+    close = () => client.close();
+  } else {
+    const { Redis } = await import("@upstash/redis");
+    const client = new Redis({
+      url,
+      token,
+      automaticDeserialization: false,
+      enableTelemetry: false,
+    });
+    rawGet = (key) => client.get(key);
+    for (let id = 0; id < KEYS; id++) {
+      await client.set(`${prefix}:raw:${id}`, JSON.stringify(value(id)));
+    }
+    close = async () => {};
   }
+  const cache = await ours.createCache({
+    url,
+    token: backend === "upstash" ? token : undefined,
+    prefix,
+  });
+  const getUser = cache.cacheRead({
+    key: "user:{id}",
+    tags: ["user:{id}"],
+    ttl: 3600,
+  }, ({ id }) => value(id));
+  for (let id = 0; id < KEYS; id++) await getUser({ id });
   let i = 0;
   const op = subject === "raw"
-    ? async () => JSON.parse(await raw.get(`${prefix}:raw:${i++ % KEYS}`))
+    ? async () => JSON.parse(String(await rawGet(`${prefix}:raw:${i++ % KEYS}`)))
     : () => getUser({ id: i++ % KEYS });
+  return { op, close: async () => (await cache.close(), await close()) };
+}
+
+if (process.argv[2] === "--child") {
+  const [, , , backend, url, token, subject, callers, opsText] = process.argv;
+  const ops = Number(opsText);
+  const { Session } = await import("node:inspector/promises");
+  const { op, close } = await subjectOp(backend, url, token, subject);
   const run = async (n) => {
     let left = n;
     await Promise.all(Array.from({ length: Number(callers) }, async () => {
       while (left-- > 0) await op();
     }));
   };
-  await run(Number(ops) / 4); // warm-up
+  await run(ops / 4); // warm-up
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
   await session.post("Profiler.setSamplingInterval", { interval: 100 });
   await session.post("Profiler.start");
   const t0 = performance.now();
-  await run(Number(ops));
+  await run(ops);
   const ms = performance.now() - t0;
   const { profile } = await session.post("Profiler.stop");
   session.disconnect();
@@ -88,32 +122,39 @@ if (process.argv[2] === "--child") {
   const sampled = sums.ours + sums.client + sums.node + sums.gc + sums.idle;
   // Samples cover the run; scaled to its wall time, then shared out per hit.
   const perHit = Object.fromEntries(
-    Object.entries(sums).map((
-      [k, v],
-    ) => [k, (v / sampled) * ms * 1000 / Number(ops)]),
+    Object.entries(sums).map(([k, v]) => [k, (v / sampled) * ms * 1000 / ops]),
   );
   console.log(
-    JSON.stringify({ hitsPerSec: Number(ops) / (ms / 1000), usPerHit: perHit }),
+    JSON.stringify({ hitsPerSec: ops / (ms / 1000), usPerHit: perHit }),
   );
-  await cache.close();
-  await raw.close();
+  await close();
   process.exit(0);
 }
 
-const [url, opsArg] = process.argv.slice(2);
+const [redisUrl, upstashUrl, upstashToken, opsArg] = process.argv.slice(2);
 const ops = Number(opsArg ?? 20_000);
+const runs = [
+  ["redis", 1, ops],
+  ["redis", 64, ops * 4],
+  ["upstash", 64, ops / 2],
+];
 const out = {};
-for (const callers of [1, 64]) {
+for (const [backend, callers, n] of runs) {
   for (const subject of ["raw", "ours"]) {
+    const [url, token] = backend === "redis" ? [redisUrl, "-"] : [upstashUrl, upstashToken];
     const text = execFileSync(process.execPath, [
       new URL(import.meta.url).pathname,
       "--child",
+      backend,
       url,
+      token,
       subject,
       String(callers),
-      String(callers === 1 ? ops : ops * 4),
+      String(n),
     ], { encoding: "utf8" });
-    out[`${subject} ${callers}`] = JSON.parse(text.trim().split("\n").at(-1));
+    out[`${backend} ${subject} ${callers}`] = JSON.parse(
+      text.trim().split("\n").at(-1),
+    );
   }
 }
 console.log(JSON.stringify(out));
