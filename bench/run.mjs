@@ -64,6 +64,10 @@ try {
       ),
     ]),
   );
+  console.log("# where a memory-tier hit's time goes (profiled, one process per subject)");
+  peers.hitProfile = JSON.parse(
+    out(process.execPath, ["bench/memory_profile.mjs", quick ? "200000" : "1000000"]),
+  );
   console.log("# redis and upstash hits");
   const redis = JSON.parse(
     out(deno, [
@@ -251,7 +255,13 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
     `| memory hit ≥ 0.5× the bare \`Map\` wrapper | worst cell ${fmt(vsMap, 2)}× | ${
       verdict(
         vsMap >= 0.5,
-        "a bare `Map` returns the same object with no key rendering, freshness or tag check, metrics or copy; each of those is on our hit path",
+        `profiled (table above), a bare \`Map\` hit is ${
+          fmt(1e9 / peers.hitProfile["bare Map"].hitsPerSec)
+        } ns in all; our four costliest functions add ${
+          Object.entries(peers.hitProfile["@svc-infra/cache"].functions).slice(0, 4).map(([name, ns]) =>
+            `\`${name}\` ${fmt(ns)} ns`
+          ).join(", ")
+        } per hit`,
       )
     } |`,
     ...Object.entries(hitRatio.traces).map(([trace, t]) => {
@@ -330,6 +340,29 @@ function total({ usPerHit: t }) {
   return t.ours + t.client + t.node + t.gc + t.idle; // decode is a part of ours
 }
 
+/** bench/memory_profile.mjs: ns per memory-tier hit, per function of ours, beside the bare Map. */
+function hitProfileTable(profile) {
+  const subjects = Object.keys(profile);
+  const names = [...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions)))];
+  const cell = (s, name) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
+  return [
+    "**Where a memory-tier hit's time goes** (V8's sampling profiler, each subject alone in its own process, " +
+    "10,000 warm keys hit in turn, median of three interleaved runs; ns per hit: the self time of our functions, " +
+    "with the built-ins they call. `get`, `#peekHit`: the call and its synchronous hit path; `#memoFor`, `plan`: " +
+    "the remembered key plan; `peekSlot`: the store slot and its expiry; `now`: the clock (`Date.now`); `count`: " +
+    "the hit counter; `readValue`, `cloneJson`, `deepFreeze`: the caller's copy or frozen tree)",
+    "",
+    `| part | ${subjects.join(" | ")} |`,
+    `| --- | ${subjects.map(() => "---:").join(" | ")} |`,
+    `| hits/s | ${subjects.map((s) => fmt(profile[s].hitsPerSec)).join(" | ")} |`,
+    ...names.map((name) => `| \`${name}\` | ${subjects.map((s) => cell(s, name)).join(" | ")} |`),
+    `| the rest of our code | ${subjects.map((s) => fmt(profile[s].otherOurs)).join(" | ")} |`,
+    `| the awaiting loop | ${subjects.map((s) => fmt(profile[s].harness)).join(" | ")} |`,
+    `| Node and V8 (microtasks, GC) | ${subjects.map((s) => fmt(profile[s].rest)).join(" | ")} |`,
+    "",
+  ];
+}
+
 /** What the profile says of our hits beside the raw client's, for a verdict. */
 function profiled(profile, backend, callers) {
   const ours = profile[`${backend} ours ${callers}`].usPerHit,
@@ -394,6 +427,7 @@ function markdown(
       fmt(peers.copyNsPerHit)
     } ns for this value; \`zeroCopy\` skips it.`,
     "",
+    ...hitProfileTable(peers.hitProfile),
     `**Hit ratio** (${
       fmt(hitRatio.requests)
     } requests; miss ratio, lower is better; store capacity as a share of the trace's distinct keys; replay time in ms)`,

@@ -1,0 +1,107 @@
+// Where a memory-tier hit's time goes: @svc-infra/cache (default copy, and zeroCopy) and the bare `Map` async
+// wrapper each run alone in a child process (10,000 warm keys hit in turn, sequential awaits, as the hit
+// benchmark's uniform cell) under V8's sampling profiler; the samples of our code are summed per function (a
+// built-in such as `Date.now` counts for the function that called it) and given in ns per hit, beside the
+// harness's own share (the awaiting loop) and the rest of the process; the median of three interleaved runs.
+// Run through `npm run bench`; prints JSON.
+//   node bench/memory_profile.mjs [ops]
+//   node bench/memory_profile.mjs --child <subject> <ops>   (one profiled run)
+import { execFileSync } from "node:child_process";
+
+const KEYS = 10_000;
+const value = (id) => ({
+  id,
+  name: `user ${id}`,
+  email: `user${id}@example.com`,
+  roles: ["reader", "writer"],
+});
+/** Functions listed by name; the rest of our code is summed as one row. */
+const LISTED = 8;
+
+/** ns per hit of each of our functions (self time), of the loop that awaits the hits, and of everything else. */
+function perFunction(profile, ops) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n);
+  const ours = new Map();
+  let harness = 0, rest = 0;
+  for (let k = 0; k < profile.samples.length; k++) {
+    let n = byId.get(profile.samples[k]);
+    const dt = profile.timeDeltas[k] * 1000 / ops; // µs → ns, per hit
+    if (!n.callFrame.functionName.startsWith("(")) {
+      while (n.callFrame.url === "" && parent.has(n.id)) n = parent.get(n.id);
+    }
+    const { url, functionName } = n.callFrame;
+    if (url.includes("/npm/")) ours.set(functionName || "(anonymous)", (ours.get(functionName) ?? 0) + dt);
+    else if (url.endsWith("memory_profile.mjs")) harness += dt;
+    else rest += dt;
+  }
+  const sorted = [...ours].sort((a, b) => b[1] - a[1]);
+  const listed = sorted.slice(0, LISTED);
+  const others = sorted.slice(LISTED).reduce((sum, [, ns]) => sum + ns, 0);
+  return { functions: Object.fromEntries(listed), otherOurs: others, harness, rest };
+}
+
+if (process.argv[2] === "--child") {
+  const [, , , subject, opsText] = process.argv;
+  const ops = Number(opsText);
+  const { Session } = await import("node:inspector/promises");
+  let get;
+  if (subject === "bare Map") {
+    const map = new Map();
+    get = async (id) => {
+      let v = map.get(id);
+      if (v === undefined) map.set(id, v = value(id));
+      return v;
+    };
+  } else {
+    const ours = await import("../npm/esm/mod.js");
+    const { memoryStore } = await import("../npm/esm/adapters/memory.js");
+    const cache = await ours.createCache({
+      prefix: "bench",
+      store: memoryStore({ maxEntries: KEYS, maxBytes: 2 ** 40 }),
+    });
+    const read = cache.cacheRead(
+      { key: "u:{id}", ttl: 3600, zeroCopy: subject.endsWith("zeroCopy") },
+      ({ id }) => value(id),
+    );
+    get = (id) => read({ id });
+  }
+  const run = async (n) => {
+    for (let k = 0; k < n; k++) await get(k % KEYS);
+  };
+  await run(ops / 2); // warm-up, every key loaded
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 50 });
+  await session.post("Profiler.start");
+  const t0 = performance.now();
+  await run(ops);
+  const ms = performance.now() - t0;
+  const { profile } = await session.post("Profiler.stop");
+  session.disconnect();
+  console.log(JSON.stringify({ hitsPerSec: ops / (ms / 1000), ...perFunction(profile, ops) }));
+  process.exit(0);
+}
+
+const ops = Number(process.argv[2] ?? 1_000_000);
+const ROUNDS = 3;
+const subjects = ["bare Map", "@svc-infra/cache", "@svc-infra/cache zeroCopy"];
+const runs = Object.fromEntries(subjects.map((s) => [s, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const subject of subjects) { // interleaved: a slow moment of the machine hits every subject alike
+    const text = execFileSync(process.execPath, [
+      new URL(import.meta.url).pathname,
+      "--child",
+      subject,
+      String(ops),
+    ], {
+      encoding: "utf8",
+    });
+    runs[subject].push(JSON.parse(text.trim().split("\n").at(-1)));
+  }
+}
+// Each subject's median run by throughput, whole (its parts add up to it).
+const median = (list) => list.sort((a, b) => a.hitsPerSec - b.hitsPerSec)[list.length >> 1];
+console.log(JSON.stringify(Object.fromEntries(subjects.map((s) => [s, median(runs[s])]))));
