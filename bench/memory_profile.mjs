@@ -104,4 +104,16 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 // Each subject's median run by throughput, whole (its parts add up to it).
 const median = (list) => list.sort((a, b) => a.hitsPerSec - b.hitsPerSec)[list.length >> 1];
-console.log(JSON.stringify(Object.fromEntries(subjects.map((s) => [s, median(runs[s])]))));
+/** What one `Date.now()` costs on this machine (a virtual machine's clock can cost a syscall). */
+function clockNs() {
+  let sum = 0;
+  const n = 2_000_000, t0 = performance.now();
+  for (let i = 0; i < n; i++) sum += Date.now();
+  return sum > 0 ? (performance.now() - t0) * 1e6 / n : 0;
+}
+console.log(
+  JSON.stringify({
+    clockNs: clockNs(),
+    subjects: Object.fromEntries(subjects.map((s) => [s, median(runs[s])])),
+  }),
+);

@@ -256,11 +256,11 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
       verdict(
         vsMap >= 0.5,
         `profiled (table above), a bare \`Map\` hit is ${
-          fmt(1e9 / peers.hitProfile["bare Map"].hitsPerSec)
+          fmt(1e9 / peers.hitProfile.subjects["bare Map"].hitsPerSec)
         } ns in all; our four costliest functions add ${
-          Object.entries(peers.hitProfile["@svc-infra/cache"].functions).slice(0, 4).map(([name, ns]) =>
-            `\`${name}\` ${fmt(ns)} ns`
-          ).join(", ")
+          Object.entries(peers.hitProfile.subjects["@svc-infra/cache"].functions).slice(0, 4).map((
+            [name, ns],
+          ) => `\`${name}\` ${fmt(ns)} ns`).join(", ")
         } per hit`,
       )
     } |`,
@@ -341,7 +341,7 @@ function total({ usPerHit: t }) {
 }
 
 /** bench/memory_profile.mjs: ns per memory-tier hit, per function of ours, beside the bare Map. */
-function hitProfileTable(profile) {
+function hitProfileTable({ clockNs, subjects: profile }) {
   const subjects = Object.keys(profile);
   const names = [...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions)))];
   const cell = (s, name) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
@@ -350,7 +350,8 @@ function hitProfileTable(profile) {
     "10,000 warm keys hit in turn, median of three interleaved runs; ns per hit: the self time of our functions, " +
     "with the built-ins they call. `get`, `#peekHit`: the call and its synchronous hit path; `#memoFor`, `plan`: " +
     "the remembered key plan; `peekSlot`: the store slot and its expiry; `now`: the clock (`Date.now`); `count`: " +
-    "the hit counter; `readValue`, `cloneJson`, `deepFreeze`: the caller's copy or frozen tree)",
+    "the hit counter; `readValue`, `cloneJson`, `deepFreeze`: the caller's copy or frozen tree). One `Date.now()` " +
+    `costs ${fmt(clockNs)} ns on this machine.`,
     "",
     `| part | ${subjects.join(" | ")} |`,
     `| --- | ${subjects.map(() => "---:").join(" | ")} |`,
