@@ -107,7 +107,7 @@ const upstash = await measure(
     c64("raw @upstash/redis get+JSON.parse", rawUpstashGet),
     c64("@svc-infra/cache upstash (1 tag)", ourUpstashGet),
   ],
-  Math.max(2000, ops / 10),
+  Math.max(8000, ops / 2), // long enough that the first and last requests of a run do not decide it
   rounds,
 );
 
