@@ -2,7 +2,8 @@
  * Which keys one call of a cached function reads: the logical key rendered from its argument, the entry key,
  * the namespace generation (remote stores) and its tags' version keys. When the key and the tags depend on one
  * property at most, the rendered keys are remembered per value of it: hot calls skip rendering, and the store
- * is handed the same key strings (whose hashes are cached).
+ * is handed the same key strings (whose hashes are cached). A remembered plan also holds what it last read:
+ * the store slot (in-process stores) or the entry text and its decoding (remote stores).
  *
  * @module
  */
