@@ -7,6 +7,7 @@
 //   node bench/memory_profile.mjs [ops]
 //   node bench/memory_profile.mjs --child <subject> <ops>   (one profiled run)
 import { execFileSync } from "node:child_process";
+import { eachSample, profiledRun } from "./_profile.mjs";
 
 const KEYS = 10_000;
 const value = (id) => ({
@@ -20,22 +21,15 @@ const LISTED = 8;
 
 /** ns per hit of each of our functions (self time), of the loop that awaits the hits, and of everything else. */
 function perFunction(profile, ops) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n);
   const ours = new Map();
   let harness = 0, rest = 0;
-  for (let k = 0; k < profile.samples.length; k++) {
-    let n = byId.get(profile.samples[k]);
-    const dt = profile.timeDeltas[k] * 1000 / ops; // µs → ns, per hit
-    if (!n.callFrame.functionName.startsWith("(")) {
-      while (n.callFrame.url === "" && parent.has(n.id)) n = parent.get(n.id);
-    }
-    const { url, functionName } = n.callFrame;
-    if (url.includes("/npm/")) ours.set(functionName || "(anonymous)", (ours.get(functionName) ?? 0) + dt);
-    else if (url.endsWith("memory_profile.mjs")) harness += dt;
-    else rest += dt;
-  }
+  eachSample(profile, ({ url, functionName }, us) => {
+    const ns = us * 1000 / ops; // per hit
+    const name = functionName || "(anonymous)";
+    if (url.includes("/npm/")) ours.set(name, (ours.get(name) ?? 0) + ns);
+    else if (url.endsWith("memory_profile.mjs")) harness += ns;
+    else rest += ns;
+  });
   const sorted = [...ours].sort((a, b) => b[1] - a[1]);
   const listed = sorted.slice(0, LISTED);
   const others = sorted.slice(LISTED).reduce((sum, [, ns]) => sum + ns, 0);
@@ -45,7 +39,6 @@ function perFunction(profile, ops) {
 if (process.argv[2] === "--child") {
   const [, , , subject, opsText] = process.argv;
   const ops = Number(opsText);
-  const { Session } = await import("node:inspector/promises");
   let get;
   if (subject === "bare Map") {
     const map = new Map();
@@ -71,16 +64,7 @@ if (process.argv[2] === "--child") {
     for (let k = 0; k < n; k++) await get(k % KEYS);
   };
   await run(ops / 2); // warm-up, every key loaded
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 50 });
-  await session.post("Profiler.start");
-  const t0 = performance.now();
-  await run(ops);
-  const ms = performance.now() - t0;
-  const { profile } = await session.post("Profiler.stop");
-  session.disconnect();
+  const { ms, profile } = await profiledRun(() => run(ops), 50);
   console.log(JSON.stringify({ hitsPerSec: ops / (ms / 1000), ...perFunction(profile, ops) }));
   process.exit(0);
 }

@@ -7,6 +7,7 @@
 //   node bench/redis_profile.mjs <redis-url> <upstash-url> <upstash-token> [ops]
 //   node bench/redis_profile.mjs --child <backend> <url> <token> <subject> <callers> <ops>   (one profiled run)
 import { execFileSync } from "node:child_process";
+import { eachSample, profiledRun } from "./_profile.mjs";
 
 const KEYS = 1000;
 const value = (id) => ({
@@ -16,37 +17,22 @@ const value = (id) => ({
   roles: ["reader"],
 });
 
-/**
- * Sums a profile's sample intervals (µs) per part. A sample in a built-in (no script, such as `JSON.parse`) counts
- * for the script that called it; `decode` is the share of `ours` spent in decoding entries.
- */
+/** Sums a profile's sample intervals (µs) per part; `decode` is the share of `ours` spent in decoding entries. */
 function parts(profile) {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const parent = new Map();
-  for (const n of profile.nodes) {
-    for (const child of n.children ?? []) parent.set(child, n);
-  }
   const sums = { ours: 0, decode: 0, client: 0, node: 0, gc: 0, idle: 0 };
-  for (let k = 0; k < profile.samples.length; k++) {
-    let n = byId.get(profile.samples[k]);
-    const name = n.callFrame.functionName;
-    const dt = profile.timeDeltas[k];
-    if (name === "(idle)") sums.idle += dt;
-    else if (name === "(garbage collector)") sums.gc += dt;
+  eachSample(profile, ({ url, functionName }, dt) => {
+    if (functionName === "(idle)") sums.idle += dt;
+    else if (functionName === "(garbage collector)") sums.gc += dt;
     else {
-      while (n.callFrame.url === "" && parent.has(n.id)) n = parent.get(n.id);
-      const url = n.callFrame.url;
       const part = url.includes("/npm/")
         ? "ours"
         : url.includes("@redis") || url.includes("@upstash")
         ? "client"
         : "node";
       sums[part] += dt;
-      if (part === "ours" && n.callFrame.functionName === "decodeEntry") {
-        sums.decode += dt;
-      }
+      if (part === "ours" && functionName === "decodeEntry") sums.decode += dt;
     }
-  }
+  });
   return sums;
 }
 
@@ -99,7 +85,6 @@ async function subjectOp(backend, url, token, subject) {
 if (process.argv[2] === "--child") {
   const [, , , backend, url, token, subject, callers, opsText] = process.argv;
   const ops = Number(opsText);
-  const { Session } = await import("node:inspector/promises");
   const { op, close } = await subjectOp(backend, url, token, subject);
   const run = async (n) => {
     let left = n;
@@ -108,16 +93,7 @@ if (process.argv[2] === "--child") {
     }));
   };
   await run(ops / 4); // warm-up
-  const session = new Session();
-  session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.setSamplingInterval", { interval: 100 });
-  await session.post("Profiler.start");
-  const t0 = performance.now();
-  await run(ops);
-  const ms = performance.now() - t0;
-  const { profile } = await session.post("Profiler.stop");
-  session.disconnect();
+  const { ms, profile } = await profiledRun(() => run(ops), 100);
   const sums = parts(profile);
   const sampled = sums.ours + sums.client + sums.node + sums.gc + sums.idle;
   // Samples cover the run; scaled to its wall time, then shared out per hit.
