@@ -77,7 +77,11 @@ export class LoadRunner<A> {
       const held = await tryLock(cache, lockKey, ttlMs, budget);
       if (held !== undefined) {
         try {
-          return await this.#load(job, flight, waited ? undefined : observed, cause);
+          // A holder may have stored and released between our last look and this lock: look again first.
+          const stored = waited && held !== "unavailable"
+            ? await this.#storedFor(job, flight, budget)
+            : undefined;
+          return stored ?? await this.#load(job, flight, waited ? undefined : observed, cause);
         } finally {
           if (held !== "unavailable") cache.background(releaseLock(cache, held));
         }
@@ -88,9 +92,8 @@ export class LoadRunner<A> {
         cache.debug(`[LOCK-WAIT] key=${job.logical}`);
       }
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
-      const issued = performance.now();
-      const stored = await this.#peekFresh(job, budget);
-      if (stored && flight.answers(issued)) return stored;
+      const stored = await this.#storedFor(job, flight, budget);
+      if (stored) return stored;
       const spent = budget.remainingMs <= 0;
       if (spent || cache.settings.clock.now() - since >= ttlMs) {
         cache.metrics.count("cache.lock.timeout", this.#what);
@@ -98,6 +101,16 @@ export class LoadRunner<A> {
         return this.#load(job, flight, undefined, spent ? "lock_unavailable" : "lock_timeout");
       }
     }
+  }
+
+  /**
+   * The entry another process stored, if it is fresh and valid and may settle `flight`: no caller joined after
+   * the read was issued (one who did may have seen a newer state than this read).
+   */
+  async #storedFor(job: Job<A>, flight: Flight, budget: Budget): Promise<LoadResult | undefined> {
+    const issued = performance.now();
+    const stored = await this.#peekFresh(job, budget);
+    return stored && flight.answers(issued) ? stored : undefined;
   }
 
   /** The entry, if another process has stored a fresh, valid one. */

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { cacheRead, CacheTimeoutError, getMetrics, instance, invalidateTags } from "../mod.ts";
 import { deferred, freshCache, settle } from "../tests/_helpers.ts";
 import { xfetchDue } from "./xfetch.ts";
+import { faultStore } from "./testing/fault_store.ts";
+import { memoryStore } from "./memory_store.ts";
 
 Deno.test("grace: in the stale window a hit returns the stale value and refreshes in the background", async () => {
   const { clock } = await freshCache();
@@ -218,6 +220,40 @@ Deno.test("lock: a waiter takes the value the holder stores, without loading", a
   await producer.refresh(); // the "other process" stores its value
   assert.equal(await waiting, "theirs");
   assert.equal(loads, 0);
+});
+
+Deno.test("lock: a waiter that gets the lock after the holder stored and released takes the stored value", async () => {
+  // The race: the waiter's poll reads before the holder's write lands, and its next try at the lock comes
+  // after the holder has released it. The poll's reply is held here until both have happened.
+  const store = faultStore(memoryStore(), { inProcess: true });
+  const getMany = store.getMany;
+  let holdNext = false;
+  const pollRead = deferred<void>(), gate = deferred<void>();
+  store.getMany = async (keys, options) => {
+    const values = await getMany(keys, options);
+    if (holdNext) {
+      holdNext = false;
+      pollRead.resolve();
+      await gate.promise;
+    }
+    return values;
+  };
+  await freshCache({ store, lock: { ttlMs: 60_000, pollMs: 5 } });
+  const lockKey = `${instance().namespace}l:race`;
+  await store.setMany([{ key: lockKey, value: "other-process", ttlMs: 60_000 }]);
+  let loads = 0;
+  const get = cacheRead({ key: "race", ttl: 60 }, () => (loads++, "mine"));
+  const producer = cacheRead({ key: "race", ttl: 60, lock: false }, () => "theirs");
+  const waiting = get();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(getMetrics()["cache.lock.wait"], 1, "waiting for the holder");
+  holdNext = true;
+  await pollRead.promise; // the poll has read: nothing stored yet
+  await producer.refresh(); // the holder stores its value...
+  await store.deleteMany([lockKey]); // ...and releases the lock
+  gate.resolve();
+  assert.equal(await waiting, "theirs");
+  assert.equal(loads, 0, "no second load: the lock was free, but the value was there");
 });
 
 Deno.test("lock: early refresh runs once per cluster - a refresh locked elsewhere is not repeated here", async () => {

@@ -19,7 +19,7 @@ function worker(env: Record<string, string>) {
   }).spawn();
 }
 
-async function report(child: Deno.ChildProcess): Promise<{ loads: number; values: string[] }> {
+async function report(child: Deno.ChildProcess): Promise<{ loads: number; values: string[]; ms: number }> {
   const out = new TextDecoder().decode((await child.output()).stdout);
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
@@ -32,14 +32,14 @@ async function stampede(url: string, token: string, processes: number) {
   );
   const loads = reports.reduce((n, r) => n + r.loads, 0);
   const values = new Set(reports.flatMap((r) => r.values));
-  return { loads, values };
+  return { loads, values, detail: JSON.stringify(reports) };
 }
 
 test("stampede: 4 processes × 250 callers on one real Redis load the key once", async () => {
   const server = await RedisServer.start();
   try {
-    const { loads, values } = await stampede(server.url, "", 4);
-    assert.equal(loads, 1);
+    const { loads, values, detail } = await stampede(server.url, "", 4);
+    assert.equal(loads, 1, detail);
     assert.equal(values.size, 1, "every caller got the one loaded value");
   } finally {
     await server.stop();
@@ -50,8 +50,8 @@ test("stampede: 2 processes on the Upstash bridge load the key once", async () =
   const server = await RedisServer.start();
   const bridge = await UpstashBridge.start(server.url);
   try {
-    const { loads, values } = await stampede(bridge.url, bridge.token, 2);
-    assert.equal(loads, 1);
+    const { loads, values, detail } = await stampede(bridge.url, bridge.token, 2);
+    assert.equal(loads, 1, detail);
     assert.equal(values.size, 1);
   } finally {
     await bridge.stop();
