@@ -46,7 +46,7 @@ Deno.test("events: hit, miss, load and invalidate carry the key, the function, t
   ]);
   assert.deepEqual([hit.key, hit.tier, getMiss.key, getMiss.function], ["user:1", "l2", "nothing", "get"]);
   for (const e of [miss, load, hit]) {
-    assert.ok(e.durationMs! >= 0 && e.durationMs! < 50, `${e.type} took ${e.durationMs} ms`);
+    assert.ok(e.durationMs! >= 0 && e.durationMs! < 1000, `${e.type} took ${e.durationMs} ms`);
   }
   assert.deepEqual(byTag.tags, ["user:1"]);
   assert.deepEqual(byKey.keys, ["user:1"]);

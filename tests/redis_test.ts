@@ -178,7 +178,10 @@ test("redis: down at start - the breaker starts open, calls skip Redis at once, 
       const t0 = performance.now();
       assert.deepEqual(await get({ userId: 1 }), { userId: 1, name: "Ada" });
       const ms = performance.now() - t0;
-      assert.ok(ms < 100, `call ${i} took ${ms.toFixed(0)} ms: the open breaker skips Redis`);
+      assert.ok(
+        ms < 150,
+        `call ${i} took ${ms.toFixed(0)} ms: the open breaker skips Redis (a call to it waits 200)`,
+      );
     }
     assert.equal(loads.length, 10);
     assert.equal(logger.at("warn").length, 1, "still one log line for the outage");
