@@ -22,7 +22,14 @@
 
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreSlot, StoreWrite } from "../src/store.ts";
+export type {
+  CacheStore,
+  Derivation,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreSlot,
+  StoreWrite,
+} from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 
 /** A key as the store writes it: `[root, key]`. */

@@ -13,5 +13,12 @@
 
 export { memoryStore } from "../src/memory_store.ts";
 export type { MemoryStore, MemoryStoreOptions } from "../src/memory_store.ts";
-export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreSlot, StoreWrite } from "../src/store.ts";
+export type {
+  CacheStore,
+  Derivation,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreSlot,
+  StoreWrite,
+} from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";

@@ -21,7 +21,14 @@ import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreSlot, StoreWrite } from "../src/store.ts";
+export type {
+  CacheStore,
+  Derivation,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreSlot,
+  StoreWrite,
+} from "../src/store.ts";
 export type { Clock } from "../src/clock.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */

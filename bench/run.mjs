@@ -302,11 +302,11 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
     }×) | ${
       verdict(
         memory.inUse <= 1.5 * mapMemory,
-        `an entry in use is kept twice: its stored text with its slot, key and key memo (${
+        `once written an entry is its stored text, its slot, its key and the key memo's plan (${
           fmt(memory.written)
-        } B once written), and the decoded entry a hit copies from (${
+        } B); its first hit decodes it and the store keeps the decoded entry alone, re-encoding the text when it is read as text (${
           fmt(memory.inUse - memory.written)
-        } B more after its first hit: metadata, four timestamps, the value's tree); dropping the text would need a store that re-encodes on demand`,
+        } B net: metadata, four timestamps, the value's tree, less the text); closing the rest needs the metadata folded into the slot and the plan memo dropped for in-process stores, which the hit path uses to skip key rendering`,
       )
     } |`,
     "| the same on real block/web traces | not measured | missed: no public trace can be fetched here (the npm registry is the only network); the synthetic traces stand in |",

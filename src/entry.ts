@@ -15,6 +15,7 @@
  */
 
 import type { Encoded } from "./codec.ts";
+import type { Derivation } from "./store.ts";
 
 /** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
 const HEAD = '["svc4","';
@@ -59,6 +60,25 @@ export function encodeEntry(meta: EntryMeta, value: Encoded): string {
     JSON.stringify(meta.versions)
   },${JSON.stringify(meta.dependencies)},${value.text}]`;
 }
+
+/**
+ * The stored text of a decoded entry, as `encodeEntry` wrote it (for a store that keeps the decoding alone; it
+ * checks the text comes back exactly before it lets the text go). `""` for a text that did not decode.
+ */
+export function reencodeEntry(entry: Entry | undefined): string {
+  return entry === undefined
+    ? ""
+    : encodeEntry(entry, { text: JSON.stringify(entry.parsed), json: entry.json });
+}
+
+/**
+ * Decodes an entry an in-process store keeps for every later reader of the stored value (`shared`: they get
+ * copies); the store may keep the decoding alone, re-encoding the text when it is read as text.
+ */
+export const sharedEntry: Derivation<Entry | undefined> = Object.assign(
+  (raw: string) => decodeEntry(raw, true),
+  { encode: reencodeEntry },
+);
 
 /** Decodes a stored entry; `undefined` when it is not one of ours or is damaged. */
 export function decodeEntry(raw: string, shared = false): Entry | undefined {

@@ -4,12 +4,14 @@
  * tenth of the store); one read there promotes an entry to the main queue when it reaches the end, otherwise
  * it leaves and only its key is remembered (the ghost), so one-off keys (scans) never push out the hot set. The
  * main queue gives each entry as many second chances as it was read (up to 3). A hit is one map lookup and a
- * counter; eviction is O(1) amortized at any capacity (linked queues, a ring of ghost keys).
+ * counter; eviction is O(1) amortized at any capacity (linked queues, a ring of ghost keys). An entry read
+ * through a {@linkcode Derivation} that can re-encode it is kept once, decoded: its text is made again when it
+ * is read as text.
  *
  * @module
  */
 
-import type { CacheStore, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
+import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 
@@ -19,7 +21,8 @@ export interface MemoryStoreOptions {
   maxEntries?: number;
   /**
    * Most bytes kept: keys and values at UTF-16 length × 2 (a fast upper bound), values counted twice, for the
-   * string and the decoded entry a hit reuses. @default {67108864} (64 MiB)
+   * string and the decoded entry a hit reuses (once when the decoded entry alone is kept: see
+   * {@linkcode Derivation}). @default {67108864} (64 MiB)
    */
   maxBytes?: number;
   /** Largest single value accepted, in bytes. @default {1048576} (1 MiB) */
@@ -30,7 +33,8 @@ export interface MemoryStoreOptions {
 
 interface Slot {
   readonly key: string;
-  value: string;
+  /** The stored text; `undefined` once `derive.encode` gives it back from `derived`, which is then kept alone. */
+  value: string | undefined;
   expiresAt: number;
   bytes: number;
   /** Reads since it entered its queue or was last passed over, capped at 3. */
@@ -41,7 +45,7 @@ interface Slot {
   older?: Slot;
   /** What `peekDerived` made of `value`, and with which function. */
   derived?: unknown;
-  derive?: (raw: string) => unknown;
+  derive?: Derivation<unknown>;
 }
 
 /** The memory store: a {@linkcode CacheStore} that also tells its size and what it derived from a value. */
@@ -160,13 +164,28 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (slot.freq < 3) slot.freq++;
     return slot;
   };
-  const read = (key: string, now: number): string | null => live(key, now)?.value ?? null;
-  const derived = <T>(slot: Slot, derive: (raw: string) => T): T => {
+  const text = (slot: Slot): string => slot.value ?? slot.derive!.encode!(slot.derived);
+  const read = (key: string, now: number): string | null => {
+    const slot = live(key, now);
+    return slot === undefined ? null : text(slot);
+  };
+  const derived = <T>(slot: Slot, derive: Derivation<T>): T => {
     if (slot.derive !== derive) {
-      slot.derived = derive(slot.value);
-      slot.derive = derive;
+      const raw = text(slot);
+      const value = derive(raw);
+      slot.derived = value;
+      slot.derive = derive as Derivation<unknown>;
+      // One copy instead of two: when the derived form gives the text back exactly, the text can go.
+      const alone = derive.encode !== undefined && derive.encode(value) === raw;
+      if (alone !== (slot.value === undefined)) resize(slot, (alone ? -2 : 2) * raw.length);
+      slot.value = alone ? undefined : raw;
     }
     return slot.derived as T;
+  };
+  /** A live slot's size changes by `delta` (its text dropped or kept again). */
+  const resize = (slot: Slot, delta: number) => {
+    slot.bytes += delta;
+    bytes += delta;
   };
   /** Drops expired entries at the old end of a queue, a few per write: no timers. */
   const sweep = (queue: Queue, now: number) => {
@@ -254,14 +273,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     derivedAt(key) {
       return slots.get(key)?.derived;
     },
-    peekDerived<T>(key: string, now = clock.now(), derive: (raw: string) => T): T | null {
+    peekDerived<T>(key: string, now = clock.now(), derive: Derivation<T>): T | null {
       const slot = live(key, now);
       return slot === undefined ? null : derived(slot, derive);
     },
     slotOf(key) {
       return slots.get(key) as StoreSlot | undefined;
     },
-    peekSlot<T>(handle: StoreSlot, now = clock.now(), derive: (raw: string) => T): T | null {
+    peekSlot<T>(handle: StoreSlot, now = clock.now(), derive: Derivation<T>): T | null {
       const slot = handle as unknown as Slot;
       // Dropped (overwritten, evicted, deleted) or expired: the caller looks its key up again.
       if (slot.expiresAt <= now) return null;
@@ -281,9 +300,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve();
     },
     deleteIfStartsWith(key, prefix) {
-      const slot = slots.get(key);
-      if (read(key, clock.now()) === null || !slot!.value.startsWith(prefix)) return Promise.resolve(false);
-      remove(slot!);
+      if (read(key, clock.now())?.startsWith(prefix) !== true) return Promise.resolve(false);
+      remove(slots.get(key)!);
       return Promise.resolve(true);
     },
     scan(prefix) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { memoryStore } from "./memory_store.ts";
+import type { Derivation } from "./store.ts";
 import { ManualClock } from "../tests/_helpers.ts";
 
 Deno.test("memory store: bounded by entries, an entry never read since its write goes first", async () => {
@@ -122,4 +123,50 @@ Deno.test("memory store: a read through a slot counts as a read (the entry survi
   for (let i = 0; i < 50; i++) await store.setMany([{ key: `scan${i}`, value: "x", ttlMs: 1000 }]);
   assert.deepEqual(await store.getMany(["hot"]), ["h"]);
   assert.equal(store.peekSlot!(slot, undefined, String), "h");
+});
+
+/** JSON kept parsed; `encode` gives canonical JSON back, so only canonical texts are kept decoded alone. */
+const parsedJson: Derivation<unknown> = Object.assign((raw: string) => JSON.parse(raw), {
+  encode: (tree: unknown) => JSON.stringify(tree),
+});
+
+Deno.test("memory store: a value its derivation re-encodes exactly is kept decoded alone, and read back as the same text", async () => {
+  const store = memoryStore();
+  const canonical = '{"id":1,"tags":["a","b"]}', spaced = '{ "id": 2 }';
+  await store.setMany([
+    { key: "c", value: canonical, ttlMs: 1000 },
+    { key: "s", value: spaced, ttlMs: 1000 },
+  ]);
+  assert.deepEqual(store.peekDerived!("c", undefined, parsedJson), { id: 1, tags: ["a", "b"] });
+  assert.deepEqual(store.peekDerived!("s", undefined, parsedJson), { id: 2 });
+  // Read as text, both are what was written: one made again from its decoding, one kept as it was.
+  assert.deepEqual(await store.getMany(["c", "s"]), [canonical, spaced]);
+  assert.deepEqual(store.peek!(["c", "s"]), [canonical, spaced]);
+  // Conditional writes and deletes compare against the same text.
+  assert.deepEqual(await store.setMany([{ key: "c", value: "x", ttlMs: 1000, ifStartsWith: '{"id":2' }]), [
+    false,
+  ]);
+  assert.equal(await store.deleteIfStartsWith("c", '{"id":1,'), true);
+  assert.deepEqual(await store.getMany(["c"]), [null]);
+  // Another derivation of a value kept decoded alone sees the text, and keeps it (it cannot re-encode).
+  const length: Derivation<number> = (raw) => raw.length;
+  await store.setMany([{ key: "d", value: canonical, ttlMs: 1000 }]);
+  store.peekDerived!("d", undefined, parsedJson);
+  assert.equal(store.peekDerived!("d", undefined, length), canonical.length);
+  assert.deepEqual(await store.getMany(["d"]), [canonical]);
+});
+
+Deno.test("memory store: a value kept decoded alone counts once toward maxBytes", async () => {
+  const value = JSON.stringify({ text: "x".repeat(100) });
+  const size = (2 + value.length * 2) * 2; // what a write of key "k1" counts: the text and its decoding
+  const store = memoryStore({ maxBytes: 3 * size - 1 });
+  await store.setMany([{ key: "k1", value, ttlMs: 1000 }, { key: "k2", value, ttlMs: 1000 }]);
+  store.peekDerived!("k1", undefined, parsedJson);
+  store.peekDerived!("k2", undefined, parsedJson);
+  await store.setMany([{ key: "k3", value, ttlMs: 1000 }]);
+  assert.equal(
+    store.size,
+    3,
+    "two entries counted once and one counted twice fit where three twice would not",
+  );
 });

@@ -13,7 +13,8 @@ import { settledWithin } from "./timers.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
 import { ReadKeys, type ReadPlan } from "./read_keys.ts";
-import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
+import type { CacheStore, Derivation } from "./store.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
 import type { CallOptions, Loader, ReadOptions, ReadResult } from "./read_options.ts";
@@ -155,18 +156,19 @@ export class Reader<A, R> {
     if (store.peekDerived) {
       // The decoded entry lives with the stored value (parsed once per write); callers get copies of it. The
       // slot it was found in last time is tried first: a hot key skips the store's key lookup.
-      if (plan.slot) entry = store.peekSlot!(plan.slot, storeNow, decodeShared) ?? undefined;
+      if (plan.slot) entry = store.peekSlot!(plan.slot, storeNow, sharedEntry) ?? undefined;
       if (entry === undefined) {
-        entry = store.peekDerived(keys[0], storeNow, decodeShared) ?? undefined;
+        entry = store.peekDerived(keys[0], storeNow, sharedEntry) ?? undefined;
         plan.slot = entry && store.slotOf?.(keys[0]);
       }
-      if (entry && keys.length > 1) raws = store.peek!(keys, storeNow); // its dependencies' versions
     } else {
       raws = store.peek!(keys, storeNow);
       entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
     }
     const valid = entry !== undefined &&
-      (raws ? versionsMatch(entry.versions, raws) : entry.versions.length === 0) &&
+      (raws
+        ? versionsMatch(entry.versions, raws)
+        : heldVersionsMatch(store, entry.versions, keys, storeNow)) &&
       !cache.hasPendingInvalidation(keys);
     if (!valid || now >= entry!.freshUntil) return new Peeked(raws ?? store.peek!(keys, storeNow));
     const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
@@ -424,7 +426,19 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Decodes an entry kept for every later reader of the stored value (`shared`: they get copies). */
-function decodeShared(raw: string): Entry | undefined {
-  return decodeEntry(raw, true);
+/** A tag version as stored: what the hit path compares an entry's versions with, without reading the entry as text. */
+const asStored: Derivation<string> = (raw: string) => raw;
+
+/** `true` when the versions `store` holds at `keys[1..]` are the entry's (`keys[0]` is the entry, not read). */
+function heldVersionsMatch(
+  store: CacheStore,
+  versions: readonly string[],
+  keys: readonly string[],
+  now: number | undefined,
+): boolean {
+  if (versions.length !== keys.length - 1) return false;
+  for (let i = 1; i < keys.length; i++) {
+    if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return false;
+  }
+  return true;
 }

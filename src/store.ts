@@ -45,6 +45,27 @@ export interface StoreSlot {
   readonly storeSlotBrand: never;
 }
 
+/**
+ * What an in-process store keeps derived from a stored value (see {@linkcode CacheStore.peekDerived}). With
+ * `encode`, which gives the stored value back from what was derived, the store may keep the derived form only:
+ * it drops the value once `encode` has reproduced it exactly, and re-creates it when the value is read as text.
+ *
+ * @example
+ * ```ts
+ * import type { Derivation } from "@svc-infra/cache";
+ * const parsed: Derivation<unknown> = Object.assign((raw: string) => JSON.parse(raw), {
+ *   encode: (tree: unknown) => JSON.stringify(tree),
+ * });
+ * console.log(parsed('{"a":1}'), parsed.encode?.({ a: 1 }));
+ * ```
+ */
+export interface Derivation<T> {
+  /** Derives from the stored value. */
+  (raw: string): T;
+  /** The stored value, from what was derived (a pure function of it). */
+  readonly encode?: (derived: T) => string;
+}
+
 /** Per-call options passed by the core. */
 export interface StoreCallOptions {
   /** Aborted when the call's deadline passes. */
@@ -99,7 +120,7 @@ export interface CacheStore {
    * itself, so a hit does not parse it again: `derive` runs once per stored value (a write, an expiry or an
    * eviction forgets it). `null` when the key holds nothing.
    */
-  peekDerived?<T>(key: string, now: number | undefined, derive: (raw: string) => T): T | null;
+  peekDerived?<T>(key: string, now: number | undefined, derive: Derivation<T>): T | null;
   /**
    * The slot that holds `key`'s value now (not a read), for a caller that reads the key again and again:
    * {@linkcode CacheStore.peekSlot} then skips the key lookup. Stores with `peekDerived` may offer it.
@@ -109,7 +130,7 @@ export interface CacheStore {
    * `peekDerived` through a slot from `slotOf`: `null` once the slot no longer holds a live value (the key was
    * written again, evicted, deleted, or expired); the caller then looks the key up again.
    */
-  peekSlot?<T>(slot: StoreSlot, now: number | undefined, derive: (raw: string) => T): T | null;
+  peekSlot?<T>(slot: StoreSlot, now: number | undefined, derive: Derivation<T>): T | null;
   /**
    * The first `length` characters of each value (`null` when missing), in one round trip: what validating an
    * in-process copy needs (an entry's token, versions), without the values. Stores without it are read whole.

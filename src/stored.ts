@@ -7,9 +7,9 @@
  */
 
 import type { CacheContext } from "./context.ts";
-import { decodeEntry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
-import { versionsMatch } from "./versions.ts";
+import { sameVersions } from "./versions.ts";
 
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
 export async function readStored(
@@ -26,19 +26,27 @@ export async function readStored(
       const value = readValue(near, cache.codec);
       if (value !== NOTHING) return { value, fromL1: true };
     }
-    const [raw] = await cache.run("read", (signal) => cache.store.getMany([entryKey], { signal }));
-    if (raw === null || isLoadingMarker(raw)) return undefined;
-    const entry = decodeEntry(raw);
+    const { store } = cache;
+    // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
+    const [raw] = store.peekDerived ? [null] : await cache.run(
+      "read",
+      (signal) => store.getMany([entryKey], { signal }),
+    );
+    const entry = store.peekDerived
+      ? store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined
+      : raw === null || isLoadingMarker(raw)
+      ? undefined
+      : decodeEntry(raw);
     if (!entry || cache.settings.clock.now() >= entry.freshUntil) return undefined;
     const dependencies = entry.dependencies.map((d) => cache.namespace + d);
     if (cache.hasPendingInvalidation([entryKey, ...dependencies])) return undefined;
     if (dependencies.length > 0) {
-      const versions = await cache.run("read", (signal) => cache.store.getMany(dependencies, { signal }));
-      if (!versionsMatch(entry.versions, [raw, ...versions])) return undefined;
+      const versions = await cache.run("read", (signal) => store.getMany(dependencies, { signal }));
+      if (!sameVersions(entry.versions, versions)) return undefined;
     }
     const value = readValue(entry, cache.codec);
     if (value === NOTHING) return undefined;
-    l1?.keep([entryKey, ...dependencies], raw, since);
+    if (raw !== null) l1?.keep([entryKey, ...dependencies], raw, since);
     return { value, fromL1: false };
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss

@@ -21,6 +21,13 @@ export function versionsMatch(stored: readonly string[], raws: readonly (string 
   return true;
 }
 
+/** `true` when an entry's stored versions are exactly `current` (read without the entry). */
+export function sameVersions(stored: readonly string[], current: readonly (string | null)[]): boolean {
+  if (stored.length !== current.length) return false;
+  for (let i = 0; i < stored.length; i++) if (stored[i] !== current[i]) return false;
+  return true;
+}
+
 /** Like {@linkcode versionsMatch}, telling a soft invalidation (same token, another revision) apart. */
 export function compareVersions(stored: readonly string[], raws: readonly (string | null)[]): Validity {
   if (stored.length !== raws.length - 1) return "invalid";

@@ -8,5 +8,12 @@
 export { type ConformanceOptions, testAdapter, type TestRegistrar } from "./conformance.ts";
 export { type Fault, type FaultStore, faultStore } from "./fault_store.ts";
 export { testFaults } from "./fault_suite.ts";
-export type { CacheStore, StoreCallOptions, StoreCapabilities, StoreSlot, StoreWrite } from "../store.ts";
+export type {
+  CacheStore,
+  Derivation,
+  StoreCallOptions,
+  StoreCapabilities,
+  StoreSlot,
+  StoreWrite,
+} from "../store.ts";
 export type { Clock } from "../clock.ts";
