@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import {
   decodeEntry,
   encodeEntry,
-  type EntryMeta,
   isLoadingMarker,
   loadingMarker,
   reencodeEntry,
@@ -10,22 +9,17 @@ import {
 } from "./entry.ts";
 import { Codec } from "./codec.ts";
 import fc from "fast-check";
+import { entryMeta } from "../tests/_helpers.ts";
 
 const codec = new Codec();
 const serialize = (value: unknown, what: string) => codec.serialize(value, what);
 
-const meta: EntryMeta = {
-  token: "0123456789abcdef",
-  createdAt: 1,
-  freshUntil: 2,
-  refreshAt: 2,
-  staleUntil: 3,
+const meta = entryMeta({
   negative: true,
-  ttl: 60,
   loadMs: 12.5,
   versions: ["ab", "cd"],
   dependencies: ["g", "t:user:1"],
-};
+});
 
 Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold separators", () => {
   for (

@@ -2,21 +2,11 @@ import assert from "node:assert/strict";
 import { ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { compileTemplate } from "./keys.ts";
 import { compileTags } from "./tags.ts";
-import { encodeEntry, type EntryMeta } from "./entry.ts";
+import { encodeEntry } from "./entry.ts";
+import { entryMeta } from "../tests/_helpers.ts";
 import type { CacheContext } from "./context.ts";
 
-const meta: EntryMeta = {
-  token: "0123456789abcdef",
-  createdAt: 1,
-  freshUntil: 2,
-  refreshAt: 2,
-  staleUntil: 3,
-  negative: false,
-  ttl: 60,
-  loadMs: 1,
-  versions: [],
-  dependencies: [],
-};
+const meta = entryMeta();
 const entryOf = (value: unknown) => encodeEntry(meta, { text: JSON.stringify(value), json: true });
 /** What plans read of a cache: its key names and its store's bound. */
 const cache = {

@@ -1,11 +1,30 @@
 /**
- * Test helpers: a clock tests move by hand, held promises, a logger that records, and a fresh cache per test.
+ * Test helpers: a clock tests move by hand, held promises, a logger that records, a fresh cache per test, and
+ * entry metadata for tests of the envelope.
  *
  * @module
  */
 
 import { type CacheOptions, initCache, resetMetrics } from "../mod.ts";
 import type { Clock, Logger } from "../mod.ts";
+import type { EntryMeta } from "../src/entry.ts";
+
+/** An entry's metadata, with `overrides`: for tests that encode entries by hand. */
+export function entryMeta(overrides: Partial<EntryMeta> = {}): EntryMeta {
+  return {
+    token: "0123456789abcdef",
+    createdAt: 1,
+    freshUntil: 2,
+    refreshAt: 2,
+    staleUntil: 3,
+    negative: false,
+    ttl: 60,
+    loadMs: 1,
+    versions: [],
+    dependencies: [],
+    ...overrides,
+  };
+}
 
 /** A clock that only moves when told. */
 export class ManualClock implements Clock {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { decodeEntry, type Entry, writeGuard } from "../entry.ts";
+import { decodeEntry, type Entry, reencodeEntry, writeGuard } from "../entry.ts";
+import type { Derivation } from "../store.ts";
 import type { ReadBatch } from "../read_batch.ts";
 
 /** A validation's answer: the entry (valid), `undefined` (invalid or invalidated here), or no answer. */
@@ -28,9 +29,15 @@ export interface Kept {
   };
 }
 
-/** The kept state of a stored value, not validated yet (`keep` sets when it was). */
-export function unvalidated(raw: string): Kept | undefined {
-  const entry = decodeEntry(raw, true);
-  const guard = writeGuard(raw);
-  return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
-}
+/**
+ * The kept state of a stored value, not validated yet (`keep` sets when it was). It re-encodes to the value,
+ * so L1's store can keep it alone, without the text.
+ */
+export const unvalidated: Derivation<Kept | undefined> = Object.assign(
+  (raw: string): Kept | undefined => {
+    const entry = decodeEntry(raw, true);
+    const guard = writeGuard(raw);
+    return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
+  },
+  { encode: (kept: Kept | undefined) => reencodeEntry(kept?.entry) },
+);
