@@ -55,14 +55,7 @@ export type { TagsOption } from "./src/tags.ts";
 export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
 export type { Ttl, TtlName } from "./src/ttl.ts";
 export { CacheTimeoutError, StoreError } from "./src/errors.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "./src/store.ts";
+export * from "./src/store.ts"; // the store contract (types only): what a custom store implements
 export type { InvalidationResult, Logger, WaitUntil } from "./src/context.ts";
 export type { Undelivered } from "./src/invalidation_queue.ts";
 export type { Clock } from "./src/clock.ts";

@@ -22,14 +22,7 @@
 
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "../src/store.ts";
+export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
 /** A key as the store writes it: `[root, key]`. */

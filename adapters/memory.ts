@@ -13,12 +13,5 @@
 
 export { memoryStore } from "../src/memory_store.ts";
 export type { MemoryStore, MemoryStoreOptions } from "../src/memory_store.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "../src/store.ts";
+export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";

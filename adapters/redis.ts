@@ -21,14 +21,7 @@ import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "../src/store.ts";
+export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */

@@ -20,14 +20,7 @@ import { Redis } from "@upstash/redis";
 import type { CacheStore } from "../src/store.ts";
 import { type Env, readEnv } from "../src/env.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "../src/store.ts";
+export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 export type { Env } from "../src/env.ts";
 

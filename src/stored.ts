@@ -7,7 +7,7 @@
  */
 
 import type { CacheContext } from "./context.ts";
-import { decodeEntry, isLoadingMarker, sharedEntry } from "./entry.ts";
+import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { sameVersions } from "./versions.ts";
 
@@ -27,16 +27,14 @@ export async function readStored(
       if (value !== NOTHING) return { value, fromL1: true };
     }
     const { store } = cache;
-    // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
-    const [raw] = store.peekDerived ? [null] : await cache.run(
-      "read",
-      (signal) => store.getMany([entryKey], { signal }),
-    );
-    const entry = store.peekDerived
-      ? store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined
-      : raw === null || isLoadingMarker(raw)
-      ? undefined
-      : decodeEntry(raw);
+    let raw: string | null = null, entry: Entry | undefined;
+    if (store.peekDerived) {
+      // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
+      entry = store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined;
+    } else {
+      [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }));
+      entry = raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw);
+    }
     if (!entry || cache.settings.clock.now() >= entry.freshUntil) return undefined;
     const dependencies = entry.dependencies.map((d) => cache.namespace + d);
     if (cache.hasPendingInvalidation([entryKey, ...dependencies])) return undefined;

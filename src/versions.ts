@@ -16,15 +16,17 @@ export type Validity = "valid" | "soft" | "invalid";
 
 /** `true` when an entry's stored versions are exactly the ones read after it (`raws[1..]`). */
 export function versionsMatch(stored: readonly string[], raws: readonly (string | null)[]): boolean {
-  if (stored.length !== raws.length - 1) return false;
-  for (let i = 0; i < stored.length; i++) if (stored[i] !== raws[i + 1]) return false;
-  return true;
+  return sameVersions(stored, raws, 1);
 }
 
-/** `true` when an entry's stored versions are exactly `current` (read without the entry). */
-export function sameVersions(stored: readonly string[], current: readonly (string | null)[]): boolean {
-  if (stored.length !== current.length) return false;
-  for (let i = 0; i < stored.length; i++) if (stored[i] !== current[i]) return false;
+/** `true` when an entry's stored versions are exactly `current` from `from` on (read without the entry: 0). */
+export function sameVersions(
+  stored: readonly string[],
+  current: readonly (string | null)[],
+  from = 0,
+): boolean {
+  if (stored.length !== current.length - from) return false;
+  for (let i = 0; i < stored.length; i++) if (stored[i] !== current[i + from]) return false;
   return true;
 }
 

@@ -8,12 +8,5 @@
 export { type ConformanceOptions, testAdapter, type TestRegistrar } from "./conformance.ts";
 export { type Fault, type FaultStore, faultStore } from "./fault_store.ts";
 export { testFaults } from "./fault_suite.ts";
-export type {
-  CacheStore,
-  Derivation,
-  StoreCallOptions,
-  StoreCapabilities,
-  StoreSlot,
-  StoreWrite,
-} from "../store.ts";
+export * from "../store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../clock.ts";
