@@ -83,11 +83,15 @@ export class Reader<A, R> {
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
         const hit = this.#peekHit(cache, plan, thisArg, arg, ttl, call);
-        if (!(hit instanceof Peeked)) {
-          return call?.signal ? abortable(Promise.resolve(hit as R), call.signal) : Promise.resolve(hit as R);
-        }
+        if (!(hit instanceof Peeked)) return answer(Promise.resolve(hit as R), call);
         peeked = hit.raws;
       }
+      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
+      const fresh = near?.state === "fresh" ? near.entry : undefined;
+      const nearValue = fresh ? this.#nearHit(cache, logical, call, fresh, false) : NOTHING;
+      // A plain L1 hit returns before the call's job (and its closures) exist: only a refresh or a miss needs it.
+      const refresh = nearValue !== NOTHING && this.#refreshDue(fresh!, since, cache);
+      if (nearValue !== NOTHING && !refresh) return answer(Promise.resolve(nearValue as R), call);
       const jobFor = (resolved: readonly string[]): Job<A> => ({
         cache,
         thisArg,
@@ -109,23 +113,27 @@ export class Reader<A, R> {
         return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
       };
       let result: Promise<R>;
-      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
-      if (near?.state === "fresh") {
-        const value = this.#nearHit(cache, logical, call, near.entry, false, () => jobFor(keys as string[]));
-        result = value === NOTHING ? start(keys as string[]) : Promise.resolve(value as R);
-      } else if (near?.state === "due") {
+      if (refresh) {
+        this.#refreshInBackground(jobFor(keys as string[]), undefined, "early");
+        result = Promise.resolve(nearValue as R);
+      } else if (fresh) result = start(keys as string[]); // its value could not be revived
+      else if (near?.state === "due") {
         result = near.validation.then((entry) => {
           if (entry === undefined) return start(keys as string[]);
           const kept = entry === "unavailable"
             ? l1!.graced(keys as string[], cache.settings.clock.now())
             : entry;
-          const value = kept
-            ? this.#nearHit(cache, logical, call, kept, entry !== kept, () => jobFor(keys as string[]))
-            : NOTHING;
-          return value === NOTHING ? start(keys as string[]) : value as R;
+          const stale = entry !== kept;
+          const value = kept ? this.#nearHit(cache, logical, call, kept, stale) : NOTHING;
+          if (value === NOTHING) return start(keys as string[]);
+          const now = cache.settings.clock.now();
+          if (!stale && this.#refreshDue(kept!, now, cache)) {
+            this.#refreshInBackground({ ...jobFor(keys as string[]), since: now }, undefined, "early");
+          }
+          return value as R;
         });
       } else result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
-      return call?.signal ? abortable(result, call.signal) : result;
+      return answer(result, call);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -184,8 +192,8 @@ export class Reader<A, R> {
 
   /**
    * A hit from L1: the value (a copy), counted as a hit and as an L1 hit; `stale` when it is served because
-   * the store could not validate it (within its grace). Early refresh runs as for any hit; only it needs the
-   * call's job, so a plain hit builds none.
+   * the store could not validate it (within its grace). Early refresh, which needs the call's job, is the
+   * caller's: a plain hit builds no job.
    */
   #nearHit(
     cache: CacheContext,
@@ -193,17 +201,12 @@ export class Reader<A, R> {
     call: Pick<CallOptions, "onResult"> | undefined,
     entry: Entry,
     stale: boolean,
-    jobOf: () => Job<A>,
   ): unknown {
     const started = cache.settings.debug || cache.events.active ? performance.now() : 0;
     const value = readValue(entry, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return NOTHING;
     cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
     this.#served(cache, logical, call?.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
-    const now = cache.settings.clock.now();
-    if (!stale && this.#refreshDue(entry, now, cache)) {
-      this.#refreshInBackground({ ...jobOf(), since: now }, undefined, "early");
-    }
     return value;
   }
 
@@ -219,7 +222,7 @@ export class Reader<A, R> {
     if (!raws && job.l1) {
       // The store cannot be reached: what L1 holds is served within its grace.
       const kept = job.l1.graced(keys, cache.settings.clock.now());
-      const value = kept ? this.#nearHit(cache, job.logical, job, kept, true, () => job) : NOTHING;
+      const value = kept ? this.#nearHit(cache, job.logical, job, kept, true) : NOTHING;
       if (value !== NOTHING) return value as R;
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";
@@ -424,6 +427,11 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
       reject(error);
     });
   });
+}
+
+/** What the caller awaits: `result`, or sooner a rejection when the call's `signal` aborts. */
+function answer<R>(result: Promise<R>, call: CallOptions | undefined): Promise<R> {
+  return call?.signal ? abortable(result, call.signal) : result;
 }
 
 /** A tag version as stored: what the hit path compares an entry's versions with, without reading the entry as text. */
