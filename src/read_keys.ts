@@ -31,7 +31,10 @@ export interface ReadPlan {
   readonly logical: string;
   readonly keys: readonly (string | Promise<string>)[];
   readonly pending: boolean;
-  /** Where an in-process store held the entry when last read: the next hit skips the key lookup. */
+  /**
+   * Where the in-process store (the cache's own, or its L1's: a cache has one or the other) held the entry when
+   * last read: the next hit skips the key lookup.
+   */
   slot: StoreSlot | undefined;
   /**
    * The text a remote store last returned for the entry and its decoding (remembered plans only): an unchanged

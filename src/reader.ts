@@ -86,7 +86,7 @@ export class Reader<A, R> {
         if (!(hit instanceof Peeked)) return answer(Promise.resolve(hit as R), call);
         peeked = hit.raws;
       }
-      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since) : undefined;
+      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since, plan) : undefined;
       const fresh = near?.state === "fresh" ? near.entry : undefined;
       const nearValue = fresh ? this.#nearHit(cache, logical, call, fresh, false) : NOTHING;
       // A plain L1 hit returns before the call's job (and its closures) exist: only a refresh or a miss needs it.

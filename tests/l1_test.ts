@@ -231,6 +231,29 @@ test("l1: invalidations made here apply at once; a load overtaken by one is not 
   });
 });
 
+test("l1: a cached function's hot keys, served from the slot they were found in, still see every local change", async () => {
+  // maxEntries 2: the third key evicts one, so remembered slots go stale by eviction as well as by invalidation.
+  await onRedis({ prefix: "l1s", l1: { maxEntries: 2, maxStaleMs: 60_000 } }, async (cache) => {
+    const versions = new Map<number, number>();
+    const loads: number[] = [];
+    const user = cache.cacheRead({ key: "u:{id}", tags: ["u:{id}"], ttl: 60 }, ({ id }: { id: number }) => {
+      loads.push(id);
+      return { id, v: versions.get(id) ?? 1 };
+    });
+    for (let round = 0; round < 3; round++) assert.deepEqual(await user({ id: 1 }), { id: 1, v: 1 });
+    assert.deepEqual(loads, [1]);
+    versions.set(1, 2);
+    await cache.invalidateTags(["u:1"]);
+    assert.deepEqual(await user({ id: 1 }), { id: 1, v: 2 }, "tag invalidated here");
+    versions.set(1, 3);
+    await user.invalidate({ id: 1 });
+    assert.deepEqual(await user({ id: 1 }), { id: 1, v: 3 }, "entry invalidated here");
+    await cache.set("u:1", { id: 1, v: 4 }, { ttl: 60, tags: ["u:1"] });
+    assert.deepEqual(await user({ id: 1 }), { id: 1, v: 4 }, "entry written here");
+    for (const id of [2, 3, 1, 2, 3, 1]) assert.equal((await user({ id })).id, id, "after evictions");
+    assert.deepEqual(loads, [1, 1, 1, 2, 3]);
+  });
+});
 test("l1: with the store gone, graced entries are served as stale, others load; nothing throws", async () => {
   await onRedis({ prefix: "l1d", l1: { maxStaleMs: 50 }, deadlineMs: 200 }, async (cache, server) => {
     let loads = 0;

@@ -37,7 +37,10 @@ export const unvalidated: Derivation<Kept | undefined> = Object.assign(
   (raw: string): Kept | undefined => {
     const entry = decodeEntry(raw, true);
     const guard = writeGuard(raw);
-    return entry && guard ? { entry, guard, keys: [], validatedAt: -Infinity } : undefined;
+    // `validation` declared up front: one object shape for every entry, validated or not.
+    return entry && guard
+      ? { entry, guard, keys: [], validatedAt: -Infinity, validation: undefined }
+      : undefined;
   },
   { encode: (kept: Kept | undefined) => reencodeEntry(kept?.entry) },
 );

@@ -13,6 +13,7 @@
 
 import type { CacheContext } from "../context.ts";
 import { decodeEntry, type Entry } from "../entry.ts";
+import type { StoreSlot } from "../store.ts";
 import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated, type Validated } from "./kept.ts";
@@ -70,9 +71,12 @@ export class L1Tier {
     return this.#store.size;
   }
 
-  /** The L1 state of a call's `keys` (entry key, then dependency keys) at `now`. */
-  lookup(keys: readonly string[], now: number): L1Lookup {
-    const kept = this.#kept(keys[0], now);
+  /**
+   * The L1 state of a call's `keys` (entry key, then dependency keys) at `now`. `memo` is where the call's
+   * plan remembers the slot its entry was found in: a hot key skips the key lookup.
+   */
+  lookup(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): L1Lookup {
+    const kept = this.#kept(keys[0], now, memo);
     if (!kept) return undefined;
     if (now >= kept.entry.freshUntil || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) {
       return undefined;
@@ -146,8 +150,14 @@ export class L1Tier {
     await this.#store.close!();
   }
 
-  #kept(key: string, now: number): Kept | undefined {
-    return this.#store.peekDerived!(key, now, unvalidated) ?? undefined;
+  #kept(key: string, now: number, memo?: { slot: StoreSlot | undefined }): Kept | undefined {
+    const store = this.#store;
+    // A dropped slot (evicted, replaced, forgotten) answers null: the key is looked up again.
+    const remembered = memo?.slot && store.peekSlot!(memo.slot, now, unvalidated);
+    if (remembered) return remembered;
+    const kept = store.peekDerived!(key, now, unvalidated) ?? undefined;
+    if (memo) memo.slot = kept && store.slotOf!(key);
+    return kept;
   }
 
   #suspect(kept: Kept, keys: readonly string[]): boolean {
