@@ -11,7 +11,7 @@
 import type { CacheContext } from "./context.ts";
 import { type CompiledTemplate, renderTemplate } from "./keys.ts";
 import { type CompiledTags, renderTags } from "./tags.ts";
-import type { StoreSlot } from "./store.ts";
+import type { CacheStore, Derivation, StoreSlot } from "./store.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
@@ -43,6 +43,25 @@ export interface ReadPlan {
   decoded: { readonly raw: string; readonly entry: Entry } | undefined;
   /** Kept in the memo for later calls with the same value. */
   readonly remembered: boolean;
+}
+
+/**
+ * What the in-process `store` derives (`derive`) from the value at `key`: from the slot `memo` remembers when it
+ * still holds the value (a hot key skips the key lookup), else looked up and its slot remembered. A dropped
+ * slot (evicted, replaced, deleted) answers null, so the key is looked up again.
+ */
+export function peekRemembered<T>(
+  store: CacheStore,
+  memo: { slot: StoreSlot | undefined },
+  key: string,
+  now: number | undefined,
+  derive: Derivation<T>,
+): T | undefined {
+  const remembered = memo.slot && store.peekSlot!(memo.slot, now, derive);
+  if (remembered !== undefined && remembered !== null) return remembered;
+  const found = store.peekDerived!(key, now, derive) ?? undefined;
+  memo.slot = found === undefined ? undefined : store.slotOf?.(key);
+  return found;
 }
 
 /** The keys of one cached function's calls. */

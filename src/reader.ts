@@ -12,7 +12,7 @@ import { Budget } from "./deadline.ts";
 import { settledWithin } from "./timers.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
-import { ReadKeys, type ReadPlan } from "./read_keys.ts";
+import { peekRemembered, ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import type { CacheStore, Derivation } from "./store.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
@@ -164,11 +164,7 @@ export class Reader<A, R> {
     if (store.peekDerived) {
       // The decoded entry lives with the stored value (parsed once per write); callers get copies of it. The
       // slot it was found in last time is tried first: a hot key skips the store's key lookup.
-      if (plan.slot) entry = store.peekSlot!(plan.slot, storeNow, sharedEntry) ?? undefined;
-      if (entry === undefined) {
-        entry = store.peekDerived(keys[0], storeNow, sharedEntry) ?? undefined;
-        plan.slot = entry && store.slotOf?.(keys[0]);
-      }
+      entry = peekRemembered(store, plan, keys[0], storeNow, sharedEntry);
     } else {
       raws = store.peek!(keys, storeNow);
       entry = raws[0] === null ? undefined : decodeEntry(raws[0]);

@@ -14,6 +14,7 @@
 import type { CacheContext } from "../context.ts";
 import { decodeEntry, type Entry } from "../entry.ts";
 import type { StoreSlot } from "../store.ts";
+import { peekRemembered } from "../read_keys.ts";
 import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated, type Validated } from "./kept.ts";
@@ -151,13 +152,8 @@ export class L1Tier {
   }
 
   #kept(key: string, now: number, memo?: { slot: StoreSlot | undefined }): Kept | undefined {
-    const store = this.#store;
-    // A dropped slot (evicted, replaced, forgotten) answers null: the key is looked up again.
-    const remembered = memo?.slot && store.peekSlot!(memo.slot, now, unvalidated);
-    if (remembered) return remembered;
-    const kept = store.peekDerived!(key, now, unvalidated) ?? undefined;
-    if (memo) memo.slot = kept && store.slotOf!(key);
-    return kept;
+    if (memo) return peekRemembered(this.#store, memo, key, now, unvalidated);
+    return this.#store.peekDerived!(key, now, unvalidated) ?? undefined;
   }
 
   #suspect(kept: Kept, keys: readonly string[]): boolean {
