@@ -35,23 +35,26 @@ Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold s
 Deno.test("entry: a decoded JSON entry re-encodes to the exact text it came from; any other, to the same entry", () => {
   const entryOf = (value: unknown, negative: boolean) => {
     try {
-      return encodeEntry({ ...meta, negative }, serialize(value, "fn"));
+      const payload = serialize(value, "fn");
+      return { text: encodeEntry({ ...meta, negative }, payload), json: payload.json };
     } catch {
       return undefined; // not serializable: never stored
     }
   };
+  // fc.jsonValue() also yields -0, which JSON cannot keep, so such a value takes devalue's path: only the
+  // entries that took the JSON path are held to the exact text.
   fc.assert(
     fc.property(fc.jsonValue(), fc.boolean(), (value, negative) => {
-      const text = entryOf(value, negative);
-      if (text !== undefined) assert.equal(reencodeEntry(decodeEntry(text, true)), text);
+      const entry = entryOf(value, negative);
+      if (entry?.json) assert.equal(reencodeEntry(decodeEntry(entry.text, true)), entry.text);
     }),
-    { numRuns: 500 },
+    { numRuns: 500, examples: [[{ "<": false, "": -0 }, false]] },
   );
   // devalue escapes some characters JSON.stringify does not ("<" as \u003C): not always the same text, so a
   // store checks before it keeps the decoding alone; the entry it stands for is the same.
   fc.assert(
     fc.property(fc.anything({ withDate: true, withMap: true, withSet: true, withBigInt: true }), (value) => {
-      const text = entryOf(value, false);
+      const text = entryOf(value, false)?.text;
       if (text !== undefined) {
         assert.deepEqual(decodeEntry(reencodeEntry(decodeEntry(text))), decodeEntry(text));
       }
