@@ -90,22 +90,32 @@ class Queue {
   }
 }
 
-/** Keys recently evicted from the small queue, oldest forgotten first (a ring: O(1), no map iteration). */
+/**
+ * Keys recently evicted from the small queue, oldest forgotten first (a ring: O(1), no map iteration). The ring
+ * grows as keys are evicted, up to its capacity: a store configured large but holding little costs little.
+ */
 class Ghosts {
-  readonly #ring: (string | undefined)[];
+  readonly #capacity: number;
+  #ring: (string | undefined)[] = [];
   readonly #at = new Map<string, number>();
+  /** Where the next key goes once the ring is full: the oldest. */
   #next = 0;
 
   constructor(capacity: number) {
-    this.#ring = new Array(Math.max(1, capacity));
+    this.#capacity = Math.max(1, capacity);
   }
 
   add(key: string): void {
+    if (this.#ring.length < this.#capacity) {
+      this.#at.set(key, this.#ring.length);
+      this.#ring.push(key);
+      return;
+    }
     const old = this.#ring[this.#next];
     if (old !== undefined && this.#at.get(old) === this.#next) this.#at.delete(old);
     this.#ring[this.#next] = key;
     this.#at.set(key, this.#next);
-    this.#next = (this.#next + 1) % this.#ring.length;
+    this.#next = (this.#next + 1) % this.#capacity;
   }
 
   /** `true` if `key` was a ghost; it is one no longer. */
@@ -114,7 +124,8 @@ class Ghosts {
   }
 
   clear(): void {
-    this.#ring.fill(undefined);
+    this.#ring = [];
+    this.#next = 0;
     this.#at.clear();
   }
 }

@@ -170,3 +170,34 @@ Deno.test("memory store: a value kept decoded alone counts once toward maxBytes"
     "two entries counted once and one counted twice fit where three twice would not",
   );
 });
+
+Deno.test("memory store: a key evicted from the small queue and written again goes to the main queue, before and after its ring of evicted keys wraps", async () => {
+  // 10 entries: a small queue of 1 (while the main queue is empty, all of them), and 9 evicted keys remembered.
+  const store = memoryStore({ maxEntries: 10 });
+  const put = (key: string) => store.setMany([{ key, value: key, ttlMs: 60_000 }]);
+  for (let i = 0; i < 10; i++) await put(`a${i}`);
+  for (let i = 0; i < 3; i++) await put(`b${i}`); // evicts a0, a1, a2: the ring holds 3 keys
+  await put("a1"); // remembered: to the main queue
+  for (let i = 0; i < 30; i++) await put(`scan${i}`); // 30 evictions: the ring wraps, the last 9 remembered
+  await put("scan15"); // remembered after the wrap: to the main queue
+  await put("a0"); // forgotten since: new again, to the small queue
+  for (let i = 0; i < 30; i++) await put(`x${i}`); // one-off keys pass through the small queue
+  assert.deepEqual(store.peek!(["a1", "scan15", "a0"]), ["a1", "scan15", null]);
+  assert.equal(store.size, 10);
+});
+
+Deno.test("memory store: one configured for many entries costs what it holds, not its bound", async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, "run with --v8-flags=--expose-gc (npm test does) to measure retained memory");
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const store = memoryStore({ maxEntries: 10_000_000 });
+  await store.setMany(Array.from({ length: 100 }, (_, i) => ({ key: `k${i}`, value: "v", ttlMs: 60_000 })));
+  gc();
+  const grown = Deno.memoryUsage().heapUsed - before;
+  assert.equal(store.size, 100);
+  assert.ok(
+    grown < 1 << 20,
+    `a store holding 100 entries grew the heap by ${(grown / 2 ** 20).toFixed(1)} MiB`,
+  );
+});
