@@ -43,8 +43,8 @@ try {
     out(process.execPath, [
       "--expose-gc",
       "bench/peers.mjs",
-      quick ? "20000" : "200000",
-      quick ? "3" : "5",
+      quick ? "100" : "300",
+      quick ? "3" : "7",
       ...(quick ? ["--quick-sizes"] : []),
     ]),
   );
@@ -451,7 +451,9 @@ function markdown(
       date.slice(0, 10)
     } on ${peers.node}, one process, subjects interleaved, median of ${peers.rounds} rounds.`,
     "",
-    "**Memory-tier hits** by working set (N warm keys, uniform or Zipf s = 0.99 over them; every store sized to hold them; sequential awaits)",
+    `**Memory-tier hits** by working set (N warm keys, uniform or Zipf s = 0.99 over them; every store sized to hold them; sequential awaits${
+      peers.runMs ? `; median of ${peers.rounds} runs of ${fmt(peers.runMs)} ms each` : ""
+    })`,
     "",
     "| working set | ours hits/s | fastest peer | ours vs it | `zeroCopy` vs it | ours vs bare Map |",
     "| --- | ---: | --- | ---: | ---: | ---: |",
