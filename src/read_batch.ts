@@ -34,7 +34,8 @@ export class ReadBatch {
    * of one function and argument share their plan's list, so telling lists apart rarely compares more.
    */
   #pending = new Map<string, Group[]>();
-  #size = 0;
+  /** The same groups in the order they were asked: the flush takes them as they are (no flattening). */
+  #groups: Group[] = [];
 
   /**
    * `read` defaults to the store's `getMany`; `op` names the call in errors; with `delayMs` the batch collects
@@ -50,22 +51,27 @@ export class ReadBatch {
   /** What the store holds at `keys` (one read per tick for all callers). */
   read(keys: readonly string[]): Promise<(string | null)[]> {
     return new Promise((resolve, reject) => {
-      if (this.#size++ === 0) {
+      if (this.#groups.length === 0) {
         if (this.#delayMs === 0) queueMicrotask(() => this.#flush());
         else unref(setTimeout(() => this.#flush(), this.#delayMs));
       }
       const same = this.#pending.get(keys[0]);
       const group = same?.find((g) => sameKeys(g.keys, keys));
-      if (group) group.waiting.push({ resolve, reject });
-      else if (same) same.push({ keys, waiting: [{ resolve, reject }] });
-      else this.#pending.set(keys[0], [{ keys, waiting: [{ resolve, reject }] }]);
+      if (group) {
+        group.waiting.push({ resolve, reject });
+        return;
+      }
+      const created = { keys, waiting: [{ resolve, reject }] };
+      this.#groups.push(created);
+      if (same) same.push(created);
+      else this.#pending.set(keys[0], [created]);
     });
   }
 
   async #flush(): Promise<void> {
-    const groups = [...this.#pending.values()].flat();
+    const groups = this.#groups;
+    this.#groups = [];
     this.#pending = new Map();
-    this.#size = 0;
     const cache = this.#cache;
     // The common case, one key list (sequential hits, a burst of one key), needs no merging.
     const index = groups.length === 1 ? undefined : keyIndex(groups.map((g) => g.keys));
