@@ -35,6 +35,7 @@ interface Slot {
   readonly key: string;
   /** The stored text; `undefined` once `derive.encode` gives it back from `derived`, which is then kept alone. */
   value: string | undefined;
+  /** When it expires, in the store's own time (see `since`); 0 once dropped. */
   expiresAt: number;
   bytes: number;
   /** Reads since it entered its queue or was last passed over, capped at 3. */
@@ -130,6 +131,12 @@ class Ghosts {
   }
 }
 
+/**
+ * How far before its creation a store's own time starts: a clock set back by less than this still reads
+ * every dropped slot (expiry 0) as expired. About three days.
+ */
+const EPOCH_LEAD_MS = 2 ** 28;
+
 /** Entries examined for expiry on each write, so dead entries are reclaimed without timers. */
 const SWEEP_PER_WRITE = 2;
 
@@ -148,6 +155,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
   const clock = options.clock ?? systemClock;
+  // Expiry is kept in ms since a point a little before the store was made, not since 1970: small integers that
+  // V8 keeps in the slot itself (a time since 1970 is a boxed number, one more object per entry to allocate,
+  // keep and visit on every hit). Once past the small-integer range (after days) V8 boxes them, as before.
+  const epoch = clock.now() - EPOCH_LEAD_MS;
+  /** A clock reading in the store's own time. */
+  const since = (now: number) => now - epoch;
   const slots = new Map<string, Slot>();
   let bytes = 0;
   const small = new Queue(), main = new Queue();
@@ -168,7 +181,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const live = (key: string, now: number): Slot | undefined => {
     const slot = slots.get(key);
     if (slot === undefined) return undefined;
-    if (slot.expiresAt <= now) {
+    if (slot.expiresAt <= since(now)) {
       remove(slot);
       return undefined;
     }
@@ -202,7 +215,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const sweep = (queue: Queue, now: number) => {
     for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
       const next = slot.newer;
-      if (slot.expiresAt <= now) remove(slot);
+      if (slot.expiresAt <= since(now)) remove(slot);
       slot = next;
     }
   };
@@ -222,7 +235,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const slot: Slot = {
       key: w.key,
       value: w.value,
-      expiresAt: now + w.ttlMs,
+      expiresAt: smallInteger(since(now) + w.ttlMs),
       bytes: size,
       freq: old?.freq ?? 0,
       queue,
@@ -294,7 +307,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     peekSlot<T>(handle: StoreSlot, now = clock.now(), derive: Derivation<T>): T | null {
       const slot = handle as unknown as Slot;
       // Dropped (overwritten, evicted, deleted) or expired: the caller looks its key up again.
-      if (slot.expiresAt <= now) return null;
+      if (slot.expiresAt <= since(now)) return null;
       if (slot.freq < 3) slot.freq++;
       return derived(slot, derive);
     },
@@ -316,7 +329,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve(true);
     },
     scan(prefix) {
-      const now = clock.now();
+      const now = since(clock.now());
       const found: string[] = [];
       for (const [key, slot] of slots) if (key.startsWith(prefix) && slot.expiresAt > now) found.push(key);
       return Promise.resolve(found);
@@ -331,6 +344,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * `ms` as a small integer (at most 1 ms earlier) while it is below 2^30, the range V8 keeps unboxed on every
+ * platform; past it, unchanged. Arithmetic on a clock reading yields a boxed number even when it is integral.
+ */
+function smallInteger(ms: number): number {
+  return ms >= 0 && ms < 2 ** 30 ? ms | 0 : ms;
 }
 
 function positive(name: string, value: number): number {

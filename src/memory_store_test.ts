@@ -32,6 +32,29 @@ Deno.test("memory store: expires lazily by its clock, with no timers", async () 
   assert.deepEqual(await store.scan!(""), ["b"]);
 });
 
+Deno.test("memory store: expiry is exact to the millisecond at any distance from when the store was made", async () => {
+  const clock = new ManualClock();
+  const store = memoryStore({ clock });
+  const day = 86_400_000;
+  const expiresAfter = async (key: string, ttlMs: number) => {
+    await store.setMany([{ key, value: key, ttlMs }]);
+    clock.advance(ttlMs - 1);
+    assert.deepEqual(store.peek!([key]), [key], `${key}: live 1 ms before its expiry`);
+    clock.advance(1);
+    assert.deepEqual(store.peek!([key]), [null], `${key}: expired at its expiry`);
+  };
+  await expiresAfter("soon", 250);
+  await expiresAfter("month", 30 * day); // past the range kept as small integers
+  clock.advance(400 * day); // a store a year old
+  await expiresAfter("later", 250);
+  await expiresAfter("again a month", 30 * day);
+  clock.advance(-430 * day - 2 * day); // the clock set back to two days before the store was made
+  await expiresAfter("set back", 250);
+  await store.setMany([{ key: "k", value: "v", ttlMs: 1000 }]);
+  await store.deleteMany(["k"]);
+  assert.deepEqual(store.peek!(["k"]), [null], "a dropped entry stays gone with the clock set back");
+});
+
 Deno.test("memory store: ifAbsent writes only when missing or expired", async () => {
   const clock = new ManualClock();
   const store = memoryStore({ clock });
