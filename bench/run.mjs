@@ -64,9 +64,22 @@ try {
       ),
     ]),
   );
-  console.log("# where a memory-tier hit's time goes (profiled, one process per subject)");
+  console.log("# where an entry's bytes go (heap snapshot)");
+  peers.memoryBreakdown = JSON.parse(
+    out(process.execPath, [
+      "--expose-gc",
+      "bench/memory_breakdown.mjs",
+      quick ? "5000" : "20000",
+    ]),
+  );
+  console.log(
+    "# where a memory-tier hit's time goes (profiled, one process per subject)",
+  );
   peers.hitProfile = JSON.parse(
-    out(process.execPath, ["bench/memory_profile.mjs", quick ? "200000" : "1000000"]),
+    out(process.execPath, [
+      "bench/memory_profile.mjs",
+      quick ? "200000" : "1000000",
+    ]),
   );
   console.log("# redis and upstash hits");
   const redis = JSON.parse(
@@ -241,7 +254,10 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
   const ratio = (rows, name) => rows.find((r) => r.name === name).opsPerSec / rows[0].opsPerSec;
   const seq = ratio(redis.redisSequential, "@svc-infra/cache (1 tag)");
   const c64 = ratio(redis.redisConcurrent, "@svc-infra/cache (1 tag)");
-  const mgetFloor = ratio(redis.redisConcurrent, "raw MGET(entry, tag)+JSON.parse");
+  const mgetFloor = ratio(
+    redis.redisConcurrent,
+    "raw MGET(entry, tag)+JSON.parse",
+  );
   const upstashRatio = redis.upstash.concurrent[1].opsPerSec /
     redis.upstash.concurrent[0].opsPerSec;
   const upstashRequests = redis.upstash.concurrentRequests;
@@ -271,7 +287,9 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
         `profiled (table above), a bare \`Map\` hit is ${
           fmt(1e9 / peers.hitProfile.subjects["bare Map"].hitsPerSec)
         } ns in all; our four costliest functions add ${
-          Object.entries(peers.hitProfile.subjects["@svc-infra/cache"].functions).slice(0, 4).map((
+          Object.entries(
+            peers.hitProfile.subjects["@svc-infra/cache"].functions,
+          ).slice(0, 4).map((
             [name, ns],
           ) => `\`${name}\` ${fmt(ns)} ns`).join(", ")
         } per hit`,
@@ -302,11 +320,7 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
     }×) | ${
       verdict(
         memory.inUse <= 1.5 * mapMemory,
-        `once written an entry is its stored text, its slot, its key and the key memo's plan (${
-          fmt(memory.written)
-        } B); its first hit decodes it and the store keeps the decoded entry alone, re-encoding the text when it is read as text (${
-          fmt(memory.inUse - memory.written)
-        } B net: metadata, four timestamps, the value's tree, less the text); closing the rest needs the metadata folded into the slot and the plan memo dropped for in-process stores, which the hit path uses to skip key rendering`,
+        memoryLimit(peers.memoryBreakdown, mapMemory),
       )
     } |`,
     "| the same on real block/web traces | not measured | missed: no public trace can be fetched here (the npm registry is the only network); the synthetic traces stand in |",
@@ -365,7 +379,8 @@ function burstTarget(burst) {
   const reads = Math.max(...burst.map((r) => r.reads));
   const writes = (lock) => Math.max(...burst.filter((r) => r.lock === lock).map((r) => r.writes));
   const loads = Math.max(...burst.map((r) => r.loads));
-  const met = reads <= 2 && writes(false) <= 1 && writes(true) <= 1 && loads === 1;
+  const met = reads <= 2 && writes(false) <= 1 && writes(true) <= 1 &&
+    loads === 1;
   return `| a cold burst of 1,000 callers: ≤ 2 reads and 1 write on every backend, with or without \`lock\` | at most ${reads} read, ${
     writes(false)
   } writes without the lock and ${writes(true)} with it, ${loads} loader run | ${
@@ -380,8 +395,13 @@ function burstTarget(burst) {
 /** bench/memory_profile.mjs: ns per memory-tier hit, per function of ours, beside the bare Map. */
 function hitProfileTable({ clockNs, subjects: profile }) {
   const subjects = Object.keys(profile);
-  const names = [...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions)))];
-  const cell = (s, name) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
+  const names = [
+    ...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions))),
+  ];
+  const cell = (
+    s,
+    name,
+  ) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
   return [
     "**Where a memory-tier hit's time goes** (V8's sampling profiler, each subject alone in its own process, " +
     "10,000 warm keys hit in turn, median of three interleaved runs; ns per hit: the self time of our functions, " +
@@ -547,6 +567,10 @@ function markdown(
     "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...memoryRows(peers),
     "",
+    ...memoryBreakdownTable(
+      peers.memoryBreakdown,
+      peers.memoryPerEntry["bare Map"].inUse,
+    ),
     `**Backend hanging** (deadline ${hang.deadlineMs} ms, ${fmt(hang.calls)} calls): p50 ${
       fmt(hang.p50, 3)
     } ms, p99 ${fmt(hang.p99, 3)} ms, max ${
@@ -555,6 +579,44 @@ function markdown(
     "",
   ];
   return lines.join("\n");
+}
+
+/** What the heap snapshot says keeps an entry above 1.5× the bare `Map`. */
+function memoryLimit(breakdown, mapBytes) {
+  if (!breakdown) return "";
+  const part = (prefix) =>
+    Object.entries(breakdown.parts).find(([name]) => name.startsWith(prefix))
+      ?.[1] ?? 0;
+  const value = part("value tree");
+  const store = part("store slot") + part("store hash table") + part("keys");
+  return `the value's tree is ${fmt(value)} B, as in the Map; 1.5× leaves ${
+    fmt(1.5 * mapBytes - value)
+  } B beside it, and the store's own share alone (its slot, its hash table and the keys, table "Where an entry's bytes go") is ${
+    fmt(store)
+  } B; the decoded entry's metadata (${
+    fmt(part("decoded entry"))
+  } B) and the key plan the hit path remembers (${
+    fmt(part("remembered key plan") + part("plan memo hash table"))
+  } B with its table, what lets a hot call skip rendering its key and looking it up) come on top`;
+}
+
+/** bench/memory_breakdown.mjs: an entry's bytes per part, from a heap snapshot. */
+function memoryBreakdownTable(breakdown, mapBytes) {
+  if (!breakdown) return [];
+  return [
+    `**Where an entry's bytes go** (a V8 heap snapshot of ${
+      fmt(breakdown.entries)
+    } entries held as above, each object's own size given to the part that holds it; bytes per entry). A bare \`Map\` holds the value's tree and its hash table (${
+      fmt(mapBytes)
+    } B).`,
+    "",
+    "| part | bytes per entry |",
+    "| --- | ---: |",
+    ...Object.entries(breakdown.parts).map(([part, bytes]) => `| ${part} | ${fmt(bytes)} |`),
+    `| the rest of the heap's growth | ${fmt(breakdown.rest)} |`,
+    `| heap growth per entry | ${fmt(breakdown.bytesPerEntry)} |`,
+    "",
+  ];
 }
 
 /** Memory per entry (in use, and written only) of every subject, against the bare `Map`; bundle sizes. */
