@@ -9,14 +9,9 @@
 import v8 from "node:v8";
 import * as ours from "../npm/esm/mod.js";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
+import { userValue as value } from "./_value.mjs";
 
 const N = Number(process.argv[2] ?? 10_000);
-const value = (id) => ({
-  id,
-  name: `user ${id}`,
-  email: `user${id}@example.com`,
-  roles: ["reader", "writer"],
-});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const heap = async () => {
   await sleep(10);

@@ -8,14 +8,9 @@
 //   node bench/memory_profile.mjs --child <subject> <ops>   (one profiled run)
 import { execFileSync } from "node:child_process";
 import { eachSample, profiledRun } from "./_profile.mjs";
+import { userValue as value } from "./_value.mjs";
 
 const KEYS = 10_000;
-const value = (id) => ({
-  id,
-  name: `user ${id}`,
-  email: `user${id}@example.com`,
-  roles: ["reader", "writer"],
-});
 /** Functions listed by name; the rest of our code is summed as one row. */
 const LISTED = 8;
 
@@ -33,7 +28,12 @@ function perFunction(profile, ops) {
   const sorted = [...ours].sort((a, b) => b[1] - a[1]);
   const listed = sorted.slice(0, LISTED);
   const others = sorted.slice(LISTED).reduce((sum, [, ns]) => sum + ns, 0);
-  return { functions: Object.fromEntries(listed), otherOurs: others, harness, rest };
+  return {
+    functions: Object.fromEntries(listed),
+    otherOurs: others,
+    harness,
+    rest,
+  };
 }
 
 if (process.argv[2] === "--child") {
@@ -65,7 +65,12 @@ if (process.argv[2] === "--child") {
   };
   await run(ops / 2); // warm-up, every key loaded
   const { ms, profile } = await profiledRun(() => run(ops), 50);
-  console.log(JSON.stringify({ hitsPerSec: ops / (ms / 1000), ...perFunction(profile, ops) }));
+  console.log(
+    JSON.stringify({
+      hitsPerSec: ops / (ms / 1000),
+      ...perFunction(profile, ops),
+    }),
+  );
   process.exit(0);
 }
 
