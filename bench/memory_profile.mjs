@@ -28,12 +28,7 @@ function perFunction(profile, ops) {
   const sorted = [...ours].sort((a, b) => b[1] - a[1]);
   const listed = sorted.slice(0, LISTED);
   const others = sorted.slice(LISTED).reduce((sum, [, ns]) => sum + ns, 0);
-  return {
-    functions: Object.fromEntries(listed),
-    otherOurs: others,
-    harness,
-    rest,
-  };
+  return { functions: Object.fromEntries(listed), otherOurs: others, harness, rest };
 }
 
 if (process.argv[2] === "--child") {
@@ -65,12 +60,7 @@ if (process.argv[2] === "--child") {
   };
   await run(ops / 2); // warm-up, every key loaded
   const { ms, profile } = await profiledRun(() => run(ops), 50);
-  console.log(
-    JSON.stringify({
-      hitsPerSec: ops / (ms / 1000),
-      ...perFunction(profile, ops),
-    }),
-  );
+  console.log(JSON.stringify({ hitsPerSec: ops / (ms / 1000), ...perFunction(profile, ops) }));
   process.exit(0);
 }
 

@@ -64,9 +64,7 @@ const subjects = {
   "bentocache": () => {
     const bento = new BentoCache({
       default: "m",
-      stores: {
-        m: bentostore().useL1Layer(memoryDriver({ maxItems: 100_000 })),
-      },
+      stores: { m: bentostore().useL1Layer(memoryDriver({ maxItems: 100_000 })) },
     });
     return {
       get: (id, load = value, tagged) =>
@@ -81,45 +79,30 @@ const subjects = {
   },
   "cache-manager": () => {
     const cache = createCacheManager();
-    return {
-      get: (id, load = value) => cache.wrap(`u:${id}`, () => load(id), 3_600_000),
-    };
+    return { get: (id, load = value) => cache.wrap(`u:${id}`, () => load(id), 3_600_000) };
   },
   "cachified+lru-cache": () => {
     const lru = new LRUCache({ max: 100_000 });
     const cache = {
       set(key, v) {
         const ttl = totalTtl(v?.metadata);
-        return lru.set(key, v, {
-          ttl: ttl === Infinity ? undefined : ttl,
-          start: v?.metadata?.createdTime,
-        });
+        return lru.set(key, v, { ttl: ttl === Infinity ? undefined : ttl, start: v?.metadata?.createdTime });
       },
       get: (key) => lru.get(key),
       delete: (key) => lru.delete(key),
     };
     return {
       get: (id, load = value) =>
-        cachified({
-          cache,
-          key: `u:${id}`,
-          ttl: 3_600_000,
-          getFreshValue: () => load(id),
-        }),
+        cachified({ cache, key: `u:${id}`, ttl: 3_600_000, getFreshValue: () => load(id) }),
     };
   },
   "async-cache-dedupe": (tagged) => {
     const cache = createAcd({
       ttl: 3600,
-      storage: {
-        type: "memory",
-        options: { size: 100_000, invalidation: !!tagged },
-      },
+      storage: { type: "memory", options: { size: 100_000, invalidation: !!tagged } },
     });
     let loader = value;
-    cache.define("fetchUser", {
-      references: tagged ? () => ["all"] : undefined,
-    }, (id) => loader(id));
+    cache.define("fetchUser", { references: tagged ? () => ["all"] : undefined }, (id) => loader(id));
     return {
       get: (id, load) => (load && (loader = load), cache.fetchUser(id)),
       invalidate: (tag) => cache.invalidateAll(tag),
@@ -129,15 +112,9 @@ const subjects = {
     const ctx = new DefaultStatefulContext();
     const store = new MemoryStore({ persistentMap: new Map() });
     const cache = createUnkey({
-      u: new Namespace(ctx, {
-        stores: [store],
-        fresh: 3_600_000,
-        stale: 7_200_000,
-      }),
+      u: new Namespace(ctx, { stores: [store], fresh: 3_600_000, stale: 7_200_000 }),
     });
-    return {
-      get: async (id, load = value) => (await cache.u.swr(String(id), () => load(id))).val,
-    };
+    return { get: async (id, load = value) => (await cache.u.swr(String(id), () => load(id))).val };
   },
 };
 const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && !n.startsWith("@svc-infra/cache"));
@@ -145,9 +122,7 @@ const peers = Object.keys(subjects).filter((n) => n !== "bare Map" && !n.startsW
 /** Key sequences the hit benchmark cycles through: uniform over the hot set, or Zipf (s = 0.99) over it. */
 function sequence(size, distribution) {
   const n = 1 << 16;
-  if (distribution === "uniform") {
-    return Uint32Array.from({ length: n }, (_, i) => i % size);
-  }
+  if (distribution === "uniform") return Uint32Array.from({ length: n }, (_, i) => i % size);
   const draw = zipfSampler(size, 0.99, lcg(42));
   return Uint32Array.from({ length: n }, draw);
 }
@@ -203,9 +178,7 @@ async function stampede() {
     let loads = 0;
     const load = async (id) => (loads++, await sleep(50), value(id));
     const t0 = performance.now();
-    const results = await Promise.all(
-      Array.from({ length: 1000 }, () => s.get(42, load)),
-    );
+    const results = await Promise.all(Array.from({ length: 1000 }, () => s.get(42, load)));
     out[name] = {
       loaderCalls: loads,
       ms: performance.now() - t0,
@@ -227,10 +200,7 @@ async function invalidation() {
       const invalidateMs = performance.now() - t0;
       const t1 = performance.now();
       for (let id = 0; id < n; id++) await s.get(id, value, true);
-      out[name][n] = {
-        invalidateMs,
-        rereadUsPerKey: ((performance.now() - t1) * 1000) / n,
-      };
+      out[name][n] = { invalidateMs, rereadUsPerKey: ((performance.now() - t1) * 1000) / n };
     }
   }
   return out;
@@ -303,16 +273,13 @@ async function bundleSizes() {
     const entry = Object.keys(outputs).find((o) => outputs[o].entryPoint === "<stdin>");
     const initial = new Set([
       entry,
-      ...outputs[entry].imports.filter((i) => i.kind === "import-statement")
-        .map((i) => i.path),
+      ...outputs[entry].imports.filter((i) => i.kind === "import-statement").map((i) => i.path),
     ]);
     const parts = result.outputFiles.filter((f) =>
       [...initial].some((p) => f.path.endsWith(p.replace(/^.*bench-bundle/, "")))
     );
     const bytes = new Uint8Array(parts.flatMap((f) => [...f.contents]));
-    const gz = await new Response(
-      new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")),
-    )
+    const gz = await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip")))
       .arrayBuffer();
     out[name] = { minified: bytes.byteLength, gzipped: gz.byteLength };
   }

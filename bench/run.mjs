@@ -66,20 +66,11 @@ try {
   );
   console.log("# where an entry's bytes go (heap snapshot)");
   peers.memoryBreakdown = JSON.parse(
-    out(process.execPath, [
-      "--expose-gc",
-      "bench/memory_breakdown.mjs",
-      quick ? "5000" : "20000",
-    ]),
+    out(process.execPath, ["--expose-gc", "bench/memory_breakdown.mjs", quick ? "5000" : "20000"]),
   );
-  console.log(
-    "# where a memory-tier hit's time goes (profiled, one process per subject)",
-  );
+  console.log("# where a memory-tier hit's time goes (profiled, one process per subject)");
   peers.hitProfile = JSON.parse(
-    out(process.execPath, [
-      "bench/memory_profile.mjs",
-      quick ? "200000" : "1000000",
-    ]),
+    out(process.execPath, ["bench/memory_profile.mjs", quick ? "200000" : "1000000"]),
   );
   console.log("# redis and upstash hits");
   const redis = JSON.parse(
@@ -254,10 +245,7 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
   const ratio = (rows, name) => rows.find((r) => r.name === name).opsPerSec / rows[0].opsPerSec;
   const seq = ratio(redis.redisSequential, "@svc-infra/cache (1 tag)");
   const c64 = ratio(redis.redisConcurrent, "@svc-infra/cache (1 tag)");
-  const mgetFloor = ratio(
-    redis.redisConcurrent,
-    "raw MGET(entry, tag)+JSON.parse",
-  );
+  const mgetFloor = ratio(redis.redisConcurrent, "raw MGET(entry, tag)+JSON.parse");
   const upstashRatio = redis.upstash.concurrent[1].opsPerSec /
     redis.upstash.concurrent[0].opsPerSec;
   const upstashRequests = redis.upstash.concurrentRequests;
@@ -287,9 +275,7 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
         `profiled (table above), a bare \`Map\` hit is ${
           fmt(1e9 / peers.hitProfile.subjects["bare Map"].hitsPerSec)
         } ns in all; our four costliest functions add ${
-          Object.entries(
-            peers.hitProfile.subjects["@svc-infra/cache"].functions,
-          ).slice(0, 4).map((
+          Object.entries(peers.hitProfile.subjects["@svc-infra/cache"].functions).slice(0, 4).map((
             [name, ns],
           ) => `\`${name}\` ${fmt(ns)} ns`).join(", ")
         } per hit`,
@@ -317,12 +303,7 @@ function targets({ peers, redis, l1, costs, hitRatio }) {
       fmt(memory.inUse / mapMemory, 2)
     }× (${fmt(memory.inUse)} B against ${fmt(mapMemory)} B; lru-cache under cachified ${
       fmt(lruMemory / mapMemory, 2)
-    }×) | ${
-      verdict(
-        memory.inUse <= 1.5 * mapMemory,
-        memoryLimit(peers.memoryBreakdown, mapMemory),
-      )
-    } |`,
+    }×) | ${verdict(memory.inUse <= 1.5 * mapMemory, memoryLimit(peers.memoryBreakdown, mapMemory))} |`,
     "| the same on real block/web traces | not measured | missed: no public trace can be fetched here (the npm registry is the only network); the synthetic traces stand in |",
     `| Redis hit ≥ 0.9× raw \`GET\` + \`JSON.parse\` | ${fmt(seq, 2)}× sequential, ${
       fmt(c64, 2)
@@ -379,8 +360,7 @@ function burstTarget(burst) {
   const reads = Math.max(...burst.map((r) => r.reads));
   const writes = (lock) => Math.max(...burst.filter((r) => r.lock === lock).map((r) => r.writes));
   const loads = Math.max(...burst.map((r) => r.loads));
-  const met = reads <= 2 && writes(false) <= 1 && writes(true) <= 1 &&
-    loads === 1;
+  const met = reads <= 2 && writes(false) <= 1 && writes(true) <= 1 && loads === 1;
   return `| a cold burst of 1,000 callers: ≤ 2 reads and 1 write on every backend, with or without \`lock\` | at most ${reads} read, ${
     writes(false)
   } writes without the lock and ${writes(true)} with it, ${loads} loader run | ${
@@ -395,13 +375,8 @@ function burstTarget(burst) {
 /** bench/memory_profile.mjs: ns per memory-tier hit, per function of ours, beside the bare Map. */
 function hitProfileTable({ clockNs, subjects: profile }) {
   const subjects = Object.keys(profile);
-  const names = [
-    ...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions))),
-  ];
-  const cell = (
-    s,
-    name,
-  ) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
+  const names = [...new Set(subjects.flatMap((s) => Object.keys(profile[s].functions)))];
+  const cell = (s, name) => (name in profile[s].functions ? fmt(profile[s].functions[name]) : "");
   return [
     "**Where a memory-tier hit's time goes** (V8's sampling profiler, each subject alone in its own process, " +
     "10,000 warm keys hit in turn, median of three interleaved runs; ns per hit: the self time of our functions, " +
@@ -567,10 +542,7 @@ function markdown(
     "| --- | ---: | ---: | ---: | ---: | ---: |",
     ...memoryRows(peers),
     "",
-    ...memoryBreakdownTable(
-      peers.memoryBreakdown,
-      peers.memoryPerEntry["bare Map"].inUse,
-    ),
+    ...memoryBreakdownTable(peers.memoryBreakdown, peers.memoryPerEntry["bare Map"].inUse),
     `**Backend hanging** (deadline ${hang.deadlineMs} ms, ${fmt(hang.calls)} calls): p50 ${
       fmt(hang.p50, 3)
     } ms, p99 ${fmt(hang.p99, 3)} ms, max ${
@@ -585,8 +557,7 @@ function markdown(
 function memoryLimit(breakdown, mapBytes) {
   if (!breakdown) return "";
   const part = (prefix) =>
-    Object.entries(breakdown.parts).find(([name]) => name.startsWith(prefix))
-      ?.[1] ?? 0;
+    Object.entries(breakdown.parts).find(([name]) => name.startsWith(prefix))?.[1] ?? 0;
   const value = part("value tree");
   const store = part("store slot") + part("store hash table") + part("keys");
   return `the value's tree is ${fmt(value)} B, as in the Map; 1.5× leaves ${
