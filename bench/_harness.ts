@@ -18,16 +18,28 @@ export interface Result {
   spread: number;
 }
 
-/** Measures every subject `rounds` times with `n` operations each. */
-export async function measure(subjects: Subject[], n: number, rounds: number): Promise<Result[]> {
-  for (const s of subjects) await s.run(Math.min(n, 2000)); // warm up
+/**
+ * Measures every subject `rounds` times; each timed run lasts `runMs` (batches of `batch` operations until the
+ * time is up), whatever the subject's speed: a fixed count would give the fastest subject the shortest sample.
+ */
+export async function measure(
+  subjects: Subject[],
+  runMs: number,
+  rounds: number,
+  batch = 2000,
+): Promise<Result[]> {
+  for (const s of subjects) await s.run(batch); // warm up
   const samples = new Map<string, number[]>(subjects.map((s) => [s.name, []]));
   for (let round = 0; round < rounds; round++) {
     const order = subjects.map((_, i) => subjects[(i + round) % subjects.length]);
     for (const s of order) {
       const t0 = performance.now();
-      await s.run(n);
-      samples.get(s.name)!.push(n / ((performance.now() - t0) / 1000));
+      let ops = 0;
+      do {
+        await s.run(batch);
+        ops += batch;
+      } while (performance.now() - t0 < runMs);
+      samples.get(s.name)!.push(ops / ((performance.now() - t0) / 1000));
     }
   }
   return subjects.map((s) => {

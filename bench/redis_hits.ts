@@ -3,7 +3,7 @@
  * `@svc-infra/cache` against the raw clients on the same server - node-redis `GET` + `JSON.parse`, and the
  * least any one-round-trip tag check costs (`MGET` of entry and tag) - sequential and with 64 concurrent
  * callers; through the Upstash bridge, requests per hit and hits/s against `@upstash/redis` `get`.
- * Prints JSON. Usage: deno run -A bench/redis_hits.ts <redis-url> <upstash-url> <upstash-token> [ops] [rounds]
+ * Prints JSON. Usage: deno run -A bench/redis_hits.ts <redis-url> <upstash-url> <upstash-token> [runMs] [rounds]
  *
  * @module
  */
@@ -15,8 +15,9 @@ import { upstashStore } from "../adapters/upstash.ts";
 import { concurrently, measure, type Result, type Subject } from "./_harness.ts";
 
 const [url, upstashUrl, upstashToken] = Deno.args;
-const ops = Number(Deno.args[3] ?? 20_000);
-const rounds = Number(Deno.args[4] ?? 5);
+/** How long each timed run lasts (see `measure`). */
+const runMs = Number(Deno.args[3] ?? 1000);
+const rounds = Number(Deno.args[4] ?? 7);
 const KEYS = 1000;
 const value = (id: number) => ({
   id,
@@ -63,8 +64,8 @@ const subjects = (
   wrap("raw MGET(entry, tag)+JSON.parse", rawMget),
   wrap("@svc-infra/cache (1 tag)", ourGet),
 ];
-const redisSequential = await measure(subjects(seq), ops, rounds);
-const redisConcurrent = await measure(subjects(c64), ops * 2, rounds);
+const redisSequential = await measure(subjects(seq), runMs, rounds, 200);
+const redisConcurrent = await measure(subjects(c64), runMs, rounds, 6400); // 100 hits per caller per batch
 
 // Upstash: through the local bridge (same Redis); the bridge counts the HTTP requests it serves.
 const requests = async () => (await (await fetch(`${upstashUrl}/__requests`)).json()).requests as number;
@@ -107,12 +108,15 @@ const upstash = await measure(
     c64("raw @upstash/redis get+JSON.parse", rawUpstashGet),
     c64("@svc-infra/cache upstash (1 tag)", ourUpstashGet),
   ],
-  Math.max(8000, ops / 2), // long enough that the first and last requests of a run do not decide it
+  runMs,
   rounds,
+  6400, // long enough that the first and last requests of a batch do not decide it
 );
 
 const plain = (rs: Result[]) => rs.map(({ name, opsPerSec, spread }) => ({ name, opsPerSec, spread }));
 console.log(JSON.stringify({
+  runMs,
+  rounds,
   redisSequential: plain(redisSequential),
   redisConcurrent: plain(redisConcurrent),
   upstash: { requestsPerHit, concurrentRequests, concurrent: plain(upstash) },
