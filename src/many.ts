@@ -20,7 +20,6 @@ import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames } from "./option_names.ts";
 import { versionsMatch } from "./versions.ts";
-import { keyIndex } from "./read_batch.ts";
 import type { L1Tier } from "./l1/tier.ts";
 import type { StoreWrite } from "./store.ts";
 
@@ -199,6 +198,13 @@ async function readAll(cache: CacheContext, items: Item[], budget: Budget): Prom
     const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
     for (const item of items) item.raws = item.keys.map((key) => raws[index.get(key)!]);
   } catch { /* reported by run(): every key loads */ }
+}
+
+/** Each distinct key of `lists`, in first-seen order, with its position in the merged list. */
+function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
+  const index = new Map<string, number>();
+  for (const keys of lists) for (const key of keys) if (!index.has(key)) index.set(key, index.size);
+  return index;
 }
 
 function validValue(

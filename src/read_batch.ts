@@ -13,6 +13,10 @@ import { unref } from "./timers.ts";
 interface Group {
   readonly keys: readonly string[];
   readonly waiting: Pending[];
+  /** An earlier group of this tick with the same entry key (`keys[0]`) but other dependencies. */
+  readonly sameEntry: Group | undefined;
+  /** Where each of `keys` is in the tick's merged read (set when several groups share it). */
+  at: number[] | undefined;
 }
 
 interface Pending {
@@ -61,7 +65,7 @@ export class ReadBatch {
         group.waiting.push({ resolve, reject });
         return;
       }
-      const created = { keys, waiting: [{ resolve, reject }] };
+      const created: Group = { keys, waiting: [{ resolve, reject }], sameEntry: same?.[0], at: undefined };
       this.#groups.push(created);
       if (same) same.push(created);
       else this.#pending.set(keys[0], [created]);
@@ -74,12 +78,12 @@ export class ReadBatch {
     this.#pending = new Map();
     const cache = this.#cache;
     // The common case, one key list (sequential hits, a burst of one key), needs no merging.
-    const index = groups.length === 1 ? undefined : keyIndex(groups.map((g) => g.keys));
-    const keys = index ? [...index.keys()] : groups[0].keys;
+    const merged = groups.length === 1 ? undefined : merge(groups);
+    const keys = merged ?? groups[0].keys;
     try {
       const raws = await cache.run(this.#op, (signal) => this.#read(keys, signal));
       for (const group of groups) {
-        const own = index ? group.keys.map((key) => raws[index.get(key)!]) : raws;
+        const own = merged ? group.at!.map((i) => raws[i]) : raws;
         group.waiting.forEach((caller, i) => caller.resolve(i === 0 ? own : [...own]));
       }
     } catch (error) {
@@ -95,9 +99,23 @@ function sameKeys(a: readonly string[], b: readonly string[]): boolean {
   return true;
 }
 
-/** Each distinct key of `lists`, in first-seen order, with its position in the merged list. */
-export function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
-  const index = new Map<string, number>();
-  for (const keys of lists) for (const key of keys) if (!index.has(key)) index.set(key, index.size);
-  return index;
+/**
+ * Every key the groups read, each once, in first-seen order; each group learns where its keys are. Entry keys
+ * are told apart when the groups are made (the pending map is keyed by them, and they have a key space of
+ * their own), so only the dependencies (the generation, shared tags) are looked up here.
+ */
+function merge(groups: readonly Group[]): string[] {
+  const keys: string[] = [];
+  const seen = new Map<string, number>();
+  for (const group of groups) {
+    const at = [group.sameEntry ? group.sameEntry.at![0] : keys.push(group.keys[0]) - 1];
+    for (let k = 1; k < group.keys.length; k++) {
+      const key = group.keys[k];
+      let i = seen.get(key);
+      if (i === undefined) seen.set(key, i = keys.push(key) - 1);
+      at.push(i);
+    }
+    group.at = at;
+  }
+  return keys;
 }

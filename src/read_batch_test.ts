@@ -31,3 +31,18 @@ Deno.test("read batch: one tick's lookups share one read; lists with the same en
   assert.deepEqual(await batch.read(["e"]), ["entry"]); // a later tick reads again
   assert.equal(reads.length, 2);
 });
+
+Deno.test("read batch: many lists of one tick read shared dependencies once, and each caller gets its own keys in its own order", async () => {
+  const data: Record<string, string> = { g: "gen", all: "vall" };
+  for (let i = 0; i < 64; i++) Object.assign(data, { [`e${i}`]: `entry${i}`, [`t${i}`]: `v${i}` });
+  const { batch, reads } = batchOver(data);
+  const lists = Array.from(
+    { length: 64 },
+    (_, i) => i % 2 ? [`e${i}`, "g", "all", `t${i}`] : [`e${i}`, "g", `t${i}`, "all"],
+  );
+  lists.push(["e3", "g", "t5"], ["e3", "g", "all", "t3"]); // an entry key again: with other dependencies, and the same
+  const answers = await Promise.all(lists.map((keys) => batch.read(keys)));
+  assert.equal(reads.length, 1);
+  assert.equal(reads[0].length, new Set(lists.flat()).size, "each key read once");
+  answers.forEach((raws, n) => assert.deepEqual(raws, lists[n].map((key) => data[key]), lists[n].join()));
+});
