@@ -65,6 +65,11 @@ Deno.test("init: CACHE_METRICS adds per-function counters and latency", async ()
   assert.equal(m['cache.hit{fn="getM"}'], 1);
   assert.equal(m['cache.miss{fn="getM"}'], 1);
   assert.ok(m['cache.load.ms{fn="getM"}'] >= 0);
+  assert.equal(m["cache.hit"], 1);
+  resetMetrics(); // hits are kept apart from the other counters: reset zeroes them too
+  assert.equal(getMetrics()["cache.hit"], 0);
+  await get();
+  assert.deepEqual([getMetrics()["cache.hit"], getMetrics()['cache.hit{fn="getM"}']], [1, 1]);
 });
 
 Deno.test("init: closeCache waits for background work, then a fresh in-memory cache serves", async () => {
