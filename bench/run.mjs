@@ -445,14 +445,12 @@ function profiled(profile, backend, callers, goal) {
   const ours = profile[`${backend} ours ${callers}`].usPerHit,
     raw = profile[`${backend} raw ${callers}`].usPerHit;
   const against = (part) => `${fmt(ours[part], 1)} µs against the raw client's ${fmt(raw[part], 1)}`;
-  const share = ours.ours / total({ usPerHit: ours });
-  return `profiled (table above), our code is ${fmt(ours.ours, 1)} of ${
-    fmt(total({ usPerHit: ours }), 1)
-  } µs per hit (${fmt(share * 100)}%, where ${goal}× leaves ${fmt((1 - goal) * 100)}%; ${
-    fmt(ours.decode, 1)
-  } decoding entries) with ${callers === 1 ? "one caller" : `${callers} callers`}; Node's own work ${
-    against("node")
-  }, idle waiting for the server ${against("idle")}`;
+  const whole = total({ usPerHit: ours });
+  return `profiled (table above), our code is ${fmt(ours.ours, 1)} of ${fmt(whole, 1)} µs per hit (${
+    fmt(ours.ours / whole * 100)
+  }%, where ${goal}× leaves ${fmt((1 - goal) * 100)}%; ${fmt(ours.decode, 1)} decoding entries) with ${
+    callers === 1 ? "one caller" : `${callers} callers`
+  }; Node's own work ${against("node")}, idle waiting for the server ${against("idle")}`;
 }
 
 /** bench/redis_profile.mjs: the sampled time of one hit, per part of the process. */
