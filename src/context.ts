@@ -345,9 +345,20 @@ export class CacheContext {
     return this.#queue.size;
   }
 
-  /** `true` when an invalidation of one of `keys` (or of the whole namespace) has not reached the store yet. */
-  hasPendingInvalidation(keys: readonly string[]): boolean {
-    return this.#queue.covers(keys);
+  /**
+   * A mark to take before a read of the store, for {@linkcode hasPendingInvalidation}: a queued invalidation
+   * that lands while the read is out may not be in what it returns.
+   */
+  get invalidationMark(): number {
+    return this.#queue.landings;
+  }
+
+  /**
+   * `true` when an invalidation of one of `keys` (or of the whole namespace) has not reached the store yet, or,
+   * given the `mark` taken before a read, when a queued one landed since (conservatively, of any key).
+   */
+  hasPendingInvalidation(keys: readonly string[], mark?: number): boolean {
+    return this.#queue.covers(keys) || (mark !== undefined && mark !== this.#queue.landings);
   }
 
   /**

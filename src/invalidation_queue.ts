@@ -57,6 +57,11 @@ export class InvalidationQueue {
   /** One promise for everyone waiting on the current backlog, so waiting costs nothing per invalidation. */
   #landed?: { promise: Promise<void>; resolve: () => void };
   #stopped = false;
+  /**
+   * Counts deliveries that cleared queued deletes: a read issued before one and answered after it may hold the
+   * state from before the delete, which {@linkcode covers} no longer reports.
+   */
+  #landings = 0;
 
   constructor(deliver: Deliver, options: InvalidationQueueOptions) {
     this.#deliver = deliver;
@@ -66,6 +71,11 @@ export class InvalidationQueue {
   /** Undelivered deletes (the escalation counts as one). */
   get size(): number {
     return this.#keys.size + (this.#namespace ? 1 : 0);
+  }
+
+  /** Changes whenever a queued delete lands: taken before a read, compared after it. */
+  get landings(): number {
+    return this.#landings;
   }
 
   /** `true` when a delete of one of `keys`, or of the whole namespace, has not landed. */
@@ -82,10 +92,12 @@ export class InvalidationQueue {
    * stay queued for retry.
    */
   async invalidate(keys: readonly string[]): Promise<boolean> {
+    const backlog = this.size > 0; // a key of this call may have been queued by an earlier one
     const carried = this.#enqueue(keys);
     if (this.#namespace) return await this.drain();
     try {
       await this.#deliver(keys, false);
+      if (backlog) this.#landings++;
       this.#settle(carried);
       return true;
     } catch {
@@ -155,6 +167,7 @@ export class InvalidationQueue {
         if (this.#namespace) {
           const seq = this.#namespace;
           await this.#deliver([this.#options.generationKey!], background);
+          this.#landings++;
           if (this.#namespace === seq) this.#namespace = 0;
           this.#keys.clear();
           this.#changed();
@@ -166,6 +179,7 @@ export class InvalidationQueue {
           if (chunk.size >= CHUNK) break;
         }
         await this.#deliver([...chunk.keys()], background);
+        this.#landings++;
         this.#settle(chunk);
       } catch {
         this.#schedule();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cacheRead, closeCache, getMetrics, initCache, invalidateTags } from "../mod.ts";
+import { cacheRead, closeCache, getMetrics, initCache, instance, invalidateTags } from "../mod.ts";
 import { faultStore } from "./testing/fault_store.ts";
 import { memoryStore } from "./memory_store.ts";
 import type { CacheStore } from "./store.ts";
@@ -142,5 +142,51 @@ Deno.test("queue: a backlog larger than one request drains in chunks", async () 
   await until(() => getMetrics()["cache.invalidate.pending"] === 0, 3000);
   assert.equal(getMetrics()["cache.invalidate.pending"], 0);
   assert.ok(sizes.length >= 4 && sizes.every((n) => n <= 500), `chunks ${sizes.join(",")}`);
+  await closeCache();
+});
+
+Deno.test("queue: get and getOrSetMany do not serve an entry whose queued delete lands while they read it", async () => {
+  const store = faultStore(memoryStore());
+  await freshCache({ store: keeping(store), retryMaxMs: 60_000 });
+  const cache = instance();
+  for (const read of ["get", "getOrSetMany"] as const) {
+    await cache.set("k", "old");
+    store.fault = { mode: "throw" };
+    assert.equal((await cache.delete("k")).delivered, false, "queued");
+    // The read finds the old entry; the retried delete lands (at 25 ms) before the read's reply arrives.
+    store.fault = { mode: "slow-replies", ms: 80 };
+    const value = read === "get"
+      ? await cache.get("k")
+      : (await cache.getOrSetMany(["k"], () => ["new"], { ttl: 60 }))[0];
+    assert.equal(value, read === "get" ? undefined : "new", `${read}: not the old entry`);
+    assert.equal(getMetrics()["cache.invalidate.pending"], 0, `${read}: the delete landed during the read`);
+    store.fault = { mode: "none" };
+  }
+  await closeCache();
+});
+
+Deno.test("queue: a caller waiting on another process's lock is not handed an entry whose invalidation is queued", async () => {
+  const inner = memoryStore();
+  const store = faultStore(inner);
+  let deletesFail = false;
+  const failingDeletes: CacheStore = {
+    ...keeping(store),
+    deleteMany: (keys, o) =>
+      deletesFail ? Promise.reject(new Error("ECONNRESET: deletes fail")) : store.deleteMany(keys, o),
+  };
+  await freshCache({ store: failingDeletes, retryMaxMs: 60_000, breakerThreshold: 1000 });
+  const db = new Map([[1, "v1"]]);
+  const get = cacheRead(
+    { key: "u:{id}", tags: ["user:{id}"], ttl: 60, lock: { pollMs: 5, ttlMs: 200 } },
+    ({ id }: { id: number }) => db.get(id),
+  );
+  assert.equal(await get({ id: 1 }), "v1");
+  deletesFail = true;
+  db.set(1, "v2");
+  assert.equal((await invalidateTags("user:1")).delivered, false, "queued");
+  // Another process holds the key's lock: this one polls the store, which still holds the old entry.
+  await inner.setMany([{ key: "test:v1:l:u:1", value: "another process", ttlMs: 200 }]);
+  assert.equal(await get({ id: 1 }), "v2", "the invalidation queued here is honoured while waiting");
+  deletesFail = false;
   await closeCache();
 });

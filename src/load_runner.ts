@@ -116,13 +116,15 @@ export class LoadRunner<A> {
   /** The entry, if another process has stored a fresh, valid one. */
   async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
     const { cache, keys } = job;
+    const mark = cache.invalidationMark;
     try {
       const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
       const raw = raws[0];
       const entry = raw && !isLoadingMarker(raw) ? decodeEntry(raw) : undefined;
-      if (!entry || !versionsMatch(entry.versions, raws) || cache.settings.clock.now() >= entry.freshUntil) {
-        return;
-      }
+      if (
+        !entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys, mark) ||
+        cache.settings.clock.now() >= entry.freshUntil
+      ) return;
       const value = readValue(entry, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
       return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };

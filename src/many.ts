@@ -92,6 +92,7 @@ export async function getOrSetMany<R>(
   const l1 = options.l1 === false ? undefined : cache.l1;
   const since = l1 ? cache.settings.clock.now() : 0; // L1 dates what the read vouches for by it
   if (l1) await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
+  const mark = cache.invalidationMark;
   await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();
   const toLoad: Item[] = [];
@@ -102,7 +103,7 @@ export async function getOrSetMany<R>(
       if (cache.observed) looked(cache, "hit", item.key, what, started, "l1");
       continue;
     }
-    const value = item.raws ? validValue(cache, item.raws, now, item.keys, options.zeroCopy) : NOTHING;
+    const value = item.raws ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy) : NOTHING;
     if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
@@ -212,13 +213,14 @@ function validValue(
   raws: (string | null)[],
   now: number,
   keys: readonly string[],
+  mark: number,
   zeroCopy: boolean | undefined,
 ): unknown {
   const raw = raws[0];
   if (raw === null || isLoadingMarker(raw)) return NOTHING;
   const entry = decodeEntry(raw);
   if (!entry || now >= entry.freshUntil || !versionsMatch(entry.versions, raws)) return NOTHING;
-  if (cache.hasPendingInvalidation(keys)) return NOTHING;
+  if (cache.hasPendingInvalidation(keys, mark)) return NOTHING;
   return readValue(entry, cache.codec, zeroCopy);
 }
 

@@ -210,6 +210,7 @@ export class Reader<A, R> {
     const { cache, keys } = job;
     const started = performance.now();
     let raws = job.peeked;
+    const mark = cache.invalidationMark; // a peek is synchronous: no delete lands during it
     if (!raws) {
       try {
         raws = await cache.reads.read(keys); // shared with the lookups of this tick
@@ -227,7 +228,7 @@ export class Reader<A, R> {
     else if (raws && raw) {
       const entry = cache.store.capabilities.inProcess ? decodeEntry(raw) : this.#keys.decode(job.plan, raw);
       const validity = entry &&
-        (cache.hasPendingInvalidation(keys) ? "invalid" : compareVersions(entry.versions, raws));
+        (cache.hasPendingInvalidation(keys, mark) ? "invalid" : compareVersions(entry.versions, raws));
       if (entry === undefined) cause = await this.#corrupt(job, raws);
       else if (validity === "invalid") cause = "invalidated";
       else if (validity === "soft") {

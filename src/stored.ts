@@ -27,6 +27,7 @@ export async function readStored(
       if (value !== NOTHING) return { value, fromL1: true };
     }
     const { store } = cache;
+    const mark = cache.invalidationMark;
     let raw: string | null = null, entry: Entry | undefined;
     if (store.peekDerived) {
       // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
@@ -37,7 +38,8 @@ export async function readStored(
     }
     if (!entry || cache.settings.clock.now() >= entry.freshUntil) return undefined;
     const dependencies = entry.dependencies.map((d) => cache.namespace + d);
-    if (cache.hasPendingInvalidation([entryKey, ...dependencies])) return undefined;
+    // Before the versions are read: a queued delete of one that lands during that read is in what it returns.
+    if (cache.hasPendingInvalidation([entryKey, ...dependencies], mark)) return undefined;
     if (dependencies.length > 0) {
       const versions = await cache.run("read", (signal) => store.getMany(dependencies, { signal }));
       if (!sameVersions(entry.versions, versions)) return undefined;

@@ -33,7 +33,12 @@ export type Fault =
    * Requests that arrive after the client gave up: each call hangs until its deadline aborts it, and is then
    * applied `ms` later anyway (a delayed network, a paused server).
    */
-  | { mode: "late"; ms: number; writesOnly?: boolean };
+  | { mode: "late"; ms: number; writesOnly?: boolean }
+  /**
+   * Reads answered `ms` after the store read its keys, while later requests go through at once: what a Cluster
+   * does when a read's keys live on several nodes, one of them slow.
+   */
+  | { mode: "slow-replies"; ms: number };
 
 /** A store whose behaviour a test controls through `fault`; `calls` counts calls that reached it. */
 export interface FaultStore extends CacheStore {
@@ -56,6 +61,7 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         const f = wrapper.fault;
         if (f.mode === "late" && !f.writesOnly) return abandoned(o, f.ms, () => Promise.resolve());
         const values = await inner.getMany(keys, o);
+        if (f.mode === "slow-replies") await new Promise((r) => setTimeout(r, f.ms));
         if (f.mode !== "corrupt") return values;
         const match = f.match ?? ((v: string) => v.startsWith("["));
         return values.map((v) => v === null || !match(v) ? v : `\u0000garbage${v.slice(3, 9)}`);

@@ -348,7 +348,8 @@ export function testFaults(
         db.set(1, `v${i}`);
         await invalidateTags("user:1");
       }
-      check((await get({ id: 1 })) === db.get(1), `read ${i} sees the current value`);
+      const value = await get({ id: 1 });
+      check(value === db.get(1), `read ${i} sees the current value ${db.get(1)}, not ${value}`);
       c.clock.advance(400); // past the breaker's cooldown now and then
     }
   });
@@ -374,6 +375,23 @@ export function testFaults(
         const [after] = await c.inner.getMany([tagKey]);
         check(before !== null && after !== before, "the old tag version is gone from the store itself");
       }
+    },
+  );
+
+  withFaults(
+    "a queued invalidation landing while a read is out: the read's old entry is not served",
+    async (c) => {
+      const { db, get, loads } = user();
+      await get({ id: 1 });
+      c.store.fault = { mode: "throw" };
+      db.set(1, "v2");
+      check(!(await invalidateTags("user:1")).delivered, "queued");
+      // The read sees the old entry and version; the retried delete lands before its reply arrives.
+      c.store.fault = { mode: "slow-replies", ms: DEADLINE_MS / 3 };
+      const value = await get({ id: 1 });
+      check(value === "v2", `the new value, not ${value}`);
+      check(loads() === 2, "loaded afresh");
+      check(getMetrics()["cache.invalidate.pending"] === 0, "the delete landed during the read");
     },
   );
 
