@@ -56,7 +56,8 @@ export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
 export type { Ttl, TtlName } from "./src/ttl.ts";
 export { CacheTimeoutError, StoreError } from "./src/errors.ts";
 export * from "./src/store.ts"; // the store contract (types only): what a custom store implements
-export type { InvalidationResult, Logger, WaitUntil } from "./src/context.ts";
+export type { InvalidationResult, Logger } from "./src/context.ts";
+export type { WaitUntil, WaitUntilOption } from "./src/wait_until.ts";
 export type { Undelivered } from "./src/invalidation_queue.ts";
 export type { Clock } from "./src/clock.ts";
 export type { Env } from "./src/env.ts";

@@ -25,6 +25,7 @@ import { namedTtl, type Ttl } from "./ttl.ts";
 import type { LockOptions } from "./read_options.ts";
 import { Codec, type ValueTypes } from "./codec.ts";
 import { ReadBatch } from "./read_batch.ts";
+import { toWaitUntil, type WaitUntil, type WaitUntilOption } from "./wait_until.ts";
 import type { L1Tier } from "./l1/tier.ts";
 
 /** Where log lines go; `console` by default. */
@@ -38,9 +39,6 @@ export interface Logger {
   /** Not used by the cache today; part of the console shape. */
   error(message: string): void;
 }
-
-/** Hands a background promise to the platform so it survives the response (Workers, Vercel, Hono). */
-export type WaitUntil = (promise: Promise<unknown>) => void;
 
 /** Settings of the active cache, resolved from `initCache` options, the env and defaults. */
 export interface ContextSettings {
@@ -320,12 +318,25 @@ export class CacheContext {
     if (this.settings.debug) this.settings.logger.debug(line);
   }
 
+  /** A call's `waitUntil` option as a function, the cache's own standing in for a detached method. */
+  waitUntilOf(option: WaitUntilOption | undefined): WaitUntil | undefined {
+    return toWaitUntil(option, this.settings.waitUntil);
+  }
+
   /** Keeps background work alive: handed to `waitUntil` when there is one, always awaited by `closeCache`. */
   background(promise: Promise<unknown>, waitUntil = this.settings.waitUntil): void {
     const tracked = promise.catch((error) => this.reportError(`background work failed: ${error}`))
       .finally(() => this.#background.delete(tracked));
     this.#background.add(tracked);
-    waitUntil?.(tracked);
+    try {
+      waitUntil?.(tracked);
+    } catch (error) {
+      // Only the platform's keep-alive is lost: the work goes on, and closeCache awaits it.
+      this.reportError(
+        `Cannot hand background work to waitUntil: it threw ${error}; pass the object it belongs to ` +
+          "(waitUntil: ctx) or a function that calls it on that object",
+      );
+    }
   }
 
   /**

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { CacheContext, defaultSettings, type Logger, type WaitUntil } from "./context.ts";
+import { CacheContext, defaultSettings, type Logger } from "./context.ts";
+import { toWaitUntil, type WaitUntilOption } from "./wait_until.ts";
 import type { CacheStore } from "./store.ts";
 import type { Clock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
@@ -46,8 +47,11 @@ export interface CacheOptions {
   deadlineMs?: number;
   /** Lifetime of tag versions in seconds; keep it above your longest ttl. @default {2592000} (30 days) */
   tagTtl?: number;
-  /** Default `waitUntil` for background work (refresh, recache). */
-  waitUntil?: WaitUntil;
+  /**
+   * Default `waitUntil` for background work (refresh, recache): a function, or the object it belongs to. On
+   * Workers, the `waitUntil` of `"cloudflare:workers"` serves every request.
+   */
+  waitUntil?: WaitUntilOption;
   /** Default of every read's `lock`: load once per cluster instead of once per process. @default {false} */
   lock?: boolean | LockOptions;
   /** Consecutive backend failures that open the circuit breaker. @default {5} */
@@ -246,7 +250,7 @@ export async function openCache(
       random: options.random ?? base.random,
       deadlineMs: options.deadlineMs ?? base.deadlineMs,
       tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
-      waitUntil: options.waitUntil,
+      waitUntil: toWaitUntil(options.waitUntil),
       lock: options.lock,
       breakerThreshold: options.breakerThreshold ?? base.breakerThreshold,
       breakerCooldownMs: options.breakerCooldownMs ?? base.breakerCooldownMs,

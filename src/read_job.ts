@@ -4,7 +4,8 @@
  * @module
  */
 
-import type { CacheContext, WaitUntil } from "./context.ts";
+import type { CacheContext } from "./context.ts";
+import type { WaitUntil } from "./wait_until.ts";
 import type { Budget } from "./deadline.ts";
 import type { ReadResult } from "./read_options.ts";
 import type { L1Tier } from "./l1/tier.ts";

@@ -4,14 +4,17 @@
  * @module
  */
 
-import type { WaitUntil } from "./context.ts";
+import type { WaitUntilOption } from "./wait_until.ts";
 import type { TagsOption } from "./tags.ts";
 import type { Ttl } from "./ttl.ts";
 
 /** Options of one call of a cached function (the optional second argument). */
 export interface CallOptions {
-  /** Receives background work (early refresh, recache) so the platform keeps it alive after the response. */
-  waitUntil?: WaitUntil;
+  /**
+   * Receives background work (early refresh, recache) so the platform keeps it alive after the response: a
+   * function, or the object it belongs to (`waitUntil: ctx`).
+   */
+  waitUntil?: WaitUntilOption;
   /** Rejects this call when aborted; a load shared with other callers keeps running for them. */
   signal?: AbortSignal;
   /** Skips the cache read, runs the loader and stores its fresh value. */

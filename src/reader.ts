@@ -21,6 +21,7 @@ import type { CallOptions, Loader, ReadOptions, ReadResult } from "./read_option
 import { xfetchDue } from "./xfetch.ts";
 import { CacheTimeoutError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
+import type { WaitUntil } from "./wait_until.ts";
 import { LoadRunner } from "./load_runner.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
@@ -70,6 +71,10 @@ export class Reader<A, R> {
   get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
     try {
       const cache = this.#resolve();
+      // Resolved up front, so that a waitUntil which cannot work fails every call, not the first refresh.
+      const waitUntil = call?.waitUntil === undefined
+        ? cache.settings.waitUntil
+        : cache.waitUntilOf(call.waitUntil);
       const ttl = cache.ttlSeconds(this.#options.ttl);
       if (ttl === 0) {
         cache.metrics.count("cache.skip", this.#what);
@@ -82,7 +87,7 @@ export class Reader<A, R> {
       let peeked: (string | null)[] | undefined;
       if (!pending && !call?.force && cache.store.peek) {
         // In-process store: a fresh hit is served synchronously, with no promise round through the store.
-        const hit = this.#peekHit(cache, plan, thisArg, arg, ttl, call);
+        const hit = this.#peekHit(cache, plan, thisArg, arg, ttl, call, waitUntil);
         if (!(hit instanceof Peeked)) return answer(Promise.resolve(hit as R), call);
         peeked = hit.raws;
       }
@@ -100,7 +105,7 @@ export class Reader<A, R> {
         keys: resolved,
         plan,
         ttl,
-        waitUntil: call?.waitUntil ?? cache.settings.waitUntil,
+        waitUntil,
         onResult: call?.onResult,
         peeked,
         l1,
@@ -153,6 +158,7 @@ export class Reader<A, R> {
     arg: A,
     ttl: number,
     call: CallOptions | undefined,
+    waitUntil: WaitUntil | undefined,
   ): unknown {
     const started = cache.settings.debug || cache.events.active ? performance.now() : 0;
     const { clock } = cache.settings;
@@ -179,7 +185,6 @@ export class Reader<A, R> {
     if (value === NOTHING) return new Peeked(raws ?? store.peek!(keys, storeNow));
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
-      const waitUntil = call?.waitUntil ?? cache.settings.waitUntil;
       const job = { cache, thisArg, arg, logical, keys, plan, ttl, waitUntil, since: now };
       this.#refreshInBackground(job, raws ?? store.peek!(keys, storeNow), "early");
     }

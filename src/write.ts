@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { CacheContext, WaitUntil } from "./context.ts";
+import type { CacheContext } from "./context.ts";
+import type { WaitUntil, WaitUntilOption } from "./wait_until.ts";
 import { activeCache } from "./default_cache.ts";
 import type { CachedFunction } from "./read.ts";
 import { compileTags, renderTags, type TagsOption } from "./tags.ts";
@@ -69,8 +70,8 @@ export interface WriteOptions<A> {
 
 /** Options of one call of a write function. */
 export interface WriteCallOptions {
-  /** Receives the recache work instead of the write awaiting it. */
-  waitUntil?: WaitUntil;
+  /** Receives the recache work instead of the write awaiting it: a function, or its object (`ctx`). */
+  waitUntil?: WaitUntilOption;
 }
 
 /** A function wrapped by {@linkcode cacheWrite}. */
@@ -123,8 +124,9 @@ export function createWriter<A, R>(
 
   const write = async function (this: unknown, arg?: A, call?: WriteCallOptions): Promise<Awaited<R>> {
     const cache = resolve();
-    // Before the write runs: a write whose invalidation cannot be rendered must not happen at all.
+    // Before the write runs: a write whose invalidation or recache cannot be handled must not happen at all.
     const tagList = renderTags(tags, arg as A, what, cache, true);
+    const waitUntil = cache.waitUntilOf(call?.waitUntil);
     let result: Awaited<R>;
     try {
       result = await Reflect.apply(fn, this, [arg]);
@@ -133,7 +135,7 @@ export function createWriter<A, R>(
       throw error;
     }
     await cache.invalidate(tagList);
-    await recacheAll(cache, specs, arg as A, call?.waitUntil);
+    await recacheAll(cache, specs, arg as A, waitUntil);
     return result;
   };
   Object.defineProperty(write, "name", { value: what });

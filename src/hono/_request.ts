@@ -5,18 +5,18 @@
  */
 
 import type { Context } from "hono";
-import type { WaitUntil } from "../context.ts";
+import type { WaitUntilOption } from "../wait_until.ts";
 
 /** Route params and query values, for rendering key and tag templates (params win). */
 export function requestFields(c: Context): Record<string, string> {
   return { ...c.req.query(), ...c.req.param() };
 }
 
-/** The platform's `waitUntil` (Workers, Vercel, …); `undefined` where `executionCtx` throws (Deno, Node). */
-export function waitUntilOf(c: Context): WaitUntil | undefined {
+/** The platform's execution context (Workers, Vercel, …); `undefined` where `executionCtx` throws (Deno, Node). */
+export function executionCtxOf(c: Context): WaitUntilOption | undefined {
   try {
     const ctx = c.executionCtx;
-    return typeof ctx?.waitUntil === "function" ? (promise) => ctx.waitUntil(promise) : undefined;
+    return typeof ctx?.waitUntil === "function" ? ctx : undefined;
   } catch {
     return undefined;
   }

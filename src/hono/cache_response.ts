@@ -14,7 +14,7 @@ import { isNegativeCacheResult, negativeCache } from "../negative.ts";
 import { activeCache } from "../default_cache.ts";
 import { checkTtl, type Ttl } from "../ttl.ts";
 import type { ReadResult } from "../read_options.ts";
-import { requestFields, waitUntilOf } from "./_request.ts";
+import { executionCtxOf, requestFields } from "./_request.ts";
 
 /** Options of {@linkcode cacheResponse}. */
 export interface CacheResponseOptions {
@@ -141,7 +141,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): MiddlewareHan
         return res.status === 404 ? negativeCache({ ttl: options.notFoundTtl!, value: stored }) : stored;
       },
     };
-    const value = await read(call, { waitUntil: waitUntilOf(c), onResult: (r) => result ??= r });
+    const value = await read(call, { waitUntil: executionCtxOf(c), onResult: (r) => result ??= r });
     const stored = (isNegativeCacheResult(value) ? value.value : value) as StoredResponse | null;
     if (stored === null) {
       if (!ranHere) await next(); // a concurrent request got an uncacheable response: run this one itself

@@ -9,7 +9,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { compileTemplate, renderTemplate } from "../keys.ts";
 import { activeCache } from "../default_cache.ts";
 import { recacheAll, type RecacheSpec } from "../write.ts";
-import { requestFields, waitUntilOf } from "./_request.ts";
+import { executionCtxOf, requestFields } from "./_request.ts";
 
 /** Options of {@linkcode invalidateOnWrite}. */
 export interface InvalidateOnWriteOptions {
@@ -50,6 +50,6 @@ export function invalidateOnWrite(options: InvalidateOnWriteOptions): Middleware
       : templates.map((t) => renderTemplate(t, fields, name));
     const cache = activeCache();
     await cache.invalidate(tags);
-    await recacheAll(cache, options.recache ?? [], fields, waitUntilOf(c));
+    await recacheAll(cache, options.recache ?? [], fields, cache.waitUntilOf(executionCtxOf(c)));
   };
 }

@@ -22,5 +22,6 @@ export { metricsHandler } from "./metrics_handler.ts";
 export type { Ttl, TtlName } from "../ttl.ts";
 export type { CachedArgs, CachedFunction } from "../read.ts";
 export type { CallOptions, ReadResult } from "../read_options.ts";
-export type { InvalidationResult, WaitUntil } from "../context.ts";
+export type { InvalidationResult } from "../context.ts";
+export type { WaitUntil, WaitUntilOption } from "../wait_until.ts";
 export type { RecacheSpec } from "../write.ts";
