@@ -65,6 +65,51 @@ async function exercise(base: string) {
 test("workers: the Hono example in workerd (wrangler dev), in-memory store", () =>
   withWrangler({}, exercise));
 
+test("workers: waitUntil: ctx (the README's line) keeps a stale hit's refresh and a write's recache running past the response", () =>
+  withWrangler({}, async (base) => {
+    const profile = async () => {
+      const res = await fetch(`${base}/profiles/1`);
+      assert.equal(res.status, 200, (await res.clone().text()).slice(0, 400));
+      return await res.json();
+    };
+    const counter = async (name: string) => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      return Number(text.match(new RegExp(`^${name} (\\d+)$`, "m"))?.[1] ?? 0);
+    };
+    const until = async (name: string, value: number) => {
+      for (let i = 0; i < 100 && await counter(name) < value; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(await counter(name), value, `${name} reached ${value}`);
+    };
+    assert.deepEqual(await profile(), { userId: 1, name: "Ada", loads: 1, status: "miss" });
+    await new Promise((r) => setTimeout(r, 1100)); // past the 1 s ttl
+    // Served at once; the refresh (200 ms) runs after the response. Without waitUntil workerd drops it.
+    assert.deepEqual(await profile(), { userId: 1, name: "Ada", loads: 1, status: "stale" });
+    await until("cache_load_total", 2);
+    const refreshed = await profile();
+    assert.deepEqual({ ...refreshed, status: undefined }, {
+      userId: 1,
+      name: "Ada",
+      loads: 2,
+      status: undefined,
+    });
+
+    const put = await fetch(`${base}/profiles/1`, { method: "PUT", body: JSON.stringify({ name: "Grace" }) });
+    assert.deepEqual([put.status, await put.json()], [200, { updated: 1 }]);
+    await until("cache_warm_count_total", 1); // the recache, after the PUT was answered
+    const recached = await profile();
+    assert.deepEqual({ ...recached, status: undefined }, {
+      userId: 1,
+      name: "Grace",
+      loads: 3,
+      status: undefined,
+    });
+    assert.ok(["hit", "stale"].includes(recached.status), "served from the recached entry, not loaded");
+    assert.equal(await counter("cache_load_total"), 3);
+    assert.equal(await counter("cache_error_total"), 0);
+  }));
+
 const upstash = Deno.env.get("TEST_UPSTASH_URL"), token = Deno.env.get("TEST_UPSTASH_TOKEN");
 if (upstash && token) {
   test("workers: the Hono example in workerd with the Upstash adapter on the local bridge", () =>

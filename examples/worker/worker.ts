@@ -3,12 +3,16 @@
  * in memory per isolate by default; set CACHE_URL (an Upstash REST URL) and CACHE_TOKEN as vars or secrets to
  * share it across isolates and regions, and CACHE_L1_MAX_STALE_MS to keep hot entries in the isolate too (the
  * two-level cache: hits younger than that bound send no request). CACHE_SIGNING_KEYS or CACHE_ENCRYPTION_KEYS
- * (secrets: 64 hex digits per key) sign or encrypt the entries. Background refreshes go through `ctx.waitUntil`.
+ * (secrets: 64 hex digits per key) sign or encrypt the entries.
+ *
+ * Background work (a stale hit's refresh, a write's recache) goes to the request's `ctx` (`waitUntil: ctx`),
+ * which keeps the Worker alive until it is done: `GET /profiles/:id` and `PUT /profiles/:id` show it, next to
+ * the Hono app (whose middleware hands it `c.executionCtx` by itself).
  *
  * @module
  */
 
-import { initCache } from "../../mod.ts";
+import { cacheRead, cacheWrite, initCache, type ReadResult, recache } from "../../mod.ts";
 import { upstashStore } from "../../adapters/upstash.ts";
 import { createApp } from "../hono/app.ts";
 
@@ -22,6 +26,21 @@ interface Env {
 const app = createApp();
 let ready: Promise<void> | undefined;
 
+const names = new Map<number, string>();
+let profileLoads = 0;
+/** Fresh for a second, then served stale while one refresh runs in the background. */
+const getUserProfile = cacheRead(
+  { key: "user:{userId}:profile", tags: ["user:{userId}"], ttl: 1, staleTtl: 3600 },
+  async ({ userId }: { userId: number }) => {
+    await new Promise((r) => setTimeout(r, 200)); // database latency: the refresh outlives the response
+    return { userId, name: names.get(userId) ?? "Ada", loads: ++profileLoads };
+  },
+);
+const updateUserProfile = cacheWrite(
+  { tags: ["user:{userId}"], recache: [recache(getUserProfile)] },
+  ({ userId, name }: { userId: number; name: string }) => void names.set(userId, name),
+);
+
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     // Workers get their env per request, so the cache is configured on the first one (CACHE_* read from env).
@@ -32,7 +51,18 @@ export default {
       l1: env.CACHE_L1_MAX_STALE_MS ? { maxStaleMs: Number(env.CACHE_L1_MAX_STALE_MS) } : undefined,
     });
     await ready;
-    return app.fetch(request, env, ctx);
+    const url = new URL(request.url);
+    const userId = Number(url.pathname.match(/^\/profiles\/(\d+)$/)?.[1]);
+    if (!userId) return app.fetch(request, env, ctx);
+    if (request.method === "PUT") {
+      const { name } = await request.json() as { name: string };
+      await updateUserProfile({ userId, name }, { waitUntil: ctx }); // answers before the recache is done
+      return Response.json({ updated: userId });
+    }
+    let result: ReadResult | undefined;
+    const onResult = (r: ReadResult) => result = r;
+    const profile = await getUserProfile({ userId }, { waitUntil: ctx, signal: request.signal, onResult });
+    return Response.json({ ...profile, status: result?.status });
   },
 };
 
