@@ -11,13 +11,17 @@ import { createCache } from "../mod.ts";
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
-async function withWrangler(vars: Record<string, string>, fn: (base: string) => Promise<void>) {
+async function withWrangler(
+  vars: Record<string, string>,
+  fn: (base: string) => Promise<void>,
+  dir = "examples/worker",
+) {
   const port = freePort();
   const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(freePort())];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const child = new Deno.Command("../../node_modules/.bin/wrangler", {
+  const child = new Deno.Command(new URL("../node_modules/.bin/wrangler", import.meta.url).pathname, {
     args,
-    cwd: "examples/worker",
+    cwd: dir,
     env: { CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
     stdout: "null",
     stderr: "null",
@@ -109,6 +113,34 @@ test("workers: waitUntil: ctx (the README's line) keeps a stale hit's refresh an
     assert.equal(await counter("cache_load_total"), 3);
     assert.equal(await counter("cache_error_total"), 0);
   }));
+
+test("workers: every form of waitUntil in workerd: ctx, bound, cloudflare:workers, and ctx.waitUntil where the cache has one of its own; a lone ctx.waitUntil is a TypeError on the first call", () =>
+  withWrangler({}, async (base) => {
+    const get = async (form: string) => {
+      const res = await fetch(`${base}/?form=${encodeURIComponent(form)}`);
+      return [res.status, await res.json()];
+    };
+    const loads = async (form: string) =>
+      await (await fetch(`${base}/loads?form=${encodeURIComponent(form)}`)).json();
+    const working = ["ctx", "bound", "cloudflare:workers", "detached+ambient", "none+ambient"];
+    for (const form of working) assert.deepEqual(await get(form), [200, 1], form);
+    // Refused on a miss already, with the fix: not left for the first stale hit to find.
+    const [status, body] = await get("detached");
+    assert.equal(status, 400);
+    assert.match(
+      body.error,
+      /^TypeError: Cannot use waitUntil: current value is a detached host method .*waitUntil: ctx/,
+    );
+    assert.equal(await loads("detached"), 0);
+
+    await new Promise((r) => setTimeout(r, 1100)); // past the 1 s ttl
+    for (const form of working) assert.deepEqual(await get(form), [200, 1], `${form}: stale, served at once`);
+    for (const form of working) {
+      for (let i = 0; i < 100 && await loads(form) < 2; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await loads(form), 2, `${form}: the refresh ran after the response`);
+      assert.deepEqual(await get(form), [200, 2], `${form}: the refreshed value is served`);
+    }
+  }, "tests/fixtures/wait_until_worker"));
 
 const upstash = Deno.env.get("TEST_UPSTASH_URL"), token = Deno.env.get("TEST_UPSTASH_TOKEN");
 if (upstash && token) {
