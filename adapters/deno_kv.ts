@@ -251,10 +251,21 @@ function serializedBytes(text: string): number {
 /**
  * Opens a Deno KV database: `Deno.openKv` on Deno, `@deno/kv`'s `openKv` elsewhere (Node, Bun).
  * `path` is passed verbatim (`":memory:"`, a file path); omitted → the default database.
+ *
+ * @throws {TypeError} on Deno run without `--unstable-kv`.
  */
 export async function openDenoKv(path?: string): Promise<DenoKvLike> {
-  const deno = (globalThis as { Deno?: { openKv?: (path?: string) => Promise<DenoKvLike> } }).Deno;
+  const deno = (globalThis as {
+    Deno?: { openKv?: (path?: string) => Promise<DenoKvLike>; version?: { deno?: string } };
+  }).Deno;
   if (typeof deno?.openKv === "function") return await deno.openKv(path);
+  if (deno?.version?.deno) {
+    // Deno's own KV is behind a flag: the fix is the flag, not Node's client package.
+    throw new TypeError(
+      `Cannot open Deno KV: Deno ${deno.version.deno} was run without --unstable-kv; run it with ` +
+        `--unstable-kv, or add "unstable": ["kv"] to deno.json`,
+    );
+  }
   const { openKv } = await import("@deno/kv");
   return await openKv(path) as unknown as DenoKvLike;
 }

@@ -89,7 +89,8 @@ export async function storeFromUrl(url: string, context: UrlContext): Promise<Ca
     case "denokv": {
       // "denokv:" → the default database; "denokv:<path>" passes <path> verbatim ("denokv::memory:").
       const { denoKvStore, openDenoKv } = await load<typeof DenoKvAdapter>("denoKv", url);
-      // Off Deno, openDenoKv imports @deno/kv itself: its absence gets the same message as other clients'.
+      // Off Deno, openDenoKv imports @deno/kv itself: its absence gets the same message as other clients'
+      // (on Deno without the flag it says so itself).
       const kv = await openDenoKv(url.slice("denokv:".length) || undefined).catch((error) => {
         throw isMissingPackage(error) ? missingClient("denoKv", url, error) : error;
       });

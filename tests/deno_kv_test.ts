@@ -91,3 +91,50 @@ Deno.test("deno kv: denokv: URLs open the default database or the given path", a
   assert.equal(instance().store.name, "deno-kv");
   await closeCache();
 });
+
+Deno.test("deno kv: Deno run without --unstable-kv is told to add the flag, not to install @deno/kv", async () => {
+  // Outside this repository's deno.json (whose "unstable": ["kv"] would apply), with its imports, so that
+  // @deno/kv resolves: the flag is still the answer on Deno.
+  const dir = await Deno.makeTempDir({ prefix: "svc-cache-kv-" });
+  try {
+    const script = `${dir}/open.ts`;
+    await Deno.writeTextFile(
+      script,
+      `import { closeCache, initCache } from ${JSON.stringify(new URL("../mod.ts", import.meta.url).href)};
+try {
+  await initCache({ url: "denokv::memory:" });
+  await closeCache();
+  console.log("opened");
+} catch (error) {
+  console.log(\`\${error.name}: \${error.message}\`);
+}
+`,
+    );
+    const run = async (...flags: string[]) => {
+      const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-config",
+          "--import-map=deno.json",
+          "--node-modules-dir=manual",
+          "-A",
+          ...flags,
+          script,
+        ],
+        env: { NO_COLOR: "1" },
+        stderr: "inherit",
+      }).output();
+      assert.ok(success);
+      return new TextDecoder().decode(stdout).trim();
+    };
+    const without = await run();
+    assert.match(
+      without,
+      /^TypeError: Cannot open Deno KV: Deno [\d.]+ was run without --unstable-kv; run it with --unstable-kv/,
+    );
+    assert.doesNotMatch(without, /@deno\/kv|npm install/);
+    assert.equal(await run("--unstable-kv"), "opened", "the same script opens with the flag");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
