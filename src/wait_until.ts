@@ -10,6 +10,17 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
 /**
  * What a `waitUntil` option takes: a function, or the object whose `waitUntil` method it is (a Worker's
  * `ctx`, Hono's `c.executionCtx`, Vercel's `context`), which is then called on that object.
+ *
+ * @example
+ * ```ts
+ * import { cacheRead } from "@svc-infra/cache";
+ * const getUser = cacheRead({ key: "user:{id}", ttl: 60, staleTtl: 600 }, ({ id }: { id: number }) => ({ id }));
+ * export default {
+ *   async fetch(_request: Request, _env: unknown, ctx: { waitUntil(promise: Promise<unknown>): void }) {
+ *     return Response.json(await getUser({ id: 1 }, { waitUntil: ctx })); // a stale hit's refresh goes to ctx
+ *   },
+ * };
+ * ```
  */
 export type WaitUntilOption = WaitUntil | { waitUntil(promise: Promise<unknown>): void };
 
