@@ -183,11 +183,15 @@ function renderObject(value: object, what: string, path: string, open: Set<objec
       `Cannot render a key for ${what}: ${path} has symbol keys, which cannot be part of a key`,
     );
   }
-  return `${proto === null ? "!o" : ""}{${
-    Object.keys(value).sort().map((k) =>
-      `${escape(k, what)}=${render((value as Record<string, unknown>)[k], what, `${path}.${k}`, open)}`
-    ).join(",")
-  }}`;
+  // A loop, not map and join: this runs on every call with an object argument (its cost pays for the checks).
+  const keys = Object.keys(value).sort();
+  let out = proto === null ? "!o{" : "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (i > 0) out += ",";
+    out += `${escape(k, what)}=${render((value as Record<string, unknown>)[k], what, `${path}.${k}`, open)}`;
+  }
+  return out + "}";
 }
 
 /** An element of an array or a set: an empty string is `!e`, or `[""]` would render as `[]`. */
