@@ -22,6 +22,7 @@
 
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
+import { checkOptions, optionNames } from "../src/option_names.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -78,6 +79,9 @@ export interface DenoKvStoreOptions {
   push?: boolean;
 }
 
+/** Every option name of {@linkcode DenoKvStoreOptions}. */
+const DENO_KV_OPTION_NAMES = optionNames<DenoKvStoreOptions>({ root: 1, closeKv: 1, push: 1 });
+
 /** Deno KV's per-value limit is 65,536 bytes; the envelope and serialization overhead stay under this margin. */
 const MAX_VALUE_BYTES = 65_536 - 512;
 /** Per-call and per-commit limits of Deno KV (denokv_proto limits.rs), with headroom. */
@@ -96,6 +100,7 @@ const PUSH_TTL_MS = 60_000;
  * Creates a store on a Deno KV database (`Deno.openKv(...)`, or `openKv` from `@deno/kv` on Node).
  */
 export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): CacheStore {
+  checkOptions(options, DENO_KV_OPTION_NAMES, "Cannot create Deno KV store");
   const root = options.root ?? "svc-cache";
   let closed = false;
   const key = (k: string): KvKey => [root, k];

@@ -21,6 +21,8 @@ import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
+import { redactUrl, splitUserinfo } from "../src/credentials.ts";
+import { checkOptions, optionNames } from "../src/option_names.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -74,6 +76,13 @@ export interface RedisStoreOptions {
   closeClient?: boolean;
 }
 
+/** Every option name of {@linkcode RedisStoreOptions}. */
+const REDIS_OPTION_NAMES = optionNames<RedisStoreOptions>({
+  maxValueBytes: 1,
+  connectTimeoutMs: 1,
+  closeClient: 1,
+});
+
 /** A parsed Redis URL. */
 export interface RedisTarget {
   /** `rediss:` */
@@ -95,16 +104,24 @@ export interface RedisTarget {
  * `redis://a:7000,b:7001,c:7002`. Throws `TypeError` naming the malformed part.
  */
 export function parseRedisUrl(url: string): RedisTarget {
-  const match = /^(rediss?):\/\/(?:([^@/]*)@)?([^/?#]*)(?:\/([^?#]*))?$/i.exec(url);
+  // The credentials are split off the raw text first: whatever is malformed, no message can show them.
+  const { head, userinfo, rest } = splitUserinfo(url);
+  const match = /^(rediss?):\/\/$/i.exec(head) && /^([^/?#]*)(?:\/([^?#]*))?$/.exec(rest);
   if (!match) {
-    throw new TypeError(`Cannot parse redis url: expected redis://[user:password@]host[:port][/db]`);
+    throw new TypeError(
+      `Cannot parse redis url "${redactUrl(url)}": expected redis://[user:password@]host[:port][/db]`,
+    );
   }
-  const [, scheme, auth, hostList, path] = match;
+  const [, hostList, path] = match;
   let username: string | undefined, password: string | undefined;
-  if (auth) {
-    const colon = auth.indexOf(":");
-    username = decodeURIComponent(colon < 0 ? auth : auth.slice(0, colon)) || undefined;
-    password = colon < 0 ? undefined : decodeURIComponent(auth.slice(colon + 1));
+  if (userinfo) {
+    const colon = userinfo.indexOf(":");
+    try {
+      username = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) || undefined;
+      password = colon < 0 ? undefined : decodeURIComponent(userinfo.slice(colon + 1));
+    } catch {
+      throw new TypeError(`Cannot parse redis url: the user or password is not valid percent-encoding`);
+    }
     if (colon < 0) [username, password] = [undefined, username];
   }
   const parts = hostList.split(",");
@@ -126,7 +143,7 @@ export function parseRedisUrl(url: string): RedisTarget {
       throw new TypeError(`Cannot parse redis url: bad database "${path}"`);
     }
   }
-  return { tls: scheme.toLowerCase() === "rediss", username, password, database, nodes, cluster };
+  return { tls: head.toLowerCase() === "rediss://", username, password, database, nodes, cluster };
 }
 
 /**
@@ -136,6 +153,7 @@ export function parseRedisUrl(url: string): RedisTarget {
  * @throws {TypeError} a malformed URL, naming the part.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
+  checkOptions(options, REDIS_OPTION_NAMES, "Cannot create Redis store");
   const connection = typeof clientOrUrl === "string"
     ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), options.connectTimeoutMs ?? 1000)
     : undefined;

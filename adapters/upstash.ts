@@ -19,6 +19,8 @@
 import { Redis } from "@upstash/redis";
 import type { CacheStore } from "../src/store.ts";
 import { type Env, readEnv } from "../src/env.ts";
+import { checkOptions, optionNames } from "../src/option_names.ts";
+import { redactUrl, splitUserinfo } from "../src/credentials.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
@@ -71,6 +73,16 @@ export interface UpstashStoreOptions {
   env?: Env;
 }
 
+/** Every option name of {@linkcode UpstashStoreOptions}. */
+const UPSTASH_OPTION_NAMES = optionNames<UpstashStoreOptions>({
+  url: 1,
+  token: 1,
+  timeoutMs: 1,
+  retries: 1,
+  maxValueBytes: 1,
+  env: 1,
+});
+
 /**
  * Creates an Upstash store from options (it creates the client) or from your own `Redis` client, which should
  * have `automaticDeserialization: false`.
@@ -79,6 +91,7 @@ export interface UpstashStoreOptions {
  */
 export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOptions = {}): CacheStore {
   const options: UpstashStoreOptions = isClient(clientOrOptions) ? {} : clientOrOptions;
+  checkOptions(options, UPSTASH_OPTION_NAMES, "Cannot create Upstash store");
   const client = isClient(clientOrOptions) ? clientOrOptions : createClient(options);
   return {
     name: "upstash",
@@ -143,6 +156,12 @@ function createClient(options: UpstashStoreOptions): Redis {
   }
   if (!token) {
     throw new TypeError("Cannot create Upstash store: no token given and UPSTASH_REDIS_REST_TOKEN is unset");
+  }
+  // fetch refuses a URL with credentials, and its error would carry them into the logs: refused here, redacted.
+  if (splitUserinfo(url).userinfo !== undefined) {
+    throw new TypeError(
+      `Cannot create Upstash store: the url "${redactUrl(url)}" holds credentials; pass the token as token`,
+    );
   }
   const timeoutMs = options.timeoutMs ?? 1000;
   return new Redis({

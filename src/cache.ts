@@ -23,6 +23,7 @@ import { readStored } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
 import { decodeEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
+import { checkOptions, optionNames } from "./option_names.ts";
 
 /**
  * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
@@ -37,8 +38,38 @@ export interface GetOrSetOptions
   tags?: readonly string[];
 }
 
+/** Every option name of {@linkcode GetOrSetOptions}. */
+const GET_OR_SET_OPTION_NAMES = optionNames<GetOrSetOptions>({
+  ttl: 1,
+  tags: 1,
+  smoothExpiry: 1,
+  earlyTtl: 1,
+  earlyRefresh: 1,
+  beta: 1,
+  staleTtl: 1,
+  timeoutMs: 1,
+  hardTimeoutMs: 1,
+  refreshBackoffMs: 1,
+  zeroCopy: 1,
+  lock: 1,
+  l1: 1,
+  name: 1,
+  waitUntil: 1,
+  signal: 1,
+  force: 1,
+});
+
 /** Options of {@linkcode Cache.set}. */
 export type SetOptions = Pick<GetOrSetOptions, "ttl" | "tags" | "smoothExpiry" | "earlyTtl" | "staleTtl">;
+
+/** Every option name of {@linkcode SetOptions}. */
+const SET_OPTION_NAMES = optionNames<SetOptions>({
+  ttl: 1,
+  tags: 1,
+  smoothExpiry: 1,
+  earlyTtl: 1,
+  staleTtl: 1,
+});
 
 /** Options of {@linkcode Cache.invalidateTags}. */
 export interface InvalidateOptions {
@@ -48,6 +79,9 @@ export interface InvalidateOptions {
    */
   soft?: boolean;
 }
+
+/** Every option name of {@linkcode InvalidateOptions}. */
+const INVALIDATE_OPTION_NAMES = optionNames<InvalidateOptions>({ soft: 1 });
 
 /**
  * One cache: a store, a namespace, settings, metrics and its own queue of undelivered invalidations. Made by
@@ -94,6 +128,7 @@ export class Cache {
    */
   getOrSet<R>(key: string, loader: () => R | Promise<R>, options: GetOrSetOptions = {}): Promise<Awaited<R>> {
     try {
+      checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
       return this.#door(key, options)(loader, call) as Promise<Awaited<R>>;
     } catch (error) {
@@ -152,6 +187,7 @@ export class Cache {
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
+    checkOptions(options, SET_OPTION_NAMES, `Cannot set ${JSON.stringify(key)}`);
     // A value that cannot be stored is an error here, not a silent miss later.
     this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
     await this.#door(key, options)(() => value, { force: true });
@@ -172,7 +208,12 @@ export class Cache {
         ),
       );
     }
-    for (const tag of tags) checkKey(tag, "invalidate", "tags");
+    try {
+      checkOptions(options, INVALIDATE_OPTION_NAMES, "Cannot invalidate");
+      for (const tag of tags) checkKey(tag, "invalidate", "tags");
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#resolve().invalidate(tags, options.soft === true);
   }
 
@@ -201,9 +242,14 @@ export class Cache {
   async keys(pattern = "*"): Promise<string[]> {
     const cache = this.#resolve();
     if (!cache.store.scan) throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
-    const matcher = globToRegExp(pattern);
+    if (typeof pattern !== "string") {
+      throw new TypeError(
+        `Cannot list keys: the pattern must be a string, current value is ${typeof pattern}`,
+      );
+    }
+    const matches = globMatcher(pattern);
     const found = await cache.run("scan", (signal) => cache.store.scan!(cache.entryPrefix, { signal }));
-    return found.map((k) => cache.logicalKey(k)).filter((k) => matcher.test(k)).sort();
+    return found.map((k) => cache.logicalKey(k)).filter(matches).sort();
   }
 
   /** Stored values of logical keys (`undefined` when missing or past grace; tags are not checked). */
@@ -289,9 +335,28 @@ function checkKey(key: unknown, action: string, what: "key" | "tags" = "key"): s
   return key;
 }
 
-function globToRegExp(pattern: string): RegExp {
-  const body = pattern.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*");
-  return new RegExp(`^${body}$`);
+/**
+ * A matcher for a glob where `*` is any run of characters. Linear in the key, unlike a regular expression of
+ * `.*`s, which backtracks exponentially (`*a*a*a…*b`): the text between stars is found in order, each piece at
+ * its leftmost place, which leaves the most room for the rest, so the first fit found is a fit if any is.
+ */
+export function globMatcher(pattern: string): (key: string) => boolean {
+  const parts = pattern.split("*");
+  if (parts.length === 1) return (key) => key === pattern;
+  const first = parts[0], last = parts[parts.length - 1], middle = parts.slice(1, -1);
+  return (key) => {
+    if (key.length < first.length + last.length || !key.startsWith(first) || !key.endsWith(last)) {
+      return false;
+    }
+    let at = first.length;
+    const end = key.length - last.length;
+    for (const part of middle) {
+      const found = key.indexOf(part, at);
+      if (found < 0 || found + part.length > end) return false;
+      at = found + part.length;
+    }
+    return true;
+  };
 }
 
 /**

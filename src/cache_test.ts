@@ -3,6 +3,8 @@ import { createCache, getMetrics, initCache, instance, resetMetrics } from "../m
 import { memoryStore } from "./memory_store.ts";
 import { deferred, RecordingLogger } from "../tests/_helpers.ts";
 import { faultStore } from "./testing/fault_store.ts";
+import fc from "fast-check";
+import { globMatcher } from "./cache.ts";
 
 Deno.test("cache: getOrSet's type is the loader's; bad keys, tags and option names are TypeErrors", async () => {
   const cache = await createCache();
@@ -215,4 +217,20 @@ Deno.test("cache: bound cacheWrite and resource invalidate their own instance; p
   clearTimeout(timer);
   assert.equal(failing.metrics()["cache.invalidate.pending"], 0, "delivered once the store answers");
   await Promise.all([failing.close(), healthy.close()]);
+});
+
+Deno.test("cache: keys() globs match as the regular expression of their .* would, in linear time", () => {
+  const reference = (pattern: string) =>
+    new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`);
+  const text = (chars: string[]) =>
+    fc.array(fc.constantFrom(...chars), { maxLength: 8 }).map((a) => a.join(""));
+  fc.assert(
+    fc.property(text(["a", "b", "*", ".", "("]), text(["a", "b", ".", "("]), (pattern, key) => {
+      assert.equal(globMatcher(pattern)(key), reference(pattern).test(key), `${pattern} on ${key}`);
+    }),
+    { numRuns: 5000 },
+  );
+  const started = performance.now();
+  assert.equal(globMatcher(`${"*a".repeat(40)}*b`)("a".repeat(10_000)), false);
+  assert.ok(performance.now() - started < 1000);
 });

@@ -1,8 +1,9 @@
 /**
  * Value serialization. Plain JSON data (the common case) is stored as JSON, so a hit costs one `JSON.parse`;
  * anything JSON would change (Dates, Maps, Sets, BigInt, typed arrays, `undefined`, `NaN`, `-0`, shared or
- * cyclic references) goes through `devalue`, which keeps it. Every read parses afresh, so two callers never
- * share a mutable object.
+ * cyclic references, null-prototype objects) goes through `devalue`, which keeps it. What neither keeps (an
+ * array's named properties) is refused with a `TypeError`, never stored as something else. Every read parses
+ * afresh, so two callers never share a mutable object.
  *
  * @module
  */
@@ -26,7 +27,8 @@ export type ValueTypes = Readonly<
 
 /** One cache's serializer: JSON for plain data, devalue (with the cache's registered types) for the rest. */
 export class Codec {
-  readonly #reducers: Record<string, (value: unknown) => unknown> = {};
+  // First, so it sees every value before a registered type turns it into something else.
+  readonly #reducers: Record<string, (value: unknown) => unknown> = { "svc:exact": refuseLossy };
   readonly #revivers: Record<string, (data: unknown) => unknown> = {};
 
   /** @throws {TypeError} a type that is not a `[reduce, revive]` pair of functions. */
@@ -47,8 +49,8 @@ export class Codec {
 
   /** Serializes a value; throws `TypeError` when it holds something that cannot be stored (a function, a class). */
   serialize(value: unknown, what: string): Encoded {
-    if (isPlainJson(value, new Set(), 0)) return { text: JSON.stringify(value), json: true };
     try {
+      if (isPlainJson(value, new Set(), 0)) return { text: JSON.stringify(value), json: true };
       return { text: stringify(value, this.#reducers), json: false };
     } catch (error) {
       throw new TypeError(
@@ -94,6 +96,31 @@ export function cloneJson(value: unknown): unknown {
   return copy;
 }
 
+/** An error for a value that no serializer here keeps exactly. */
+class LossyValue extends Error {}
+
+/**
+ * `true` when an array has own properties besides its `present` elements (named or symbol-keyed ones), which
+ * JSON and devalue would drop.
+ */
+function hasNamedProperties(array: readonly unknown[], present: number): boolean {
+  return Object.keys(array).length !== present || Object.getOwnPropertySymbols(array).length > 0;
+}
+
+/** devalue's first reducer: it meets every value, and refuses an array that would lose properties. */
+function refuseLossy(value: unknown): undefined {
+  if (Array.isArray(value)) {
+    let present = 0;
+    for (let i = 0; i < value.length; i++) if (i in value) present++;
+    if (hasNamedProperties(value, present)) throw lossyArray();
+  }
+  return undefined;
+}
+
+function lossyArray(): LossyValue {
+  return new LossyValue("an array with named properties cannot be stored exactly (they would be dropped)");
+}
+
 /** Deepest nesting checked for the JSON fast path; deeper values use devalue. */
 const MAX_DEPTH = 64;
 
@@ -113,10 +140,11 @@ function isPlainJson(value: unknown, seen: Set<object>, depth: number): boolean 
         for (let i = 0; i < value.length; i++) {
           if (!(i in value) || !isPlainJson(value[i], seen, depth + 1)) return false;
         }
+        if (hasNamedProperties(value, value.length)) throw lossyArray();
         return true;
       }
-      const proto = Object.getPrototypeOf(value);
-      if ((proto !== Object.prototype && proto !== null) || "toJSON" in value) return false;
+      // A null prototype would come back as Object's: devalue keeps it.
+      if (Object.getPrototypeOf(value) !== Object.prototype || "toJSON" in value) return false;
       for (const key in value) {
         if (!isPlainJson((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
       }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { cloneJson } from "./codec.ts";
+import { cloneJson, Codec } from "./codec.ts";
 
 /** Every object of a tree, for checking that a copy shares none. */
 function objectsOf(value: unknown, into = new Set<object>()): Set<object> {
@@ -34,4 +34,31 @@ Deno.test("codec: cloneJson keeps a __proto__ key as data and never changes a pr
   assert.equal(Object.getPrototypeOf(item), Object.prototype);
   assert.deepEqual(Object.getOwnPropertyDescriptor(item, "__proto__")?.value, [1]);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
+});
+
+Deno.test("codec: a value that would not come back exactly is refused or kept, never changed", () => {
+  const codec = new Codec();
+  const roundTrip = (value: unknown) => {
+    const { text, json } = codec.serialize(value, "f");
+    return codec.revive(JSON.parse(text), json);
+  };
+  const named = Object.assign([1, 2], { extra: 3 });
+  for (const value of [named, { deep: named }, new Map([["k", named]]), [new Date(0), named]]) {
+    assert.throws(() => codec.serialize(value, "f"), {
+      name: "TypeError",
+      message: /Cannot cache the result of f: an array with named properties cannot be stored exactly/,
+    });
+  }
+  assert.throws(() => codec.serialize(Object.assign([1], { [Symbol("s")]: 1 }), "f"), TypeError);
+  // deno-lint-ignore no-sparse-arrays
+  const sparse = Object.assign([1, , 3], {});
+  assert.deepEqual(roundTrip(sparse), sparse, "holes alone are kept (devalue)");
+  const bare = Object.assign(Object.create(null), {
+    a: 1,
+    nested: Object.assign(Object.create(null), { b: 2 }),
+  });
+  const back = roundTrip({ x: bare }) as { x: { a: number; nested: object } };
+  assert.equal(Object.getPrototypeOf(back.x), null, "a null prototype is kept");
+  assert.equal(Object.getPrototypeOf(back.x.nested), null);
+  assert.deepEqual({ ...back.x, nested: { ...back.x.nested } }, { a: 1, nested: { b: 2 } });
 });

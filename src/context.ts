@@ -11,7 +11,7 @@ import type { CacheStore, StoreWrite } from "./store.ts";
 import { revised, tokenOf } from "./versions.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
-import { fitKey } from "./keys.ts";
+import { fitKey, looksHashed } from "./keys.ts";
 import { MetricsRegistry } from "./metrics.ts";
 import { type CacheEvent, CacheEvents } from "./events.ts";
 import type { Telemetry } from "./telemetry/otel.ts";
@@ -188,7 +188,7 @@ export class CacheContext {
 
   #fit(key: string): string | Promise<string> {
     const max = Math.min(this.store.capabilities.maxKeyBytes, 1024);
-    return key.length * 3 <= max ? key : fitKey(key, max);
+    return key.length * 3 <= max && !looksHashed(key) ? key : fitKey(key, max);
   }
 
   /**

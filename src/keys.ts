@@ -5,7 +5,9 @@
  * `[A-Za-z0-9_.@-]` is percent-encoded, so `userId: "1:profile"` renders `1%3Aprofile`. Structural characters
  * used for arrays, objects and markers (`[ ] { } , = !`) can therefore never come from a string, which makes
  * rendering injective. On purpose, as the seed's `str.format` did, a number (or bigint) and its decimal string
- * render alike, and so do a boolean and `"true"`/`"false"`.
+ * render alike, and so do a boolean and `"true"`/`"false"`. What would render lossily is given its own marker
+ * (an array's hole `!h`, an empty string in an array or set `!e`, a null-prototype object `!o{…}`) or refused
+ * (symbol keys, an array's named properties, nesting deeper than {@linkcode MAX_KEY_DEPTH}).
  *
  * @module
  */
@@ -101,6 +103,9 @@ function owner(template: CompiledTemplate, what: string): string {
  * array, a function, a symbol) and a cyclic value are a `TypeError` naming the function and the property, since
  * rendering them as `{}` would give different arguments one entry. `path` names the property for errors.
  */
+/** The deepest nesting of an argument rendered into a key; deeper is a `TypeError`, not a stack overflow. */
+export const MAX_KEY_DEPTH = 100;
+
 export function renderValue(value: unknown, what: string, path = "the argument"): string {
   return render(value, what, path, new Set());
 }
@@ -119,6 +124,12 @@ function render(value: unknown, what: string, path: string, open: Set<object>): 
     case "object": {
       if (value === null) return "!n";
       if (open.has(value)) throw new TypeError(`Cannot render a key for ${what}: ${path} is cyclic`);
+      // `open` holds the objects above this one: its size is the depth.
+      if (open.size >= MAX_KEY_DEPTH) {
+        throw new TypeError(
+          `Cannot render a key for ${what}: ${path} is nested deeper than ${MAX_KEY_DEPTH} levels (the limit for arguments rendered into keys; use a key function)`,
+        );
+      }
       open.add(value);
       try {
         return renderObject(value, what, path, open);
@@ -135,7 +146,18 @@ function render(value: unknown, what: string, path: string, open: Set<object>): 
 
 function renderObject(value: object, what: string, path: string, open: Set<object>): string {
   if (Array.isArray(value)) {
-    return `[${value.map((v, i) => render(v, what, `${path}[${i}]`, open)).join(",")}]`;
+    let out = "", present = 0;
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ",";
+      if (!(i in value)) out += "!h";
+      else present++, out += element(value[i], what, `${path}[${i}]`, open);
+    }
+    if (Object.keys(value).length !== present || Object.getOwnPropertySymbols(value).length > 0) {
+      throw new TypeError(
+        `Cannot render a key for ${what}: ${path} is an array with named properties, which a key cannot hold; pass an object`,
+      );
+    }
+    return `[${out}]`;
   }
   if (value instanceof Date) return `!d${escape(value.toISOString(), what)}`;
   if (value instanceof URL) return `!url${escape(value.href, what)}`;
@@ -147,7 +169,7 @@ function renderObject(value: object, what: string, path: string, open: Set<objec
     return `!m{${entries.sort().join(",")}}`;
   }
   if (value instanceof Set) {
-    return `!s[${[...value].map((v) => render(v, what, `an element of ${path}`, open)).sort().join(",")}]`;
+    return `!s[${[...value].map((v) => element(v, what, `an element of ${path}`, open)).sort().join(",")}]`;
   }
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) {
@@ -156,11 +178,25 @@ function renderObject(value: object, what: string, path: string, open: Set<objec
       `Cannot render a key for ${what}: ${path} is a ${kind}, which has no canonical key form; pass plain data (or use a key function)`,
     );
   }
-  return `{${
-    Object.keys(value).sort().map((k) =>
-      `${escape(k, what)}=${render((value as Record<string, unknown>)[k], what, `${path}.${k}`, open)}`
-    ).join(",")
-  }}`;
+  if (Object.getOwnPropertySymbols(value).length > 0) {
+    throw new TypeError(
+      `Cannot render a key for ${what}: ${path} has symbol keys, which cannot be part of a key`,
+    );
+  }
+  // A loop, not map and join: this runs on every call with an object argument (its cost pays for the checks).
+  const keys = Object.keys(value).sort();
+  let out = proto === null ? "!o{" : "{";
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i];
+    if (i > 0) out += ",";
+    out += `${escape(k, what)}=${render((value as Record<string, unknown>)[k], what, `${path}.${k}`, open)}`;
+  }
+  return out + "}";
+}
+
+/** An element of an array or a set: an empty string is `!e`, or `[""]` would render as `[]`. */
+function element(value: unknown, what: string, path: string, open: Set<object>): string {
+  return value === "" ? "!e" : render(value, what, path, open);
 }
 
 const SAFE = /^[A-Za-z0-9_.@-]*$/;
@@ -195,13 +231,26 @@ export function utf8Length(text: string): number {
 
 /** Characters kept readable in front of a hashed key, so listings still show what it was. */
 const HASHED_HEAD = 48;
+/** `#` and the SHA-256 in hex that end a hashed key. */
+const HASHED_TAIL = 65;
+const HASH_MARK = 0x23; // "#"
 
 /**
- * Returns `key`, or when it is longer than `maxBytes`, a readable head plus `#` and its SHA-256 (Web Crypto).
- * `#` never appears in a rendered value, so a hashed key cannot equal a plain one.
+ * `true` when `key` has the shape of a hashed key: a `#` 65 characters from its end. Such a key is hashed
+ * even when short, so that the stored keys of hashed and literal keys are disjoint: a literal key cannot be
+ * written as another key's hashed form (`"<head>#<sha256>"`) to read or overwrite its entry. One character
+ * compared, so the check costs nothing on the read path.
+ */
+export function looksHashed(key: string): boolean {
+  return key.charCodeAt(key.length - HASHED_TAIL) === HASH_MARK;
+}
+
+/**
+ * Returns `key`, or when it is longer than `maxBytes` or {@linkcode looksHashed}, a readable head plus `#` and
+ * its SHA-256 (Web Crypto). Every hashed key looks hashed and no literal one does, so they never meet.
  */
 export async function fitKey(key: string, maxBytes: number): Promise<string> {
-  if (key.length * 3 <= maxBytes || utf8Length(key) <= maxBytes) return key;
+  if ((key.length * 3 <= maxBytes || utf8Length(key) <= maxBytes) && !looksHashed(key)) return key;
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key)));
   let hex = "";
   for (const byte of digest) hex += byte.toString(16).padStart(2, "0");

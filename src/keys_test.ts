@@ -113,7 +113,30 @@ Deno.test("keys: Map, Set, URL and RegExp render distinctly; class instances and
   assert.throws(() => render("k:{c}", { c: cyclic }), /property "c"\.self is cyclic/);
   const shared = { n: 1 };
   assert.doesNotThrow(() => render("k:{c}", { c: [shared, shared] }), "a shared (not cyclic) value is fine");
-  assert.equal(render("k:{x}", { x: Object.create(null) }), "k:{}");
+});
+
+Deno.test("keys: values that would render alike render apart or are TypeErrors naming the path", () => {
+  const render = (arg: unknown) => renderTemplate(compileTemplate("k:{x}", "f"), { x: arg }, "f");
+  // deno-lint-ignore no-sparse-arrays
+  const distinct = [[, 1], ["", 1], [undefined, 1], [], [""], [[]], [[""]], new Set([""]), new Set()];
+  const nullProto = Object.assign(Object.create(null), { a: 1 });
+  const rendered = [...distinct, nullProto, { a: 1 }].map(render);
+  assert.equal(new Set(rendered).size, rendered.length, `all distinct: ${rendered.join(" ")}`);
+  assert.throws(() => render({ [Symbol("s")]: 1 }), {
+    name: "TypeError",
+    message: /property "x" has symbol keys/,
+  });
+  const named = Object.assign([1, 2], { extra: 3 });
+  assert.throws(() => render({ list: named }), {
+    name: "TypeError",
+    message: /property "x"\.list is an array with named properties/,
+  });
+  let deep: unknown = 1;
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.throws(() => render(deep), { name: "TypeError", message: /nested deeper than 100 levels/ });
+  let fine: unknown = 1;
+  for (let i = 0; i < 90; i++) fine = { a: fine };
+  assert.match(render(fine), /^k:(\{a=){90}1\}+$/);
 });
 
 Deno.test("keys: long keys are hashed with SHA-256 and stay distinct", async () => {

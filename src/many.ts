@@ -18,7 +18,7 @@ import { Flight, type LoadResult } from "./flight.ts";
 import type { Encoded } from "./codec.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
-import { checkOptionNames } from "./option_names.ts";
+import { checkOptionNames, optionNames } from "./option_names.ts";
 import { versionsMatch } from "./versions.ts";
 import type { L1Tier } from "./l1/tier.ts";
 import type { StoreWrite } from "./store.ts";
@@ -42,18 +42,17 @@ export type ManyLoader<R> = (
   missing: string[],
 ) => readonly R[] | ReadonlyMap<string, R> | Promise<readonly R[] | ReadonlyMap<string, R>>;
 
-const OPTION_NAMES = Object.keys(
-  {
-    ttl: 1,
-    tags: 1,
-    smoothExpiry: 1,
-    earlyTtl: 1,
-    staleTtl: 1,
-    zeroCopy: 1,
-    name: 1,
-    l1: 1,
-  } satisfies Record<keyof GetOrSetManyOptions, 1>,
-);
+/** Every option name of {@linkcode GetOrSetManyOptions}. */
+const OPTION_NAMES = optionNames<GetOrSetManyOptions>({
+  ttl: 1,
+  tags: 1,
+  smoothExpiry: 1,
+  earlyTtl: 1,
+  staleTtl: 1,
+  zeroCopy: 1,
+  name: 1,
+  l1: 1,
+});
 
 /** One distinct key of the batch and what the read found for it. */
 interface Item {

@@ -14,6 +14,7 @@
 import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
+import { checkOptions, optionNames } from "./option_names.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
@@ -30,6 +31,14 @@ export interface MemoryStoreOptions {
   /** Time source for expiry, for tests. @default {systemClock} */
   clock?: Clock;
 }
+
+/** Every option name of {@linkcode MemoryStoreOptions}. */
+const MEMORY_STORE_OPTION_NAMES = optionNames<MemoryStoreOptions>({
+  maxEntries: 1,
+  maxBytes: 1,
+  maxValueBytes: 1,
+  clock: 1,
+});
 
 interface Slot {
   readonly key: string;
@@ -151,6 +160,7 @@ const SWEEP_PER_WRITE = 2;
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
+  checkOptions(options, MEMORY_STORE_OPTION_NAMES, "Cannot create memory store");
   const maxEntries = positive("maxEntries", options.maxEntries ?? 10_000);
   const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);

@@ -11,14 +11,16 @@ import type { CacheStore } from "./store.ts";
 import type { Clock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
-import { redactUrl, storeFromUrl, urlSecrets } from "./url.ts";
+import { storeFromUrl } from "./url.ts";
+import { redactUrl, urlSecrets } from "./credentials.ts";
 import type { MetricsRegistry } from "./metrics.ts";
 import type { CacheEvents } from "./events.ts";
 import type { ValueTypes } from "./codec.ts";
 import type { LockOptions } from "./read_options.ts";
 import { checkLock } from "./read.ts";
-import { checkOptionNames } from "./option_names.ts";
+import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "./timers.ts";
+import { MAX_TTL_SECONDS } from "./ttl.ts";
 import type { L1Options } from "./l1/options.ts";
 import type { KeyMaterial } from "./integrity/keys.ts";
 import type { TelemetryOptions } from "./telemetry/otel.ts";
@@ -107,36 +109,44 @@ export interface CacheOptions {
   random?: () => number;
 }
 
-/** Every option name of {@linkcode CacheOptions}; the compiler keeps the list complete. */
-const CACHE_OPTION_NAMES = Object.keys(
-  {
-    url: 1,
-    token: 1,
-    store: 1,
-    prefix: 1,
-    version: 1,
-    env: 1,
-    debug: 1,
-    metrics: 1,
-    logger: 1,
-    deadlineMs: 1,
-    tagTtl: 1,
-    waitUntil: 1,
-    lock: 1,
-    breakerThreshold: 1,
-    breakerCooldownMs: 1,
-    errorLogIntervalMs: 1,
-    retryMaxMs: 1,
-    maxPendingInvalidations: 1,
-    types: 1,
-    l1: 1,
-    signingKeys: 1,
-    encryptionKeys: 1,
-    telemetry: 1,
-    clock: 1,
-    random: 1,
-  } satisfies Record<keyof CacheOptions, 1>,
-);
+/** Every option name of {@linkcode CacheOptions}. */
+const CACHE_OPTION_NAMES = optionNames<CacheOptions>({
+  url: 1,
+  token: 1,
+  store: 1,
+  prefix: 1,
+  version: 1,
+  env: 1,
+  debug: 1,
+  metrics: 1,
+  logger: 1,
+  deadlineMs: 1,
+  tagTtl: 1,
+  waitUntil: 1,
+  lock: 1,
+  breakerThreshold: 1,
+  breakerCooldownMs: 1,
+  errorLogIntervalMs: 1,
+  retryMaxMs: 1,
+  maxPendingInvalidations: 1,
+  types: 1,
+  l1: 1,
+  signingKeys: 1,
+  encryptionKeys: 1,
+  telemetry: 1,
+  clock: 1,
+  random: 1,
+});
+
+/** Options of a cached function or of a store, mistaken for the cache's: where they go. */
+const MISPLACED: Readonly<Record<string, string>> = {
+  ttl: "a ttl is set per cached function (cacheRead({ ttl }), cache.getOrSet(key, loader, { ttl })); " +
+    "their default is CACHE_TTL_DEFAULT in the environment",
+  staleTtl: "staleTtl is set per cached function (cacheRead({ staleTtl }))",
+  tags: "tags are set per cached function (cacheRead({ tags }))",
+  maxEntries: "it is an option of the memory store (store: memoryStore({ maxEntries })) or of l1",
+  maxBytes: "it is an option of the memory store (store: memoryStore({ maxBytes })) or of l1",
+};
 
 const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
 
@@ -162,7 +172,7 @@ export async function openCache(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`${what}: expected an options object`);
   }
-  checkOptionNames(options, CACHE_OPTION_NAMES, what);
+  checkOptionNames(options, CACHE_OPTION_NAMES, what, MISPLACED);
   if (options.url !== undefined && (typeof options.url !== "string" || options.url.trim() === "")) {
     throw new TypeError(
       `${what}: url must be a non-empty string (omit it for the in-memory cache), current value is ${
@@ -198,6 +208,11 @@ export async function openCache(
   }
   positive(what, "deadlineMs", options.deadlineMs);
   positive(what, "tagTtl", options.tagTtl);
+  if (options.tagTtl !== undefined && options.tagTtl > MAX_TTL_SECONDS) {
+    throw new RangeError(
+      `${what}: tagTtl must be at most ${MAX_TTL_SECONDS} seconds (what every store honours), current value is ${options.tagTtl}`,
+    );
+  }
   positive(what, "breakerThreshold", options.breakerThreshold);
   positive(what, "breakerCooldownMs", options.breakerCooldownMs);
   positive(what, "retryMaxMs", options.retryMaxMs);

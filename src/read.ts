@@ -10,9 +10,9 @@ import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
 import { checkTtl } from "./ttl.ts";
-import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
+import { type CallOptions, type Loader, LOCK_OPTION_NAMES, type ReadOptions } from "./read_options.ts";
 import { Reader } from "./reader.ts";
-import { checkOptionNames } from "./option_names.ts";
+import { checkOptionNames, optionNames } from "./option_names.ts";
 
 /** The argument list of a cached function: optional when the loader takes none. */
 export type CachedArgs<A> = unknown extends A ? [arg?: A, options?: CallOptions]
@@ -74,26 +74,24 @@ export function cacheRead<K extends string, A, R>(
   return createReader(options, fn, []);
 }
 
-/** Every option name of {@linkcode ReadOptions}; the compiler keeps the list complete. */
-const READ_OPTION_NAMES = Object.keys(
-  {
-    key: 1,
-    ttl: 1,
-    tags: 1,
-    smoothExpiry: 1,
-    earlyTtl: 1,
-    earlyRefresh: 1,
-    beta: 1,
-    staleTtl: 1,
-    timeoutMs: 1,
-    hardTimeoutMs: 1,
-    refreshBackoffMs: 1,
-    zeroCopy: 1,
-    lock: 1,
-    l1: 1,
-    name: 1,
-  } satisfies Record<keyof ReadOptions<string, unknown>, 1>,
-);
+/** Every option name of {@linkcode ReadOptions}. */
+const READ_OPTION_NAMES = optionNames<ReadOptions<string, unknown>>({
+  key: 1,
+  ttl: 1,
+  tags: 1,
+  smoothExpiry: 1,
+  earlyTtl: 1,
+  earlyRefresh: 1,
+  beta: 1,
+  staleTtl: 1,
+  timeoutMs: 1,
+  hardTimeoutMs: 1,
+  refreshBackoffMs: 1,
+  zeroCopy: 1,
+  lock: 1,
+  l1: 1,
+  name: 1,
+});
 
 /** Builds a cached function; `extraTags` are templates added by `resource()`. */
 export function createReader<A, R>(
@@ -176,6 +174,7 @@ export function checkLock(lock: ReadOptions<string, unknown>["lock"], context: s
   if (typeof lock !== "object" || lock === null) {
     throw new TypeError(`${context}: lock must be a boolean or { ttlMs, pollMs }`);
   }
+  checkOptionNames(lock, LOCK_OPTION_NAMES, `${context}: lock`);
   for (const name of ["ttlMs", "pollMs"] as const) {
     const value = lock[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {

@@ -7,6 +7,7 @@
 import type { WaitUntilOption } from "./wait_until.ts";
 import type { TagsOption } from "./tags.ts";
 import type { Ttl } from "./ttl.ts";
+import { optionNames } from "./option_names.ts";
 
 /** Options of one call of a cached function (the optional second argument). */
 export interface CallOptions {
@@ -40,6 +41,9 @@ export interface LockOptions {
   /** How often waiters look for the value. @default {50} */
   pollMs?: number;
 }
+
+/** Every option name of {@linkcode LockOptions}. */
+export const LOCK_OPTION_NAMES: readonly string[] = optionNames<LockOptions>({ ttlMs: 1, pollMs: 1 });
 
 /** Options of `cacheRead`. */
 export interface ReadOptions<K extends string, A> {

@@ -8,6 +8,7 @@
 import type { CacheStore } from "./store.ts";
 import type { Clock } from "./clock.ts";
 import { memoryStore } from "./memory_store.ts";
+import { redactUrl } from "./credentials.ts";
 import type * as RedisAdapter from "../adapters/redis.ts";
 import type * as UpstashAdapter from "../adapters/upstash.ts";
 import type * as DenoKvAdapter from "../adapters/deno_kv.ts";
@@ -17,17 +18,6 @@ export interface UrlContext {
   readonly token?: string;
   readonly clock: Clock;
   readonly env?: Readonly<Record<string, string | undefined>>;
-}
-
-/** The secrets inside a URL (password), so logs can redact them. */
-export function urlSecrets(url: string): string[] {
-  const match = /^[a-z]+:\/\/[^/@]*?:([^/@]+)@/i.exec(url);
-  return match ? [match[1], decodeURIComponent(match[1])] : [];
-}
-
-/** Removes the password from a URL for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^/@:]*:)[^/@]+@/i, "$1***@");
 }
 
 /**

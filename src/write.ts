@@ -10,6 +10,7 @@ import type { WaitUntil, WaitUntilOption } from "./wait_until.ts";
 import { activeCache } from "./default_cache.ts";
 import type { CachedFunction } from "./read.ts";
 import { compileTags, renderTags, type TagsOption } from "./tags.ts";
+import { checkOptionNames, optionNames } from "./option_names.ts";
 
 /** A reader to warm after a write, made by {@linkcode recache}. */
 export interface RecacheSpec<W> {
@@ -24,6 +25,9 @@ export interface RecacheOptions {
   /** Properties of the write's argument passed to the reader. @default {all of them} */
   include?: readonly string[];
 }
+
+/** Every option name of {@linkcode RecacheOptions}. */
+const RECACHE_OPTION_NAMES = optionNames<RecacheOptions>({ include: 1 });
 
 /**
  * Warms `reader` after a write: it runs with the `include`d properties of the write's argument, bypassing
@@ -46,6 +50,10 @@ export function recache<W = unknown>(
   if (typeof reader !== "function" || typeof reader.refresh !== "function") {
     throw new TypeError("Cannot recache: expected a function made by cacheRead");
   }
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(`Cannot recache ${reader.cacheName}: expected an options object`);
+  }
+  checkOptionNames(options, RECACHE_OPTION_NAMES, `Cannot recache ${reader.cacheName}`);
   const include = options.include;
   if (include !== undefined && (!Array.isArray(include) || include.some((p) => typeof p !== "string"))) {
     throw new TypeError(`Cannot recache ${reader.cacheName}: include must be an array of property names`);
@@ -68,11 +76,23 @@ export interface WriteOptions<A> {
   name?: string;
 }
 
+/** Every option name of {@linkcode WriteOptions}. */
+const WRITE_OPTION_NAMES = optionNames<WriteOptions<unknown>>({ tags: 1, recache: 1, name: 1 });
+
+/** Options of a cached read mistaken for a write's: a write only invalidates. */
+const NOT_FOR_WRITES: Readonly<Record<string, string>> = {
+  key: "a write has no entry of its own: it invalidates its tags (use cacheRead for a cached read)",
+  ttl: "a write stores nothing, so it has no ttl: it invalidates its tags",
+};
+
 /** Options of one call of a write function. */
 export interface WriteCallOptions {
   /** Receives the recache work instead of the write awaiting it: a function, or its object (`ctx`). */
   waitUntil?: WaitUntilOption;
 }
+
+/** Every option name of {@linkcode WriteCallOptions}. */
+const WRITE_CALL_OPTION_NAMES = optionNames<WriteCallOptions>({ waitUntil: 1 });
 
 /** A function wrapped by {@linkcode cacheWrite}. */
 export type WriteFunction<A, R> = (
@@ -110,6 +130,7 @@ export function createWriter<A, R>(
     throw new TypeError(`Cannot wrap ${fn.name || "a write"}: expected an options object`);
   }
   const what = options.name ?? (fn.name || "an anonymous write");
+  checkOptionNames(options, WRITE_OPTION_NAMES, `Cannot wrap ${what}`, NOT_FOR_WRITES);
   const tags = compileTags(options.tags, what, extraTags);
   const specs = options.recache ?? [];
   if (!Array.isArray(specs) || specs.some((s) => typeof s?.reader !== "function")) {
@@ -123,6 +144,7 @@ export function createWriter<A, R>(
   }
 
   const write = async function (this: unknown, arg?: A, call?: WriteCallOptions): Promise<Awaited<R>> {
+    if (call !== undefined) checkOptionNames(call, WRITE_CALL_OPTION_NAMES, `Cannot call ${what}`);
     const cache = resolve();
     // Before the write runs: a write whose invalidation or recache cannot be handled must not happen at all.
     const tagList = renderTags(tags, arg as A, what, cache, true);

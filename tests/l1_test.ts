@@ -378,7 +378,10 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
     for (let i = 0; i < 5; i++) await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
     assert.equal((await server.commandCounts()).mget, 5);
     await assert.rejects(createCache({ l1: { maxStaleMs: -1 } }), /l1.maxStaleMs must be a positive number/);
-    await assert.rejects(createCache({ l1: { maxStale: 1 } as never }), /unknown l1 option "maxStale"/);
+    await assert.rejects(
+      createCache({ l1: { maxStale: 1 } as never }),
+      /l1: unknown option "maxStale"; did you mean "maxStaleMs"/,
+    );
     await assert.rejects(createCache({ l1: "yes" as never }), TypeError);
   });
 });

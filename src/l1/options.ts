@@ -4,6 +4,8 @@
  * @module
  */
 
+import { checkOptionNames, optionNames } from "../option_names.ts";
+
 /** Options of the two-level cache's first level. */
 export interface L1Options {
   /** Most entries kept in process memory (S3-FIFO eviction, as the memory store). @default {10000} */
@@ -25,7 +27,12 @@ export interface L1Settings {
   readonly maxStaleMs: number;
 }
 
-const NAMES = ["maxEntries", "maxBytes", "maxStaleMs"] as const;
+/** Every option name of {@linkcode L1Options}. */
+const NAMES = optionNames<L1Options>({
+  maxEntries: 1,
+  maxBytes: 1,
+  maxStaleMs: 1,
+}) as readonly (keyof L1Options)[];
 
 /** Checks an `l1` option; `undefined` when L1 is off. `what` starts error messages. */
 export function l1Settings(option: boolean | L1Options | undefined, what: string): L1Settings | undefined {
@@ -34,11 +41,7 @@ export function l1Settings(option: boolean | L1Options | undefined, what: string
     throw new TypeError(`${what}: l1 must be a boolean or { maxEntries, maxBytes, maxStaleMs }`);
   }
   const given: L1Options = option === true ? {} : option;
-  for (const name of Object.keys(given)) {
-    if (!(NAMES as readonly string[]).includes(name)) {
-      throw new TypeError(`${what}: unknown l1 option "${name}" (known: ${NAMES.join(", ")})`);
-    }
-  }
+  checkOptionNames(given, NAMES, `${what}: l1`);
   for (const name of NAMES) {
     const value = given[name];
     if (value !== undefined && !(Number.isFinite(value) && value > 0)) {

@@ -11,6 +11,7 @@
  */
 
 import type { CacheEvent } from "../events.ts";
+import { checkOptionNames, optionNames } from "../option_names.ts";
 
 /** TelemetryAttributes of a data point or a span, as OpenTelemetry takes them. */
 export type TelemetryAttributes = Record<string, string>;
@@ -65,6 +66,9 @@ export interface TelemetryOptions {
    */
   spans?: "loads" | "all" | "none";
 }
+
+/** Every option name of {@linkcode TelemetryOptions}. */
+const TELEMETRY_OPTION_NAMES = optionNames<TelemetryOptions>({ meter: 1, tracer: 1, spans: 1 });
 
 const NAME = "@svc-infra/cache";
 /** `SpanKind.CLIENT`, `SpanKind.INTERNAL` and `SpanStatusCode.ERROR` of `@opentelemetry/api`. */
@@ -192,6 +196,7 @@ export async function telemetryFor(
   what: string,
 ): Promise<(store: string) => Telemetry> {
   const given = options === true ? {} : options;
+  checkOptionNames(given, TELEMETRY_OPTION_NAMES, `${what}: telemetry`);
   const spans = given.spans ?? "loads";
   if (!["loads", "all", "none"].includes(spans)) {
     throw new TypeError(

@@ -26,6 +26,7 @@ import {
 } from "../../mod.ts";
 import { faultStore } from "./fault_store.ts";
 import { integrityCases } from "./integrity_cases.ts";
+import { hostileCases } from "./hostile_cases.ts";
 
 /** Registers one test; `Deno.test` by default, or adapt `node:test`'s `test`. */
 export type TestRegistrar = (name: string, fn: () => Promise<void>) => void;
@@ -681,4 +682,5 @@ export function testAdapter(
   }
 
   integrityCases(withStore, settle);
+  hostileCases(withStore, settle);
 }
