@@ -49,7 +49,7 @@ export type {
 export { resource } from "./src/resource.ts";
 export type { Resource, ResourceReadOptions } from "./src/resource.ts";
 export { isNegativeCacheResult, negativeCache, unwrapNegativeCacheResult } from "./src/negative.ts";
-export type { NegativeCacheResult } from "./src/negative.ts";
+export type { NegativeCacheOptions, NegativeCacheResult } from "./src/negative.ts";
 export { NEGATIVE_BRAND } from "./src/negative.ts";
 export type { TagsOption } from "./src/tags.ts";
 export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";

@@ -5,6 +5,7 @@
  */
 
 import { checkTtl } from "./ttl.ts";
+import { checkOptions, optionNames } from "./option_names.ts";
 
 /** Marks negative results; `Symbol.for`, so copies of the library agree. */
 export const NEGATIVE_BRAND: unique symbol = Symbol.for("@svc-infra/cache/negative");
@@ -19,6 +20,16 @@ export interface NegativeCacheResult<T = null> {
   readonly value: T;
 }
 
+/** Options of {@linkcode negativeCache}. */
+export interface NegativeCacheOptions<T> {
+  /** Seconds the "not found" stays cached. */
+  ttl: number;
+  /** The value to hand out in place of the entity. @default {null} */
+  value?: T;
+}
+
+const NEGATIVE_OPTION_NAMES = optionNames<NegativeCacheOptions<unknown>>({ ttl: 1, value: 1 });
+
 /**
  * Marks a loader's result as "not found", cached for `ttl` seconds whatever the function's own ttl.
  *
@@ -31,7 +42,8 @@ export interface NegativeCacheResult<T = null> {
  * if (isNegativeCacheResult(result)) console.log("404");
  * ```
  */
-export function negativeCache<T = null>(options: { ttl: number; value?: T }): NegativeCacheResult<T> {
+export function negativeCache<T = null>(options: NegativeCacheOptions<T>): NegativeCacheResult<T> {
+  checkOptions(options, NEGATIVE_OPTION_NAMES, "Cannot make a negative result");
   checkTtl(options.ttl, "a negative result");
   return { [NEGATIVE_BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
 }

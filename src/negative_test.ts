@@ -40,3 +40,11 @@ Deno.test("negative: keeps its value and rejects a bad ttl", async () => {
   assert.deepEqual(unwrapNegativeCacheResult(await get()), { reason: "deleted" });
   assert.throws(() => negativeCache({ ttl: -1 }), RangeError);
 });
+
+Deno.test("negative: a misspelt option is a TypeError naming the known one", () => {
+  const typo = { ttl: 5, valeu: "gone" } as { ttl: number };
+  assert.throws(
+    () => negativeCache(typo),
+    /unknown option "valeu"; did you mean "value"\?/,
+  );
+});

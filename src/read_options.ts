@@ -24,6 +24,14 @@ export interface CallOptions {
   onResult?: (result: ReadResult) => void;
 }
 
+/** Every option name of {@linkcode CallOptions}. */
+export const CALL_OPTION_NAMES: readonly string[] = optionNames<CallOptions>({
+  waitUntil: 1,
+  signal: 1,
+  force: 1,
+  onResult: 1,
+});
+
 /** How a call was served. */
 export interface ReadResult {
   /** `hit`: a fresh stored entry; `stale`: an entry in its grace window; `miss`: the loader's value. */

@@ -381,3 +381,14 @@ Deno.test("read: CACHE_DEBUG lines use the seed's format", async () => {
   );
   assert.ok(lines.some((l) => /^\[HIT\] key=user:123:profile duration_ms=\d+\.\dms ttl=3600$/.test(l)));
 });
+
+Deno.test("read: a misspelt call option is a TypeError naming the known one, on a hit too", async () => {
+  await freshCache();
+  const { calls, loader } = counted(() => "v");
+  const get = cacheRead({ key: "typo", ttl: 60 }, loader);
+  assert.equal(await get(undefined, { force: true }), "v");
+  // A hit would otherwise answer before `forse` could matter: the typo must not pass silently.
+  // @ts-expect-error: the typo under test
+  await assert.rejects(get(undefined, { forse: true }), /unknown option "forse"; did you mean "force"\?/);
+  assert.equal(calls.length, 1);
+});

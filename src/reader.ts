@@ -17,7 +17,14 @@ import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.t
 import type { CacheStore, Derivation } from "./store.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions, versionsMatch } from "./versions.ts";
-import type { CallOptions, Loader, ReadOptions, ReadResult } from "./read_options.ts";
+import {
+  CALL_OPTION_NAMES,
+  type CallOptions,
+  type Loader,
+  type ReadOptions,
+  type ReadResult,
+} from "./read_options.ts";
+import { checkOptionNames } from "./option_names.ts";
 import { xfetchDue } from "./xfetch.ts";
 import { CacheTimeoutError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
@@ -71,10 +78,12 @@ export class Reader<A, R> {
   get(thisArg: unknown, arg: A, call?: CallOptions): Promise<R> {
     try {
       const cache = this.#resolve();
-      // Resolved up front, so that a waitUntil which cannot work fails every call, not the first refresh.
-      const waitUntil = call?.waitUntil === undefined
-        ? cache.settings.waitUntil
-        : cache.waitUntilOf(call.waitUntil);
+      let waitUntil = cache.settings.waitUntil;
+      if (call !== undefined) {
+        checkOptionNames(call, CALL_OPTION_NAMES, `Cannot call ${this.#what}`);
+        // Resolved up front, so that a waitUntil which cannot work fails every call, not the first refresh.
+        if (call.waitUntil !== undefined) waitUntil = cache.waitUntilOf(call.waitUntil);
+      }
       const ttl = cache.ttlSeconds(this.#options.ttl);
       if (ttl === 0) {
         cache.metrics.count("cache.skip", this.#what);
