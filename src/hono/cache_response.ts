@@ -133,7 +133,9 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
       throw new TypeError(`Cannot cache ${name}: vary must list header names, current value is ${header}`);
     }
   }
-  if (options.identity) routeVary.push("Authorization");
+  if (options.identity && !routeVary.some((h) => h.toLowerCase() === "authorization")) {
+    routeVary.push("Authorization");
+  }
   const cache = options.cache ?? instance();
   if (typeof cache?.[CONTEXT] !== "function") {
     throw new TypeError(

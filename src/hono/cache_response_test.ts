@@ -334,6 +334,7 @@ Deno.test("hono: sMaxAge is sent as s-maxage (not when private); a response in i
   app.get("/p", cacheResponse({ ttl: 10, sMaxAge: 120, staleTtl: 30 }), (c) => c.text("p"));
   app.get("/me", cacheResponse({ ttl: 10, sMaxAge: 120, identity: () => "ada" }), (c) => c.text("me"));
   app.get("/gone", cacheResponse({ sMaxAge: 120, staleTtl: 30, notFoundTtl: 5 }), (c) => c.text("", 404));
+  app.get("/us", cacheResponse({ vary: ["authorization"], identity: () => "ada" }), (c) => c.text("us"));
   const control = "public, max-age=10, s-maxage=120, stale-while-revalidate=30";
   assert.equal((await app.request("/p")).headers.get("cache-control"), control);
   clock.advance(15_000);
@@ -348,6 +349,8 @@ Deno.test("hono: sMaxAge is sent as s-maxage (not when private); a response in i
     ["authorization"],
     "an identity route's public answers must not reach callers",
   );
+  const ours = await app.request("/us", { headers: { authorization: "Bearer ada" } });
+  assert.deepEqual(varyOf(ours), ["authorization"], "named once");
   const gone = await app.request("/gone");
   assert.equal(
     gone.headers.get("cache-control"),
