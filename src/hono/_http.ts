@@ -37,8 +37,8 @@ const HOP_BY_HOP = [
 /** What a 304 keeps of the 200 it stands for (RFC 9110 §15.4.5), with our own `Age` and `X-Cache`. */
 const NOT_MODIFIED_HEADERS = ["cache-control", "content-location", "date", "etag", "expires", "vary", "age"];
 
-/** The header names a `Vary` value lists, lower case (`["*"]` for `Vary: *`). */
-export function varyNames(value: string | null | undefined): string[] {
+/** The names a field such as `Vary` or `Connection` lists, lower case (`["*"]` for `Vary: *`). */
+export function listedNames(value: string | null | undefined): string[] {
   if (!value) return [];
   return value.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
 }
@@ -57,14 +57,15 @@ export function storable(res: Response, negative: boolean): boolean {
 }
 
 /**
- * Reads a storable response whole, without its hop-by-hop fields. A body `fetch` has decoded keeps its `Content-Encoding` header (and the
- * encoded `Content-Length`): it is stored as what it is, unencoded. The stored `Content-Length` is the
- * body's, and the `ETag` a strong one: the handler's own if the body is as it sent it, else its digest.
+ * Reads a storable response whole, without its hop-by-hop fields. A body `fetch` has decoded keeps its
+ * `Content-Encoding` header (and the encoded `Content-Length`): it is stored as what it is, unencoded. The
+ * stored `Content-Length` is the body's, and the `ETag` a strong one: the handler's own if the body is as it
+ * sent it, else its digest.
  */
 export async function readStorable(res: Response, ownCacheControl: boolean): Promise<StoredResponse> {
   const body = new Uint8Array(await res.arrayBuffer());
   const headers = new Headers(res.headers);
-  for (const name of [...HOP_BY_HOP, ...varyNames(headers.get("connection"))]) headers.delete(name);
+  for (const name of [...HOP_BY_HOP, ...listedNames(headers.get("connection"))]) headers.delete(name);
   const coding = headers.get("content-encoding")?.trim().toLowerCase();
   const declared = headers.get("content-length");
   const decoded = coding !== undefined && coding !== "identity" &&
@@ -111,7 +112,7 @@ export function present(stored: StoredResponse, how: Presentation): Response {
   headers.set("age", String(how.ageSeconds + (Number(headers.get("age")) || 0)));
   if (!headers.has("cache-control")) headers.set("cache-control", how.cacheControl);
   const vary = headers.get("vary");
-  const named = varyNames(vary);
+  const named = listedNames(vary);
   const missing = how.vary.filter((name) => !named.includes(name.toLowerCase()));
   if (missing.length > 0) headers.set("vary", [vary, ...missing].filter(Boolean).join(", "));
   const etag = headers.get("etag");

@@ -17,12 +17,12 @@ import { checkOptionNames } from "../option_names.ts";
 import type { ReadResult } from "../read_options.ts";
 import { requestFields, waitUntilOf } from "./_request.ts";
 import {
+  listedNames,
   NEGATIVE_STATUSES,
   present,
   readStorable,
   storable,
   type StoredResponse,
-  varyNames,
 } from "./_http.ts";
 import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
@@ -208,7 +208,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         const res = c.res;
         // Not cacheable: nothing is stored and nothing is shared with concurrent requests (null).
         if (!res || !storable(res, options.notFoundTtl !== undefined)) return negativeCache({ ttl: 0 });
-        const unkeyed = varyNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
+        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
         if (unkeyed.length > 0) {
           // Stored under this key, one variant would be served for all: the key takes the header from now on.
           if (!unkeyed.includes("*")) keyHeaders = [...new Set([...keyHeaders, ...unkeyed])].sort();

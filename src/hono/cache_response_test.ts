@@ -360,6 +360,25 @@ Deno.test("hono: sMaxAge is sent as s-maxage (not when private); a response in i
   assert.throws(() => cacheResponse({ sMaxAge: -1 }), RangeError);
 });
 
+Deno.test("hono: a handler's own Cache-Control is kept and its Age grows; without one, an upstream Age is dropped", async () => {
+  const { clock } = await freshCache();
+  const app = new Hono();
+  const upstream = (control?: string) =>
+    new Response("x", { headers: { age: "30", ...(control ? { "cache-control": control } : {}) } });
+  app.get("/own", cacheResponse({ ttl: 60 }), () => upstream("public, max-age=100"));
+  app.get("/ours", cacheResponse({ ttl: 60 }), () => upstream());
+  await app.request("/own");
+  await app.request("/ours");
+  clock.advance(10_000);
+  const own = await app.request("/own");
+  assert.deepEqual([own.headers.get("cache-control"), own.headers.get("age")], ["public, max-age=100", "40"]);
+  const ours = await app.request("/ours");
+  assert.deepEqual([ours.headers.get("cache-control"), ours.headers.get("age")], [
+    "public, max-age=60",
+    "10",
+  ]);
+});
+
 Deno.test("hono: a strong ETag from the stored body; If-None-Match gets 304 without body on HIT and MISS, 2xx only", async () => {
   await freshCache();
   const app = new Hono();
