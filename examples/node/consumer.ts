@@ -8,7 +8,8 @@ import {
   resource,
 } from "@svc-infra/cache";
 import { memoryStore } from "@svc-infra/cache/adapters/memory";
-import { cacheResponse } from "@svc-infra/cache/hono";
+import { cacheResponse, invalidateOnWrite } from "@svc-infra/cache/hono";
+import { type Context, Hono } from "hono";
 
 await initCache({ store: memoryStore({ maxEntries: 100 }), prefix: "typed" });
 
@@ -30,4 +31,16 @@ const getProduct = product.cacheRead(
   ({ productId }: { productId: string }) => productId,
 );
 
-export const used = [getUser, update, getProduct, cacheResponse({ ttl: 60 })];
+// The middleware's own context type fits Hono's routes; callbacks may take Hono's whole Context.
+const app = new Hono<{ Variables: { tenant: string } }>();
+app.get(
+  "/users/:id",
+  cacheResponse({ key: "user:{id}", ttl: 60, identity: (c: Context) => c.req.header("x-user") }),
+  (c) => c.json({ id: c.req.param("id") }),
+);
+app.use("/t/*", cacheResponse({ key: (c: Context<{ Variables: { tenant: string } }>) => c.get("tenant") }));
+app.put("/users/:id", invalidateOnWrite({ tags: ["user:{id}"] }), (c) => c.json({ ok: true }));
+// @ts-expect-error an option the middleware does not have
+cacheResponse({ tll: 60 });
+
+export const used = [getUser, update, getProduct, app];

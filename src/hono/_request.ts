@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Context } from "hono";
+import type { HonoContext as Context } from "./types.ts";
 import type { WaitUntilOption } from "../wait_until.ts";
 
 /** Route params and query values, for rendering key and tag templates (params win). */

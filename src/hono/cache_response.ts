@@ -1,54 +1,85 @@
 /**
- * `cacheResponse()`: Hono middleware that caches GET and HEAD responses in the active cache, with key
- * templates over route params and query, tags, ttl, grace, negative caching of 404s and `vary` headers.
- * Unlike Hono's built-in `cache()` (the Web Cache API only), it works with every store, invalidates by tag,
- * and coalesces concurrent requests for one key into one handler run.
+ * `cacheResponse()`: Hono middleware that caches GET and HEAD responses in a cache, with key templates over
+ * route params and query, tags, ttl, grace, negative caching of 404s and `vary` headers, and speaks HTTP
+ * caching (RFC 9111) to the browsers and CDNs downstream. Unlike Hono's built-in `cache()` (the Web Cache API
+ * only), it works with every store, invalidates by tag, and coalesces concurrent requests for one key into
+ * one handler run.
  *
  * @module
  */
 
-import type { Context, MiddlewareHandler } from "hono";
-import { cacheRead } from "../read.ts";
 import { type CompiledTemplate, compileTemplate, renderTemplate, renderValue } from "../keys.ts";
 import { isNegativeCacheResult, negativeCache } from "../negative.ts";
-import { activeCache } from "../default_cache.ts";
+import { type Cache, CONTEXT } from "../cache.ts";
+import { instance } from "../init.ts";
 import { checkTtl, type Ttl } from "../ttl.ts";
+import { checkOptionNames } from "../option_names.ts";
 import type { ReadResult } from "../read_options.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
+import {
+  listedNames,
+  NEGATIVE_STATUSES,
+  present,
+  readStorable,
+  storable,
+  type StoredResponse,
+} from "./_http.ts";
+import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
 /** Options of {@linkcode cacheResponse}. */
 export interface CacheResponseOptions {
   /** A template over route params and query (`"user:{id}:http"`), or a function. @default {method, path, sorted query} */
-  key?: string | ((c: Context) => string);
+  key?: string | ContextFunction<string>;
   /** Tags: templates over params and query (`"user:{id}"`), or a function of the context. */
-  tags?: readonly string[] | ((c: Context) => readonly string[]);
-  /** Seconds, or `"short" | "default" | "long"`. @default {"default"} */
+  tags?: readonly string[] | ContextFunction<readonly string[]>;
+  /** Seconds, or `"short" | "default" | "long"`: the entry's life here, and `max-age` downstream. @default {"default"} */
   ttl?: Ttl;
+  /** Seconds shared caches (CDNs) may keep a response, sent as `s-maxage`; public responses only. */
+  sMaxAge?: number;
   /** Spread expiry ± 10 %. */
   smoothExpiry?: boolean;
   /** Refresh in the background after this many seconds. */
   earlyTtl?: number;
-  /** Serve stale (`X-Cache: STALE`) for this many seconds after the ttl while refreshing. */
+  /**
+   * Serve stale (`X-Cache: STALE`) for this many seconds after the ttl while refreshing; downstream caches
+   * are allowed the same (`stale-while-revalidate`).
+   */
   staleTtl?: number;
-  /** Cache 404 responses for this many seconds (negative caching); not cached when omitted. */
+  /** Cache 404 and 410 responses for this many seconds (negative caching); not cached when omitted. */
   notFoundTtl?: number;
-  /** Request headers that take part in the key (`["accept-language"]`). */
+  /** Request headers that take part in the key and are named in `Vary` (`["accept-language"]`). */
   vary?: readonly string[];
   /**
-   * The caller's identity for requests with `Authorization`; such requests are cached per identity, and
-   * without this option they are never cached.
+   * The caller's identity for requests with `Authorization`; such requests are cached per identity (sent as
+   * `private`, with `Vary: Authorization`), and without this option they are never cached.
    */
-  identity?: (c: Context) => string | undefined;
+  identity?: ContextFunction<string | undefined>;
   /** Name in logs and metrics. @default {"http " + key template} */
   name?: string;
+  /** The cache to store in: one from `createCache`. @default {instance()} */
+  cache?: Cache;
 }
 
-/** A response as stored: status, headers and the whole body. */
-interface StoredResponse {
-  status: number;
-  headers: [string, string][];
-  body: Uint8Array<ArrayBuffer>;
-}
+/** Every option name of {@linkcode CacheResponseOptions}; the compiler keeps the list complete. */
+const OPTION_NAMES = Object.keys(
+  {
+    key: 1,
+    tags: 1,
+    ttl: 1,
+    sMaxAge: 1,
+    smoothExpiry: 1,
+    earlyTtl: 1,
+    staleTtl: 1,
+    notFoundTtl: 1,
+    vary: 1,
+    identity: 1,
+    name: 1,
+    cache: 1,
+  } satisfies Record<keyof CacheResponseOptions, 1>,
+);
+
+/** A header name (RFC 9110 `token`). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** One request's call of the cached handler. */
 interface HandlerCall {
@@ -58,10 +89,16 @@ interface HandlerCall {
 }
 
 /**
- * Caches GET/HEAD responses. Adds `X-Cache: HIT|MISS|STALE`, `Age`, and a `Cache-Control` derived from the ttl
- * when the handler set none. Never caches: other methods, requests with `Authorization` (unless `identity`
- * gives the caller's identity), responses with `Set-Cookie` or `Cache-Control: private`/`no-store`, and
- * statuses other than 2xx (404 only with `notFoundTtl`).
+ * Caches GET/HEAD responses. Every response it serves carries `X-Cache: HIT|MISS|STALE`, `Age` (seconds
+ * since stored), a strong `ETag`, a `Vary` naming the request headers in the key, and, when the handler set
+ * none, `Cache-Control: public, max-age=<ttl>` (with `s-maxage` and `stale-while-revalidate` when set;
+ * `private` for an identity). A request whose `If-None-Match` names the `ETag` gets `304`.
+ *
+ * Never caches: other methods, requests with `Authorization` (unless `identity` gives the caller's
+ * identity), responses with `Set-Cookie`, `Cache-Control: private`/`no-store`, `Content-Range` or `Vary: *`,
+ * statuses other than 200, 203, 204, 300, 301 and 308 (404 and 410 only with `notFoundTtl`), and bodies whose
+ * `Content-Encoding` cannot be checked. A response that varies on a request header the key lacks is not
+ * cached; that header joins this route's key from then on.
  *
  * @example
  * ```ts
@@ -72,28 +109,61 @@ interface HandlerCall {
  *   c.json({ id: c.req.param("id") }));
  * app.put("/users/:id", invalidateOnWrite({ tags: ["user:{id}"] }), (c) => c.json({ ok: true }));
  * const res = await app.request("/users/1");
- * console.log(res.headers.get("x-cache")); // MISS
+ * console.log(res.headers.get("x-cache"), res.headers.get("cache-control")); // MISS public, max-age=60
  * ```
+ *
+ * @throws {TypeError} an unknown option (naming the closest known one), a malformed template, `vary` name or `cache`.
+ * @throws {RangeError} a negative or non-finite ttl, `sMaxAge` or `notFoundTtl`.
  */
-export function cacheResponse(options: CacheResponseOptions = {}): MiddlewareHandler {
+export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddleware {
   const name = options.name ?? `http ${typeof options.key === "string" ? options.key : "response"}`;
+  checkOptionNames(options, OPTION_NAMES, `Cannot cache ${name}`);
   const keyTemplate = typeof options.key === "string" ? compileTemplate(options.key, name) : undefined;
   const tagTemplates: CompiledTemplate[] = Array.isArray(options.tags)
     ? options.tags.map((t) => compileTemplate(t, name))
     : [];
   checkTtl(options.notFoundTtl, name, "notFoundTtl");
-  const vary = (options.vary ?? []).map((h) => h.toLowerCase()).sort();
-  const read = cacheRead<string, HandlerCall, unknown>({
+  const { sMaxAge, staleTtl } = options;
+  if (sMaxAge !== undefined && !(typeof sMaxAge === "number" && Number.isFinite(sMaxAge) && sMaxAge >= 0)) {
+    throw new RangeError(`Cannot cache ${name}: sMaxAge must be seconds >= 0, current value is ${sMaxAge}`);
+  }
+  const routeVary = [...(options.vary ?? [])];
+  for (const header of routeVary) {
+    if (typeof header !== "string" || !TOKEN.test(header)) {
+      throw new TypeError(`Cannot cache ${name}: vary must list header names, current value is ${header}`);
+    }
+  }
+  if (options.identity && !routeVary.some((h) => h.toLowerCase() === "authorization")) {
+    routeVary.push("Authorization");
+  }
+  const cache = options.cache ?? instance();
+  if (typeof cache?.[CONTEXT] !== "function") {
+    throw new TypeError(
+      `Cannot cache ${name}: cache must be a cache from createCache, current value is ${cache}`,
+    );
+  }
+  // Request headers in the key: the route's `vary`, and those its responses' own `Vary` named.
+  let keyHeaders = [...new Set((options.vary ?? []).map((h) => h.toLowerCase()))].sort();
+  const read = cache.cacheRead<string, HandlerCall, unknown>({
     key: (call) => call.key,
     tags: (call) => call.tags,
     ttl: options.ttl,
     smoothExpiry: options.smoothExpiry,
     earlyTtl: options.earlyTtl,
-    staleTtl: options.staleTtl,
+    staleTtl,
     name,
   }, (call) => call.run());
 
-  return async function cacheResponse(c, next) {
+  /**
+   * `Cache-Control` for a response the handler gave none: freshness once, as lifetime and `Age`; the grace
+   * window as ours is (negative entries have none).
+   */
+  const cacheControl = (lifetime: number, personal: boolean, negative: boolean) =>
+    `${personal ? "private" : "public"}, max-age=${lifetime}` +
+    (sMaxAge !== undefined && !personal ? `, s-maxage=${Math.floor(sMaxAge)}` : "") +
+    (staleTtl && !negative ? `, stale-while-revalidate=${Math.floor(staleTtl)}` : "");
+
+  return async function cacheResponse(c: HonoContext, next: () => Promise<void>): Promise<void> {
     const method = c.req.method;
     if (method !== "GET" && method !== "HEAD") return await next();
     let identity: string | undefined;
@@ -109,7 +179,8 @@ export function cacheResponse(options: CacheResponseOptions = {}): MiddlewareHan
         ? options.key(c)
         : defaultKey(c, name)
     }`;
-    for (const header of vary) key += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
+    const varied = keyHeaders;
+    for (const header of varied) key += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
     if (identity !== undefined) key += `|identity=${renderValue(identity, name)}`;
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
@@ -136,9 +207,17 @@ export function cacheResponse(options: CacheResponseOptions = {}): MiddlewareHan
         await next();
         const res = c.res;
         // Not cacheable: nothing is stored and nothing is shared with concurrent requests (null).
-        if (!cacheable(res) || (res.status === 404 && !options.notFoundTtl)) return negativeCache({ ttl: 0 });
-        const stored = await storeResponse(res);
-        return res.status === 404 ? negativeCache({ ttl: options.notFoundTtl!, value: stored }) : stored;
+        if (!res || !storable(res, options.notFoundTtl !== undefined)) return negativeCache({ ttl: 0 });
+        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
+        if (unkeyed.length > 0) {
+          // Stored under this key, one variant would be served for all: the key takes the header from now on.
+          if (!unkeyed.includes("*")) keyHeaders = [...new Set([...keyHeaders, ...unkeyed])].sort();
+          return negativeCache({ ttl: 0 });
+        }
+        const stored = await readStorable(res, res.headers.has("cache-control"));
+        return NEGATIVE_STATUSES.has(res.status)
+          ? negativeCache({ ttl: options.notFoundTtl!, value: stored })
+          : stored;
       },
     };
     const value = await read(call, { waitUntil: executionCtxOf(c), onResult: (r) => result ??= r });
@@ -147,44 +226,24 @@ export function cacheResponse(options: CacheResponseOptions = {}): MiddlewareHan
       if (!ranHere) await next(); // a concurrent request got an uncacheable response: run this one itself
       return markAnswered();
     }
+    const now = cache[CONTEXT]().settings.clock.now();
+    const createdAt = result?.createdAt ?? now;
+    const lifetime = Math.max(0, Math.floor(((result?.freshUntil ?? now) - createdAt) / 1000));
     c.res = undefined;
-    c.res = toResponse(stored, result, identity !== undefined);
+    c.res = present(stored, {
+      cacheStatus: (result?.status ?? "miss").toUpperCase(),
+      ageSeconds: Math.max(0, Math.floor((now - createdAt) / 1000)),
+      cacheControl: cacheControl(lifetime, identity !== undefined, isNegativeCacheResult(value)),
+      vary: routeVary,
+      ifNoneMatch: c.req.header("if-none-match"),
+    });
     markAnswered();
   };
 }
 
-function defaultKey(c: Context, name: string): string {
+function defaultKey(c: HonoContext, name: string): string {
   const url = new URL(c.req.url);
   const query = [...url.searchParams].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
     .map(([k, v]) => `${renderValue(k, name)}=${renderValue(v, name)}`).join("&");
   return `${renderValue(url.pathname, name)}?${query}`;
-}
-
-function cacheable(res: Response): boolean {
-  if (res.headers.has("set-cookie")) return false;
-  const control = res.headers.get("cache-control")?.toLowerCase() ?? "";
-  if (/\b(private|no-store)\b/.test(control)) return false;
-  return (res.status >= 200 && res.status < 300) || res.status === 404;
-}
-
-async function storeResponse(res: Response): Promise<StoredResponse> {
-  return {
-    status: res.status,
-    headers: [...res.headers].filter(([name]) => name !== "content-length"),
-    body: new Uint8Array(await res.arrayBuffer()),
-  };
-}
-
-function toResponse(stored: StoredResponse, result: ReadResult | undefined, personal: boolean): Response {
-  const headers = new Headers(stored.headers);
-  const now = activeCache().settings.clock.now();
-  const status = result?.status ?? "miss";
-  headers.set("x-cache", status.toUpperCase());
-  headers.set("age", String(Math.max(0, Math.floor((now - (result?.createdAt ?? now)) / 1000))));
-  if (!headers.has("cache-control")) {
-    const maxAge = Math.max(0, Math.floor(((result?.freshUntil ?? now) - now) / 1000));
-    headers.set("cache-control", `${personal ? "private" : "public"}, max-age=${maxAge}`);
-  }
-  const body = stored.status === 204 || stored.status === 304 ? null : stored.body;
-  return new Response(body, { status: stored.status, headers });
 }

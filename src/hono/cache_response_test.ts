@@ -1,9 +1,17 @@
 import assert from "node:assert/strict";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { cacheResponse } from "./cache_response.ts";
 import { invalidateOnWrite } from "./invalidate_on_write.ts";
 import { metricsHandler } from "./metrics_handler.ts";
-import { cacheRead, getMetrics, recache } from "../../mod.ts";
+import {
+  type Cache,
+  cacheRead,
+  createCache,
+  getMetrics,
+  instance,
+  invalidateTags,
+  recache,
+} from "../../mod.ts";
 import { deferred, freshCache, settle } from "../../tests/_helpers.ts";
 
 function usersApp(options: Parameters<typeof cacheResponse>[0] = {}) {
@@ -26,7 +34,7 @@ function usersApp(options: Parameters<typeof cacheResponse>[0] = {}) {
   return { app, db, runs: () => runs };
 }
 
-Deno.test("hono: MISS then HIT; the handler runs once; Age and Cache-Control follow the ttl", async () => {
+Deno.test("hono: MISS then HIT; the handler runs once; max-age is the ttl and Age the time since stored", async () => {
   const { clock } = await freshCache();
   const { app, runs } = usersApp();
   const miss = await app.request("/users/1");
@@ -37,7 +45,7 @@ Deno.test("hono: MISS then HIT; the handler runs once; Age and Cache-Control fol
   const hit = await app.request("/users/1");
   assert.equal(hit.headers.get("x-cache"), "HIT");
   assert.equal(hit.headers.get("age"), "10");
-  assert.equal(hit.headers.get("cache-control"), "public, max-age=50");
+  assert.equal(hit.headers.get("cache-control"), "public, max-age=60", "freshness stated once: with Age");
   assert.equal(hit.headers.get("content-type"), "application/json");
   assert.deepEqual(await hit.json(), { id: "1", name: "Ada" });
   assert.equal(runs(), 1);
@@ -168,14 +176,14 @@ Deno.test("hono: binary and streamed bodies and headers round-trip exactly", asy
         controller.close();
       },
     });
-    return new Response(stream, { status: 201, headers: { "content-type": "text/plain" } });
+    return new Response(stream, { status: 203, headers: { "content-type": "text/plain" } });
   });
   for (let i = 0; i < 2; i++) {
     const bin = await app.request("/bin");
     assert.deepEqual(new Uint8Array(await bin.arrayBuffer()), bytes);
     assert.equal(bin.headers.get("x-custom"), "1");
     const streamed = await app.request("/stream");
-    assert.equal(streamed.status, 201);
+    assert.equal(streamed.status, 203);
     assert.equal(await streamed.text(), "chunk 0;chunk 1;chunk 2;chunk 3;chunk 4;");
     assert.equal(streamed.headers.get("x-cache"), i === 0 ? "MISS" : "HIT");
   }
@@ -281,4 +289,267 @@ Deno.test("hono: with smoothExpiry the MISS headers state the stored entry's own
   assert.equal(miss.headers.get("cache-control"), "public, max-age=90", "not the unjittered 100");
   const hit = await app.request("/j");
   assert.equal(hit.headers.get("cache-control"), "public, max-age=90", "the same as the next HIT says");
+});
+
+/** Header names a `Vary` value lists, lower case. */
+const varyOf = (res: Response) =>
+  (res.headers.get("vary") ?? "").split(",").map((v) => v.trim().toLowerCase());
+
+Deno.test("hono: `vary` is sent as Vary; a response's own Vary joins the key; Vary: * is never cached", async () => {
+  await freshCache();
+  const app = new Hono();
+  const runs = { lang: 0, tenant: 0, star: 0 };
+  app.get("/lang", cacheResponse({ vary: ["Accept-Language"] }), (c) => (runs.lang++, c.text("x")));
+  app.get("/tenant", cacheResponse(), (c) => {
+    runs.tenant++;
+    c.header("vary", "X-Tenant");
+    return c.text(`page of ${c.req.header("x-tenant")}`);
+  });
+  app.get("/star", cacheResponse(), (c) => (runs.star++, c.header("vary", "*"), c.text("any")));
+  const lang = await app.request("/lang", { headers: { "accept-language": "en" } });
+  assert.equal(lang.headers.get("vary"), "Accept-Language");
+  assert.equal(lang.headers.get("x-cache"), "MISS");
+
+  const tenant = (name: string) => app.request("/tenant", { headers: { "x-tenant": name } });
+  const a1 = await tenant("a");
+  assert.equal(a1.headers.get("x-cache"), null, "not stored under a key without X-Tenant");
+  const b1 = await tenant("b");
+  assert.equal(await b1.text(), "page of b", "not a's page");
+  assert.equal(b1.headers.get("x-cache"), "MISS", "stored under a key with X-Tenant");
+  assert.deepEqual(varyOf(b1), ["x-tenant"]);
+  const a2 = await tenant("a"), b2 = await tenant("b");
+  assert.equal(await a2.text(), "page of a");
+  assert.equal(a2.headers.get("x-cache"), "MISS");
+  assert.equal(await b2.text(), "page of b");
+  assert.equal(b2.headers.get("x-cache"), "HIT");
+  assert.equal(runs.tenant, 3);
+
+  for (let i = 0; i < 3; i++) assert.equal((await app.request("/star")).headers.get("x-cache"), null);
+  assert.equal(runs.star, 3);
+});
+
+Deno.test("hono: sMaxAge is sent as s-maxage (not when private); a response in its grace window says stale-while-revalidate", async () => {
+  const { clock } = await freshCache();
+  const app = new Hono();
+  app.get("/p", cacheResponse({ ttl: 10, sMaxAge: 120, staleTtl: 30 }), (c) => c.text("p"));
+  app.get("/me", cacheResponse({ ttl: 10, sMaxAge: 120, identity: () => "ada" }), (c) => c.text("me"));
+  app.get("/gone", cacheResponse({ sMaxAge: 120, staleTtl: 30, notFoundTtl: 5 }), (c) => c.text("", 404));
+  app.get("/us", cacheResponse({ vary: ["authorization"], identity: () => "ada" }), (c) => c.text("us"));
+  const control = "public, max-age=10, s-maxage=120, stale-while-revalidate=30";
+  assert.equal((await app.request("/p")).headers.get("cache-control"), control);
+  clock.advance(15_000);
+  const stale = await app.request("/p");
+  assert.equal(stale.headers.get("x-cache"), "STALE");
+  assert.equal(stale.headers.get("age"), "15");
+  assert.equal(stale.headers.get("cache-control"), control);
+  const mine = await app.request("/me", { headers: { authorization: "Bearer ada" } });
+  assert.equal(mine.headers.get("cache-control"), "private, max-age=10");
+  assert.deepEqual(
+    varyOf(mine),
+    ["authorization"],
+    "an identity route's public answers must not reach callers",
+  );
+  const ours = await app.request("/us", { headers: { authorization: "Bearer ada" } });
+  assert.deepEqual(varyOf(ours), ["authorization"], "named once");
+  const gone = await app.request("/gone");
+  assert.equal(
+    gone.headers.get("cache-control"),
+    "public, max-age=5, s-maxage=120",
+    "negative entries have no grace",
+  );
+  assert.throws(() => cacheResponse({ sMaxAge: -1 }), RangeError);
+});
+
+Deno.test("hono: a handler's own Cache-Control is kept and its Age grows; without one, an upstream Age is dropped", async () => {
+  const { clock } = await freshCache();
+  const app = new Hono();
+  const upstream = (control?: string) =>
+    new Response("x", { headers: { age: "30", ...(control ? { "cache-control": control } : {}) } });
+  app.get("/own", cacheResponse({ ttl: 60 }), () => upstream("public, max-age=100"));
+  app.get("/ours", cacheResponse({ ttl: 60 }), () => upstream());
+  await app.request("/own");
+  await app.request("/ours");
+  clock.advance(10_000);
+  const own = await app.request("/own");
+  assert.deepEqual([own.headers.get("cache-control"), own.headers.get("age")], ["public, max-age=100", "40"]);
+  const ours = await app.request("/ours");
+  assert.deepEqual([ours.headers.get("cache-control"), ours.headers.get("age")], [
+    "public, max-age=60",
+    "10",
+  ]);
+});
+
+Deno.test("hono: a strong ETag from the stored body; If-None-Match gets 304 without body on HIT and MISS, 2xx only", async () => {
+  await freshCache();
+  const app = new Hono();
+  let body = "v1";
+  let runs = 0;
+  app.get("/doc", cacheResponse({ key: "doc", tags: ["doc"], vary: ["accept-language"] }), (c) => {
+    runs++;
+    return c.text(`${body} ${c.req.header("accept-language")}`);
+  });
+  app.get("/own", cacheResponse(), (c) => (c.header("etag", '"rev-7"'), c.text("own")));
+  app.get("/missing", cacheResponse({ notFoundTtl: 60 }), (c) => c.text("no", 404));
+  const get = (path: string, headers: Record<string, string> = {}, method = "GET") =>
+    app.request(path, { method, headers: { "accept-language": "en", ...headers } });
+
+  const first = await get("/doc");
+  const etag = first.headers.get("etag")!;
+  assert.match(etag, /^"[A-Za-z0-9_-]{22}"$/);
+  assert.equal(first.headers.get("content-length"), "5", "the stored body's length");
+  const hit = await get("/doc", { "if-none-match": etag });
+  assert.equal(hit.status, 304);
+  assert.equal(hit.body, null);
+  assert.equal(hit.headers.get("etag"), etag);
+  assert.equal(hit.headers.get("content-length"), null);
+  assert.equal((await get("/doc", { "if-none-match": etag }, "HEAD")).status, 304);
+  assert.equal((await get("/doc", { "if-none-match": "*" })).status, 304);
+  const fr = await get("/doc", { "accept-language": "fr", "if-none-match": etag });
+  assert.equal(fr.status, 200);
+  assert.equal(await fr.text(), "v1 fr");
+  assert.notEqual(fr.headers.get("etag"), etag, "each variant its own ETag");
+
+  await invalidateTags("doc");
+  const same = await get("/doc", { "if-none-match": etag });
+  assert.equal(same.headers.get("x-cache"), "MISS");
+  assert.equal(same.status, 304, "a MISS answers the condition too");
+  await invalidateTags("doc");
+  body = "v2";
+  const changed = await get("/doc", { "if-none-match": etag });
+  assert.equal(changed.status, 200);
+  assert.equal(await changed.text(), "v2 en");
+  assert.notEqual(changed.headers.get("etag"), etag);
+  assert.equal(runs, 5, "en, HEAD (its own entry), fr, and en twice after invalidations");
+
+  assert.equal((await get("/own")).headers.get("etag"), '"rev-7"', "the handler's strong ETag is kept");
+  assert.equal((await get("/own", { "if-none-match": '"rev-7"' })).status, 304);
+  const missing = await get("/missing");
+  assert.match(missing.headers.get("etag") ?? "", /^"/);
+  const conditional404 = await get("/missing", { "if-none-match": missing.headers.get("etag")! });
+  assert.equal(conditional404.status, 404, "conditions apply to 2xx only");
+  assert.equal(conditional404.headers.get("x-cache"), "HIT");
+});
+
+Deno.test("hono: only complete, cacheable statuses are stored; 410 like 404 with notFoundTtl", async () => {
+  await freshCache();
+  const app = new Hono();
+  const responses: Record<string, () => Response> = {
+    "200": () => new Response("ok"),
+    "203": () => new Response("transformed", { status: 203 }),
+    "204": () => new Response(null, { status: 204 }),
+    "300": () => new Response("choose", { status: 300 }),
+    "301": () => new Response(null, { status: 301, headers: { location: "/200" } }),
+    "308": () => new Response(null, { status: 308, headers: { location: "/200" } }),
+    "201": () => new Response("made", { status: 201 }),
+    "202": () => new Response("later", { status: 202 }),
+    "206": () => new Response("ok", { status: 206, headers: { "content-range": "bytes 0-1/2" } }),
+    "200-range": () => new Response("ok", { headers: { "content-range": "bytes 0-1/2" } }),
+    "302": () => new Response(null, { status: 302, headers: { location: "/200" } }),
+    "410": () => new Response("gone", { status: 410 }),
+  };
+  app.get("/hops", cacheResponse(), () =>
+    new Response("x", {
+      headers: { connection: "x-hop", "x-hop": "1", "keep-alive": "timeout=5", "x-kept": "1" },
+    }));
+  const runs: Record<string, number> = {};
+  for (const [path, respond] of Object.entries(responses)) {
+    app.get(`/${path}`, cacheResponse(), () => (runs[path] = (runs[path] ?? 0) + 1, respond()));
+    app.get(`/negative/${path}`, cacheResponse({ notFoundTtl: 60 }), () => respond());
+  }
+  const stored: string[] = [];
+  for (const path of Object.keys(responses)) {
+    await app.request(`/${path}`);
+    const again = await app.request(`/${path}`);
+    if (again.headers.get("x-cache") === "HIT") stored.push(path);
+    assert.equal(again.status, Number(path.slice(0, 3)));
+  }
+  assert.deepEqual(stored, ["200", "203", "204", "300", "301", "308"]);
+  assert.equal((await app.request("/204")).headers.get("content-length"), null, "a 204 has none");
+  const hops = await app.request("/hops");
+  assert.deepEqual(
+    ["connection", "x-hop", "keep-alive", "x-kept"].map((h) => hops.headers.get(h)),
+    [null, null, null, "1"],
+    "hop-by-hop fields are not stored",
+  );
+  await app.request("/negative/410");
+  assert.equal((await app.request("/negative/410")).headers.get("x-cache"), "HIT");
+});
+
+Deno.test("hono: a body fetch decoded is stored without its gzip header, and with its own length", async () => {
+  await freshCache();
+  const text = "compressible ".repeat(100);
+  const gzipped = new Uint8Array(
+    await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+  );
+  const origin = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(gzipped, { headers: { "content-type": "text/plain", "content-encoding": "gzip" } }),
+  );
+  try {
+    const app = new Hono();
+    app.get("/proxy", cacheResponse(), () => fetch(`http://127.0.0.1:${origin.addr.port}/`));
+    for (const cacheStatus of ["MISS", "HIT"]) {
+      const res = await app.request("/proxy");
+      assert.equal(res.headers.get("x-cache"), cacheStatus);
+      assert.equal(res.headers.get("content-encoding"), null);
+      assert.equal(res.headers.get("content-length"), String(text.length));
+      assert.equal(await res.text(), text);
+    }
+  } finally {
+    await origin.shutdown();
+  }
+});
+
+Deno.test("hono: cacheResponse and invalidateOnWrite use the `cache` option's instance, not the default", async () => {
+  await freshCache();
+  const cache = await createCache({ prefix: "other" });
+  try {
+    const app = new Hono();
+    let runs = 0;
+    app.get(
+      "/a/:id",
+      cacheResponse({ cache, key: "a:{id}", tags: ["a:{id}"] }),
+      (c) => (runs++, c.text("a")),
+    );
+    app.put("/a/:id", invalidateOnWrite({ cache, tags: ["a:{id}"] }), (c) => c.text("ok"));
+    await app.request("/a/1");
+    assert.equal((await app.request("/a/1")).headers.get("x-cache"), "HIT");
+    assert.deepEqual(await cache.keys(), ["http:GET:a:1"]);
+    assert.deepEqual(await instance().keys(), [], "nothing in the default cache");
+    await app.request("/a/1", { method: "PUT" });
+    assert.equal((await app.request("/a/1")).headers.get("x-cache"), "MISS", "invalidated in that cache");
+    assert.equal(runs, 2);
+    assert.throws(() => cacheResponse({ cache: {} as Cache }), /cache must be a cache from createCache/);
+    assert.throws(() => invalidateOnWrite({ tags: [], cache: {} as Cache }), /cache must be a cache/);
+  } finally {
+    await cache.close();
+  }
+});
+
+Deno.test("hono: unknown option names are a TypeError naming the closest known one", () => {
+  assert.throws(() => cacheResponse({ tll: 60 } as never), {
+    name: "TypeError",
+    message: /unknown option "tll"; did you mean "ttl"\?/,
+  });
+  assert.throws(() => cacheResponse({ smaxage: 60 } as never), /did you mean "sMaxAge"\?/);
+  assert.throws(() => invalidateOnWrite({ tags: [], recahce: [] } as never), {
+    name: "TypeError",
+    message: /unknown option "recahce"; did you mean "recache"\?/,
+  });
+  assert.throws(() => invalidateOnWrite({ tag: ["user:{id}"] } as never), /did you mean "tags"\?/);
+});
+
+Deno.test("hono: callbacks may take Hono's whole Context; the middleware fits app.use", async () => {
+  await freshCache();
+  const app = new Hono<{ Variables: { tenant: string } }>();
+  app.use("*", async (c, next) => (c.set("tenant", c.req.header("x-tenant") ?? "none"), await next()));
+  app.use(
+    "/t/*",
+    cacheResponse({ key: (c: Context<{ Variables: { tenant: string } }>) => `t:${c.get("tenant")}` }),
+  );
+  app.get("/t/page", (c) => c.text(`for ${c.get("tenant")}`));
+  await app.request("/t/page", { headers: { "x-tenant": "a" } });
+  const hit = await app.request("/t/page", { headers: { "x-tenant": "a" } });
+  assert.equal(hit.headers.get("x-cache"), "HIT");
+  assert.equal(await (await app.request("/t/page", { headers: { "x-tenant": "b" } })).text(), "for b");
 });

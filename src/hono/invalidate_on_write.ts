@@ -5,19 +5,28 @@
  * @module
  */
 
-import type { Context, MiddlewareHandler } from "hono";
 import { compileTemplate, renderTemplate } from "../keys.ts";
-import { activeCache } from "../default_cache.ts";
+import { type Cache, CONTEXT } from "../cache.ts";
+import { instance } from "../init.ts";
+import { checkOptionNames } from "../option_names.ts";
 import { recacheAll, type RecacheSpec } from "../write.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
+import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
 /** Options of {@linkcode invalidateOnWrite}. */
 export interface InvalidateOnWriteOptions {
   /** Templates over params and query (`"user:{id}"`), or a function of the context. */
-  tags: readonly string[] | ((c: Context) => readonly string[]);
+  tags: readonly string[] | ContextFunction<readonly string[]>;
   /** Readers warmed afterwards with the params and query; through `executionCtx.waitUntil` where there is one. */
   recache?: readonly RecacheSpec<Record<string, string>>[];
+  /** The cache whose tags are invalidated: one from `createCache`. @default {instance()} */
+  cache?: Cache;
 }
+
+/** Every option name of {@linkcode InvalidateOnWriteOptions}; the compiler keeps the list complete. */
+const OPTION_NAMES = Object.keys(
+  { tags: 1, recache: 1, cache: 1 } satisfies Record<keyof InvalidateOnWriteOptions, 1>,
+);
 
 /**
  * Invalidates tags after a successful (2xx) mutating request; safe methods and failed requests touch nothing.
@@ -30,26 +39,39 @@ export interface InvalidateOnWriteOptions {
  * app.put("/users/:id", invalidateOnWrite({ tags: ["user:{id}"] }), (c) => c.json({ ok: true }));
  * await app.request("/users/1", { method: "PUT" });
  * ```
+ *
+ * @throws {TypeError} an unknown option (naming the closest known one), missing or malformed `tags`, a `cache`
+ * that is not one.
  */
-export function invalidateOnWrite(options: InvalidateOnWriteOptions): MiddlewareHandler {
+export function invalidateOnWrite(options: InvalidateOnWriteOptions): HonoMiddleware {
   const name = "invalidateOnWrite";
+  if (typeof options === "object" && options !== null) {
+    checkOptionNames(options, OPTION_NAMES, `Cannot create ${name}`);
+  }
   if (typeof options?.tags !== "function" && !Array.isArray(options?.tags)) {
     throw new TypeError(
       `Cannot create ${name}: tags must be an array of templates or a function of the context`,
     );
   }
+  const cache = options.cache ?? instance();
+  if (typeof cache?.[CONTEXT] !== "function") {
+    throw new TypeError(
+      `Cannot create ${name}: cache must be a cache from createCache, current value is ${cache}`,
+    );
+  }
   const templates = Array.isArray(options.tags) ? options.tags.map((t) => compileTemplate(t, name)) : [];
-  return async function invalidateOnWrite(c, next) {
+  return async function invalidateOnWrite(c: HonoContext, next: () => Promise<void>): Promise<void> {
     await next();
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return;
-    if (c.res.status < 200 || c.res.status >= 300) return;
+    const status = c.res?.status ?? 0;
+    if (status < 200 || status >= 300) return;
     const fields = requestFields(c);
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
       : templates.map((t) => renderTemplate(t, fields, name));
-    const cache = activeCache();
-    await cache.invalidate(tags);
-    await recacheAll(cache, options.recache ?? [], fields, cache.waitUntilOf(executionCtxOf(c)));
+    await cache.invalidateTags(tags);
+    const context = cache[CONTEXT]();
+    await recacheAll(context, options.recache ?? [], fields, context.waitUntilOf(executionCtxOf(c)));
   };
 }

@@ -4,7 +4,6 @@
  * @module
  */
 
-import type { Handler } from "hono";
 import { prometheusMetrics } from "../prometheus.ts";
 
 /**
@@ -21,7 +20,7 @@ import { prometheusMetrics } from "../prometheus.ts";
  * console.log(await (await app.request("/metrics")).text());
  * ```
  */
-export function metricsHandler(metrics: () => string = prometheusMetrics): Handler {
+export function metricsHandler(metrics: () => string = prometheusMetrics): () => Response {
   return function metricsHandler() {
     return new Response(metrics(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

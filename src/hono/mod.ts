@@ -18,10 +18,23 @@
 export { cacheResponse, type CacheResponseOptions } from "./cache_response.ts";
 export { invalidateOnWrite, type InvalidateOnWriteOptions } from "./invalidate_on_write.ts";
 export { metricsHandler } from "./metrics_handler.ts";
-// The types these signatures mention, so this entry documents on its own (Hono's own types come from hono).
+export type { ContextFunction, HonoContext, HonoMiddleware, HonoRequestView } from "./types.ts";
+// The types these signatures mention, so this entry documents on its own. Hono's own types are not among them:
+// its `Context` satisfies `HonoContext`.
 export type { Ttl, TtlName } from "../ttl.ts";
-export type { CachedArgs, CachedFunction } from "../read.ts";
-export type { CallOptions, ReadResult } from "../read_options.ts";
+export type { CachedArgs, CachedFunction, MethodContext } from "../read.ts";
+export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "../read_options.ts";
 export type { InvalidationResult } from "../context.ts";
 export type { WaitUntil, WaitUntilOption } from "../wait_until.ts";
-export type { RecacheSpec } from "../write.ts";
+export type { RecacheOptions, RecacheSpec, WriteCallOptions, WriteFunction, WriteOptions } from "../write.ts";
+export type { Cache, GetOrSetOptions, InvalidateOptions, SetOptions } from "../cache.ts";
+export type { GetOrSetManyOptions, ManyLoader } from "../many.ts";
+export type { EntryShape } from "../entry_write.ts";
+export type { Resource, ResourceReadOptions } from "../resource.ts";
+export type { Metrics } from "../metrics.ts";
+export type { CacheEvent, CacheEventListener, CacheEventType } from "../events.ts";
+export type { Undelivered } from "../invalidation_queue.ts";
+export type { Placeholders, TemplateArg } from "../keys.ts";
+export type { TagsOption } from "../tags.ts";
+export type { Clock } from "../clock.ts";
+export type * from "../store.ts";

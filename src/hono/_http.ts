@@ -1,0 +1,134 @@
+/**
+ * The HTTP caching rules (RFC 9111, RFC 9110) of `cacheResponse`: which responses may be stored, how a stored
+ * response is made self-consistent (body, `Content-Encoding`, `Content-Length`, `ETag`), and what a served one
+ * says to the browsers and shared caches downstream (`Vary`, `Cache-Control`, `Age`, `304`).
+ *
+ * @module
+ */
+
+/** A response as stored: status, headers and the whole body. */
+export interface StoredResponse {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array<ArrayBuffer>;
+}
+
+/** Complete responses cacheable by default (RFC 9110 §15.1) that are stored as ordinary entries. */
+const STORED_STATUSES = new Set([200, 203, 204, 300, 301, 308]);
+/** Statuses stored only as negative entries, with `notFoundTtl`. */
+export const NEGATIVE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
+/** Codings whose bodies `fetch` decodes while keeping the header, with the first bytes of an encoded body. */
+const CODING_MAGIC: Record<string, (body: Uint8Array) => boolean> = {
+  gzip: (b) => b[0] === 0x1f && b[1] === 0x8b,
+  "x-gzip": (b) => b[0] === 0x1f && b[1] === 0x8b,
+  deflate: (b) => b.length > 1 && (b[0] & 0x0f) === 8 && ((b[0] << 8) | b[1]) % 31 === 0, // zlib header
+  zstd: (b) => b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd,
+};
+/** Hop-by-hop fields, never stored (RFC 9111 §3.1), besides those `Connection` names. */
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+/** What a 304 keeps of the 200 it stands for (RFC 9110 §15.4.5), with our own `Age` and `X-Cache`. */
+const NOT_MODIFIED_HEADERS = ["cache-control", "content-location", "date", "etag", "expires", "vary", "age"];
+
+/** The names a field such as `Vary` or `Connection` lists, lower case (`["*"]` for `Vary: *`). */
+export function listedNames(value: string | null | undefined): string[] {
+  if (!value) return [];
+  return value.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
+}
+
+/**
+ * Whether a response may be stored, `Vary` aside: not personal (`Set-Cookie`, `private`, `no-store`),
+ * complete (no `206`, no `Content-Range`), of a cacheable status, with a body whose coding can be checked.
+ */
+export function storable(res: Response, negative: boolean): boolean {
+  const headers = res.headers;
+  if (headers.has("set-cookie") || headers.has("content-range")) return false;
+  if (/\b(private|no-store)\b/i.test(headers.get("cache-control") ?? "")) return false;
+  if (!STORED_STATUSES.has(res.status) && !(negative && NEGATIVE_STATUSES.has(res.status))) return false;
+  const coding = headers.get("content-encoding")?.trim().toLowerCase();
+  return !coding || coding === "identity" || headers.has("content-length") || coding in CODING_MAGIC;
+}
+
+/**
+ * Reads a storable response whole, without its hop-by-hop fields. A body `fetch` has decoded keeps its
+ * `Content-Encoding` header (and the encoded `Content-Length`): it is stored as what it is, unencoded. The
+ * stored `Content-Length` is the body's, and the `ETag` a strong one: the handler's own if the body is as it
+ * sent it, else its digest.
+ */
+export async function readStorable(res: Response, ownCacheControl: boolean): Promise<StoredResponse> {
+  const body = new Uint8Array(await res.arrayBuffer());
+  const headers = new Headers(res.headers);
+  for (const name of [...HOP_BY_HOP, ...listedNames(headers.get("connection"))]) headers.delete(name);
+  const coding = headers.get("content-encoding")?.trim().toLowerCase();
+  const declared = headers.get("content-length");
+  const decoded = coding !== undefined && coding !== "identity" &&
+    (declared !== null ? Number(declared) !== body.byteLength : !CODING_MAGIC[coding](body));
+  if (decoded) headers.delete("content-encoding");
+  headers.delete("content-length");
+  if (res.status !== 204) headers.set("content-length", String(body.byteLength));
+  // Our max-age counts from the store; a handler's own Cache-Control counts from its Age.
+  if (!ownCacheControl) headers.delete("age");
+  const etag = headers.get("etag");
+  if (decoded || etag === null || etag.startsWith("W/")) headers.set("etag", await digestTag(body));
+  return { status: res.status, headers: [...headers], body };
+}
+
+/** A strong entity tag of `body`: 128 bits of its SHA-256, base64url. */
+async function digestTag(body: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body), 0, 16);
+  const base64 = btoa(String.fromCharCode(...digest));
+  return `"${base64.replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}"`;
+}
+
+/** How a stored response is served. */
+export interface Presentation {
+  /** `HIT`, `MISS` or `STALE`. */
+  cacheStatus: string;
+  /** Whole seconds since it was stored. */
+  ageSeconds: number;
+  /** `Cache-Control` when the handler set none. */
+  cacheControl: string;
+  /** Request headers the response varies on besides its own `Vary`, as the route names them. */
+  vary: readonly string[];
+  /** The request's `If-None-Match`. */
+  ifNoneMatch: string | undefined;
+}
+
+/**
+ * The response for a stored one: its headers with `X-Cache`, `Age` (added to the handler's own), the
+ * `Cache-Control` when the handler set none, and a `Vary` that names every request header the key holds.
+ * A 2xx whose `ETag` the request's `If-None-Match` names is a `304` without body (RFC 9110 §13.1.2).
+ */
+export function present(stored: StoredResponse, how: Presentation): Response {
+  const headers = new Headers(stored.headers);
+  headers.set("x-cache", how.cacheStatus);
+  headers.set("age", String(how.ageSeconds + (Number(headers.get("age")) || 0)));
+  if (!headers.has("cache-control")) headers.set("cache-control", how.cacheControl);
+  const vary = headers.get("vary");
+  const named = listedNames(vary);
+  const missing = how.vary.filter((name) => !named.includes(name.toLowerCase()));
+  if (missing.length > 0) headers.set("vary", [vary, ...missing].filter(Boolean).join(", "));
+  const etag = headers.get("etag");
+  if (stored.status >= 200 && stored.status < 300 && etag && matches(how.ifNoneMatch, etag)) {
+    for (const [name] of [...headers]) {
+      if (name !== "x-cache" && !NOT_MODIFIED_HEADERS.includes(name)) headers.delete(name);
+    }
+    return new Response(null, { status: 304, headers });
+  }
+  return new Response(stored.status === 204 ? null : stored.body, { status: stored.status, headers });
+}
+
+/** `If-None-Match` against an entity tag: `*`, or the weak comparison of each listed tag. */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  if (ifNoneMatch.trim() === "*") return true;
+  const opaque = etag.replace(/^W\//, "");
+  return ifNoneMatch.match(/"[^"]*"/g)?.includes(opaque) ?? false;
+}
