@@ -121,12 +121,11 @@ test("deno kv shared: claims and lock releases from two Deno and two Node proces
     const reports = await Promise.all(
       Object.values(peers).map(async (peer) => ({ name: peer.name, ...await peer.send<Hammered>(HAMMER) })),
     );
-    console.log(
-      reports.map((r) =>
-        `${r.name}: ${r.reads} reads, ${r.hits} hits, ${r.timeouts} calls past their deadline`
-      )
-        .join("; "),
-    );
+    const summary = (r: typeof reports[number]) =>
+      `${r.name}: ${r.reads} reads, ${r.hits} hits, ${r.timeouts} calls past their deadline`;
+    console.log(reports.map(summary).join("; "));
+    // Calls past their deadline are allowed (the file takes one writer at a time, on shared cores); a commit
+    // refused because another process held the file is not.
     for (const r of reports) {
       assert.equal(r.locked + r.other, 0, `${r.name}: store errors: ${r.examples.join("; ")}`);
       assert.ok(r.reads > 0 && r.hits > 0, `${r.name} really read and hit: ${r.reads} reads, ${r.hits} hits`);
