@@ -2,6 +2,12 @@
  * Deno KV: the embedded, persistent store of Deno (`Deno.openKv()`, a file, `":memory:"`, Deno Deploy), and
  * the same database on Node through the `@deno/kv` npm package.
  *
+ * One database file may be shared by Deno and Node processes. Values are stored as bytes (their expiry, then
+ * the text in UTF-8), which Deno KV keeps as they are: a JS object or string would be kept in V8's
+ * serialization format, and Node's V8, which `@deno/kv` reads it with, rejects the newer format Deno writes.
+ * A commit that finds the file locked by another process (SQLite's "database is locked") is tried again
+ * until the call's deadline.
+ *
  * Deno KV's `expireIn` is lazy (keys stayed readable a minute past it here), so every value carries its own
  * expiry and reads check it; `expireIn` only reclaims space. Limits are handled, not crashed on: `getMany`
  * reads at most 10 keys per call (split), writes are batched under the atomic mutation limits, values over
@@ -28,12 +34,6 @@ export type { Clock } from "../src/clock.ts";
 
 /** A key as the store writes it: `[root, key]`. */
 export type KvKey = readonly string[];
-
-/** What the store stores under each key: the text and its expiry (ms since the epoch). */
-interface Stored {
-  v: string;
-  e: number;
-}
 
 /** The parts of `Deno.Kv` (or `@deno/kv`'s `Kv`) the store uses. */
 export interface DenoKvLike {
@@ -82,8 +82,10 @@ export interface DenoKvStoreOptions {
 /** Every option name of {@linkcode DenoKvStoreOptions}. */
 const DENO_KV_OPTION_NAMES = optionNames<DenoKvStoreOptions>({ root: 1, closeKv: 1, push: 1 });
 
-/** Deno KV's per-value limit is 65,536 bytes; the envelope and serialization overhead stay under this margin. */
-const MAX_VALUE_BYTES = 65_536 - 512;
+/** Bytes before the text in a stored value: its expiry, ms since the epoch, as a float64. */
+const EXPIRY_BYTES = 8;
+/** Deno KV's per-value limit: 65,536 bytes, which for bytes is their length. */
+const MAX_STORED_BYTES = 65_536;
 /** Per-call and per-commit limits of Deno KV (denokv_proto limits.rs), with headroom. */
 const READ_BATCH = 10;
 const MUTATIONS_PER_COMMIT = 500;
@@ -95,6 +97,55 @@ const BYTES_PER_COMMIT = 600_000;
 const PUSH_SLOTS = 10;
 /** Channel keys expire when nothing is published for this long (they only carry the latest message). */
 const PUSH_TTL_MS = 60_000;
+/** How long a commit is tried again while the file is locked, when the call has no deadline of its own. */
+const BUSY_RETRY_MS = 1000;
+/** The longest pause between two tries of a commit that found the file locked. */
+const BUSY_PAUSE_MS = 40;
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/** A stored value: `expiresAt` (ms since the epoch), then `text` in UTF-8. */
+function encodeStored(text: string, expiresAt: number): Uint8Array {
+  const encoded = utf8.encode(text);
+  const bytes = new Uint8Array(EXPIRY_BYTES + encoded.length);
+  new DataView(bytes.buffer).setFloat64(0, expiresAt);
+  bytes.set(encoded, EXPIRY_BYTES);
+  return bytes;
+}
+
+/** The text of a stored value, or `null` when it expired by `now` or is not one (absent, or another format). */
+function liveText(value: unknown, now: number): string | null {
+  if (!(value instanceof Uint8Array) || value.length < EXPIRY_BYTES) return null;
+  const expiresAt = new DataView(value.buffer, value.byteOffset, EXPIRY_BYTES).getFloat64(0);
+  return expiresAt > now ? fromUtf8.decode(value.subarray(EXPIRY_BYTES)) : null;
+}
+
+/**
+ * SQLite's busy error, seen on commits with a check when processes share a file: the check reads, and SQLite
+ * will not turn that read into a write once another process took the write lock; Deno KV and `@deno/kv`
+ * report it instead of trying again. It comes before the commit's first write, so nothing was applied.
+ */
+function isBusy(error: unknown): boolean {
+  return /database is locked/i.test(String((error as Error)?.message ?? error));
+}
+
+/**
+ * Commits the operation `build` makes, making it again after a short random pause while the file is locked
+ * by another process (a locked commit was not applied, so trying again is safe; a compare-and-set checks
+ * the same versionstamp again), until `signal` aborts (the call's deadline) or, without one, BUSY_RETRY_MS.
+ */
+async function commitRetrying(build: () => DenoKvAtomic, signal?: AbortSignal): Promise<{ ok: boolean }> {
+  const giveUpAt = performance.now() + BUSY_RETRY_MS;
+  for (let pauseMs = 2;; pauseMs = Math.min(pauseMs * 2, BUSY_PAUSE_MS)) {
+    try {
+      return await build().commit();
+    } catch (error) {
+      if (!isBusy(error) || (signal ? signal.aborted : performance.now() >= giveUpAt)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pauseMs * (0.5 + Math.random())));
+  }
+}
 
 /**
  * Creates a store on a Deno KV database (`Deno.openKv(...)`, or `openKv` from `@deno/kv` on Node).
@@ -106,53 +157,55 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
   const key = (k: string): KvKey => [root, k];
   const pushKeys = (channel: string): KvKey[] =>
     Array.from({ length: PUSH_SLOTS }, (_, i) => [root, "~push", channel, String(i)]);
-  const live = (value: unknown, now: number): string | null => {
-    const stored = value as Stored | null;
-    return stored && typeof stored.v === "string" && stored.e > now ? stored.v : null;
-  };
   const stored = (w: StoreWrite, now: number) => {
     const ttlMs = Math.max(1, Math.ceil(w.ttlMs));
-    return { value: { v: w.value, e: now + ttlMs } satisfies Stored, expireIn: ttlMs };
+    return { value: encodeStored(w.value, now + ttlMs), expireIn: ttlMs };
   };
 
   /**
    * Writes one key only when it is absent or expired (`ifAbsent`) or its live value starts with `ifStartsWith`:
    * a compare-and-set on the versionstamp read, so a concurrent change fails the commit.
    */
-  const writeIf = async (w: StoreWrite): Promise<boolean> => {
-    const now = Date.now();
+  const writeIf = async (
+    w: StoreWrite,
+    { value, expireIn }: ReturnType<typeof stored>,
+    signal?: AbortSignal,
+  ): Promise<boolean> => {
     const current = await kv.get(key(w.key));
-    const text = live(current.value, now);
+    const text = liveText(current.value, Date.now());
     if (w.ifStartsWith !== undefined ? text?.startsWith(w.ifStartsWith) !== true : text !== null) {
       return false;
     }
-    const { value, expireIn } = stored(w, now);
-    const result = await kv.atomic().check({ key: key(w.key), versionstamp: current.versionstamp })
-      .set(key(w.key), value, { expireIn }).commit();
-    return result.ok;
+    const check = { key: key(w.key), versionstamp: current.versionstamp };
+    return (await commitRetrying(() => kv.atomic().check(check).set(key(w.key), value, { expireIn }), signal))
+      .ok;
   };
 
   /** Plain writes and deletes, batched into commits under Deno KV's mutation limits. */
-  const commitInBatches = async (mutations: ((op: DenoKvAtomic) => DenoKvAtomic)[], sizes: number[]) => {
-    let op = kv.atomic(), count = 0, bytes = 0;
-    const commits: Promise<{ ok: boolean }>[] = [];
+  const commitInBatches = async (
+    mutations: ((op: DenoKvAtomic) => DenoKvAtomic)[],
+    sizes: number[],
+    signal?: AbortSignal,
+  ) => {
+    const batches: ((op: DenoKvAtomic) => DenoKvAtomic)[][] = [];
+    let batch: typeof mutations = [], bytes = 0;
     mutations.forEach((mutate, i) => {
-      if (count > 0 && (count >= MUTATIONS_PER_COMMIT || bytes + sizes[i] > BYTES_PER_COMMIT)) {
-        commits.push(op.commit());
-        op = kv.atomic(), count = 0, bytes = 0;
+      if (batch.length > 0 && (batch.length >= MUTATIONS_PER_COMMIT || bytes + sizes[i] > BYTES_PER_COMMIT)) {
+        batches.push(batch), batch = [], bytes = 0;
       }
-      op = mutate(op);
-      count++, bytes += sizes[i];
+      batch.push(mutate), bytes += sizes[i];
     });
-    if (count > 0) commits.push(op.commit());
-    await Promise.all(commits);
+    if (batch.length > 0) batches.push(batch);
+    await Promise.all(
+      batches.map((b) => commitRetrying(() => b.reduce((op, mutate) => mutate(op), kv.atomic()), signal)),
+    );
   };
 
   return {
     name: "deno-kv",
     capabilities: {
       maxKeyBytes: 1024,
-      maxValueBytes: MAX_VALUE_BYTES,
+      maxValueBytes: MAX_STORED_BYTES - EXPIRY_BYTES,
       inProcess: false,
       consistency: "strong",
     },
@@ -162,39 +215,42 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
       for (let i = 0; i < keys.length; i += READ_BATCH) {
         batches.push(kv.getMany(keys.slice(i, i + READ_BATCH).map(key)));
       }
-      return (await Promise.all(batches)).flat().map((entry) => live(entry.value, now));
+      return (await Promise.all(batches)).flat().map((entry) => liveText(entry.value, now));
     },
-    async setMany(writes) {
+    async setMany(writes, options) {
       const now = Date.now();
       const results: boolean[] = new Array(writes.length);
-      const plain: StoreWrite[] = [];
+      const plain: { k: string; value: Uint8Array; expireIn: number }[] = [];
       const conditional: Promise<void>[] = [];
       writes.forEach((w, i) => {
-        if (serializedBytes(w.value) > MAX_VALUE_BYTES) results[i] = false;
+        const encoded = stored(w, now);
+        if (encoded.value.length > MAX_STORED_BYTES) results[i] = false;
         else if (w.ifAbsent || w.ifStartsWith !== undefined) {
-          conditional.push(writeIf(w).then((ok) => void (results[i] = ok)));
-        } else plain.push(w), results[i] = true;
+          conditional.push(writeIf(w, encoded, options?.signal).then((ok) => void (results[i] = ok)));
+        } else plain.push({ k: w.key, ...encoded }), results[i] = true;
       });
       await Promise.all([
         ...conditional,
         commitInBatches(
-          plain.map((w) => (op) => {
-            const { value, expireIn } = stored(w, now);
-            return op.set(key(w.key), value, { expireIn });
-          }),
-          plain.map((w) => (w.key.length + w.value.length) * 3),
+          plain.map(({ k, value, expireIn }) => (op) => op.set(key(k), value, { expireIn })),
+          plain.map(({ k, value }) => k.length * 3 + value.length),
+          options?.signal,
         ),
       ]);
       return results;
     },
-    async deleteMany(keys) {
-      await commitInBatches(keys.map((k) => (op) => op.delete(key(k))), keys.map((k) => k.length * 3));
+    async deleteMany(keys, options) {
+      await commitInBatches(
+        keys.map((k) => (op) => op.delete(key(k))),
+        keys.map((k) => k.length * 3),
+        options?.signal,
+      );
     },
-    async deleteIfStartsWith(k, prefix) {
+    async deleteIfStartsWith(k, prefix, options) {
       const current = await kv.get(key(k));
-      if (live(current.value, Date.now())?.startsWith(prefix) !== true) return false;
-      return (await kv.atomic().check({ key: key(k), versionstamp: current.versionstamp }).delete(key(k))
-        .commit()).ok;
+      if (liveText(current.value, Date.now())?.startsWith(prefix) !== true) return false;
+      const check = { key: key(k), versionstamp: current.versionstamp };
+      return (await commitRetrying(() => kv.atomic().check(check).delete(key(k)), options?.signal)).ok;
     },
     async scan(prefix) {
       const now = Date.now();
@@ -203,14 +259,17 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
         const entry of kv.list({ prefix: [root] }) as AsyncIterable<{ key: KvKey; value: unknown }>
       ) {
         const k = entry.key[1];
-        if (typeof k === "string" && k.startsWith(prefix) && live(entry.value, now) !== null) found.push(k);
+        if (typeof k === "string" && k.startsWith(prefix) && liveText(entry.value, now) !== null) {
+          found.push(k);
+        }
       }
       return found;
     },
     ...(!options.push ? {} : {
       async publish(channel: string, keys: readonly string[]) {
         const slot = pushKeys(channel)[Math.floor(Math.random() * PUSH_SLOTS)];
-        await kv.atomic().set(slot, keys, { expireIn: PUSH_TTL_MS }).commit();
+        const message = utf8.encode(JSON.stringify(keys)); // bytes, read alike by Deno and Node
+        await commitRetrying(() => kv.atomic().set(slot, message, { expireIn: PUSH_TTL_MS }));
       },
       subscribe(channel: string, listener: (keys: string[]) => void, onConnection?: (up: boolean) => void) {
         if (!kv.watch) return Promise.reject(new TypeError("Cannot push: this Deno KV has no watch()"));
@@ -227,7 +286,7 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
               value.forEach((entry, i) => {
                 if (entry.versionstamp === seen[i]) return;
                 seen[i] = entry.versionstamp;
-                const keys = parseKeys(entry.value);
+                const keys = entry.value instanceof Uint8Array && parseKeys(fromUtf8.decode(entry.value));
                 if (keys) listener(keys);
               });
             }
@@ -242,15 +301,6 @@ export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): C
       return Promise.resolve();
     },
   };
-}
-
-/**
- * Bytes V8's serializer (which Deno KV uses) needs for a string: one per character when every character is
- * Latin-1, else two (so one emoji doubles a long ASCII string).
- */
-function serializedBytes(text: string): number {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return text.length * 2;
-  return text.length;
 }
 
 /**
