@@ -21,9 +21,11 @@ import {
   closeCache,
   getMetrics,
   initCache,
+  instance,
   invalidateTags,
   resetMetrics,
 } from "../../mod.ts";
+import type { CacheOptions } from "../open.ts";
 import { type FaultStore, faultStore } from "./fault_store.ts";
 import type { TestRegistrar } from "./conformance.ts";
 
@@ -78,7 +80,8 @@ export function testFaults(
   factory: () => CacheStore | Promise<CacheStore>,
   test: TestRegistrar = defaultRegistrar(),
 ): void {
-  const withFaults = (title: string, fn: (ctx: Ctx) => Promise<void>) =>
+  /** `options` are added to the suite's `initCache` options (an `l1`, a longer deadline). */
+  const withFaults = (title: string, fn: (ctx: Ctx) => Promise<void>, options: CacheOptions = {}) =>
     test(`${name} faults: ${title}`, async () => {
       const inner = await factory();
       const store = faultStore(inner);
@@ -93,6 +96,7 @@ export function testFaults(
         breakerThreshold: 3,
         breakerCooldownMs: 1000,
         retryMaxMs: 100,
+        ...options,
       });
       resetMetrics();
       try {
@@ -393,6 +397,47 @@ export function testFaults(
       check(loads() === 2, "loaded afresh");
       check(getMetrics()["cache.invalidate.pending"] === 0, "the delete landed during the read");
     },
+  );
+
+  withFaults(
+    "an invalidation made here applies at once, also to L1 and against reads made while it is in flight",
+    async (c) => {
+      const { db, get } = user();
+      const cache = instance();
+      // Slow writes: a read made meanwhile finds the old entry and versions, and must not serve them. Slow
+      // replies: a read made meanwhile is answered after the acknowledgment, and L1 must not keep what it got.
+      const faults = [
+        { mode: "delay", ms: DEADLINE_MS / 2, writesOnly: true },
+        { mode: "slow-replies", ms: DEADLINE_MS / 2 },
+      ] as const;
+      for (const fault of faults) {
+        for (const kind of ["soft", "hard", "entry"] as const) {
+          const what = `${kind}, ${fault.mode}`;
+          c.store.fault = { mode: "none" };
+          const hits = getMetrics()["cache.l1.hit"] ?? 0;
+          for (let i = 0; i < 3; i++) await get({ id: 1 });
+          check((getMetrics()["cache.l1.hit"] ?? 0) > hits, `${what}: L1 holds the entry`);
+          db.set(1, `${what}: new`);
+          c.store.fault = fault;
+          const invalidated = kind === "entry"
+            ? get.invalidate({ id: 1 })
+            : cache.invalidateTags(["user:1"], { soft: kind === "soft" });
+          await sleep(DEADLINE_MS / 5);
+          c.clock.advance(10);
+          const during = get({ id: 1 });
+          check((await invalidated).delivered, `${what}: delivered`);
+          const early = await during;
+          if (fault.mode === "delay") {
+            check(early === `${what}: new`, `${what}: a read made meanwhile got ${early}`);
+          }
+          c.store.fault = { mode: "none" };
+          const after = await get({ id: 1 });
+          check(after === `${what}: new`, `${what}: a read after the acknowledgment got ${after}`);
+          c.clock.advance(10);
+        }
+      }
+    },
+    { l1: { maxStaleMs: 60_000 } },
   );
 
   withFaults(
