@@ -440,6 +440,24 @@ export function testFaults(
     { l1: { maxStaleMs: 60_000 } },
   );
 
+  withFaults("getMany gives what get gives: a queued delete and an invalidated tag are misses", async (c) => {
+    const cache = instance();
+    await cache.set("k", "v1", { ttl: 60 });
+    await cache.set("t", "v1", { ttl: 60, tags: ["x"] });
+    const before = await cache.getMany(["k", "t", "none"]);
+    check(before.join() === "v1,v1,", `both read before, got ${before}`);
+    await cache.invalidateTags(["x"]);
+    check((await cache.get("t")) === undefined, "get misses the invalidated tag's entry");
+    check((await cache.getMany(["t"]))[0] === undefined, "getMany misses it too");
+    // Reads answer; the delete gets no answer in time and is queued.
+    c.store.fault = { mode: "late", ms: DEADLINE_MS * 2, writesOnly: true };
+    check(!(await cache.delete("k")).delivered, "the delete is queued");
+    check((await cache.get("k")) === undefined, "get misses the entry whose delete is queued");
+    const [value] = await cache.getMany(["k"]);
+    check(value === undefined, `getMany misses it too, not ${value}`);
+    c.store.fault = { mode: "none" };
+  });
+
   withFaults(
     "clock skew between writer and reader: invalidation stays exact, expiry reads as a miss",
     async (c) => {
