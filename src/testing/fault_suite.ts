@@ -459,6 +459,39 @@ export function testFaults(
   });
 
   withFaults(
+    "one deadline per call on a hanging store: L1 reads due for validation, get, getOrSetMany, soft invalidation",
+    async (c) => {
+      const deadline = DEADLINE_MS * 2;
+      const { get } = user();
+      const cache = instance();
+      const many = () =>
+        cache.getOrSetMany(["m"], (keys) => keys.map(() => "m"), { ttl: 60, tags: () => ["user:1"] });
+      check((await get({ id: 1 })) === "v1" && (await many())[0] === "m", "loaded");
+      await cache.set("s", "v", { ttl: 60, tags: ["user:1"] });
+      const calls: [string, () => Promise<unknown>][] = [
+        ["cacheRead", () => get({ id: 1 })],
+        ["get", () => cache.get("s")],
+        ["getOrSetMany", many],
+        ["soft invalidation", () => cache.invalidateTags(["user:1"], { soft: true })],
+      ];
+      const slow: string[] = [];
+      for (const [what, call] of calls) {
+        c.store.fault = { mode: "none" };
+        c.clock.advance(5_000); // past L1's bound: each held entry is due for validation
+        c.store.fault = { mode: "hang" };
+        const calls = c.store.calls;
+        const t0 = performance.now();
+        await call();
+        const ms = performance.now() - t0;
+        check(c.store.calls > calls, `${what}: the store was asked`);
+        if (ms >= deadline * 1.5) slow.push(`${what}: ${ms.toFixed(0)} ms`);
+      }
+      check(slow.length === 0, `more than one ${deadline} ms deadline: ${slow.join(", ")}`);
+    },
+    { l1: { maxStaleMs: 1000 }, deadlineMs: DEADLINE_MS * 2, breakerThreshold: 1000 },
+  );
+
+  withFaults(
     "clock skew between writer and reader: invalidation stays exact, expiry reads as a miss",
     async (c) => {
       const { db, get, loads } = user();
