@@ -2,7 +2,7 @@
  * Reading entries by their keys alone (`get`, `has`, `getMany`): an entry names the keys whose versions it was
  * stored under, so it is validated without knowing its tags. One read for the entries, one for their versions.
  * With L1, an entry held there is served by it (it knows the entry's keys), and what the store vouches for is
- * kept.
+ * kept. A call's store requests, and the L1 validations it waits for, share one deadline.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import { Budget } from "./deadline.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { sameVersions } from "./versions.ts";
+import type { L1Lookup, L1Tier } from "./l1/tier.ts";
 
 /** A value read by its key, and whether L1 served it. */
 export interface Stored {
@@ -21,7 +22,83 @@ export interface Stored {
 
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
 export async function readStored(cache: CacheContext, key: string): Promise<Stored | undefined> {
-  return (await readStoredMany(cache, [key]))[0];
+  try {
+    const entryKey = await cache.entryKey(key);
+    const { l1 } = cache;
+    const since = l1 ? cache.settings.clock.now() : 0;
+    const near = l1 && lookup(l1, entryKey, since);
+    if (near?.state === "fresh") {
+      const found = servedByL1(cache, near.entry);
+      if (found) return found;
+    }
+    const budget = budgetOf(cache);
+    if (near?.state === "due") {
+      const started = performance.now();
+      const found = await validated(cache, near);
+      budget?.spend(performance.now() - started);
+      if (found) return found;
+    }
+    const found: (Stored | undefined)[] = [undefined];
+    await fromStore(cache, [entryKey], [0], found, since, budget);
+    return found[0];
+  } catch {
+    return undefined; // reported by run(): an unreachable store reads as a miss
+  }
+}
+
+/**
+ * What {@linkcode readStored} gives for each of `keys`, in their order, with one request for the entries L1
+ * does not serve and one for their versions.
+ */
+export async function readStoredMany(
+  cache: CacheContext,
+  keys: readonly string[],
+): Promise<(Stored | undefined)[]> {
+  const found: (Stored | undefined)[] = keys.map(() => undefined);
+  try {
+    const entryKeys = await Promise.all(keys.map((key) => cache.entryKey(key)));
+    const { l1 } = cache;
+    const since = l1 ? cache.settings.clock.now() : 0;
+    const budget = budgetOf(cache);
+    const due: Promise<unknown>[] = [];
+    entryKeys.forEach((entryKey, i) => {
+      const near = l1 && lookup(l1, entryKey, since);
+      if (near?.state === "fresh") found[i] = servedByL1(cache, near.entry);
+      else if (near?.state === "due") due.push(validated(cache, near).then((stored) => found[i] = stored));
+    });
+    if (due.length > 0) {
+      const started = performance.now();
+      await Promise.all(due);
+      budget?.spend(performance.now() - started);
+    }
+    const rest: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (found[i] === undefined) rest.push(i);
+    if (rest.length > 0) await fromStore(cache, entryKeys, rest, found, since, budget);
+  } catch { /* reported by run(): what the store could not answer reads as a miss */ }
+  return found;
+}
+
+/** One deadline for a call's requests to a remote store (an in-process one has none). */
+function budgetOf(cache: CacheContext): Budget | undefined {
+  return cache.store.capabilities.inProcess ? undefined : new Budget(cache.settings.deadlineMs);
+}
+
+function lookup(l1: L1Tier, entryKey: string, since: number): L1Lookup {
+  const held = l1.keysOf(entryKey, since);
+  return held && l1.lookup(held, since);
+}
+
+function servedByL1(cache: CacheContext, entry: Entry): Stored | undefined {
+  const value = readValue(entry, cache.codec);
+  return value === NOTHING ? undefined : { value, fromL1: true };
+}
+
+async function validated(
+  cache: CacheContext,
+  near: Extract<L1Lookup, { state: "due" }>,
+): Promise<Stored | undefined> {
+  const entry = await near.validation;
+  return entry && entry !== "unavailable" ? servedByL1(cache, entry) : undefined;
 }
 
 /** A candidate read from the store, waiting for its versions. */
@@ -34,75 +111,56 @@ interface Candidate {
 }
 
 /**
- * What {@linkcode readStored} gives for each of `keys`, in their order, with one request for the entries L1
- * does not serve and one for their versions. The call's store time is one deadline, shared by those requests
- * and the L1 validations it waits for.
+ * The verdict on the entries at `entryKeys[i]` for each `i` of `at`, written to `found[i]`: fresh, no
+ * invalidation of them pending here, and every version they were stored under still current. Kept in L1.
  */
-export async function readStoredMany(
+async function fromStore(
   cache: CacheContext,
-  keys: readonly string[],
-): Promise<(Stored | undefined)[]> {
-  const found: (Stored | undefined)[] = keys.map(() => undefined);
-  try {
-    const { l1, store } = cache;
-    const { clock } = cache.settings;
-    const remote = !store.capabilities.inProcess;
-    const budget = remote ? new Budget(cache.settings.deadlineMs) : undefined;
-    const started = remote ? performance.now() : 0;
-    const entryKeys = await Promise.all(keys.map((key) => cache.entryKey(key)));
-    const since = l1 ? clock.now() : 0;
-    if (l1) {
-      await Promise.all(entryKeys.map(async (entryKey, i) => {
-        const held = l1.keysOf(entryKey, since);
-        const near = held && await l1.entry(held, since);
-        const value = near ? readValue(near, cache.codec) : NOTHING;
-        if (value !== NOTHING) found[i] = { value, fromL1: true };
-      }));
-      budget?.spend(performance.now() - started); // waiting for validations is the call's store time too
+  entryKeys: readonly string[],
+  at: readonly number[],
+  found: (Stored | undefined)[],
+  since: number,
+  budget: Budget | undefined,
+): Promise<void> {
+  const { store } = cache;
+  const mark = cache.invalidationMark;
+  let raws: (string | null)[] | undefined;
+  if (!store.peekDerived) {
+    const wanted = at.map((i) => entryKeys[i]);
+    raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
+  }
+  const now = cache.settings.clock.now();
+  const candidates: Candidate[] = [];
+  at.forEach((i, j) => {
+    const raw = raws ? raws[j] : null;
+    // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
+    const entry = raws
+      ? raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw)
+      : store.peekDerived!(entryKeys[i], undefined, sharedEntry) ?? undefined;
+    if (!entry || now >= entry.freshUntil) return;
+    const keys = [entryKeys[i]];
+    for (const d of entry.dependencies) keys.push(cache.namespace + d);
+    // Before the versions are read: a queued delete of one that lands during that read is in what it returns.
+    if (!cache.hasPendingInvalidation(keys, mark)) candidates.push({ at: i, entry, raw, keys });
+  });
+  if (candidates.length === 0) return;
+  // One candidate (get, has) reads its own dependencies; several read each shared one once.
+  const index = candidates.length === 1 ? undefined : new Map<string, number>();
+  if (index) {
+    for (const { keys } of candidates) {
+      for (let k = 1; k < keys.length; k++) if (!index.has(keys[k])) index.set(keys[k], index.size);
     }
-    const rest: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (found[i] === undefined) rest.push(i);
-    if (rest.length === 0) return found;
-    const mark = cache.invalidationMark;
-    let raws: (string | null)[] | undefined;
-    if (!store.peekDerived) {
-      const wanted = rest.map((i) => entryKeys[i]);
-      raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
-    }
-    const now = clock.now();
-    const candidates: Candidate[] = [];
-    const dependencies = new Map<string, number>();
-    rest.forEach((at, j) => {
-      const raw = raws ? raws[j] : null;
-      // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
-      const entry = raws
-        ? raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw)
-        : store.peekDerived!(entryKeys[at], undefined, sharedEntry) ?? undefined;
-      if (!entry || now >= entry.freshUntil) return;
-      const held = [entryKeys[at]];
-      for (const d of entry.dependencies) held.push(cache.namespace + d);
-      // Before the versions are read: a queued delete of one that lands during that read is in what it returns.
-      if (cache.hasPendingInvalidation(held, mark)) return;
-      for (let k = 1; k < held.length; k++) {
-        if (!dependencies.has(held[k])) dependencies.set(held[k], dependencies.size);
-      }
-      candidates.push({ at, entry, raw, keys: held });
-    });
-    if (candidates.length === 0) return found;
-    const wanted = [...dependencies.keys()];
-    const versions = wanted.length > 0
-      ? await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget)
-      : [];
-    for (const { at, entry, raw, keys: held } of candidates) {
-      const current = held.slice(1).map((key) => versions[dependencies.get(key)!]);
-      if (!sameVersions(entry.versions, current)) continue;
-      const value = readValue(entry, cache.codec);
-      if (value === NOTHING) continue;
-      if (raw !== null) l1?.keep(held, raw, since);
-      found[at] = { value, fromL1: false };
-    }
-    return found;
-  } catch {
-    return found; // reported by run(): what the store could not answer reads as a miss
+  }
+  const wanted = index ? [...index.keys()] : candidates[0].keys.slice(1);
+  const versions = wanted.length > 0
+    ? await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget)
+    : [];
+  for (const { at, entry, raw, keys } of candidates) {
+    const current = index ? keys.map((key) => versions[index.get(key)!] ?? null) : versions;
+    if (!sameVersions(entry.versions, current, index ? 1 : 0)) continue;
+    const value = readValue(entry, cache.codec);
+    if (value === NOTHING) continue;
+    if (raw !== null) cache.l1?.keep(keys, raw, since);
+    found[at] = { value, fromL1: false };
   }
 }
