@@ -53,6 +53,8 @@ export class InvalidationQueue {
   readonly #keys = new Map<string, number>();
   /** Key → how many invalidations of it this process is making right now (see {@linkcode making}). */
   readonly #making = new Map<string, number>();
+  /** Nothing queued and nothing being made: the one field a read's check looks at (see {@linkcode covers}). */
+  #idle = true;
   #namespace = 0;
   #seq = 0;
   #timer?: ReturnType<typeof setTimeout>;
@@ -87,8 +89,8 @@ export class InvalidationQueue {
    * being made.
    */
   covers(keys: readonly string[]): boolean {
+    if (this.#idle) return false;
     if (this.#namespace) return true;
-    if (this.#keys.size === 0 && this.#making.size === 0) return false;
     for (const key of keys) if (this.#keys.has(key) || this.#making.has(key)) return true;
     return false;
   }
@@ -99,6 +101,7 @@ export class InvalidationQueue {
    */
   async making<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
     for (const key of keys) this.#making.set(key, (this.#making.get(key) ?? 0) + 1);
+    this.#idle = false;
     try {
       return await work();
     } finally {
@@ -107,6 +110,7 @@ export class InvalidationQueue {
         if (left === 0) this.#making.delete(key);
         else this.#making.set(key, left);
       }
+      this.#idle = this.size === 0 && this.#making.size === 0;
     }
   }
 
@@ -227,6 +231,7 @@ export class InvalidationQueue {
 
   #changed() {
     const size = this.size;
+    this.#idle = size === 0 && this.#making.size === 0;
     this.#options.onSize(size);
     if (size === 0 && this.#landed) {
       this.#landed.resolve();

@@ -38,9 +38,20 @@ export async function readStored(cache: CacheContext, key: string): Promise<Stor
       budget?.spend(performance.now() - started);
       if (found) return found;
     }
-    const found: (Stored | undefined)[] = [undefined];
-    await fromStore(cache, [entryKey], [0], found, since, budget);
-    return found[0];
+    const { store } = cache;
+    const mark = cache.invalidationMark;
+    let raw: string | null = null, entry: Entry | undefined;
+    if (store.peekDerived) entry = store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined;
+    else {
+      [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }), budget);
+      entry = decoded(raw);
+    }
+    const keys = entry && candidate(cache, entryKey, entry, mark);
+    if (!keys) return undefined;
+    const versions = keys.length > 1
+      ? await cache.run("read", (signal) => store.getMany(keys.slice(1), { signal }), budget)
+      : [];
+    return verdict(cache, entry!, keys, raw, versions, 0, since);
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss
   }
@@ -110,9 +121,47 @@ interface Candidate {
   readonly keys: readonly string[];
 }
 
+function decoded(raw: string | null): Entry | undefined {
+  return raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw);
+}
+
 /**
- * The verdict on the entries at `entryKeys[i]` for each `i` of `at`, written to `found[i]`: fresh, no
- * invalidation of them pending here, and every version they were stored under still current. Kept in L1.
+ * The first half of the verdict, before the versions are read: the keys whose versions decide (the entry
+ * key, then its dependencies) when the entry is fresh and no invalidation of them is pending here (checked
+ * before the versions are read: a queued delete that lands during that read is in what it returns).
+ */
+function candidate(cache: CacheContext, entryKey: string, entry: Entry, mark: number): string[] | undefined {
+  if (cache.settings.clock.now() >= entry.freshUntil) return undefined;
+  const { dependencies } = entry;
+  const keys = new Array<string>(dependencies.length + 1);
+  keys[0] = entryKey;
+  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.namespace + dependencies[i];
+  return cache.hasPendingInvalidation(keys, mark) ? undefined : keys;
+}
+
+/**
+ * The second half: every version the entry was stored under is still current (`versions[from]` on, in the
+ * order of its dependencies). A store's entry that passes is kept in L1, dated by the read's start.
+ */
+function verdict(
+  cache: CacheContext,
+  entry: Entry,
+  keys: readonly string[],
+  raw: string | null,
+  versions: readonly (string | null)[],
+  from: number,
+  since: number,
+): Stored | undefined {
+  if (!sameVersions(entry.versions, versions, from)) return undefined;
+  const value = readValue(entry, cache.codec);
+  if (value === NOTHING) return undefined;
+  if (raw !== null) cache.l1?.keep(keys, raw, since);
+  return { value, fromL1: false };
+}
+
+/**
+ * The verdict on the entries at `entryKeys[i]` for each `i` of `at`, written to `found[i]`, with one read
+ * for the entries and one for every version they depend on (each shared one once).
  */
 async function fromStore(
   cache: CacheContext,
@@ -129,38 +178,23 @@ async function fromStore(
     const wanted = at.map((i) => entryKeys[i]);
     raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
   }
-  const now = cache.settings.clock.now();
   const candidates: Candidate[] = [];
+  const index = new Map<string, number>();
   at.forEach((i, j) => {
     const raw = raws ? raws[j] : null;
-    // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
-    const entry = raws
-      ? raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw)
-      : store.peekDerived!(entryKeys[i], undefined, sharedEntry) ?? undefined;
-    if (!entry || now >= entry.freshUntil) return;
-    const keys = [entryKeys[i]];
-    for (const d of entry.dependencies) keys.push(cache.namespace + d);
-    // Before the versions are read: a queued delete of one that lands during that read is in what it returns.
-    if (!cache.hasPendingInvalidation(keys, mark)) candidates.push({ at: i, entry, raw, keys });
+    const entry = raws ? decoded(raw) : store.peekDerived!(entryKeys[i], undefined, sharedEntry) ?? undefined;
+    const keys = entry && candidate(cache, entryKeys[i], entry, mark);
+    if (!keys) return;
+    for (let k = 1; k < keys.length; k++) if (!index.has(keys[k])) index.set(keys[k], index.size);
+    candidates.push({ at: i, entry: entry!, raw, keys });
   });
   if (candidates.length === 0) return;
-  // One candidate (get, has) reads its own dependencies; several read each shared one once.
-  const index = candidates.length === 1 ? undefined : new Map<string, number>();
-  if (index) {
-    for (const { keys } of candidates) {
-      for (let k = 1; k < keys.length; k++) if (!index.has(keys[k])) index.set(keys[k], index.size);
-    }
-  }
-  const wanted = index ? [...index.keys()] : candidates[0].keys.slice(1);
+  const wanted = [...index.keys()];
   const versions = wanted.length > 0
     ? await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget)
     : [];
   for (const { at, entry, raw, keys } of candidates) {
-    const current = index ? keys.map((key) => versions[index.get(key)!] ?? null) : versions;
-    if (!sameVersions(entry.versions, current, index ? 1 : 0)) continue;
-    const value = readValue(entry, cache.codec);
-    if (value === NOTHING) continue;
-    if (raw !== null) cache.l1?.keep(keys, raw, since);
-    found[at] = { value, fromL1: false };
+    const current = keys.map((key, k) => k === 0 ? null : versions[index.get(key)!]);
+    found[at] = verdict(cache, entry, keys, raw, current, 1, since);
   }
 }
