@@ -220,11 +220,7 @@ export class Reader<A, R> {
     if (!raws) {
       try {
         // Shared with the lookups of this tick; a call that already spent part of its deadline waits the rest.
-        raws = await (budget
-          ? budget.within(() =>
-            cache.reads.read(keys), () =>
-            new StoreError(cache.store.name, "read: no time left"))
-          : cache.reads.read(keys));
+        raws = await (budget ? readWithin(cache, keys, budget) : cache.reads.read(keys));
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
     if (!raws && job.l1) {
@@ -458,4 +454,16 @@ function heldVersionsMatch(
     if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return false;
   }
   return true;
+}
+
+/** The tick's shared read, waited for only as long as the call's deadline has left. */
+function readWithin(
+  cache: CacheContext,
+  keys: readonly string[],
+  budget: Budget,
+): Promise<(string | null)[]> {
+  return budget.within(
+    () => cache.reads.read(keys),
+    () => new StoreError(cache.store.name, "read got no answer within what was left of the call's deadline"),
+  );
 }
