@@ -19,10 +19,8 @@ import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts"
 import { createResource, type Resource } from "./resource.ts";
 import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
 import type { TemplateArg } from "./keys.ts";
-import { readStored } from "./stored.ts";
+import { readStored, readStoredMany } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
-import { decodeEntry } from "./entry.ts";
-import { NOTHING, readValue } from "./entry_value.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
 
 /**
@@ -252,18 +250,21 @@ export class Cache {
     return found.map((k) => cache.logicalKey(k)).filter(matches).sort();
   }
 
-  /** Stored values of logical keys (`undefined` when missing or past grace; tags are not checked). */
+  /**
+   * The values at `keys`, in their order: for each, what {@linkcode get} gives (`undefined` when absent,
+   * expired, invalidated or its invalidation is queued), with one store request for the entries L1 does not
+   * serve and one for their versions.
+   *
+   * @throws {TypeError} keys that are not an array of non-empty, well-formed strings.
+   */
   async getMany(keys: readonly string[]): Promise<unknown[]> {
-    const cache = this.#resolve();
-    const stored = await Promise.all(keys.map((k) => cache.entryKey(k)));
-    const raws = await cache.run("read", (signal) => cache.store.getMany(stored, { signal }));
-    const now = cache.settings.clock.now();
-    return raws.map((raw) => {
-      const entry = raw ? decodeEntry(raw) : undefined;
-      if (!entry || now >= entry.staleUntil) return undefined;
-      const value = readValue(entry, cache.codec);
-      return value === NOTHING ? undefined : value;
-    });
+    if (!Array.isArray(keys)) {
+      throw new TypeError(
+        `Cannot get: keys must be an array of strings, current value is ${JSON.stringify(keys)}`,
+      );
+    }
+    const found = await readStoredMany(this.#resolve(), keys.map((key) => checkKey(key, "get")));
+    return found.map((stored) => stored?.value);
   }
 
   /** This cache's counters, with the names of `getMetrics()`. */

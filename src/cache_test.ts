@@ -234,3 +234,24 @@ Deno.test("cache: keys() globs match as the regular expression of their .* would
   assert.equal(globMatcher(`${"*a".repeat(40)}*b`)("a".repeat(10_000)), false);
   assert.ok(performance.now() - started < 1000);
 });
+
+Deno.test("cache: getMany reads what get reads, with one request for the entries and one for their versions", async () => {
+  const store = faultStore(memoryStore()); // remote to the cache: every read is a request
+  const cache = await createCache({ store });
+  await cache.set("a", 1, { tags: ["x"] });
+  await cache.set("b", 2, { tags: ["y"] });
+  await cache.set("c", 3, { tags: ["x", "y"] });
+  await cache.invalidateTags(["y"]);
+  const calls = store.calls;
+  assert.deepEqual(await cache.getMany(["a", "b", "c", "none", "a"]), [
+    1,
+    undefined,
+    undefined,
+    undefined,
+    1,
+  ]);
+  assert.equal(store.calls - calls, 2, "one read of the entries, one of their versions");
+  await assert.rejects(cache.getMany([""]), /Cannot get: the key must be a non-empty/);
+  await assert.rejects(cache.getMany("a" as unknown as string[]), /Cannot get: keys must be an array/);
+  await cache.close();
+});

@@ -17,7 +17,7 @@ import { type CacheEvent, CacheEvents } from "./events.ts";
 import type { Telemetry } from "./telemetry/otel.ts";
 import { StoreError } from "./errors.ts";
 import { CircuitBreaker } from "./breaker.ts";
-import { type Budget, Deadlines } from "./deadline.ts";
+import { Budget, Deadlines } from "./deadline.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
 import type { Flight } from "./flight.ts";
 import { settledWithin } from "./timers.ts";
@@ -129,11 +129,11 @@ export class CacheContext {
     // An in-process store cannot be unreachable: its invalidations never queue, so it needs no generation.
     if (!this.store.capabilities.inProcess) this.generationKey = this.namespace + SPACE.generation;
     this.#queue = new InvalidationQueue(
-      (keys, background) =>
+      (keys, background, budget) =>
         this.run(
           "invalidate",
           (signal) => this.store.deleteMany(keys, { signal, background }),
-          undefined,
+          budget,
           background ? "background" : "probe",
         ),
       {
@@ -382,19 +382,35 @@ export class CacheContext {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return { delivered: true, landed: Promise.resolve() };
     const keys = await Promise.all(unique.map((tag) => this.tagKey(tag)));
+    return await this.#invalidating(keys, async (budget) => {
+      for (const [entryKey, flight] of this.inflight) {
+        // A load that started before this invalidation must not be handed to later callers.
+        if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
+      }
+      this.metrics.count("cache.invalidate.count", undefined, unique.length);
+      if (this.observed) this.emit({ type: "invalidate", tags: unique });
+      this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
+      if (soft && await this.#revise(keys, budget)) {
+        this.#announce(keys, Promise.resolve());
+        return { delivered: true, landed: Promise.resolve() };
+      }
+      return await this.#invalidateKeys(keys, budget);
+    });
+  }
+
+  /**
+   * How every invalidation made here runs (hard, soft, per entry): `keys` count as invalidated in this process
+   * from its start until the store took it (or it is queued), so no read made meanwhile serves or keeps what
+   * it replaces; and L1 forgets them both at the start and at the end, refusing afterwards any entry vouched
+   * for before the store took it. Its store calls share one deadline.
+   */
+  async #invalidating<T>(keys: readonly string[], work: (budget: Budget) => Promise<T>): Promise<T> {
     this.l1?.forget(keys);
-    for (const [entryKey, flight] of this.inflight) {
-      // A load that started before this invalidation must not be handed to later callers.
-      if (flight.tagKeys.some((k) => keys.includes(k))) this.#drop(entryKey);
+    try {
+      return await this.#queue.making(keys, () => work(new Budget(this.settings.deadlineMs)));
+    } finally {
+      this.l1?.forget(keys);
     }
-    this.metrics.count("cache.invalidate.count", undefined, unique.length);
-    if (this.observed) this.emit({ type: "invalidate", tags: unique });
-    this.debug(`[INVALIDATE] key=tags=[${unique.map((t) => `'${t}'`).join(", ")}]${soft ? " soft" : ""}`);
-    if (soft && await this.#revise(keys)) {
-      this.#announce(keys, Promise.resolve());
-      return { delivered: true, landed: Promise.resolve() };
-    }
-    return await this.#invalidateKeys(keys);
   }
 
   /**
@@ -402,12 +418,12 @@ export class CacheContext {
    * invalidation in between wins). `false` when the store could not take it: the caller falls back to the
    * hard invalidation, which is queued and retried, so nothing is lost.
    */
-  async #revise(keys: readonly string[]): Promise<boolean> {
+  async #revise(keys: readonly string[], budget: Budget): Promise<boolean> {
     try {
       const current = await this.run(
         "read",
         (signal) => this.store.getMany(keys, { signal }),
-        undefined,
+        budget,
         "probe",
       );
       const writes: StoreWrite[] = [];
@@ -421,7 +437,7 @@ export class CacheContext {
         });
       });
       if (writes.length > 0) {
-        await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }), undefined, "probe");
+        await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }), budget, "probe");
       }
       return true;
     } catch {
@@ -433,13 +449,14 @@ export class CacheContext {
    * Invalidates single entries by deleting them. A load in flight cannot undo it: its write is conditional
    * on the token it claimed, which the delete removed.
    */
-  async invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
-    this.l1?.forget(entryKeys);
-    if (this.observed) {
-      this.emit({ type: "invalidate", keys: entryKeys.map((key) => this.logicalKey(key)) });
-    }
-    for (const key of entryKeys) this.#drop(key);
-    return await this.#invalidateKeys(entryKeys);
+  invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
+    return this.#invalidating(entryKeys, (budget) => {
+      if (this.observed) {
+        this.emit({ type: "invalidate", keys: entryKeys.map((key) => this.logicalKey(key)) });
+      }
+      for (const key of entryKeys) this.#drop(key);
+      return this.#invalidateKeys(entryKeys, budget);
+    });
   }
 
   /** An invalidation overtook the load of `entryKey`: nobody joins it, and it does not store. */
@@ -448,12 +465,12 @@ export class CacheContext {
     this.inflight.delete(entryKey);
   }
 
-  async #invalidateKeys(keys: readonly string[]): Promise<InvalidationResult> {
+  async #invalidateKeys(keys: readonly string[], budget: Budget): Promise<InvalidationResult> {
     if (this.store.capabilities.inProcess) {
       await this.store.deleteMany(keys);
       return { delivered: true, landed: Promise.resolve() };
     }
-    const delivered = await this.#queue.invalidate(keys);
+    const delivered = await this.#queue.invalidate(keys, budget);
     const landed = this.#queue.landed();
     this.#announce(keys, landed);
     return { delivered, landed };

@@ -26,6 +26,29 @@ export class Budget {
   spend(ms: number): void {
     this.#remainingMs -= ms;
   }
+
+  /**
+   * What `call` returns, given at most what is left: rejects with `expired()` once that runs out (at once when
+   * nothing is left, without calling). The time waited is spent either way. For a wait shared with other
+   * calls (a batched read), whose own deadline may be longer than what this one has left.
+   */
+  within<T>(call: () => Promise<T>, expired: () => Error): Promise<T> {
+    const ms = this.#remainingMs;
+    if (ms <= 0) return Promise.reject(expired());
+    const started = performance.now();
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      const finish = () => {
+        if (done) return false;
+        done = true;
+        clearTimeout(timer);
+        this.spend(performance.now() - started);
+        return true;
+      };
+      const timer = setTimeout(() => finish() && reject(expired()), Math.ceil(ms));
+      call().then((value) => finish() && resolve(value), (error) => finish() && reject(error));
+    });
+  }
 }
 
 /** A call waiting on its deadline. */

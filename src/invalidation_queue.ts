@@ -10,12 +10,14 @@
  */
 
 import { unref } from "./timers.ts";
+import type { Budget } from "./deadline.ts";
 
 /**
  * How the queue reaches the store: a delete of keys, bounded by the cache's deadline. `background`: a timed
- * retry that no caller waits for, which must not keep the process alive.
+ * retry that no caller waits for, which must not keep the process alive. `budget`: what is left of the
+ * deadline of the call that made the invalidation (its first delivery only).
  */
-export type Deliver = (keys: readonly string[], background: boolean) => Promise<void>;
+export type Deliver = (keys: readonly string[], background: boolean, budget?: Budget) => Promise<void>;
 
 /** Settings of a queue. */
 export interface InvalidationQueueOptions {
@@ -49,6 +51,10 @@ export class InvalidationQueue {
   readonly #options: InvalidationQueueOptions;
   /** Key → sequence number of its latest invalidation, so a delivery only clears what it carried. */
   readonly #keys = new Map<string, number>();
+  /** Key → how many invalidations of it this process is making right now (see {@linkcode making}). */
+  readonly #making = new Map<string, number>();
+  /** Nothing queued and nothing being made: the one field a read's check looks at (see {@linkcode covers}). */
+  #idle = true;
   #namespace = 0;
   #seq = 0;
   #timer?: ReturnType<typeof setTimeout>;
@@ -78,25 +84,51 @@ export class InvalidationQueue {
     return this.#landings;
   }
 
-  /** `true` when a delete of one of `keys`, or of the whole namespace, has not landed. */
+  /**
+   * `true` when an invalidation of one of `keys` (or of the whole namespace) has not landed: queued, or still
+   * being made.
+   */
   covers(keys: readonly string[]): boolean {
+    if (this.#idle) return false;
     if (this.#namespace) return true;
-    if (this.#keys.size === 0) return false;
-    for (const key of keys) if (this.#keys.has(key)) return true;
+    for (const key of keys) if (this.#keys.has(key) || this.#making.has(key)) return true;
     return false;
+  }
+
+  /**
+   * Runs `work`, an invalidation of `keys` this process is making (a delete, a soft revision), with `keys`
+   * covered until it settles: a read made meanwhile may find what it replaces still in the store.
+   */
+  async making<T>(keys: readonly string[], work: () => Promise<T>): Promise<T> {
+    for (const key of keys) this.#making.set(key, (this.#making.get(key) ?? 0) + 1);
+    this.#idle = false;
+    try {
+      return await work();
+    } finally {
+      for (const key of keys) {
+        const left = this.#making.get(key)! - 1;
+        if (left === 0) this.#making.delete(key);
+        else this.#making.set(key, left);
+      }
+      this.#idle = this.size === 0 && this.#making.size === 0;
+    }
   }
 
   /**
    * Delivers the deletes of `keys` now, queueing them first so that this process honours them at once.
    * Resolves `true` when they landed (or the namespace-wide delete that covers them did), `false` when they
-   * stay queued for retry.
+   * stay queued for retry. The first delivery spends from `budget`, the deadline of the call that made it.
    */
-  async invalidate(keys: readonly string[]): Promise<boolean> {
+  async invalidate(keys: readonly string[], budget?: Budget): Promise<boolean> {
     const backlog = this.size > 0; // a key of this call may have been queued by an earlier one
     const carried = this.#enqueue(keys);
-    if (this.#namespace) return await this.drain();
+    if (this.#namespace) {
+      // The namespace-wide delete covers them: waited for only as long as the call's deadline has left.
+      if (!budget) return await this.drain();
+      return await budget.within(() => this.drain(), () => new Error("no time left")).catch(() => false);
+    }
     try {
-      await this.#deliver(keys, false);
+      await this.#deliver(keys, false, budget);
       if (backlog) this.#landings++;
       this.#settle(carried);
       return true;
@@ -203,6 +235,7 @@ export class InvalidationQueue {
 
   #changed() {
     const size = this.size;
+    this.#idle = size === 0 && this.#making.size === 0;
     this.#options.onSize(size);
     if (size === 0 && this.#landed) {
       this.#landed.resolve();

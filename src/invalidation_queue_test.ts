@@ -3,6 +3,8 @@ import { cacheRead, closeCache, getMetrics, initCache, instance, invalidateTags 
 import { faultStore } from "./testing/fault_store.ts";
 import { memoryStore } from "./memory_store.ts";
 import type { CacheStore } from "./store.ts";
+import { InvalidationQueue } from "./invalidation_queue.ts";
+import { Budget } from "./deadline.ts";
 import { freshCache } from "../tests/_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -189,4 +191,29 @@ Deno.test("queue: a caller waiting on another process's lock is not handed an en
   assert.equal(await get({ id: 1 }), "v2", "the invalidation queued here is honoured while waiting");
   deletesFail = false;
   await closeCache();
+});
+
+Deno.test("queue: an invalidation that finds the queue escalated waits for the namespace delete within its deadline", async () => {
+  let tries = 0;
+  // A store that never answers: each delivery fails at the cache's deadline (400 ms).
+  const deliver =
+    () => (tries++, new Promise<void>((_, reject) => setTimeout(() => reject(new Error("no answer")), 400)));
+  const queue = new InvalidationQueue(deliver, {
+    maxKeys: 1,
+    generationKey: "g",
+    retryMaxMs: 60_000,
+    onSize: () => {},
+    onEscalate: () => {},
+  });
+  try {
+    const started = performance.now();
+    const budget = new Budget(400);
+    budget.spend(300); // what the call's earlier requests took
+    assert.equal(await queue.invalidate(["a", "b"], budget), false, "queued");
+    const took = performance.now() - started;
+    assert.ok(took < 300, `returned after ${took.toFixed(0)} ms, with 100 ms of its deadline left`);
+    assert.equal(tries, 1, "the namespace delete was tried");
+  } finally {
+    queue.stop();
+  }
 });

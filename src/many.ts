@@ -90,7 +90,10 @@ export async function getOrSetMany<R>(
   const budget = new Budget(cache.settings.deadlineMs);
   const l1 = options.l1 === false ? undefined : cache.l1;
   const since = l1 ? cache.settings.clock.now() : 0; // L1 dates what the read vouches for by it
-  if (l1) await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
+  if (l1) {
+    await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
+    budget.spend(performance.now() - started); // validations waited for are the call's store time too
+  }
   const mark = cache.invalidationMark;
   await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();

@@ -26,7 +26,7 @@ import {
 } from "./read_options.ts";
 import { checkOptionNames } from "./option_names.ts";
 import { xfetchDue } from "./xfetch.ts";
-import { CacheTimeoutError } from "./errors.ts";
+import { CacheTimeoutError, StoreError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
 import type { WaitUntil } from "./wait_until.ts";
 import { LoadRunner } from "./load_runner.ts";
@@ -106,7 +106,7 @@ export class Reader<A, R> {
       // A plain L1 hit returns before the call's job (and its closures) exist: only a refresh or a miss needs it.
       const refresh = nearValue !== NOTHING && this.#refreshDue(fresh!, since, cache);
       if (nearValue !== NOTHING && !refresh) return answer(Promise.resolve(nearValue as R), call);
-      const jobFor = (resolved: readonly string[]): Job<A> => ({
+      const jobFor = (resolved: readonly string[], budget?: Budget): Job<A> => ({
         cache,
         thisArg,
         arg,
@@ -119,9 +119,10 @@ export class Reader<A, R> {
         peeked,
         l1,
         since,
+        budget,
       });
-      const start = (resolved: readonly string[]) => {
-        const job = jobFor(resolved);
+      const start = (resolved: readonly string[], budget?: Budget) => {
+        const job = jobFor(resolved, budget);
         if (!call?.force) return this.#lookup(job);
         job.budget = new Budget(cache.settings.deadlineMs);
         return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
@@ -132,14 +133,18 @@ export class Reader<A, R> {
         result = Promise.resolve(nearValue as R);
       } else if (fresh) result = start(keys as string[]); // its value could not be revived
       else if (near?.state === "due") {
+        // The validation is the call's first store request: what it took is gone from the call's deadline.
+        const budget = new Budget(cache.settings.deadlineMs);
+        const validating = performance.now();
         result = near.validation.then((entry) => {
-          if (entry === undefined) return start(keys as string[]);
+          budget.spend(performance.now() - validating);
+          if (entry === undefined) return start(keys as string[], budget);
           const kept = entry === "unavailable"
             ? l1!.graced(keys as string[], cache.settings.clock.now())
             : entry;
           const stale = entry !== kept;
           const value = kept ? this.#nearHit(cache, logical, call, kept, stale) : NOTHING;
-          if (value === NOTHING) return start(keys as string[]);
+          if (value === NOTHING) return start(keys as string[], budget);
           const now = cache.settings.clock.now();
           if (!stale && this.#refreshDue(kept!, now, cache)) {
             this.#refreshInBackground({ ...jobFor(keys as string[]), since: now }, undefined, "early");
@@ -225,9 +230,11 @@ export class Reader<A, R> {
     const started = performance.now();
     let raws = job.peeked;
     const mark = cache.invalidationMark; // a peek is synchronous: no delete lands during it
+    const { budget } = job;
     if (!raws) {
       try {
-        raws = await cache.reads.read(keys); // shared with the lookups of this tick
+        // Shared with the lookups of this tick; a call that already spent part of its deadline waits the rest.
+        raws = await (budget ? readWithin(cache, keys, budget) : cache.reads.read(keys));
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
     if (!raws && job.l1) {
@@ -279,7 +286,8 @@ export class Reader<A, R> {
       });
     }
     // The call's backend time is shared: what the read took is gone from it.
-    job.budget = new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
+    job.budget = budget ??
+      new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
     job.startedAt = started;
     const shared = cache.inflight.get(keys[0]);
     if (shared?.admits(raws, started)) return this.#bounded(job, shared, true);
@@ -460,4 +468,16 @@ function heldVersionsMatch(
     if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return false;
   }
   return true;
+}
+
+/** The tick's shared read, waited for only as long as the call's deadline has left. */
+function readWithin(
+  cache: CacheContext,
+  keys: readonly string[],
+  budget: Budget,
+): Promise<(string | null)[]> {
+  return budget.within(
+    () => cache.reads.read(keys),
+    () => new StoreError(cache.store.name, "read got no answer within what was left of the call's deadline"),
+  );
 }

@@ -1,54 +1,200 @@
 /**
- * Reading an entry by its key alone (`get`, `has`): the entry names the keys whose versions it was stored
- * under, so it is validated without knowing its tags. One read for the entry, one for its versions. With L1,
- * an entry held there is served by it (it knows the entry's keys), and what the store vouches for is kept.
+ * Reading entries by their keys alone (`get`, `has`, `getMany`): an entry names the keys whose versions it was
+ * stored under, so it is validated without knowing its tags. One read for the entries, one for their versions.
+ * With L1, an entry held there is served by it (it knows the entry's keys), and what the store vouches for is
+ * kept. A call's store requests, and the L1 validations it waits for, share one deadline.
  *
  * @module
  */
 
 import type { CacheContext } from "./context.ts";
+import { Budget } from "./deadline.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { sameVersions } from "./versions.ts";
+import type { L1Lookup, L1Tier } from "./l1/tier.ts";
+
+/** A value read by its key, and whether L1 served it. */
+export interface Stored {
+  readonly value: unknown;
+  readonly fromL1: boolean;
+}
 
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
-export async function readStored(
-  cache: CacheContext,
-  key: string,
-): Promise<{ value: unknown; fromL1: boolean } | undefined> {
+export async function readStored(cache: CacheContext, key: string): Promise<Stored | undefined> {
   try {
     const entryKey = await cache.entryKey(key);
     const { l1 } = cache;
     const since = l1 ? cache.settings.clock.now() : 0;
-    const held = l1?.keysOf(entryKey, since);
-    const near = held && await l1!.entry(held, since);
-    if (near) {
-      const value = readValue(near, cache.codec);
-      if (value !== NOTHING) return { value, fromL1: true };
+    const near = l1 && lookup(l1, entryKey, since);
+    if (near?.state === "fresh") {
+      const found = servedByL1(cache, near.entry);
+      if (found) return found;
+    }
+    const budget = budgetOf(cache);
+    if (near?.state === "due") {
+      const started = performance.now();
+      const found = await validated(cache, near);
+      budget?.spend(performance.now() - started);
+      if (found) return found;
     }
     const { store } = cache;
     const mark = cache.invalidationMark;
     let raw: string | null = null, entry: Entry | undefined;
-    if (store.peekDerived) {
-      // An in-process store keeps the decoded entry (the one hits use): no parse, and no text made again.
-      entry = store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined;
-    } else {
-      [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }));
-      entry = raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw);
+    if (store.peekDerived) entry = store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined;
+    else {
+      [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }), budget);
+      entry = decoded(raw);
     }
-    if (!entry || cache.settings.clock.now() >= entry.freshUntil) return undefined;
-    const dependencies = entry.dependencies.map((d) => cache.namespace + d);
-    // Before the versions are read: a queued delete of one that lands during that read is in what it returns.
-    if (cache.hasPendingInvalidation([entryKey, ...dependencies], mark)) return undefined;
-    if (dependencies.length > 0) {
-      const versions = await cache.run("read", (signal) => store.getMany(dependencies, { signal }));
-      if (!sameVersions(entry.versions, versions)) return undefined;
-    }
-    const value = readValue(entry, cache.codec);
-    if (value === NOTHING) return undefined;
-    if (raw !== null) l1?.keep([entryKey, ...dependencies], raw, since);
-    return { value, fromL1: false };
+    const keys = entry && candidate(cache, entryKey, entry, mark);
+    if (!keys) return undefined;
+    const versions = keys.length > 1
+      ? await cache.run("read", (signal) => store.getMany(keys.slice(1), { signal }), budget)
+      : [];
+    return verdict(cache, entry!, keys, raw, versions, 0, since);
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss
+  }
+}
+
+/**
+ * What {@linkcode readStored} gives for each of `keys`, in their order, with one request for the entries L1
+ * does not serve and one for their versions.
+ */
+export async function readStoredMany(
+  cache: CacheContext,
+  keys: readonly string[],
+): Promise<(Stored | undefined)[]> {
+  const found: (Stored | undefined)[] = keys.map(() => undefined);
+  try {
+    const entryKeys = await Promise.all(keys.map((key) => cache.entryKey(key)));
+    const { l1 } = cache;
+    const since = l1 ? cache.settings.clock.now() : 0;
+    const budget = budgetOf(cache);
+    const due: Promise<unknown>[] = [];
+    entryKeys.forEach((entryKey, i) => {
+      const near = l1 && lookup(l1, entryKey, since);
+      if (near?.state === "fresh") found[i] = servedByL1(cache, near.entry);
+      else if (near?.state === "due") due.push(validated(cache, near).then((stored) => found[i] = stored));
+    });
+    if (due.length > 0) {
+      const started = performance.now();
+      await Promise.all(due);
+      budget?.spend(performance.now() - started);
+    }
+    const rest: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (found[i] === undefined) rest.push(i);
+    if (rest.length > 0) await fromStore(cache, entryKeys, rest, found, since, budget);
+  } catch { /* reported by run(): what the store could not answer reads as a miss */ }
+  return found;
+}
+
+/** One deadline for a call's requests to a remote store (an in-process one has none). */
+function budgetOf(cache: CacheContext): Budget | undefined {
+  return cache.store.capabilities.inProcess ? undefined : new Budget(cache.settings.deadlineMs);
+}
+
+function lookup(l1: L1Tier, entryKey: string, since: number): L1Lookup {
+  const held = l1.keysOf(entryKey, since);
+  return held && l1.lookup(held, since);
+}
+
+function servedByL1(cache: CacheContext, entry: Entry): Stored | undefined {
+  const value = readValue(entry, cache.codec);
+  return value === NOTHING ? undefined : { value, fromL1: true };
+}
+
+async function validated(
+  cache: CacheContext,
+  near: Extract<L1Lookup, { state: "due" }>,
+): Promise<Stored | undefined> {
+  const entry = await near.validation;
+  return entry && entry !== "unavailable" ? servedByL1(cache, entry) : undefined;
+}
+
+/** A candidate read from the store, waiting for its versions. */
+interface Candidate {
+  readonly at: number;
+  readonly entry: Entry;
+  readonly raw: string | null;
+  /** The entry key, then its dependencies' keys. */
+  readonly keys: readonly string[];
+}
+
+function decoded(raw: string | null): Entry | undefined {
+  return raw === null || isLoadingMarker(raw) ? undefined : decodeEntry(raw);
+}
+
+/**
+ * The first half of the verdict, before the versions are read: the keys whose versions decide (the entry
+ * key, then its dependencies) when the entry is fresh and no invalidation of them is pending here (checked
+ * before the versions are read: a queued delete that lands during that read is in what it returns).
+ */
+function candidate(cache: CacheContext, entryKey: string, entry: Entry, mark: number): string[] | undefined {
+  if (cache.settings.clock.now() >= entry.freshUntil) return undefined;
+  const { dependencies } = entry;
+  const keys = new Array<string>(dependencies.length + 1);
+  keys[0] = entryKey;
+  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.namespace + dependencies[i];
+  return cache.hasPendingInvalidation(keys, mark) ? undefined : keys;
+}
+
+/**
+ * The second half: every version the entry was stored under is still current (`versions[from]` on, in the
+ * order of its dependencies). A store's entry that passes is kept in L1, dated by the read's start.
+ */
+function verdict(
+  cache: CacheContext,
+  entry: Entry,
+  keys: readonly string[],
+  raw: string | null,
+  versions: readonly (string | null)[],
+  from: number,
+  since: number,
+): Stored | undefined {
+  if (!sameVersions(entry.versions, versions, from)) return undefined;
+  const value = readValue(entry, cache.codec);
+  if (value === NOTHING) return undefined;
+  if (raw !== null) cache.l1?.keep(keys, raw, since);
+  return { value, fromL1: false };
+}
+
+/**
+ * The verdict on the entries at `entryKeys[i]` for each `i` of `at`, written to `found[i]`, with one read
+ * for the entries and one for every version they depend on (each shared one once).
+ */
+async function fromStore(
+  cache: CacheContext,
+  entryKeys: readonly string[],
+  at: readonly number[],
+  found: (Stored | undefined)[],
+  since: number,
+  budget: Budget | undefined,
+): Promise<void> {
+  const { store } = cache;
+  const mark = cache.invalidationMark;
+  let raws: (string | null)[] | undefined;
+  if (!store.peekDerived) {
+    const wanted = at.map((i) => entryKeys[i]);
+    raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
+  }
+  const candidates: Candidate[] = [];
+  const index = new Map<string, number>();
+  at.forEach((i, j) => {
+    const raw = raws ? raws[j] : null;
+    const entry = raws ? decoded(raw) : store.peekDerived!(entryKeys[i], undefined, sharedEntry) ?? undefined;
+    const keys = entry && candidate(cache, entryKeys[i], entry, mark);
+    if (!keys) return;
+    for (let k = 1; k < keys.length; k++) if (!index.has(keys[k])) index.set(keys[k], index.size);
+    candidates.push({ at: i, entry: entry!, raw, keys });
+  });
+  if (candidates.length === 0) return;
+  const wanted = [...index.keys()];
+  const versions = wanted.length > 0
+    ? await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget)
+    : [];
+  for (const { at, entry, raw, keys } of candidates) {
+    const current = keys.map((key, k) => k === 0 ? null : versions[index.get(key)!]);
+    found[at] = verdict(cache, entry, keys, raw, current, 1, since);
   }
 }

@@ -549,3 +549,41 @@ test("l1 push on deno kv: invalidations reach another instance's L1 through kv.w
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+test("l1: on a Redis that stops answering, a read due for validation and a soft invalidation take one deadline", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const url = `redis://127.0.0.1:${proxy.port}`;
+  const deadlineMs = 500;
+  const cache = await createCache({
+    url,
+    prefix: "l1slow",
+    l1: { maxStaleMs: 100 },
+    deadlineMs,
+    breakerThreshold: 1000, // every call meets the slow store itself
+    logger: quiet,
+  });
+  try {
+    const read = () => cache.getOrSet("s", () => "v", { ttl: 60, tags: ["s"] });
+    await read();
+    assert.equal(await cache.get("s"), "v");
+    await sleep(150); // past the bound: the next read validates first
+    proxy.delayMs = 60_000; // requests reach Redis long after the client gave up
+    const took: Record<string, number> = {};
+    let started = performance.now();
+    assert.equal(await read(), "v", "the loader's value");
+    took.read = performance.now() - started;
+    started = performance.now();
+    assert.equal((await cache.invalidateTags(["s"], { soft: true })).delivered, false, "queued");
+    took.soft = performance.now() - started;
+    for (const [what, ms] of Object.entries(took)) {
+      assert.ok(ms < deadlineMs * 1.5, `${what}: ${ms.toFixed(0)} ms for a ${deadlineMs} ms deadline`);
+    }
+    assert.ok(cache.metrics()["cache.l1.validate"] >= 1, "the read was due for validation");
+  } finally {
+    proxy.delayMs = 0;
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});

@@ -20,6 +20,7 @@ import type { CacheStore, StoreCallOptions } from "../store.ts";
 export type Fault =
   | { mode: "none" }
   | { mode: "throw"; message?: string }
+  /** Each call waits `ms` first; with `writesOnly`, only writes and deletes do (reads answer at once). */
   | { mode: "delay"; ms: number; writesOnly?: boolean }
   | { mode: "hang" }
   /** Garbles stored values that `match` (by default the cache's entries; tag versions and locks stay intact). */
@@ -87,7 +88,7 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         return f.mode === "lag"
           ? later(f.ms, () => inner.deleteMany(keys), undefined)
           : inner.deleteMany(keys, o);
-      }),
+      }, true),
     deleteIfStartsWith: (key, prefix, o) =>
       guard(o, () => {
         const f = wrapper.fault;

@@ -21,9 +21,11 @@ import {
   closeCache,
   getMetrics,
   initCache,
+  instance,
   invalidateTags,
   resetMetrics,
 } from "../../mod.ts";
+import type { CacheOptions } from "../open.ts";
 import { type FaultStore, faultStore } from "./fault_store.ts";
 import type { TestRegistrar } from "./conformance.ts";
 
@@ -78,7 +80,8 @@ export function testFaults(
   factory: () => CacheStore | Promise<CacheStore>,
   test: TestRegistrar = defaultRegistrar(),
 ): void {
-  const withFaults = (title: string, fn: (ctx: Ctx) => Promise<void>) =>
+  /** `options` are added to the suite's `initCache` options (an `l1`, a longer deadline). */
+  const withFaults = (title: string, fn: (ctx: Ctx) => Promise<void>, options: CacheOptions = {}) =>
     test(`${name} faults: ${title}`, async () => {
       const inner = await factory();
       const store = faultStore(inner);
@@ -93,6 +96,7 @@ export function testFaults(
         breakerThreshold: 3,
         breakerCooldownMs: 1000,
         retryMaxMs: 100,
+        ...options,
       });
       resetMetrics();
       try {
@@ -393,6 +397,98 @@ export function testFaults(
       check(loads() === 2, "loaded afresh");
       check(getMetrics()["cache.invalidate.pending"] === 0, "the delete landed during the read");
     },
+  );
+
+  withFaults(
+    "an invalidation made here applies at once, also to L1 and against reads made while it is in flight",
+    async (c) => {
+      const { db, get } = user();
+      const cache = instance();
+      // Slow writes: a read made meanwhile finds the old entry and versions, and must not serve them. Slow
+      // replies: a read made meanwhile is answered after the acknowledgment, and L1 must not keep what it got.
+      const faults = [
+        { mode: "delay", ms: DEADLINE_MS / 2, writesOnly: true },
+        { mode: "slow-replies", ms: DEADLINE_MS / 2 },
+      ] as const;
+      for (const fault of faults) {
+        for (const kind of ["soft", "hard", "entry"] as const) {
+          const what = `${kind}, ${fault.mode}`;
+          c.store.fault = { mode: "none" };
+          const hits = getMetrics()["cache.l1.hit"] ?? 0;
+          for (let i = 0; i < 3; i++) await get({ id: 1 });
+          check((getMetrics()["cache.l1.hit"] ?? 0) > hits, `${what}: L1 holds the entry`);
+          db.set(1, `${what}: new`);
+          c.store.fault = fault;
+          const invalidated = kind === "entry"
+            ? get.invalidate({ id: 1 })
+            : cache.invalidateTags(["user:1"], { soft: kind === "soft" });
+          await sleep(DEADLINE_MS / 5);
+          c.clock.advance(10);
+          const during = get({ id: 1 });
+          check((await invalidated).delivered, `${what}: delivered`);
+          const early = await during;
+          if (fault.mode === "delay") {
+            check(early === `${what}: new`, `${what}: a read made meanwhile got ${early}`);
+          }
+          c.store.fault = { mode: "none" };
+          const after = await get({ id: 1 });
+          check(after === `${what}: new`, `${what}: a read after the acknowledgment got ${after}`);
+          c.clock.advance(10);
+        }
+      }
+    },
+    { l1: { maxStaleMs: 60_000 } },
+  );
+
+  withFaults("getMany gives what get gives: a queued delete and an invalidated tag are misses", async (c) => {
+    const cache = instance();
+    await cache.set("k", "v1", { ttl: 60 });
+    await cache.set("t", "v1", { ttl: 60, tags: ["x"] });
+    const before = await cache.getMany(["k", "t", "none"]);
+    check(before.join() === "v1,v1,", `both read before, got ${before}`);
+    await cache.invalidateTags(["x"]);
+    check((await cache.get("t")) === undefined, "get misses the invalidated tag's entry");
+    check((await cache.getMany(["t"]))[0] === undefined, "getMany misses it too");
+    // Reads answer; the delete gets no answer in time and is queued.
+    c.store.fault = { mode: "late", ms: DEADLINE_MS * 2, writesOnly: true };
+    check(!(await cache.delete("k")).delivered, "the delete is queued");
+    check((await cache.get("k")) === undefined, "get misses the entry whose delete is queued");
+    const [value] = await cache.getMany(["k"]);
+    check(value === undefined, `getMany misses it too, not ${value}`);
+    c.store.fault = { mode: "none" };
+  });
+
+  withFaults(
+    "one deadline per call on a hanging store: L1 reads due for validation, get, getOrSetMany, soft invalidation",
+    async (c) => {
+      const deadline = DEADLINE_MS * 2;
+      const { get } = user();
+      const cache = instance();
+      const many = () =>
+        cache.getOrSetMany(["m"], (keys) => keys.map(() => "m"), { ttl: 60, tags: () => ["user:1"] });
+      check((await get({ id: 1 })) === "v1" && (await many())[0] === "m", "loaded");
+      await cache.set("s", "v", { ttl: 60, tags: ["user:1"] });
+      const calls: [string, () => Promise<unknown>][] = [
+        ["cacheRead", () => get({ id: 1 })],
+        ["get", () => cache.get("s")],
+        ["getOrSetMany", many],
+        ["soft invalidation", () => cache.invalidateTags(["user:1"], { soft: true })],
+      ];
+      const slow: string[] = [];
+      for (const [what, call] of calls) {
+        c.store.fault = { mode: "none" };
+        c.clock.advance(5_000); // past L1's bound: each held entry is due for validation
+        c.store.fault = { mode: "hang" };
+        const calls = c.store.calls;
+        const t0 = performance.now();
+        await call();
+        const ms = performance.now() - t0;
+        check(c.store.calls > calls, `${what}: the store was asked`);
+        if (ms >= deadline * 1.5) slow.push(`${what}: ${ms.toFixed(0)} ms`);
+      }
+      check(slow.length === 0, `more than one ${deadline} ms deadline: ${slow.join(", ")}`);
+    },
+    { l1: { maxStaleMs: 1000 }, deadlineMs: DEADLINE_MS * 2, breakerThreshold: 1000 },
   );
 
   withFaults(
