@@ -68,7 +68,12 @@ export interface RedisSubscriber {
 export interface RedisStoreOptions {
   /** Largest value written, in bytes. @default {16777216} (16 MiB) */
   maxValueBytes?: number;
-  /** Milliseconds to wait for the first connection before serving from the loader. @default {1000} */
+  /**
+   * Milliseconds the connection may stay silent: to connect (TCP, TLS and the handshake), or to give a reply
+   * while a command waits for one. Past it the connection is dropped and the next call opens a new one, so a
+   * half-open socket is abandoned; it also bounds `close()`. The first connection gets at least 1000 ms.
+   * `initCache({ url })` uses its `deadlineMs`. @default {1000}
+   */
   connectTimeoutMs?: number;
   /** Close the client when the cache closes; `true` for clients the store created. */
   closeClient?: boolean;

@@ -489,10 +489,13 @@ export class CacheContext {
     return left;
   }
 
-  /** {@linkcode drain}, then releases the store (waiting at most `deadlineMs` for it). */
-  async close(): Promise<Undelivered> {
+  /**
+   * {@linkcode drain}, then closes `owned` (the store this cache opened from its url), waiting at most
+   * `deadlineMs` for it; closing never fails.
+   */
+  async close(owned?: CacheStore): Promise<Undelivered> {
     const left = await this.drain();
-    await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
+    if (owned?.close) await settledWithin(owned.close(), this.settings.deadlineMs);
     return left;
   }
 }
