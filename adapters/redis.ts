@@ -21,6 +21,7 @@ import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
+import { unref } from "../src/timers.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -141,8 +142,9 @@ export function parseRedisUrl(url: string): RedisTarget {
  * @throws {TypeError} a malformed URL, naming the part.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
+  const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
   const connection = typeof clientOrUrl === "string"
-    ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), options.connectTimeoutMs ?? 1000)
+    ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;
   const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
@@ -248,8 +250,13 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
           subscriber.on("error", () => subscriber.isOpen || dropped());
           subscriber.unref?.();
           try {
-            await subscriber.connect();
-            await subscriber.subscribe(channel, onMessage);
+            // Bounded: a handshake on a half-open or crawling socket would hold the subscription (and a close
+            // waiting for its first attempt) forever.
+            await within(
+              subscriber.connect().then(() => subscriber.subscribe(channel, onMessage)),
+              connectTimeoutMs,
+              "Cannot subscribe",
+            );
           } catch (error) {
             close();
             throw error;
@@ -298,7 +305,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       let timer: ReturnType<typeof setTimeout> | undefined;
       const closed = await Promise.race([
         client.close().then(() => true, () => true),
-        new Promise<false>((resolve) => timer = setTimeout(resolve, options.connectTimeoutMs ?? 1000, false)),
+        new Promise<false>((resolve) => timer = setTimeout(resolve, connectTimeoutMs, false)),
       ]);
       clearTimeout(timer);
       if (!closed) client.destroy?.();
@@ -329,6 +336,16 @@ interface ScanLike {
 interface ClusterLike {
   masters: unknown[];
   nodeClient(node: unknown): Promise<ScanLike & { duplicate(): RedisSubscriber }>;
+}
+
+/** `promise`, or a rejection once `ms` passed first (on a timer that does not hold the process). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    unref(timer);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function isCluster(client: RedisCommands): boolean {

@@ -161,18 +161,22 @@ test("redis connection: a server answering one byte per second - opening and clo
   const proxy = new TcpProxy(server.port);
   try {
     proxy.dripMs = 1000;
-    let slow: Awaited<ReturnType<typeof createCache>> | undefined;
-    const opening = await timed(async () =>
-      slow = await createCache({
-        url: `redis://127.0.0.1:${proxy.port}`,
-        deadlineMs: DEADLINE_MS,
-        logger: new RecordingLogger(),
-      })
-    );
-    assert.ok(proxy.accepted >= 1, "the cache did connect to the proxy");
-    assert.ok(opening <= DEADLINE_MS + SLACK_MS, `createCache took ${opening.toFixed(0)} ms`);
-    const closingSlow = await timed(() => slow!.close());
-    assert.ok(closingSlow <= DEADLINE_MS + SLACK_MS, `close took ${closingSlow.toFixed(0)} ms`);
+    for (const l1 of [false, true]) { // L1 subscribes on a connection of its own
+      let slow: Awaited<ReturnType<typeof createCache>> | undefined;
+      const accepted = proxy.accepted;
+      const opening = await timed(async () =>
+        slow = await createCache({
+          url: `redis://127.0.0.1:${proxy.port}`,
+          deadlineMs: DEADLINE_MS,
+          l1,
+          logger: new RecordingLogger(),
+        })
+      );
+      assert.ok(proxy.accepted >= accepted + (l1 ? 2 : 1), "the cache did connect to the proxy");
+      assert.ok(opening <= DEADLINE_MS + SLACK_MS, `createCache (l1: ${l1}) took ${opening.toFixed(0)} ms`);
+      const closingSlow = await timed(() => slow!.close());
+      assert.ok(closingSlow <= DEADLINE_MS + SLACK_MS, `close (l1: ${l1}) took ${closingSlow.toFixed(0)} ms`);
+    }
 
     // Connected while the server answered at full speed, then a call out when it slowed down.
     proxy.dripMs = 0;
