@@ -22,6 +22,7 @@ import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { unref } from "../src/timers.ts";
+import { checkOptionNames } from "../src/option_names.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -79,6 +80,10 @@ export interface RedisStoreOptions {
   /** Close the client when the cache closes; `true` for clients the store created. */
   closeClient?: boolean;
 }
+
+const STORE_OPTION_NAMES = Object.keys(
+  { maxValueBytes: 1, connectTimeoutMs: 1, closeClient: 1 } satisfies Record<keyof RedisStoreOptions, 1>,
+);
 
 /** A parsed Redis URL. */
 export interface RedisTarget {
@@ -139,10 +144,17 @@ export function parseRedisUrl(url: string): RedisTarget {
  * Creates a Redis store from a URL (it owns the connection) or from an existing node-redis client or
  * cluster (pooled and configured by you).
  *
- * @throws {TypeError} a malformed URL, naming the part.
+ * @throws {TypeError} a malformed URL, naming the part; an unknown option, naming the closest known one.
+ * @throws {RangeError} a `connectTimeoutMs` that is not a positive number.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
+  checkOptionNames(options, STORE_OPTION_NAMES, "Cannot create redis store");
   const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+  if (!(Number.isFinite(connectTimeoutMs) && connectTimeoutMs > 0)) {
+    throw new RangeError(
+      `Cannot create redis store: connectTimeoutMs must be a positive number, current value is ${connectTimeoutMs}`,
+    );
+  }
   const connection = typeof clientOrUrl === "string"
     ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;

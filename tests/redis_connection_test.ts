@@ -6,15 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { createCache } from "../mod.ts";
+import { redisStore } from "../adapters/redis.ts"; // loaded up front: no deadline covers loading code
 import { freePort, RedisServer } from "./_servers.ts";
 import { type Direction, TcpProxy } from "./_proxy.ts";
 import { RecordingLogger } from "./_helpers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-
-// Loaded once here: the first import of the client takes a while, and no deadline covers loading code.
-await import("../adapters/redis.ts");
 
 const DEADLINE_MS = 200;
 /** Scheduling slack of a shared 2-core machine running tests in parallel. */
@@ -200,4 +198,17 @@ test("redis connection: a server answering one byte per second - opening and clo
     proxy.close();
     await server.stop();
   }
+});
+
+test("redis connection: connectTimeoutMs must be a positive number, and a misspelt option names the right one", async () => {
+  for (const bad of [0, -1, Number.NaN, Infinity]) {
+    assert.throws(
+      () => redisStore("redis://127.0.0.1:1", { connectTimeoutMs: bad }),
+      (e: Error) => e instanceof RangeError && /connectTimeoutMs must be a positive number/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => redisStore("redis://127.0.0.1:1", { connectTimeout: 100 } as never),
+    (e: Error) => e instanceof TypeError && /did you mean "connectTimeoutMs"\?/.test(e.message),
+  );
 });
