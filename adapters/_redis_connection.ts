@@ -29,7 +29,7 @@ interface Connectable {
   destroy(): void;
   ref?(): void;
   unref?(): void;
-  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown;
 }
 
 interface ClusterNodes {
@@ -148,7 +148,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   /** Every socket is open: checked on each call, so without allocating on a single node. */
   const allOpen = (): boolean => {
     if (!client.isOpen) return false;
-    if (!target.cluster) return true;
+    if (!target.cluster) return client.isReady || !stuckReconnecting();
     const { masters, replicas } = client as unknown as ClusterNodes;
     for (const node of masters) if (node.client && !node.client.isOpen) return false;
     for (const node of replicas) if (node.client && !node.client.isOpen) return false;
@@ -172,6 +172,20 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
    */
   const drop = () => {
     if (!target.cluster && client.isOpen) client.destroy();
+  };
+  /**
+   * `true` (and the connection dropped) once node-redis has been reconnecting by itself (a socket closed while
+   * calls were out) for `connectTimeoutMs`: its handshake has no bound. Calls meanwhile fail at once, as
+   * offline; the first one after that opens a new connection.
+   */
+  let unreadySince: number | undefined;
+  client.on("ready", () => unreadySince = undefined);
+  const stuckReconnecting = (): boolean => {
+    const now = performance.now();
+    if (now - (unreadySince ??= now) < connectTimeoutMs) return false;
+    unreadySince = undefined;
+    drop();
+    return true;
   };
   const watch = target.cluster ? undefined : new SilenceWatch(connectTimeoutMs, () => {
     if (!client.isReady) return;

@@ -97,6 +97,47 @@ for (const direction of ["both", "up", "down"] as Direction[]) {
 test("redis connection: a socket a NAT forgot (half-open while the path works) is abandoned within deadlineMs + 500 ms, no stale read meanwhile", () =>
   halfOpenCase("both", 0));
 
+test("redis connection: a reconnection whose handshake never completes is abandoned too (the socket closed while a call was out, and the new one is half-open)", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const cache = await createCache({
+    url: `redis://127.0.0.1:${proxy.port}`,
+    prefix: `recon${crypto.randomUUID().slice(0, 8)}`,
+    deadlineMs: DEADLINE_MS,
+    logger: new RecordingLogger(),
+  });
+  try {
+    let loads = 0;
+    const get = () => cache.getOrSet("k", () => ++loads, { ttl: 60 });
+    await get();
+    assert.equal(await get(), 1, "a hit before the fault");
+    proxy.halfOpen("both");
+    const out = get(); // out on the socket when it closes: node-redis reconnects by itself
+    await sleep(20);
+    proxy.cut();
+    proxy.restore(); // new connections are accepted, and swallow
+    await out;
+    for (const until = performance.now() + 1000; performance.now() < until;) {
+      await get();
+      await sleep(20);
+    }
+    proxy.heal();
+    const healed = performance.now();
+    let hitAt = Infinity;
+    while (performance.now() - healed < 3000 && hitAt === Infinity) {
+      const before: number = loads;
+      await get();
+      if (loads === before) hitAt = performance.now();
+      await sleep(10);
+    }
+    assert.ok(hitAt - healed <= DEADLINE_MS + 500, `hits resumed ${(hitAt - healed).toFixed(0)} ms after`);
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});
+
 test("redis connection: a slow server that answers within the deadline keeps its connection", async () => {
   const server = await RedisServer.start();
   const proxy = new TcpProxy(server.port);
