@@ -105,8 +105,8 @@ class SilenceWatch {
 
 const RECONNECT_CAP_MS = 100; // low, so that queued invalidations land soon after the server is back
 /**
- * The least time the first connection has (as before `connectTimeoutMs` followed the cache's deadline): the
- * cache does not wait for it past its deadline, and a slow start is no reason to serve from loaders for a while.
+ * The least time the first connection has: the cache waits for it no longer than its deadline, but a start
+ * slower than that (a cold process, TLS far away) still connects rather than being dropped and retried.
  */
 const FIRST_CONNECT_MS = 1000;
 const AUTH_FAILED = /^(WRONGPASS|NOAUTH|ERR AUTH)/;
