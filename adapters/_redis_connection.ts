@@ -8,6 +8,11 @@
  * - Reconnects run while calls wait; an idle connection that drops stops retrying (a retry timer would keep
  *   the process alive) and is reopened by the next call, which waits for it at most `connectTimeoutMs`.
  *   Background calls (the invalidation queue's retries) reopen it too, at their own unreferenced cadence.
+ * - Silence is death: an attempt to connect that has not finished (TCP, TLS and the handshake) within
+ *   `connectTimeoutMs` is abandoned, and so is an open connection that gave no reply for `connectTimeoutMs`
+ *   while a command waited for one (a half-open socket, which the OS may not notice for many minutes; TCP
+ *   keepalive, on by default, probes idle sockets only, and node-redis' `socketTimeout` is reset by writes).
+ * - The first connection reports a refusal at once, and has at least `FIRST_CONNECT_MS` otherwise.
  *
  * @module
  */
@@ -20,9 +25,11 @@ import { unref } from "../src/timers.ts";
 interface Connectable {
   connect(): Promise<unknown>;
   readonly isOpen: boolean;
+  readonly isReady?: boolean;
+  destroy(): void;
   ref?(): void;
   unref?(): void;
-  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "error" | "ready", listener: (error: Error) => void): unknown;
 }
 
 interface ClusterNodes {
@@ -44,17 +51,81 @@ export interface RedisConnection<Client> {
   leave(background: boolean): void;
 }
 
+/**
+ * Watches a connection for silence: `drop` runs once no call has settled for `silentMs` while one was out
+ * (checked a few times per `silentMs` by one unreferenced timer, which runs only while calls are out).
+ * Counting replies, not timeouts, keeps a slow but answering server connected: under load its replies keep
+ * coming.
+ */
+class SilenceWatch {
+  #out = 0;
+  #settled = 0;
+  #seen = 0;
+  #quietSince = 0;
+  #timer?: ReturnType<typeof setInterval>;
+
+  constructor(readonly silentMs: number, readonly drop: () => void) {}
+
+  /** A call went out. */
+  sent(): void {
+    if (this.#out++ === 0 && this.#timer === undefined) this.#start();
+  }
+
+  /** A call settled (a reply, or a failure). */
+  settled(): void {
+    this.#out--;
+    this.#settled++;
+  }
+
+  /** Forgets the silence so far (a connection just opened). */
+  reset(): void {
+    this.#quietSince = performance.now();
+  }
+
+  #start(): void {
+    this.#seen = this.#settled;
+    this.#quietSince = performance.now();
+    this.#timer = setInterval(() => this.#check(), Math.max(10, this.silentMs / 4));
+    unref(this.#timer);
+  }
+
+  #check(): void {
+    if (this.#out <= 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    } else if (this.#settled !== this.#seen) {
+      this.#seen = this.#settled;
+      this.#quietSince = performance.now();
+    } else if (performance.now() - this.#quietSince >= this.silentMs) {
+      this.#quietSince = performance.now();
+      this.drop();
+    }
+  }
+}
+
 const RECONNECT_CAP_MS = 100; // low, so that queued invalidations land soon after the server is back
+/**
+ * The least time the first connection has: the cache waits for it no longer than its deadline, but a start
+ * slower than that (a cold process, TLS far away) still connects rather than being dropped and retried.
+ */
+const FIRST_CONNECT_MS = 1000;
+const AUTH_FAILED = /^(WRONGPASS|NOAUTH|ERR AUTH)/;
 
 /** Opens a client (or a cluster) for `target`. */
 export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number): RedisConnection<Client> {
   let inFlight = 0;
+  let starting = true;
+  const firstConnectMs = Math.max(connectTimeoutMs, FIRST_CONNECT_MS);
   const tls = target.tls ? { tls: true as const } : {};
   const socket = {
-    connectTimeout: connectTimeoutMs,
+    connectTimeout: firstConnectMs, // for TCP alone; `open` bounds every attempt
     ...tls,
+    // The first connection reports a refusal at once (the cache starts with its breaker open), and a refused
+    // password is not retried in a loop: the next call tries again.
     reconnectStrategy: (retries: number, cause: Error) =>
-      inFlight === 0 ? cause : Math.min(25 * 2 ** retries, RECONNECT_CAP_MS),
+      starting || inFlight === 0 || AUTH_FAILED.test(cause?.message)
+        ? cause
+        : Math.min(25 * 2 ** retries, RECONNECT_CAP_MS),
   };
   const auth = { username: target.username, password: target.password };
   const client = (target.cluster
@@ -77,7 +148,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   /** Every socket is open: checked on each call, so without allocating on a single node. */
   const allOpen = (): boolean => {
     if (!client.isOpen) return false;
-    if (!target.cluster) return true;
+    if (!target.cluster) return client.isReady || !stuckReconnecting();
     const { masters, replicas } = client as unknown as ClusterNodes;
     for (const node of masters) if (node.client && !node.client.isOpen) return false;
     for (const node of replicas) if (node.client && !node.client.isOpen) return false;
@@ -88,40 +159,89 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   let lastError = "no answer";
   client.on("error", (error: Error) => lastError = error?.message ?? String(error));
 
-  const reason = () =>
+  const reason = (timeoutMs?: number) =>
     // Authentication is named as such, not as "the client is offline".
-    /^(WRONGPASS|NOAUTH|ERR AUTH)/.test(lastError)
+    AUTH_FAILED.test(lastError)
       ? `authentication failed (${lastError})`
-      : `no connection within ${connectTimeoutMs} ms (${lastError})`;
-  /** Connects whatever is closed; resolves once connected, on giving up, or after `connectTimeoutMs`. */
-  const open = (): Promise<true | string> =>
+      : timeoutMs
+      ? `no connection within ${timeoutMs} ms (${lastError})`
+      : `cannot connect (${lastError})`;
+  /**
+   * Drops a single node's connection (a cluster's nodes are left to the cluster): the commands waiting on it
+   * fail at once, and the next call opens a new one.
+   */
+  const drop = () => {
+    if (!target.cluster && client.isOpen) client.destroy();
+  };
+  /**
+   * `true` (and the connection dropped) once node-redis has been reconnecting by itself (a socket closed while
+   * calls were out) for `connectTimeoutMs`: its handshake has no bound. Calls meanwhile fail at once, as
+   * offline; the first one after that opens a new connection.
+   */
+  let unreadySince: number | undefined;
+  client.on("ready", () => unreadySince = undefined);
+  const stuckReconnecting = (): boolean => {
+    const now = performance.now();
+    if (now - (unreadySince ??= now) < connectTimeoutMs) return false;
+    unreadySince = undefined;
+    drop();
+    return true;
+  };
+  const watch = target.cluster ? undefined : new SilenceWatch(connectTimeoutMs, () => {
+    if (!client.isReady) return;
+    lastError = `no reply within ${connectTimeoutMs} ms: the connection was dropped`;
+    drop();
+  });
+  /**
+   * Connects whatever is closed; resolves once connected, on giving up, or after `timeoutMs`, when an attempt
+   * still under way is abandoned (a handshake on a half-open socket would wait forever).
+   */
+  const open = (timeoutMs = connectTimeoutMs): Promise<true | string> =>
     new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(reason()), connectTimeoutMs);
+      const timer = setTimeout(() => {
+        resolve(reason(timeoutMs));
+        if (!client.isReady) drop();
+      }, timeoutMs);
       unref(timer); // a caller that waits holds the process with its own timers
       const closed = client.isOpen ? connectables().filter((c) => !c.isOpen) : [client];
-      Promise.all(closed.map((c) => c.connect())).then(() => resolve(true), () => resolve(reason()))
-        .finally(() => clearTimeout(timer));
+      Promise.all(closed.map((c) => c.connect())).then(() => {
+        // A connect abandoned (or closed) midway resolves too, unconnected.
+        if (!target.cluster && !client.isReady) return resolve(reason());
+        watch?.reset();
+        resolve(true);
+      }, () => resolve(reason()))
+        .finally(() => {
+          clearTimeout(timer);
+          unrefIdle(); // a connect that outlived its timeout created sockets after the caller left
+        });
     });
   const refAll = (ref: boolean) => {
     for (const c of connectables()) ref ? c.ref?.() : c.unref?.();
   };
+  const unrefIdle = () => {
+    if (inFlight === 0) refAll(false);
+  };
 
   let opening: Promise<unknown> | undefined;
   const enter = (background: boolean): Promise<unknown> | undefined => {
+    watch?.sent();
     if (!background && inFlight++ === 0) refAll(true);
     if (opening) return opening;
     if (allOpen()) return undefined;
     return opening = open().then(() => {
       opening = undefined;
-      if (inFlight === 0) refAll(false); // sockets the cluster created meanwhile
+      unrefIdle(); // sockets the cluster created meanwhile
     });
   };
   const leave = (background: boolean): void => {
+    watch?.settled();
     if (!background && --inFlight === 0) refAll(false);
   };
 
-  inFlight++; // the first connection counts as a call: it retries until its timeout
-  const ready = open().then((result) => {
+  inFlight++; // the first connection counts as a call
+  watch?.sent();
+  const ready = open(firstConnectMs).then((result) => {
+    starting = false;
     opening = undefined;
     leave(false);
     return result;

@@ -23,6 +23,7 @@ import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/credentials.ts";
 import { checkOptions, optionNames } from "../src/option_names.ts";
+import { unref } from "../src/timers.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -70,7 +71,12 @@ export interface RedisSubscriber {
 export interface RedisStoreOptions {
   /** Largest value written, in bytes. @default {16777216} (16 MiB) */
   maxValueBytes?: number;
-  /** Milliseconds to wait for the first connection before serving from the loader. @default {1000} */
+  /**
+   * Milliseconds the connection may stay silent: to connect (TCP, TLS and the handshake), or to give a reply
+   * while a command waits for one. Past it the connection is dropped and the next call opens a new one, so a
+   * half-open socket is abandoned; it also bounds `close()`. The first connection gets at least 1000 ms.
+   * `initCache({ url })` uses its `deadlineMs`. @default {1000}
+   */
   connectTimeoutMs?: number;
   /** Close the client when the cache closes; `true` for clients the store created. */
   closeClient?: boolean;
@@ -150,12 +156,19 @@ export function parseRedisUrl(url: string): RedisTarget {
  * Creates a Redis store from a URL (it owns the connection) or from an existing node-redis client or
  * cluster (pooled and configured by you).
  *
- * @throws {TypeError} a malformed URL, naming the part.
+ * @throws {TypeError} a malformed URL, naming the part; an unknown option, naming the closest known one.
+ * @throws {RangeError} a `connectTimeoutMs` that is not a positive number.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
   checkOptions(options, REDIS_OPTION_NAMES, "Cannot create Redis store");
+  const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
+  if (!(Number.isFinite(connectTimeoutMs) && connectTimeoutMs > 0)) {
+    throw new RangeError(
+      `Cannot create Redis store: connectTimeoutMs must be a positive number, current value is ${connectTimeoutMs}`,
+    );
+  }
   const connection = typeof clientOrUrl === "string"
-    ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), options.connectTimeoutMs ?? 1000)
+    ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;
   const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
@@ -261,8 +274,13 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
           subscriber.on("error", () => subscriber.isOpen || dropped());
           subscriber.unref?.();
           try {
-            await subscriber.connect();
-            await subscriber.subscribe(channel, onMessage);
+            // Bounded: a handshake on a half-open or crawling socket would hold the subscription (and a close
+            // waiting for its first attempt) forever.
+            await within(
+              subscriber.connect().then(() => subscriber.subscribe(channel, onMessage)),
+              connectTimeoutMs,
+              "Cannot subscribe",
+            );
           } catch (error) {
             close();
             throw error;
@@ -311,7 +329,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       let timer: ReturnType<typeof setTimeout> | undefined;
       const closed = await Promise.race([
         client.close().then(() => true, () => true),
-        new Promise<false>((resolve) => timer = setTimeout(resolve, options.connectTimeoutMs ?? 1000, false)),
+        new Promise<false>((resolve) => timer = setTimeout(resolve, connectTimeoutMs, false)),
       ]);
       clearTimeout(timer);
       if (!closed) client.destroy?.();
@@ -342,6 +360,16 @@ interface ScanLike {
 interface ClusterLike {
   masters: unknown[];
   nodeClient(node: unknown): Promise<ScanLike & { duplicate(): RedisSubscriber }>;
+}
+
+/** `promise`, or a rejection once `ms` passed first (on a timer that does not hold the process). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    unref(timer);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function isCluster(client: RedisCommands): boolean {

@@ -385,10 +385,5 @@ export async function createCache(options: CacheOptions = {}): Promise<Cache> {
     new CacheEvents(),
   );
   let closed: Promise<Undelivered> | undefined;
-  return new Cache(() => context, () =>
-    closed ??= (async () => {
-      const left = await context.drain();
-      await ownedStore?.close?.().catch(() => {});
-      return left;
-    })());
+  return new Cache(() => context, () => closed ??= context.close(ownedStore));
 }

@@ -494,15 +494,19 @@ export class CacheContext {
   }
 
   /**
-   * Waits for background work, then tries to deliver queued invalidations, each at most `deadlineMs`; stops
-   * retrying and reports what did not land (one warning). The store stays open.
+   * Closes within one deadline: waits for background work, tries to deliver queued invalidations, stops
+   * retrying and reports what did not land (one warning), closes L1, then closes `owned` (the store this cache
+   * opened from its url; a store given as `store` stays open). Never fails.
    */
-  async drain(): Promise<Undelivered> {
-    const { deadlineMs } = this.settings;
-    await settledWithin(Promise.allSettled([...this.#background]), deadlineMs);
-    if (this.#queue.size > 0) await settledWithin(this.#queue.drain(), deadlineMs);
+  async close(owned?: CacheStore): Promise<Undelivered> {
+    const end = performance.now() + this.settings.deadlineMs;
+    const within = <T>(work: Promise<T>) => settledWithin(work, Math.max(0, end - performance.now()));
+    // Queued invalidations go out while background work finishes; what that work queued goes out after it.
+    const background = Promise.allSettled([...this.#background]);
+    await within(Promise.all([background, this.#queue.size > 0 && this.#queue.drain()]));
+    if (this.#queue.size > 0) await within(this.#queue.drain());
     this.#queue.stop();
-    await this.l1?.close();
+    await within(this.l1?.close() ?? Promise.resolve());
     const left = this.#queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {
       const what = left.namespace
@@ -514,13 +518,7 @@ export class CacheContext {
         `[svc-infra/cache] closing with ${what} not delivered to the ${this.store.name} store: other processes may read stale entries until they expire`,
       );
     }
-    return left;
-  }
-
-  /** {@linkcode drain}, then releases the store (waiting at most `deadlineMs` for it). */
-  async close(): Promise<Undelivered> {
-    const left = await this.drain();
-    await settledWithin(this.store.close?.() ?? Promise.resolve(), this.settings.deadlineMs);
+    if (owned?.close) await within(owned.close());
     return left;
   }
 }

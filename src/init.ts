@@ -38,8 +38,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
   state.ownedStore = ownedStore;
   const previous = replaceActive(context);
   // Its queued invalidations belong to its store: delivered there now, or reported, never moved here.
-  await previous?.drain();
-  if (previousOwned && previousOwned !== context.store) await previousOwned.close?.().catch(() => {});
+  await previous?.close(previousOwned === context.store ? undefined : previousOwned);
   context.debug(describe);
 }
 
@@ -59,8 +58,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
 export async function closeCache(): Promise<Undelivered> {
   const state = defaultState();
   const cache = activeCache();
-  const left = await cache.drain();
-  await state.ownedStore?.close?.().catch(() => {});
+  const left = await cache.close(state.ownedStore);
   state.ownedStore = undefined;
   // Fresh, in memory.
   replaceActive(new CacheContext(defaultSettings({ store: memoryStore() }), state.metrics, state.events));

@@ -238,13 +238,16 @@ export async function openCache(
     : undefined;
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
+  const deadlineMs = options.deadlineMs ?? base.deadlineMs;
   const url = options.url;
   const secrets = [...(url ? urlSecrets(url) : []), ...(options.token ? [options.token] : [])];
   let store = options.store;
   let owned = false;
   if (!store) {
     owned = true;
-    store = url ? await storeFromUrl(url, { token: options.token, clock, env }) : memoryStore({ clock });
+    store = url
+      ? await storeFromUrl(url, { token: options.token, clock, env, deadlineMs })
+      : memoryStore({ clock });
   }
   if (integrity && sealer) {
     // It remembers what opened for as many entries as L1 holds, or as many as the memory store's default.
@@ -263,7 +266,7 @@ export async function openCache(
       debug: options.debug ?? envFlag("CACHE_DEBUG", env),
       logger: options.logger ?? base.logger,
       random: options.random ?? base.random,
-      deadlineMs: options.deadlineMs ?? base.deadlineMs,
+      deadlineMs,
       tagTtlMs: options.tagTtl !== undefined ? options.tagTtl * 1000 : base.tagTtlMs,
       waitUntil: toWaitUntil(options.waitUntil),
       lock: options.lock,
@@ -278,12 +281,15 @@ export async function openCache(
     events,
   );
   if (telemetryOf) next.telemetry = telemetryOf(store.name);
-  if (l1 && l1Settings && !store.capabilities.inProcess) {
-    next.l1 = new l1.L1Tier(next, l1Settings);
-    await settledWithin(next.l1.pushReady, next.settings.deadlineMs); // so early invalidations are heard
-  }
-  const ready = await store.ready?.();
-  if (ready !== undefined && ready !== true) next.unreachableAtStart(ready);
+  if (l1 && l1Settings && !store.capabilities.inProcess) next.l1 = new l1.L1Tier(next, l1Settings);
+  // Opening waits one deadline, for the first connection and for L1's subscription (so early invalidations are
+  // heard) together. A store that failed to connect starts with the breaker open; one still connecting is used
+  // as soon as it is up (calls wait for it within their own deadlines).
+  const [ready] = await Promise.all([
+    store.ready && settledWithin(store.ready(), deadlineMs),
+    next.l1 && settledWithin(next.l1.pushReady, deadlineMs),
+  ]);
+  if (typeof ready === "string") next.unreachableAtStart(ready);
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const describe = `[INIT] store=${store.name} namespace=${prefix}:${version}${
     url ? ` url=${redactUrl(url)}` : ""

@@ -18,6 +18,8 @@ export interface UrlContext {
   readonly token?: string;
   readonly clock: Clock;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The cache's deadline: it bounds connecting too. */
+  readonly deadlineMs: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export async function storeFromUrl(url: string, context: UrlContext): Promise<Ca
     case "redis":
     case "rediss": {
       const { redisStore } = await load<typeof RedisAdapter>("redis", url);
-      return redisStore(url);
+      return redisStore(url, { connectTimeoutMs: context.deadlineMs });
     }
     case "denokv": {
       // "denokv:" → the default database; "denokv:<path>" passes <path> verbatim ("denokv::memory:").

@@ -1,19 +1,36 @@
 /**
  * A TCP proxy a test controls: `cut()` drops every connection and refuses new ones (a network partition),
  * `restore()` lets traffic through again; `delayMs` holds each request chunk that long before it reaches the
- * server (in order), so requests can arrive after the client gave up on them.
+ * server (in order), so requests can arrive after the client gave up on them. `halfOpen()` makes connections
+ * swallow bytes while they stay open (nothing tells either end), `heal()` lets new connections through again;
+ * `dripMs` hands the server's replies to the client one byte at a time.
  *
  * @module
  */
 
 import { freePort } from "./_servers.ts";
 
+/** Which way a half-open connection swallows bytes: to the server, to the client, or both. */
+export type Direction = "up" | "down" | "both";
+
+/** One proxied connection: what it swallows. */
+interface Pipe {
+  up: boolean;
+  down: boolean;
+}
+
 export class TcpProxy {
   readonly port = freePort();
   /** Added latency of client→server traffic; change it at any time. */
   delayMs = 0;
+  /** When above 0, server→client bytes travel one per `dripMs` (a server that answers, very slowly). */
+  dripMs = 0;
+  /** Connections accepted so far. */
+  accepted = 0;
   #cut = false;
+  #halfOpen?: Direction;
   #open = new Set<Deno.Conn>();
+  #pipes = new Set<Pipe>();
   #listener: Deno.Listener;
 
   constructor(targetPort: number) {
@@ -27,6 +44,7 @@ export class TcpProxy {
         client.close();
         continue;
       }
+      this.accepted++;
       this.#pipe(client, targetPort).catch(() => {});
     }
   }
@@ -40,7 +58,11 @@ export class TcpProxy {
       return;
     }
     this.#open.add(client).add(server);
+    const pipe: Pipe = { up: false, down: false };
+    if (this.#halfOpen) swallow(pipe, this.#halfOpen);
+    this.#pipes.add(pipe);
     const close = () => {
+      this.#pipes.delete(pipe);
       for (const c of [client, server]) {
         if (this.#open.delete(c)) {
           try {
@@ -49,17 +71,41 @@ export class TcpProxy {
         }
       }
     };
-    const delay = new TransformStream<Uint8Array, Uint8Array>({
+    const up = new TransformStream<Uint8Array, Uint8Array>({
       transform: async (chunk, out) => {
         if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
-        out.enqueue(chunk);
+        if (!pipe.up) out.enqueue(chunk);
+      },
+    });
+    const down = new TransformStream<Uint8Array, Uint8Array>({
+      transform: async (chunk, out) => {
+        for (let i = 0; i < chunk.length && this.dripMs > 0 && !pipe.down; i++) {
+          out.enqueue(chunk.slice(i, i + 1));
+          await new Promise((r) => setTimeout(r, this.dripMs));
+        }
+        if (this.dripMs === 0 && !pipe.down) out.enqueue(chunk);
       },
     });
     await Promise.allSettled([
-      client.readable.pipeThrough(delay).pipeTo(server.writable),
-      server.readable.pipeTo(client.writable),
+      client.readable.pipeThrough(up).pipeTo(server.writable),
+      server.readable.pipeThrough(down).pipeTo(client.writable),
     ]);
     close();
+  }
+
+  /**
+   * Every open connection, and each new one until `heal()`, swallows the bytes going `direction` from now on
+   * while it stays open: a half-open socket, which neither end is told about. A connection that swallowed
+   * stays so (the bytes it lost cannot come back).
+   */
+  halfOpen(direction: Direction = "both"): void {
+    this.#halfOpen = direction;
+    for (const pipe of this.#pipes) swallow(pipe, direction);
+  }
+
+  /** New connections work again (those made half-open stay so). */
+  heal(): void {
+    this.#halfOpen = undefined;
   }
 
   /** Drops every connection and refuses new ones. */
@@ -81,4 +127,9 @@ export class TcpProxy {
     this.cut();
     this.#listener.close();
   }
+}
+
+function swallow(pipe: Pipe, direction: Direction): void {
+  if (direction !== "down") pipe.up = true;
+  if (direction !== "up") pipe.down = true;
 }

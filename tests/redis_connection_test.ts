@@ -1,0 +1,258 @@
+/**
+ * The Redis connection against real redis-servers behind a TCP proxy: a half-open socket (bytes swallowed,
+ * socket open) is abandoned and reopened, and every wait of a caller on Redis (opening a cache, a call,
+ * closing) is bounded by `deadlineMs`, with Redis down, a wrong password, or a server that answers one byte
+ * per second.
+ */
+import assert from "node:assert/strict";
+import { createCache } from "../mod.ts";
+import { redisStore } from "../adapters/redis.ts"; // loaded up front: no deadline covers loading code
+import { freePort, RedisServer } from "./_servers.ts";
+import { type Direction, TcpProxy } from "./_proxy.ts";
+import { RecordingLogger } from "./_helpers.ts";
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+const DEADLINE_MS = 200;
+/** Scheduling slack of a shared 2-core machine running tests in parallel. */
+const SLACK_MS = 300;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Milliseconds `work` took. */
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+/**
+ * The established connection goes half-open (swallowing `direction`); so do new ones for `outageMs`, after which
+ * the path works again (0: a NAT or firewall that forgot the connection, the path never broke).
+ */
+async function halfOpenCase(direction: Direction, outageMs: number) {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const cache = await createCache({
+    url: `redis://127.0.0.1:${proxy.port}`,
+    prefix: `half${crypto.randomUUID().slice(0, 8)}`,
+    deadlineMs: DEADLINE_MS,
+    logger: new RecordingLogger(),
+  });
+  try {
+    let value = "v1";
+    let loads = 0;
+    const get = () => cache.getOrSet("u:1", () => (loads++, value), { ttl: 60, tags: ["user:1"] });
+    assert.equal(await get(), "v1");
+    assert.equal(await get(), "v1");
+    assert.equal(loads, 1, "a hit from Redis before the fault");
+
+    proxy.halfOpen(direction);
+    if (outageMs === 0) proxy.heal();
+    value = "v2";
+    const { delivered, landed } = await cache.invalidateTags(["user:1"]);
+    assert.equal(delivered, false, "the invalidation is queued: its DEL got no answer");
+    let landedAt = Infinity;
+    landed.then(() => landedAt = performance.now());
+    for (const until = performance.now() + outageMs; performance.now() < until;) {
+      assert.equal(await get(), "v2", "never the invalidated value");
+      await sleep(20);
+    }
+    if (outageMs > 0) assert.equal(landedAt, Infinity, "nothing landed while every path swallowed");
+
+    proxy.heal();
+    const healed = performance.now();
+    let hitAt = Infinity;
+    while (performance.now() - healed < 3000 && hitAt === Infinity) {
+      const before: number = loads;
+      assert.equal(await get(), "v2", "never the invalidated value");
+      if (loads === before && landedAt !== Infinity) hitAt = performance.now();
+      await sleep(10);
+    }
+    const bound = DEADLINE_MS + 500;
+    assert.ok(
+      landedAt - healed <= bound,
+      `the invalidation landed ${(landedAt - healed).toFixed(0)} ms after`,
+    );
+    assert.ok(hitAt - healed <= bound, `hits resumed ${(hitAt - healed).toFixed(0)} ms after`);
+    const direct = await createCache({ url: server.url, prefix: cache.namespace.split(":")[0] });
+    assert.equal(
+      await direct.getOrSet("u:1", () => "loaded", { ttl: 60, tags: ["user:1"] }),
+      "v2",
+      "Redis holds the new entry",
+    );
+    await direct.close();
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+}
+
+for (const direction of ["both", "up", "down"] as Direction[]) {
+  test(`redis connection: a half-open socket (swallowing ${direction}, every path for 1 s) is abandoned - a queued invalidation lands and hits resume within deadlineMs + 500 ms of the path working, no stale read meanwhile`, () =>
+    halfOpenCase(direction, 1000));
+}
+
+test("redis connection: a socket a NAT forgot (half-open while the path works) is abandoned within deadlineMs + 500 ms, no stale read meanwhile", () =>
+  halfOpenCase("both", 0));
+
+test("redis connection: a reconnection whose handshake never completes is abandoned too (the socket closed while a call was out, and the new one is half-open)", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const cache = await createCache({
+    url: `redis://127.0.0.1:${proxy.port}`,
+    prefix: `recon${crypto.randomUUID().slice(0, 8)}`,
+    deadlineMs: DEADLINE_MS,
+    logger: new RecordingLogger(),
+  });
+  try {
+    let loads = 0;
+    const get = () => cache.getOrSet("k", () => ++loads, { ttl: 60 });
+    await get();
+    assert.equal(await get(), 1, "a hit before the fault");
+    proxy.halfOpen("both");
+    const out = get(); // out on the socket when it closes: node-redis reconnects by itself
+    await sleep(20);
+    proxy.cut();
+    proxy.restore(); // new connections are accepted, and swallow
+    await out;
+    for (const until = performance.now() + 1000; performance.now() < until;) {
+      await get();
+      await sleep(20);
+    }
+    proxy.heal();
+    const healed = performance.now();
+    let hitAt = Infinity;
+    while (performance.now() - healed < 3000 && hitAt === Infinity) {
+      const before: number = loads;
+      await get();
+      if (loads === before) hitAt = performance.now();
+      await sleep(10);
+    }
+    assert.ok(hitAt - healed <= DEADLINE_MS + 500, `hits resumed ${(hitAt - healed).toFixed(0)} ms after`);
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});
+
+test("redis connection: a slow server that answers within the deadline keeps its connection", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const cache = await createCache({
+    url: `redis://127.0.0.1:${proxy.port}`,
+    prefix: "slow",
+    deadlineMs: 500,
+    logger: new RecordingLogger(),
+  });
+  try {
+    let loads = 0;
+    const get = () => cache.getOrSet("k", () => ++loads, { ttl: 60 });
+    await get();
+    proxy.delayMs = 250; // each request waits that long: one call at a time, silent for half the deadline
+    let hits = 0;
+    for (const until = performance.now() + 2000; performance.now() < until;) if (await get() === 1) hits++;
+    assert.equal(loads, 1, "every read was a hit from Redis");
+    assert.ok(hits >= 3, `${hits} slow hits`);
+    assert.equal(proxy.accepted, 1, "one connection all along");
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});
+
+test("redis connection: with Redis down, createCache returns within deadlineMs and says why", async () => {
+  const logger = new RecordingLogger();
+  let cache: Awaited<ReturnType<typeof createCache>> | undefined;
+  const ms = await timed(async () =>
+    cache = await createCache({ url: `redis://127.0.0.1:${freePort()}`, deadlineMs: DEADLINE_MS, logger })
+  );
+  await cache!.close();
+  assert.ok(ms <= DEADLINE_MS + SLACK_MS, `createCache took ${ms.toFixed(0)} ms`);
+  assert.match(logger.at("warn")[0], /cannot be reached at start-up/);
+});
+
+test("redis connection: with a wrong password, createCache returns within deadlineMs, named an authentication failure", async () => {
+  const server = await RedisServer.start(["--requirepass", "pw"]);
+  const logger = new RecordingLogger();
+  try {
+    let cache: Awaited<ReturnType<typeof createCache>> | undefined;
+    const ms = await timed(async () =>
+      cache = await createCache({
+        url: `redis://:wrong@127.0.0.1:${server.port}`,
+        deadlineMs: DEADLINE_MS,
+        logger,
+      })
+    );
+    await cache!.close();
+    assert.ok(ms <= DEADLINE_MS + SLACK_MS, `createCache took ${ms.toFixed(0)} ms`);
+    assert.match(logger.at("warn")[0], /cannot be reached at start-up: authentication failed \(WRONGPASS/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test("redis connection: a server answering one byte per second - opening and closing the cache each take at most deadlineMs", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  try {
+    proxy.dripMs = 1000;
+    for (const l1 of [false, true]) { // L1 subscribes on a connection of its own
+      let slow: Awaited<ReturnType<typeof createCache>> | undefined;
+      const accepted = proxy.accepted;
+      const opening = await timed(async () =>
+        slow = await createCache({
+          url: `redis://127.0.0.1:${proxy.port}`,
+          deadlineMs: DEADLINE_MS,
+          l1,
+          logger: new RecordingLogger(),
+        })
+      );
+      assert.ok(proxy.accepted >= accepted + (l1 ? 2 : 1), "the cache did connect to the proxy");
+      assert.ok(opening <= DEADLINE_MS + SLACK_MS, `createCache (l1: ${l1}) took ${opening.toFixed(0)} ms`);
+      const closingSlow = await timed(() => slow!.close());
+      assert.ok(closingSlow <= DEADLINE_MS + SLACK_MS, `close (l1: ${l1}) took ${closingSlow.toFixed(0)} ms`);
+    }
+
+    // Connected while the server answered at full speed, then a call out when it slowed down.
+    proxy.dripMs = 0;
+    const cache = await createCache({
+      url: `redis://127.0.0.1:${proxy.port}`,
+      deadlineMs: DEADLINE_MS,
+      logger: new RecordingLogger(),
+    });
+    let loads = 0;
+    await cache.getOrSet("k", () => ++loads, { ttl: 60 });
+    assert.equal(await cache.getOrSet("k", () => ++loads, { ttl: 60 }), 1, "a hit at full speed");
+    proxy.dripMs = 1000;
+    assert.equal(
+      await cache.getOrSet("k", () => ++loads, { ttl: 60 }),
+      2,
+      "the slow hit gave way to the loader",
+    );
+    assert.equal((await cache.invalidateTags(["t"])).delivered, false, "an invalidation queued");
+    let left: Awaited<ReturnType<typeof cache.close>> | undefined;
+    const closing = await timed(async () => left = await cache.close());
+    assert.equal(left!.keys.length, 1, "reported as not delivered");
+    assert.ok(closing <= DEADLINE_MS + SLACK_MS, `close took ${closing.toFixed(0)} ms`);
+  } finally {
+    proxy.close();
+    await server.stop();
+  }
+});
+
+test("redis connection: connectTimeoutMs must be a positive number, and a misspelt option names the right one", async () => {
+  for (const bad of [0, -1, Number.NaN, Infinity]) {
+    assert.throws(
+      () => redisStore("redis://127.0.0.1:1", { connectTimeoutMs: bad }),
+      (e: Error) => e instanceof RangeError && /connectTimeoutMs must be a positive number/.test(e.message),
+    );
+  }
+  assert.throws(
+    () => redisStore("redis://127.0.0.1:1", { connectTimeout: 100 } as never),
+    (e: Error) => e instanceof TypeError && /did you mean "connectTimeoutMs"\?/.test(e.message),
+  );
+});
