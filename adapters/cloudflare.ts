@@ -30,5 +30,6 @@ export {
   type DurableObjectStoreOptions,
   type DurableObjectStubLike,
 } from "./durable_object.ts";
+export { cloudflareStore, type CloudflareStoreOptions, type KvNamespaceLike } from "./cloudflare_kv.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";

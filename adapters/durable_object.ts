@@ -79,6 +79,8 @@ export type ObjectRequest =
   | { readonly op: "set"; readonly writes: readonly ObjectWrite[] }
   | { readonly op: "delete"; readonly keys: readonly string[] }
   | { readonly op: "deleteIfStartsWith"; readonly key: string; readonly prefix: string }
+  /** Deletes each row whose body id is still the given one (a body that never reached KV). */
+  | { readonly op: "deleteBodies"; readonly rows: readonly (readonly [key: string, body: string])[] }
   | { readonly op: "scan"; readonly prefix: string };
 
 /** The URL of requests to the object (only its path matters; the host is never resolved). */
@@ -356,6 +358,11 @@ export class CacheObject {
         this.#ctx.storage.sql.exec("DELETE FROM svc_cache WHERE key = ?", request.key);
         return true;
       }
+      case "deleteBodies":
+        for (const [key, body] of request.rows) {
+          this.#ctx.storage.sql.exec("DELETE FROM svc_cache WHERE key = ? AND body = ?", key, body);
+        }
+        return null;
       case "scan":
         return this.#ctx.storage.sql.exec(
           "SELECT key FROM svc_cache WHERE expires > ? AND substr(key, 1, ?) = ?",

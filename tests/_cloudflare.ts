@@ -14,21 +14,28 @@ import { freePort } from "./_servers.ts";
 export class Wrangler {
   readonly base: string;
   readonly #child: Deno.ChildProcess;
-  readonly #state: string;
+  /** The state directory, when this wrangler made it (and removes it). */
+  readonly #state?: string;
 
-  private constructor(base: string, child: Deno.ChildProcess, state: string) {
+  private constructor(base: string, child: Deno.ChildProcess, state?: string) {
     this.base = base;
     this.#child = child;
     this.#state = state;
   }
 
   /**
-   * Starts wrangler in `cwd` with `configs` (the first one is served) and waits until `probe` answers. The
-   * process group is killed when Deno exits, even if the test that started it did not stop it.
+   * Starts wrangler in `cwd` with `configs` (the first one is served) and waits until `probe` answers. Its
+   * storage is in `persistTo` (kept), or in a fresh directory removed by `stop`. The process group is killed
+   * when Deno exits, even if the test that started it did not stop it.
    */
-  static async start(cwd: string, configs: string[], probe = "/capabilities"): Promise<Wrangler> {
+  static async start(
+    cwd: string,
+    configs: string[],
+    probe = "/capabilities",
+    persistTo?: string,
+  ): Promise<Wrangler> {
     const port = freePort();
-    const state = await Deno.makeTempDir({ prefix: "svc-cache-wrangler-" });
+    const state = persistTo ?? await Deno.makeTempDir({ prefix: "svc-cache-wrangler-" });
     const args = ["dev", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(freePort())];
     for (const config of configs) args.push("-c", config);
     args.push("--persist-to", state);
@@ -40,7 +47,7 @@ export class Wrangler {
       stderr: "null",
       detached: true, // its own process group: wrangler's server and workerd are its children
     }).spawn();
-    const wrangler = new Wrangler(`http://127.0.0.1:${port}`, child, state);
+    const wrangler = new Wrangler(`http://127.0.0.1:${port}`, child, persistTo ? undefined : state);
     const kill = () => wrangler.#kill();
     globalThis.addEventListener("unload", kill);
     for (let i = 0; i < 600; i++) {
@@ -65,7 +72,7 @@ export class Wrangler {
   async stop(): Promise<void> {
     this.#kill();
     await this.#child.status;
-    await Deno.remove(this.#state, { recursive: true }).catch(() => {});
+    if (this.#state) await Deno.remove(this.#state, { recursive: true }).catch(() => {});
   }
 }
 

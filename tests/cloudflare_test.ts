@@ -1,0 +1,115 @@
+/**
+ * The Cloudflare stores beyond the shared suites: bad input, where the KV hybrid keeps what (bodies in KV, only
+ * their start in the object), that a body KV returns late is a miss and never the invalidated value, and that
+ * the object's keys survive a restart of the runtime (storage, not memory).
+ */
+import assert from "node:assert/strict";
+import { cloudflareStore, durableObjectStore } from "../adapters/cloudflare.ts";
+import { createCache } from "../mod.ts";
+import { FIXTURE, startWorkers, workerStore, Wrangler } from "./_cloudflare.ts";
+
+const test = (name: string, fn: () => Promise<void> | void) =>
+  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
+
+const namespace = { idFromName: (name: string) => name, get: () => ({ fetch: () => Promise.reject() }) };
+const kv = { get: () => Promise.resolve(null), put: () => Promise.resolve() } as never;
+
+test("cloudflare: bad input is a typed error naming the problem", () => {
+  assert.throws(() => durableObjectStore(undefined as never), TypeError);
+  assert.throws(
+    () => durableObjectStore(namespace, { shards: 0 }),
+    /shards must be an integer from 1 to 256/,
+  );
+  assert.throws(() => durableObjectStore(namespace, { shards: 0 }), RangeError);
+  assert.throws(() => durableObjectStore(namespace, { maxValueBytes: 3e6 }), RangeError);
+  assert.throws(() => durableObjectStore(namespace, { shard: 2 } as never), /did you mean "shards"/);
+  assert.throws(
+    () => cloudflareStore({ kv } as never),
+    /durableObject is missing\. Workers KV alone has no compare-and-set/,
+  );
+  assert.throws(() => cloudflareStore({ durableObject: namespace, kv: {} as never }), TypeError);
+  assert.throws(
+    () => cloudflareStore({ durableObject: namespace, kv, bodykey: () => true } as never),
+    /"bodyKey"/,
+  );
+});
+
+test("cloudflare kv: a long value's body is in KV, the object keeps its start; short values stay whole", async () => {
+  const workers = await startWorkers();
+  try {
+    const hybrid = await workerStore(workers.base, "kv");
+    const object = await workerStore(workers.base, "do"); // reads the object's rows as they are
+    const long = "b".repeat(1000), short = "s".repeat(100);
+    assert.deepEqual(
+      await hybrid.setMany([{ key: "x:e:long", value: long, ttlMs: 60_000 }, {
+        key: "x:t:short",
+        value: short,
+        ttlMs: 60_000,
+      }]),
+      [true, true],
+    );
+    assert.deepEqual(await hybrid.getMany(["x:e:long", "x:t:short"]), [long, short]);
+    assert.deepEqual(await object.getMany(["x:e:long", "x:t:short"]), ["b".repeat(128), short]);
+    assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 64), ["b".repeat(64)]);
+    assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 300), ["b".repeat(300)], "longer heads read KV");
+  } finally {
+    await workers.stop();
+  }
+});
+
+test("cloudflare kv: a body KV shows late is a miss, never the invalidated value; then the new one", async () => {
+  const workers = await startWorkers();
+  try {
+    const lagging = await workerStore(workers.base, "kv-lag-1500");
+    const key = "lag:e:item";
+    const v1 = "v1".padEnd(500, "."), v2 = "v2".padEnd(500, ".");
+    await lagging.setMany([{ key, value: v1, ttlMs: 60_000 }]);
+    assert.equal((await lagging.getMany([key]))[0], null, "v1 not yet in KV: a miss");
+    await new Promise((r) => setTimeout(r, 1700));
+    assert.equal((await lagging.getMany([key]))[0], v1, "v1 visible");
+    // A per-entry invalidation, then a reload: KV still holds v1 for the next 1.5 s.
+    await lagging.deleteMany([key]);
+    assert.equal((await lagging.getMany([key]))[0], null, "deleted at once, though v1 is still in KV");
+    await lagging.setMany([{ key, value: v2, ttlMs: 60_000, ifAbsent: true }]);
+    for (let i = 0; i < 5; i++) {
+      assert.equal(
+        (await lagging.getMany([key]))[0],
+        null,
+        "KV returns v1, the object holds v2's id: a miss",
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1700));
+    assert.equal((await lagging.getMany([key]))[0], v2, "v2 once KV shows it");
+  } finally {
+    await workers.stop();
+  }
+});
+
+test("durable object: keys live in the object's storage and survive a restart of workerd", async () => {
+  const state = await Deno.makeTempDir({ prefix: "svc-cache-do-state-" });
+  try {
+    const prefix = `restart${Date.now()}`;
+    let loads = 0;
+    const read = async (base: string) => {
+      const cache = await createCache({ store: await workerStore(base, "do"), prefix });
+      try {
+        return await cache.getOrSet("item", () => ({ n: ++loads }), { ttl: 600, tags: ["t"] });
+      } finally {
+        await cache.close();
+      }
+    };
+    const first = await Wrangler.start(FIXTURE, ["wrangler.toml", "second/wrangler.toml"], undefined, state);
+    assert.deepEqual(await read(first.base), { n: 1 });
+    assert.deepEqual(await read(first.base), { n: 1 });
+    await first.stop();
+    const second = await Wrangler.start(FIXTURE, ["wrangler.toml", "second/wrangler.toml"], undefined, state);
+    try {
+      assert.deepEqual(await read(second.base), { n: 1 }, "a hit after the restart: the object kept it");
+      assert.equal(loads, 1);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    await Deno.remove(state, { recursive: true });
+  }
+});
