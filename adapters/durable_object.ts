@@ -86,17 +86,18 @@ export type ObjectRequest =
 /** The URL of requests to the object (only its path matters; the host is never resolved). */
 const OBJECT_URL = "https://cache.object/v1";
 
-/** Sends one request to an object and returns its JSON answer; a refusal is an `Error` with its text. */
+/**
+ * Sends one request to an object and returns its JSON answer; a refusal is an `Error` with its text. The call's
+ * signal is not used: the cache makes one deadline signal for the calls of a short window, possibly while
+ * handling another request, and Workers throw when a request touches another's signal ("Cannot perform I/O on
+ * behalf of a different request"). The cache's deadline rejects the caller on time without it.
+ */
 export async function askObject<T>(
   stub: DurableObjectStubLike,
   request: ObjectRequest,
-  options?: StoreCallOptions,
+  _options?: StoreCallOptions,
 ): Promise<T> {
-  const response = await stub.fetch(OBJECT_URL, {
-    method: "POST",
-    body: JSON.stringify(request),
-    signal: options?.signal,
-  });
+  const response = await stub.fetch(OBJECT_URL, { method: "POST", body: JSON.stringify(request) });
   if (!response.ok) {
     throw new Error(`Durable Object store: the object answered ${response.status}: ${await response.text()}`);
   }

@@ -1,0 +1,52 @@
+/**
+ * examples/cloudflare in workerd (`wrangler dev`, local): the products Worker with `cacheRead`, tags and
+ * invalidation, its cache in a Durable Object, and with entry bodies in Workers KV. Exercised over HTTP: miss,
+ * hit, a write that invalidates one product's tag, an invalidation of every product, and the loads counted.
+ */
+import assert from "node:assert/strict";
+import { Wrangler } from "./_cloudflare.ts";
+
+const EXAMPLE = new URL("../examples/cloudflare/", import.meta.url).pathname;
+
+async function exercise(base: string) {
+  const get = async (id: number) => {
+    const res = await fetch(`${base}/products/${id}`);
+    return [res.headers.get("x-cache"), (await res.json()).price];
+  };
+  const loads = async () => (await (await fetch(`${base}/metrics`)).json()).loads;
+  assert.deepEqual(await get(1), ["MISS", 10]);
+  assert.deepEqual(await get(1), ["HIT", 10]);
+  assert.deepEqual(await get(2), ["MISS", 25]);
+  assert.equal(await loads(), 2, "two loads for three reads");
+  const put = await fetch(`${base}/products/1`, { method: "PUT", body: JSON.stringify({ price: 12 }) });
+  assert.equal((await put.json()).delivered, true, "the invalidation reached the object");
+  assert.deepEqual(await get(1), ["MISS", 12], "the write invalidated product:1");
+  assert.deepEqual(await get(1), ["HIT", 12], JSON.stringify(await (await fetch(`${base}/metrics`)).json()));
+  assert.deepEqual(await get(2), ["HIT", 25], "product:2 kept");
+  const all = await fetch(`${base}/products/invalidate`, { method: "POST" });
+  assert.equal((await all.json()).delivered, true);
+  assert.deepEqual(await get(1), ["MISS", 12]);
+  assert.deepEqual(await get(2), ["MISS", 25]);
+  assert.equal(await loads(), 5);
+}
+
+for (
+  const [what, config] of [["a Durable Object", "wrangler.toml"], [
+    "KV + a Durable Object",
+    "wrangler.kv.toml",
+  ]]
+) {
+  Deno.test({
+    name: `cloudflare example: cacheRead, tags and invalidation in workerd, cache in ${what}`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      const wrangler = await Wrangler.start(EXAMPLE, [config], "/metrics");
+      try {
+        await exercise(wrangler.base);
+      } finally {
+        await wrangler.stop();
+      }
+    },
+  });
+}
