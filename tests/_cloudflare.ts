@@ -43,8 +43,8 @@ export class Wrangler {
       args,
       cwd,
       env: { CI: "true", WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "null",
+      stdout: Deno.env.get("SVC_WRANGLER_OUTPUT") ? "inherit" : "null",
+      stderr: Deno.env.get("SVC_WRANGLER_OUTPUT") ? "inherit" : "null",
       detached: true, // its own process group: wrangler's server and workerd are its children
     }).spawn();
     const wrangler = new Wrangler(`http://127.0.0.1:${port}`, child, persistTo ? undefined : state);
