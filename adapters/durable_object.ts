@@ -267,7 +267,9 @@ export interface DurableObjectStateLike {
   /** The object's storage. */
   readonly storage: {
     readonly sql: {
-      exec(query: string, ...bindings: unknown[]): { toArray(): Record<string, unknown>[] };
+      exec(query: string, ...bindings: unknown[]): Iterable<Record<string, unknown>> & {
+        toArray(): Record<string, unknown>[];
+      };
     };
     getAlarm(): Promise<number | null>;
     setAlarm(at: number): Promise<void>;
@@ -364,13 +366,20 @@ export class CacheObject {
           this.#ctx.storage.sql.exec("DELETE FROM svc_cache WHERE key = ? AND body = ?", key, body);
         }
         return null;
-      case "scan":
-        return this.#ctx.storage.sql.exec(
-          "SELECT key FROM svc_cache WHERE expires > ? AND substr(key, 1, ?) = ?",
-          now,
-          request.prefix.length,
+      case "scan": {
+        // Keys that start with the prefix sort right after it (bytewise), together: read from it, stop after.
+        const found: string[] = [];
+        const rows = this.#ctx.storage.sql.exec(
+          "SELECT key, expires FROM svc_cache WHERE key >= ? ORDER BY key",
           request.prefix,
-        ).toArray().map((row) => row.key as string);
+        );
+        for (const row of rows) {
+          const key = row.key as string;
+          if (!key.startsWith(request.prefix)) break;
+          if ((row.expires as number) > now) found.push(key);
+        }
+        return found;
+      }
       default:
         throw new TypeError(`unknown operation ${JSON.stringify((request as { op: unknown }).op)}`);
     }

@@ -34,7 +34,7 @@ test("cloudflare: bad input is a typed error naming the problem", () => {
   );
 });
 
-test("cloudflare kv: a long value's body is in KV, the object keeps its start; short values stay whole", async () => {
+test("cloudflare kv: a long value's body is in KV, the object keeps its start; short values stay whole; scan", async () => {
   const workers = await startWorkers();
   try {
     const hybrid = await workerStore(workers.base, "kv");
@@ -52,6 +52,12 @@ test("cloudflare kv: a long value's body is in KV, the object keeps its start; s
     assert.deepEqual(await object.getMany(["x:e:long", "x:t:short"]), ["b".repeat(128), short]);
     assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 64), ["b".repeat(64)]);
     assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 300), ["b".repeat(300)], "longer heads read KV");
+    // Scans go by the object's key order (bytewise UTF-8): keys past the BMP right after the prefix included.
+    const keys = ["é:😀", "é:a", "é:\uffff", "é", "éa", "f"];
+    await object.setMany(keys.map((key) => ({ key, value: "v", ttlMs: 60_000 })));
+    assert.deepEqual((await hybrid.scan!("é:")).sort(), ["é:a", "é:\uffff", "é:😀"].sort());
+    await object.setMany(["😀:a", "😀", "😀:b"].map((key) => ({ key, value: "v", ttlMs: 60_000 })));
+    assert.deepEqual((await hybrid.scan!("😀:")).sort(), ["😀:a", "😀:b"], "a prefix past the BMP");
   } finally {
     await workers.stop();
   }
