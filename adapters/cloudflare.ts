@@ -3,7 +3,9 @@
  * - {@linkcode durableObjectStore}: every key in a Durable Object ({@linkcode CacheObject}, exported from your
  *   Worker): strongly consistent and transactional, so the cache keeps its rule exactly as on Redis;
  * - {@linkcode cloudflareStore}: entry bodies in Workers KV (cheap global reads), their versions, claims and
- *   locks in the Durable Object, which judges every body KV returns: KV's delay costs misses, never stale reads.
+ *   locks in the Durable Object, which judges every body KV returns: KV's delay costs misses, never stale reads;
+ * - {@linkcode cacheApiTier}: Hono responses kept per data center in the Cache API, served while younger than a
+ *   bound you choose (the Cache API cannot hear invalidations made elsewhere: the tier bounds the rule).
  *
  * @example
  * ```ts ignore
@@ -31,5 +33,12 @@ export {
   type DurableObjectStubLike,
 } from "./durable_object.ts";
 export { cloudflareStore, type CloudflareStoreOptions, type KvNamespaceLike } from "./cloudflare_kv.ts";
+export {
+  type CacheApiContext,
+  cacheApiTier,
+  type CacheApiTierOptions,
+  type CacheLike,
+  purgeCacheApi,
+} from "./cloudflare_cache_api.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";

@@ -50,3 +50,54 @@ for (
     },
   });
 }
+
+Deno.test({
+  name:
+    "cloudflare example: the Cache API tier answers from the data center within its bound, purged by local writes",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const wrangler = await Wrangler.start(EXAMPLE, ["wrangler.toml"], "/metrics");
+    const base = wrangler.base;
+    try {
+      const get = async (id: number) => {
+        const res = await fetch(`${base}/tiered/products/${id}`);
+        return [res.headers.get("x-cache-tier"), (await res.json()).price];
+      };
+      const loads = async () => (await (await fetch(`${base}/metrics`)).json()).loads;
+      assert.deepEqual(await get(2), [null, 25], "first: through to the shared cache");
+      await waitForTier(() => get(2), "kept");
+      const before = await loads();
+      assert.deepEqual(await get(2), ["HIT", 25]);
+      assert.equal(await loads(), before, "served by the tier, nothing loaded");
+      // A write elsewhere: the shared cache is invalidated, this data center's copy is not told.
+      const change = await fetch(`${base}/products/2`, {
+        method: "PUT",
+        body: JSON.stringify({ price: 30 }),
+      });
+      await change.body?.cancel(); // this one purges the tiered URL here: read-your-writes in this data center
+      assert.deepEqual(await get(2), [null, 30], "a local write purged the copy");
+      await waitForTier(() => get(2), "kept again");
+      const loadsBefore = await loads();
+      const elsewhere = await fetch(`${base}/products/invalidate`, { method: "POST" });
+      await elsewhere.body?.cancel();
+      const since = Date.now();
+      const seen = await get(2);
+      if (Date.now() - since < 1500) assert.deepEqual(seen, ["HIT", 30], "within the bound: the kept copy");
+      await new Promise((r) => setTimeout(r, 1600));
+      assert.deepEqual(await get(2), [null, 30], "past the bound: not served from the tier");
+      assert.equal(await loads(), loadsBefore + 1, "the shared cache saw the invalidation and loaded");
+    } finally {
+      await wrangler.stop();
+    }
+  },
+});
+
+/** Reads until the tier answers (its write is in the background of the first response). */
+async function waitForTier(read: () => Promise<unknown[]>, what: string) {
+  for (let i = 0; i < 50; i++) {
+    if ((await read())[0] === "HIT") return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`the tier never answered (${what})`);
+}

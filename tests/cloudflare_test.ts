@@ -4,7 +4,7 @@
  * the object's keys survive a restart of the runtime (storage, not memory).
  */
 import assert from "node:assert/strict";
-import { cloudflareStore, durableObjectStore } from "../adapters/cloudflare.ts";
+import { cacheApiTier, type CacheLike, cloudflareStore, durableObjectStore } from "../adapters/cloudflare.ts";
 import { createCache } from "../mod.ts";
 import { FIXTURE, startWorkers, workerStore, Wrangler } from "./_cloudflare.ts";
 
@@ -118,4 +118,37 @@ test("durable object: keys live in the object's storage and survive a restart of
   } finally {
     await Deno.remove(state, { recursive: true });
   }
+});
+
+test("cache api tier: keeps only what is the same for every caller; typed errors", async () => {
+  assert.throws(() => cacheApiTier({} as never), /maxStaleMs is required/);
+  assert.throws(() => cacheApiTier({ maxStaleMs: 0 }), RangeError);
+  assert.throws(() => cacheApiTier({ maxStaleMs: 1, cach: {} } as never), /did you mean "cache"/);
+  const kept = new Map<string, Response>();
+  const cache: CacheLike = {
+    match: (r) => Promise.resolve(kept.get(r.url)?.clone()),
+    put: (r, res) => (kept.set(r.url, res), Promise.resolve()),
+    delete: (r) => Promise.resolve(kept.delete(r.url)),
+  };
+  const tier = cacheApiTier({ maxStaleMs: 60_000, cache });
+  const call = async (url: string, headers: HeadersInit, response: () => Response) => {
+    let ran = 0;
+    const c = { req: { method: "GET", url, raw: new Request(url, { headers }) }, res: new Response() };
+    const answer = await tier(c, () => (ran++, c.res = response(), Promise.resolve()));
+    return { ran, answer };
+  };
+  const plain = () => new Response("x");
+  await call("http://a/1", {}, plain);
+  assert.equal((await call("http://a/1", {}, plain)).answer?.headers.get("x-cache-tier"), "HIT");
+  await call("http://a/2", { authorization: "Bearer t" }, plain);
+  await call("http://a/3", {}, () => new Response("x", { headers: { "set-cookie": "s=1" } }));
+  await call("http://a/4", {}, () => new Response("x", { headers: { vary: "accept-language" } }));
+  await call(
+    "http://a/5",
+    {},
+    () => new Response("x", { headers: { "cache-control": "private, max-age=9" } }),
+  );
+  await call("http://a/6", {}, () => new Response("x", { status: 404 }));
+  assert.deepEqual([...kept.keys()], ["http://a/1"], "only the response the same for every caller is kept");
+  assert.equal((await call("http://a/1", { cookie: "s=1" }, plain)).ran, 1, "a request with a cookie passes");
 });

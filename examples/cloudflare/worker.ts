@@ -7,18 +7,21 @@
  *
  * Then `curl localhost:8787/products/1` (MISS, then HIT), `curl -X PUT localhost:8787/products/1 -d
  * '{"price":12}'` (invalidates `product:1`), `curl -X POST localhost:8787/products/invalidate` (all of them),
- * `curl localhost:8787/metrics`. The Durable Object class is exported below and bound in wrangler.toml.
+ * `curl localhost:8787/metrics`; `/tiered/products/1` adds this data center's Cache API in front (1.5 s bound).
+ * The Durable Object class is exported below and bound in wrangler.toml.
  *
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { cacheRead, getMetrics, initCache, invalidateTags } from "../../mod.ts";
 import {
+  cacheApiTier,
   cloudflareStore,
   type DurableObjectNamespaceLike,
   durableObjectStore,
   type KvNamespaceLike,
+  purgeCacheApi,
 } from "../../adapters/cloudflare.ts";
 export { CacheObject } from "../../adapters/cloudflare.ts";
 
@@ -58,7 +61,8 @@ const getProduct = cacheRead(
 
 const app = new Hono<{ Bindings: Env }>();
 
-app.get("/products/:id", async (c) => {
+/** Reads a product through the cache, with its `x-cache` status. */
+async function productResponse(c: Context<{ Bindings: Env }>): Promise<Response> {
   let status = "MISS";
   const product = await getProduct({ id: Number(c.req.param("id")) }, {
     waitUntil: (p) => c.executionCtx.waitUntil(p),
@@ -66,16 +70,24 @@ app.get("/products/:id", async (c) => {
   });
   c.header("x-cache", status);
   return product ? c.json(product) : c.json({ error: "not found" }, 404);
-});
+}
+
+app.get("/products/:id", productResponse);
+
+// The same, answered from this data center's Cache API while the copy is younger than 1.5 s: writes made
+// elsewhere are seen here within that bound (writes made here purge it at once, below).
+app.get("/tiered/products/:id", cacheApiTier({ maxStaleMs: 1500 }), productResponse);
 
 app.put("/products/:id", async (c) => {
   const id = Number(c.req.param("id"));
   const product = { ...products.get(id), ...(await c.req.json()), id } as Product;
   products.set(id, product);
   const { delivered } = await invalidateTags(`product:${id}`);
+  await purgeCacheApi(new URL(`/tiered/products/${id}`, c.req.url).href); // read-your-writes in this data center
   return c.json({ product, delivered });
 });
 
+// Invalidates every product in the shared cache only, as a write in another data center would.
 app.post("/products/invalidate", async (c) => c.json(await invalidateTags("products")));
 
 app.get("/metrics", (c) => c.json({ ...getMetrics(), loads }));
