@@ -6,8 +6,8 @@
  *
  * Its scope, honestly: the Cache API is local to one data center and cannot be told of an invalidation made
  * elsewhere (Workers can only delete its entries in the data center they run in), so this tier does not keep
- * the cache's rule. It bounds it: a response served from it is never older than what was acknowledged
- * `maxStaleMs` before it was stored. Within one data center, {@linkcode purgeCacheApi} deletes a URL at once
+ * the cache's rule. It bounds it: a response served from it is never older than what was acknowledged more
+ * than `maxStaleMs` before the request. Within one data center, {@linkcode purgeCacheApi} deletes a URL at once
  * (read-your-writes there). Responses are kept by URL alone, so anything that varies by caller is let through
  * and never kept: requests with `Authorization` or `Cookie`, responses with `Set-Cookie`, `Vary`, or
  * `Cache-Control: private` / `no-store`, and every status but 200.

@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { CacheStore, StoreCallOptions } from "../src/store.ts";
+import type { CacheStore } from "../src/store.ts";
 import { checkOptionNames } from "../src/option_names.ts";
 import { utf8Length } from "../src/keys.ts";
 import { randomToken } from "../src/token.ts";
@@ -117,11 +117,11 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
   const maxValueBytes = options.maxValueBytes ?? 26_214_000;
 
   /** The rows of `keys` in the objects. */
-  const rows = (keys: readonly string[], o?: StoreCallOptions) =>
+  const rows = (keys: readonly string[]) =>
     shards.spread(
       keys,
       (key) => key,
-      (stub, part) => askObject<(ObjectRow | null)[]>(stub, { op: "rows", keys: part }, o),
+      (stub, part) => askObject<(ObjectRow | null)[]>(stub, { op: "rows", keys: part }),
     );
 
   /** KV's bodies of `keys` (one bulk request per hundred keys). */
@@ -137,12 +137,12 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
   const store: CacheStore = {
     name: "cloudflare",
     capabilities: { maxKeyBytes: 512, maxValueBytes, inProcess: false, consistency: "strong" },
-    async getMany(keys, o) {
+    async getMany(keys) {
       if (keys.length === 0) return [];
       const guessed = [...new Set(keys.filter(bodyKey))];
       // The object and KV at once: one round trip of latency for every guessed key.
       const [found, early] = await Promise.all([
-        rows(keys, o),
+        rows(keys),
         guessed.length > 0 ? bodies(guessed) : new Map<string, string | null>(),
       ]);
       const late = [...new Set(keys.filter((key, i) => found[i]?.[1] != null && !early.has(key)))];
@@ -157,16 +157,16 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
         return body !== null && body.startsWith(id + SEPARATOR) ? body.slice(id.length + 1) : null;
       });
     },
-    async getHeads(keys, length, o) {
+    async getHeads(keys, length) {
       if (keys.length === 0) return [];
-      if (length > HEAD_CHARS) return (await store.getMany(keys, o)).map((v) => v?.slice(0, length) ?? null);
+      if (length > HEAD_CHARS) return (await store.getMany(keys)).map((v) => v?.slice(0, length) ?? null);
       return await shards.spread(
         keys,
         (key) => key,
-        (stub, part) => askObject(stub, { op: "heads", keys: part, length }, o),
+        (stub, part) => askObject(stub, { op: "heads", keys: part, length }),
       );
     },
-    async setMany(writes, o) {
+    async setMany(writes) {
       if (writes.length === 0) return [];
       const sent: ObjectWrite[] = [];
       const index: number[] = [];
@@ -185,7 +185,7 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
       const accepted = await shards.spread(
         sent,
         (w) => w.key,
-        (stub, part) => askObject<boolean[]>(stub, { op: "set", writes: part }, o),
+        (stub, part) => askObject<boolean[]>(stub, { op: "set", writes: part }),
       );
       const failed: ObjectWrite[] = [];
       await Promise.all(sent.map(async (w, j) => {
@@ -203,31 +203,31 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
       // A row whose body did not reach KV would be a miss until it expires, and keep loads from storing: it goes.
       if (failed.length > 0) {
         await shards.spread(failed, (w) => w.key, async (stub, part) => {
-          await askObject(stub, { op: "deleteBodies", rows: part.map((w) => [w.key, w.body!]) }, o);
+          await askObject(stub, { op: "deleteBodies", rows: part.map((w) => [w.key, w.body!]) });
           return part;
         });
       }
       return stored;
     },
-    async deleteMany(keys, o) {
+    async deleteMany(keys) {
       if (keys.length === 0) return;
       // The rows are the truth: a body left in KV has no row to match and expires by itself.
       await shards.spread(keys, (key) => key, async (stub, part) => {
-        await askObject(stub, { op: "delete", keys: part }, o);
+        await askObject(stub, { op: "delete", keys: part });
         return part;
       });
     },
-    async deleteIfStartsWith(key, prefix, o) {
+    async deleteIfStartsWith(key, prefix) {
       if (prefix.length > HEAD_CHARS) {
         throw new RangeError(
           `Cannot delete ${key}: the prefix may be ${HEAD_CHARS} characters at most (the start the object keeps), current length is ${prefix.length}`,
         );
       }
-      return await askObject<boolean>(shards.of(key), { op: "deleteIfStartsWith", key, prefix }, o);
+      return await askObject<boolean>(shards.of(key), { op: "deleteIfStartsWith", key, prefix });
     },
-    async scan(prefix, o) {
+    async scan(prefix) {
       const lists = await Promise.all(
-        shards.all().map((stub) => askObject<string[]>(stub, { op: "scan", prefix }, o)),
+        shards.all().map((stub) => askObject<string[]>(stub, { op: "scan", prefix })),
       );
       return lists.flat();
     },

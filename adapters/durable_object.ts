@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { CacheStore, StoreCallOptions, StoreWrite } from "../src/store.ts";
+import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { checkOptionNames } from "../src/option_names.ts";
 import { utf8Length } from "../src/keys.ts";
 
@@ -87,16 +87,12 @@ export type ObjectRequest =
 const OBJECT_URL = "https://cache.object/v1";
 
 /**
- * Sends one request to an object and returns its JSON answer; a refusal is an `Error` with its text. The call's
- * signal is not used: the cache makes one deadline signal for the calls of a short window, possibly while
- * handling another request, and Workers throw when a request touches another's signal ("Cannot perform I/O on
- * behalf of a different request"). The cache's deadline rejects the caller on time without it.
+ * Sends one request to an object and returns its JSON answer; a refusal is an `Error` with its text. The store
+ * calls' signals are not used: the cache makes one deadline signal for the calls of a short window, possibly
+ * while handling another request, and Workers throw when a request touches another's signal ("Cannot perform
+ * I/O on behalf of a different request"). The cache's deadline rejects the caller on time without it.
  */
-export async function askObject<T>(
-  stub: DurableObjectStubLike,
-  request: ObjectRequest,
-  _options?: StoreCallOptions,
-): Promise<T> {
+export async function askObject<T>(stub: DurableObjectStubLike, request: ObjectRequest): Promise<T> {
   const response = await stub.fetch(OBJECT_URL, { method: "POST", body: JSON.stringify(request) });
   if (!response.ok) {
     throw new Error(`Durable Object store: the object answered ${response.status}: ${await response.text()}`);
@@ -215,44 +211,42 @@ export function durableObjectStore(
   return {
     name: "durable-object",
     capabilities: { maxKeyBytes: 1024, maxValueBytes, inProcess: false, consistency: "strong" },
-    async getMany(keys, o) {
+    async getMany(keys) {
       if (keys.length === 0) return [];
-      return await shards.spread(keys, byKey, (stub, part) => askObject(stub, { op: "get", keys: part }, o));
+      return await shards.spread(keys, byKey, (stub, part) => askObject(stub, { op: "get", keys: part }));
     },
-    async getHeads(keys, length, o) {
+    async getHeads(keys, length) {
       if (keys.length === 0) return [];
       return await shards.spread(
         keys,
         byKey,
-        (stub, part) => askObject(stub, { op: "heads", keys: part, length }, o),
+        (stub, part) => askObject(stub, { op: "heads", keys: part, length }),
       );
     },
-    async setMany(writes, o) {
+    async setMany(writes) {
       if (writes.length === 0) return [];
       return await shards.spread(writes, (w) => w.key, async (stub, part) => {
         // Oversize values are refused here, as the memory store does: the object would fail the whole batch.
         const fits = part.map((w) => utf8Length(w.value) <= maxValueBytes);
         const sent = part.filter((_, i) => fits[i]);
-        const stored = sent.length === 0
-          ? []
-          : await askObject<boolean[]>(stub, { op: "set", writes: sent }, o);
+        const stored = sent.length === 0 ? [] : await askObject<boolean[]>(stub, { op: "set", writes: sent });
         let next = 0;
         return fits.map((fit) => fit && stored[next++]);
       });
     },
-    async deleteMany(keys, o) {
+    async deleteMany(keys) {
       if (keys.length === 0) return;
       await shards.spread(keys, byKey, async (stub, part) => {
-        await askObject(stub, { op: "delete", keys: part }, o);
+        await askObject(stub, { op: "delete", keys: part });
         return part;
       });
     },
-    async deleteIfStartsWith(key, prefix, o) {
-      return await askObject<boolean>(shards.of(key), { op: "deleteIfStartsWith", key, prefix }, o);
+    async deleteIfStartsWith(key, prefix) {
+      return await askObject<boolean>(shards.of(key), { op: "deleteIfStartsWith", key, prefix });
     },
-    async scan(prefix, o) {
+    async scan(prefix) {
       const lists = await Promise.all(
-        shards.all().map((stub) => askObject<string[]>(stub, { op: "scan", prefix }, o)),
+        shards.all().map((stub) => askObject<string[]>(stub, { op: "scan", prefix })),
       );
       return lists.flat();
     },
