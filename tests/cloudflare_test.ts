@@ -52,6 +52,14 @@ test("cloudflare kv: a long value's body is in KV, the object keeps its start; s
     assert.deepEqual(await object.getMany(["x:e:long", "x:t:short"]), ["b".repeat(128), short]);
     assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 64), ["b".repeat(64)]);
     assert.deepEqual(await hybrid.getHeads!(["x:e:long"], 300), ["b".repeat(300)], "longer heads read KV");
+    // A body at a key not guessed to hold one (not an entry key) is read from KV once the object points at it.
+    await hybrid.setMany([{ key: "x:t:long", value: long, ttlMs: 60_000 }]);
+    assert.deepEqual(await hybrid.getMany(["x:t:long"]), [long]);
+    // A body that cannot reach KV: the write is reported as not stored, and the object's row is removed.
+    const failing = await workerStore(workers.base, "kv-failing");
+    assert.deepEqual(await failing.setMany([{ key: "x:e:lost", value: long, ttlMs: 60_000 }]), [false]);
+    assert.deepEqual(await object.getMany(["x:e:lost"]), [null], "no row points at a body KV does not have");
+    assert.deepEqual(await failing.setMany([{ key: "x:e:small", value: short, ttlMs: 60_000 }]), [true]);
     // Scans go by the object's key order (bytewise UTF-8): keys past the BMP right after the prefix included.
     const keys = ["é:😀", "é:a", "é:\uffff", "é", "éa", "f"];
     await object.setMany(keys.map((key) => ({ key, value: "v", ttlMs: 60_000 })));
