@@ -160,3 +160,53 @@ test("cache api tier: keeps only what is the same for every caller; typed errors
   assert.deepEqual([...kept.keys()], ["http://a/1"], "only the response the same for every caller is kept");
   assert.equal((await call("http://a/1", { cookie: "s=1" }, plain)).ran, 1, "a request with a cookie passes");
 });
+
+test("durable object: expired keys leave the object's storage with later writes, not only its reads", async () => {
+  const state = await Deno.makeTempDir({ prefix: "svc-cache-do-sweep-" });
+  try {
+    const wrangler = await Wrangler.start(
+      FIXTURE,
+      ["wrangler.toml", "second/wrangler.toml"],
+      undefined,
+      state,
+    );
+    try {
+      const store = await workerStore(wrangler.base, "do");
+      const short = Array.from({ length: 10 }, (_, i) => ({ key: `sweep:${i}`, value: "v", ttlMs: 50 }));
+      await store.setMany([...short, { key: "sweep:kept", value: "v", ttlMs: 60_000 }]);
+      await new Promise((r) => setTimeout(r, 150));
+      await store.setMany([{ key: "sweep:later", value: "v", ttlMs: 60_000 }]);
+    } finally {
+      await wrangler.stop();
+    }
+    // The object's SQLite file as the local runtime keeps it: what is still stored, not what reads show.
+    const files: string[] = [];
+    const walk = async (dir: string) => {
+      for await (const item of Deno.readDir(dir)) {
+        const path = `${dir}/${item.name}`;
+        if (item.isDirectory) await walk(path);
+        else if (item.name.endsWith(".sqlite")) files.push(path);
+      }
+    };
+    await walk(state);
+    // node:sqlite (Deno 2.2+) has no types in this repository's @types/node@20: the part used here.
+    const { DatabaseSync } = await import(["node", "sqlite"].join(":")) as {
+      DatabaseSync: new (path: string, options: { readOnly: boolean }) => {
+        prepare(sql: string): { get(): unknown; all(): { key: string }[] };
+        close(): void;
+      };
+    };
+    const keys = files.flatMap((file) => {
+      const db = new DatabaseSync(file, { readOnly: true });
+      try {
+        const table = db.prepare("SELECT name FROM sqlite_master WHERE name = 'svc_cache'").get();
+        return table ? db.prepare("SELECT key FROM svc_cache").all().map((row) => row.key) : [];
+      } finally {
+        db.close();
+      }
+    });
+    assert.deepEqual(keys.sort(), ["sweep:kept", "sweep:later"]);
+  } finally {
+    await Deno.remove(state, { recursive: true });
+  }
+});
