@@ -48,8 +48,13 @@ export class Wrangler {
       detached: true, // its own process group: wrangler's server and workerd are its children
     }).spawn();
     const wrangler = new Wrangler(`http://127.0.0.1:${port}`, child, persistTo ? undefined : state);
-    const kill = () => wrangler.#kill();
-    globalThis.addEventListener("unload", kill);
+    // Test files that start wrangler for all their cases leave it to this: the group dies, its state goes.
+    globalThis.addEventListener("unload", () => {
+      wrangler.#kill();
+      try {
+        if (wrangler.#state) Deno.removeSync(wrangler.#state, { recursive: true });
+      } catch { /* removed by stop() */ }
+    });
     for (let i = 0; i < 600; i++) {
       try {
         const response = await fetch(wrangler.base + probe);
