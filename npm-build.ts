@@ -121,7 +121,8 @@ const pkg = {
   version: deno.version,
   description:
     "One-button caching for async TypeScript, edge-runtime first: key templates, versioned tags, " +
-    "stampede protection, grace, metrics; memory, Redis, Redis Cluster, Upstash and Deno KV.",
+    "stampede protection, grace, metrics; memory, Redis, Redis Cluster, Upstash, Deno KV and Cloudflare " +
+    "Durable Objects (alone or with Workers KV).",
   license: deno.license,
   type: "module",
   main: "./cjs/mod.cjs",
@@ -144,6 +145,8 @@ const pkg = {
     "hono",
     "edge",
     "cloudflare-workers",
+    "durable-objects",
+    "workers-kv",
     "tags",
     "stampede",
   ],

@@ -1,0 +1,5 @@
+// The fault suite on the KV hybrid in workerd (wrangler dev), calls alternating between two Workers.
+import { testFaults } from "../../src/testing/mod.ts";
+import { startWorkers, workerStore } from "../_cloudflare.ts";
+const workers = await startWorkers();
+testFaults("cloudflare kv + durable object (workerd)", () => workerStore(workers.base, "kv"));
