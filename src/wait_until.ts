@@ -15,11 +15,11 @@ export type WaitUntil = (promise: Promise<unknown>) => void;
  * ```ts
  * import { cacheRead } from "@svc-infra/cache";
  * const getUser = cacheRead({ key: "user:{id}", ttl: 60, staleTtl: 600 }, ({ id }: { id: number }) => ({ id }));
- * export default {
- *   async fetch(_request: Request, _env: unknown, ctx: { waitUntil(promise: Promise<unknown>): void }) {
- *     return Response.json(await getUser({ id: 1 }, { waitUntil: ctx })); // a stale hit's refresh goes to ctx
- *   },
- * };
+ * // A Worker's fetch handler: a stale hit's refresh goes to the request's ctx.
+ * async function fetch(_request: Request, _env: unknown, ctx: { waitUntil(promise: Promise<unknown>): void }) {
+ *   return Response.json(await getUser({ id: 1 }, { waitUntil: ctx }));
+ * }
+ * await fetch(new Request("http://localhost/"), {}, { waitUntil: () => {} });
  * ```
  */
 export type WaitUntilOption = WaitUntil | { waitUntil(promise: Promise<unknown>): void };

@@ -11,7 +11,7 @@ import { freePort, RedisServer } from "./_servers.ts";
 import { type Direction, TcpProxy } from "./_proxy.ts";
 import { RecordingLogger } from "./_helpers.ts";
 
-const test = (name: string, fn: () => Promise<void>) =>
+const test = (name: string, fn: () => Promise<void> | void) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 const DEADLINE_MS = 200;
@@ -244,7 +244,7 @@ test("redis connection: a server answering one byte per second - opening and clo
   }
 });
 
-test("redis connection: connectTimeoutMs must be a positive number, and a misspelt option names the right one", async () => {
+test("redis connection: connectTimeoutMs must be a positive number, and a misspelt option names the right one", () => {
   for (const bad of [0, -1, Number.NaN, Infinity]) {
     assert.throws(
       () => redisStore("redis://127.0.0.1:1", { connectTimeoutMs: bad }),
