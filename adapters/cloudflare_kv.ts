@@ -60,6 +60,12 @@ export interface CloudflareStoreOptions {
 const HEAD_CHARS = 128;
 /** KV's shortest lifetime, in seconds. */
 const KV_MIN_TTL_S = 60;
+/**
+ * Longest body lifetime asked of KV: workerd refused a put whose expiration fell at 2^32 - 100 s after 1970
+ * (and later), and took one 1e9 s from now. The object's row keeps the entry's real expiry; a body gone first
+ * only turns a hit into a miss, after 31 years.
+ */
+const KV_MAX_TTL_S = 1e9;
 /** Keys in one KV bulk read. */
 const KV_BULK = 100;
 /** A body in KV: the id of its write, this separator, then the value. */
@@ -193,7 +199,7 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
         stored[index[j]] = true;
         if (w.body === undefined) return;
         try {
-          const ttl = Math.max(KV_MIN_TTL_S, Math.ceil(w.ttlMs / 1000));
+          const ttl = Math.min(KV_MAX_TTL_S, Math.max(KV_MIN_TTL_S, Math.ceil(w.ttlMs / 1000)));
           await kv.put(w.key, w.body + SEPARATOR + writes[index[j]].value, { expirationTtl: ttl });
         } catch {
           stored[index[j]] = false;

@@ -84,6 +84,20 @@ const checks: Record<string, Check> = {
     run: "server",
     port: (port, command) => `${command} --port ${port} --ip 127.0.0.1 --inspector-port ${freePort()}`,
   },
+  "cd examples/cloudflare && npx wrangler dev": {
+    run: "no",
+    why: "tests/cloudflare_example_test.ts starts exactly this under wrangler dev and drives its routes",
+  },
+  "cd examples/cloudflare && npx wrangler dev -c wrangler.kv.toml": {
+    run: "no",
+    why: "tests/cloudflare_example_test.ts starts exactly this under wrangler dev and drives its routes",
+  },
+  // Seconds long as written: here one short round.
+  "npx deno run -A bench/cloudflare_hits.ts": {
+    run: "exit",
+    as: (command) => `${command} 200 1`,
+    expect: /Durable Object/,
+  },
   "npm run edge": { run: "server", port: (_, command) => command, env: (port) => ({ PORT: String(port) }) },
 };
 

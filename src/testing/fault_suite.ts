@@ -200,9 +200,14 @@ export function testFaults(
     "a full backend (writes refused, OOM): invalidations still land, every process misses",
     async (c) => {
       const { db, get } = user();
-      await get({ id: 1 });
       const tagKey = `${c.ns}:v1:t:user:1`;
-      const [before] = await c.inner.getMany([tagKey]);
+      let before: string | null = null;
+      // A first read that timed out on a loaded machine made no version yet: read until there is one.
+      await waitFor(async () => {
+        await get({ id: 1 });
+        [before] = await c.inner.getMany([tagKey]);
+        return before !== null;
+      });
       c.store.fault = { mode: "oom" };
       db.set(1, "v2");
       check((await invalidateTags("user:1")).delivered, "a delete works under OOM: delivered");
