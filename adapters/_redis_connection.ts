@@ -20,6 +20,7 @@ import { unref } from "../src/timers.ts";
 interface Connectable {
   connect(): Promise<unknown>;
   readonly isOpen: boolean;
+  readonly isReady?: boolean;
   ref?(): void;
   unref?(): void;
   on(event: "error", listener: (error: Error) => void): unknown;
@@ -45,6 +46,20 @@ export interface RedisConnection<Client> {
 }
 
 const RECONNECT_CAP_MS = 100; // low, so that queued invalidations land soon after the server is back
+
+/**
+ * The reference last given to each client. A socket still connecting takes each `ref()`/`unref()` as one more
+ * `connect` listener (Node and Deno): calls settling while a node reconnects added them by the dozen
+ * (`MaxListenersExceededWarning`). So a client that is not ready is unreferenced once and left alone; callers
+ * waiting for it hold the process with their own timers.
+ */
+const held = new WeakMap<Connectable, boolean>();
+function hold(c: Connectable, ref: boolean): void {
+  const wanted = ref && c.isReady !== false;
+  if (held.get(c) === wanted) return;
+  held.set(c, wanted);
+  wanted ? c.ref?.() : c.unref?.();
+}
 
 /** Opens a client (or a cluster) for `target`. */
 export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number): RedisConnection<Client> {
@@ -103,7 +118,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
         .finally(() => clearTimeout(timer));
     });
   const refAll = (ref: boolean) => {
-    for (const c of connectables()) ref ? c.ref?.() : c.unref?.();
+    for (const c of connectables()) hold(c, ref);
   };
 
   let opening: Promise<unknown> | undefined;

@@ -21,6 +21,7 @@ import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
+import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -142,8 +143,14 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
   const closeClient = options.closeClient ?? connection !== undefined;
-  /** Runs a command inside the owned connection's bracket (a client you pass is yours to manage). */
-  const call = <T>(command: () => Promise<T>, background = false): Promise<T> => {
+  const topology = cluster ? watchTopology(client as unknown as ClusterInternals) : undefined;
+  /**
+   * Runs a command inside the owned connection's bracket (a client you pass is yours to manage); on a Cluster,
+   * a failure without a reply (or the call's `signal` aborting first) makes the client check its slot map.
+   */
+  const call = <T>(command: () => Promise<T>, background = false, signal?: AbortSignal): Promise<T> =>
+    topology ? topology.watch(bracket(command, background), signal) : bracket(command, background);
+  const bracket = <T>(command: () => Promise<T>, background: boolean): Promise<T> => {
     if (!connection) return command();
     const leave = () => connection.leave(background);
     const opening = connection.enter(background);
@@ -185,13 +192,13 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     );
     return node.duplicate();
   };
-  const getGrouped = async (keys: readonly string[]): Promise<(string | null)[]> => {
+  const getGrouped = async (keys: readonly string[], signal?: AbortSignal): Promise<(string | null)[]> => {
     if (keys.length === 0) return [];
     const groups = bySlot(keys);
-    if (groups.length === 1) return await call(() => client.mGet(keys as string[]));
+    if (groups.length === 1) return await call(() => client.mGet(keys as string[]), false, signal);
     const out: (string | null)[] = new Array(keys.length);
     await Promise.all(groups.map(async (group) => {
-      const values = await call(() => client.mGet(group.map((i) => keys[i])));
+      const values = await call(() => client.mGet(group.map((i) => keys[i])), false, signal);
       group.forEach((i, j) => out[i] = values[j]);
     }));
     return out;
@@ -205,18 +212,18 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       consistency: "strong",
     },
     ready: () => connection?.ready ?? Promise.resolve(true as const),
-    getMany(keys) {
+    getMany(keys, options) {
       // The hot path: no async wrapper, so a hit costs the client's promise (and the bracket's) only.
-      if (cluster) return getGrouped(keys);
+      if (cluster) return getGrouped(keys, options?.signal);
       return keys.length === 0 ? Promise.resolve([]) : call(() => client.mGet(keys as string[]));
     },
-    async getHeads(keys, length) {
+    async getHeads(keys, length, options) {
       // One script per hash slot (all of them in parallel): only the heads travel, not the values.
       const out: (string | null)[] = new Array(keys.length);
       await Promise.all(
         bySlot(keys).map(async (group) => {
           const script = { keys: group.map((i) => keys[i]), arguments: [String(length)] };
-          const heads = await call(() => client.eval(GET_HEADS, script)) as string[];
+          const heads = await call(() => client.eval(GET_HEADS, script), false, options?.signal) as string[];
           group.forEach((i, j) => out[i] = heads[j] || null);
         }),
       );
@@ -282,6 +289,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       await call(
         () => Promise.all(groups.map((group) => client.del(group.map((i) => keys[i])))),
         options?.background,
+        options?.signal,
       );
     },
     scan(prefix) {
