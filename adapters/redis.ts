@@ -22,6 +22,7 @@ import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts
 import { openRedis } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
+import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -144,6 +145,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   const cluster = isCluster(client);
   const closeClient = options.closeClient ?? connection !== undefined;
   const topology = cluster ? watchTopology(client as unknown as ClusterInternals) : undefined;
+  const durable = durableWrites(client, cluster);
   /**
    * Runs a command inside the owned connection's bracket (a client you pass is yours to manage); on a Cluster,
    * a failure without a reply (or the call's `signal` aborting first) makes the client check its slot map.
@@ -260,7 +262,11 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
         }, onConnection);
       },
     }),
-    async setMany(writes: readonly StoreWrite[]) {
+    async setMany(writes: readonly StoreWrite[], options) {
+      if (options?.durable && durable) {
+        const replies = await call(() => durable.run(writes.map(writeCommand)), false, options.signal);
+        return replies.map((reply) => reply === "OK" || reply === 1);
+      }
       // Commands issued in one tick travel together: one round trip of latency.
       const replies = await call(() =>
         Promise.all(writes.map((w) => {
@@ -286,6 +292,14 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     async deleteMany(keys, options) {
       if (keys.length === 0) return;
       const groups = bySlot(keys);
+      if (options?.durable && durable) {
+        const commands = groups.map((group) => ({
+          key: keys[group[0]],
+          args: ["DEL", ...group.map((i) => keys[i])],
+        }));
+        await call(() => durable.run(commands), options.background, options.signal);
+        return;
+      }
       await call(
         () => Promise.all(groups.map((group) => client.del(group.map((i) => keys[i])))),
         options?.background,
@@ -296,6 +310,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       return call(() => scanAll(prefix));
     },
     async close() {
+      durable?.close();
       if (!closeClient) return;
       // A graceful close waits for pending replies, which a paused or dead server may never send: bounded.
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -323,6 +338,15 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     }
     return found;
   }
+}
+
+/** A write as a raw command, for the durable path. */
+function writeCommand(w: StoreWrite): DurableCommand {
+  const px = String(Math.max(1, Math.ceil(w.ttlMs)));
+  if (w.ifStartsWith !== undefined) {
+    return { key: w.key, args: ["EVAL", SET_IF_STARTS_WITH, "1", w.key, w.ifStartsWith, w.value, px] };
+  }
+  return { key: w.key, args: ["SET", w.key, w.value, "PX", px, ...(w.ifAbsent ? ["NX"] : [])] };
 }
 
 interface ScanLike {

@@ -134,7 +134,7 @@ export class CacheContext {
       (keys, background) =>
         this.run(
           "invalidate",
-          (signal) => this.store.deleteMany(keys, { signal, background }),
+          (signal) => this.store.deleteMany(keys, { signal, background, durable: true }),
           undefined,
           background ? "background" : "probe",
         ),
@@ -410,7 +410,12 @@ export class CacheContext {
         });
       });
       if (writes.length > 0) {
-        await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }), undefined, "probe");
+        await this.run(
+          "invalidate",
+          (signal) => this.store.setMany(writes, { signal, durable: true }),
+          undefined,
+          "probe",
+        );
       }
       return true;
     } catch {

@@ -41,16 +41,28 @@ function clusterPorts(count: number): number[] {
   return ports;
 }
 
-/** One redis-server of the cluster. */
+/** One redis-server of the cluster, or (with `args` of its own) a plain one, such as a replica. */
 export class ClusterNode {
   readonly port: number;
   readonly #dir = Deno.makeTempDirSync();
-  readonly #timeoutMs: number;
+  readonly #args: string[];
   #child?: Deno.ChildProcess;
 
-  constructor(port: number, nodeTimeoutMs: number) {
+  constructor(port: number, nodeTimeoutMs: number | string[]) {
     this.port = port;
-    this.#timeoutMs = nodeTimeoutMs;
+    this.#args = Array.isArray(nodeTimeoutMs) ? nodeTimeoutMs : [
+      ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+      ...["--cluster-node-timeout", String(nodeTimeoutMs)],
+      // A replica of a master that was unreachable for a while may still be promoted: what failover tests need.
+      ...["--cluster-replica-validity-factor", "0"],
+    ];
+  }
+
+  /** A plain redis-server (no cluster) on a free port; `args` are extra server arguments. */
+  static async plain(args: string[] = []): Promise<ClusterNode> {
+    const node = new ClusterNode(clusterPorts(1)[0], args);
+    await node.start();
+    return node;
   }
 
   get address(): string {
@@ -63,10 +75,7 @@ export class ClusterNode {
       args: [
         ...["--port", String(this.port), "--bind", "127.0.0.1", "--dir", this.#dir],
         ...["--save", "", "--appendonly", "no"],
-        ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
-        ...["--cluster-node-timeout", String(this.#timeoutMs)],
-        // A replica of a master that was unreachable for a while may still be promoted: what a failover test needs.
-        ...["--cluster-replica-validity-factor", "0"],
+        ...this.#args,
       ],
       stdout: "null",
       stderr: "null",
