@@ -47,7 +47,12 @@ export interface ClusterInternals {
 export interface TopologyWatch {
   /** A call failed without a reply from Redis (a connection error or a timeout). */
   failed(): void;
-  /** Follows a call: its failure without a reply, or its `signal` aborting while it is still out, count. */
+  /**
+   * Follows a call: its failure without a reply, or its `signal` aborting while it is still out, count. A reply
+   * to a call that was out while the slot map changed is refused (the caller sees a failure, a miss): it may
+   * come from a master that was frozen, replaced meanwhile, and answered when it thawed, before it learned that
+   * it was demoted, with the state from before the invalidations its successor took.
+   */
   watch<T>(reply: Promise<T>, signal?: AbortSignal): Promise<T>;
 }
 
@@ -84,6 +89,7 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
   return {
     failed,
     watch(reply, signal) {
+      const slots = cluster.slots; // node-redis replaces the array whenever it rediscovers
       if (signal) {
         const calls = out.get(signal);
         if (calls === undefined) signal.addEventListener("abort", onAbort, { once: true });
@@ -92,6 +98,9 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
       return reply.then(
         (value) => {
           if (signal) out.set(signal, out.get(signal)! - 1);
+          if (cluster.slots !== slots) {
+            throw new Error("Cannot use the reply: the slot map changed while it was out");
+          }
           return value;
         },
         (error) => {

@@ -270,7 +270,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       // Commands issued in one tick travel together: one round trip of latency.
       const replies = await call(() =>
         Promise.all(writes.map((w) => {
-          const px = Math.max(1, Math.ceil(w.ttlMs));
+          const px = pxOf(w);
           if (w.ifStartsWith !== undefined) {
             return client.eval(SET_IF_STARTS_WITH, {
               keys: [w.key],
@@ -340,9 +340,14 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   }
 }
 
+/** A write's ttl in whole milliseconds, at least 1 (`PX`). */
+function pxOf(w: StoreWrite): number {
+  return Math.max(1, Math.ceil(w.ttlMs));
+}
+
 /** A write as a raw command, for the durable path. */
 function writeCommand(w: StoreWrite): DurableCommand {
-  const px = String(Math.max(1, Math.ceil(w.ttlMs)));
+  const px = String(pxOf(w));
   if (w.ifStartsWith !== undefined) {
     return { key: w.key, args: ["EVAL", SET_IF_STARTS_WITH, "1", w.key, w.ifStartsWith, w.value, px] };
   }

@@ -16,6 +16,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 import { TcpProxy } from "./_proxy.ts";
+import { ReplicatedCluster } from "./_cluster.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -238,3 +239,27 @@ checkerTest("deno kv, one database file shared by Deno and Node processes: no st
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+checkerTest(
+  "redis cluster with replicas, a master frozen until its replica took over: no stale read",
+  async (l1) => {
+    const cluster = await ReplicatedCluster.start();
+    try {
+      const target = cluster.nodes[0]; // a master at creation
+      const replica = await cluster.replicaOf(target);
+      const faults = async () => {
+        await schedule([[500, () => target.freeze()]]);
+        try {
+          await cluster.promoted(replica);
+          await sleep(500); // hits go on through the promoted replica while the old master is still frozen
+        } finally {
+          target.thaw(); // it rejoins as a replica of the promoted one and resyncs from it
+        }
+      };
+      const report = await check("redis cluster with replicas", { url: cluster.url }, faults, l1);
+      assert.ok(report.queued > 0, "the failover really hit invalidations");
+    } finally {
+      await cluster.stop();
+    }
+  },
+);
