@@ -6,8 +6,8 @@
  *
  * So these writes go, on a connection of their own to the master of their slot, with `WAIT` for as many
  * replicas as the master knew at the last write, and the master's current count of replicas it must reach
- * (`ROLE` on a single node; on a Cluster the replicas its `CLUSTER NODES` does not flag failed, so that a master
- * that lost its replica to a promotion still counts it). They count as done only when at least that many
+ * (`ROLE` on a single node; on a Cluster the replicas its `CLUSTER REPLICAS` does not flag failed, so that a
+ * master that lost its replica to a promotion still counts it). They count as done only when at least that many
  * acknowledged; otherwise the call fails and the invalidation stays queued and is retried. An error reply (a
  * master since demoted answers `MOVED` or `READONLY`) fails it too. One round trip, on invalidations only:
  * reads never wait behind a `WAIT`, since it blocks only its own connection.
@@ -63,6 +63,8 @@ export interface DurableWrites {
 
 interface Link {
   connection: NodeConnection;
+  /** Asks the master which replicas it must reach: `ROLE`, or `CLUSTER REPLICAS <its id>`. */
+  query: string[];
   /** Replicas the master had to reach at the last write. */
   replicas: number;
 }
@@ -74,7 +76,6 @@ interface Link {
 export function durableWrites(client: unknown, cluster: boolean): DurableWrites | undefined {
   if (!cluster && typeof (client as NodeConnection).duplicate !== "function") return undefined;
   const links = new Map<string, Promise<Link>>();
-  const query = cluster ? ["CLUSTER", "NODES"] : ["ROLE"];
 
   const open = async (source: NodeConnection): Promise<Link> => {
     // Only next to a working connection: attempts at a server that is down would hold the process (a socket
@@ -88,7 +89,10 @@ export function durableWrites(client: unknown, cluster: boolean): DurableWrites 
     connection.unref?.(); // the caller's deadline holds the process while it waits
     await connection.connect();
     try {
-      return { connection, replicas: mustReach(await connection.sendCommand(query), cluster) };
+      const query = cluster
+        ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]))]
+        : ["ROLE"];
+      return { connection, query, replicas: mustReach(await connection.sendCommand(query), cluster) };
     } catch (error) {
       drop(connection);
       throw error;
@@ -118,7 +122,7 @@ export function durableWrites(client: unknown, cluster: boolean): DurableWrites 
     const replies = await Promise.all([
       ...commands.map((c) => connection.sendCommand(c.args)),
       connection.sendCommand(["WAIT", String(current.replicas), String(WAIT_MS)]),
-      connection.sendCommand(query),
+      connection.sendCommand(current.query),
     ]);
     const needed = mustReach(replies.pop(), cluster);
     const acknowledged = Number(replies.pop());
@@ -170,8 +174,8 @@ function drop(connection: NodeConnection): void {
 
 /**
  * How many replicas a write on this master must reach, from its `ROLE` (connected replicas) or its
- * `CLUSTER NODES` (its replicas not flagged failed: one that is only unreachable may still be promoted).
- * Throws when the node is not a master.
+ * `CLUSTER REPLICAS` (its replicas not flagged failed: one that is only unreachable may still be promoted; a
+ * master since demoted answers an error instead). Throws when the node is not a master.
  */
 function mustReach(reply: unknown, cluster: boolean): number {
   if (!cluster) {
@@ -179,12 +183,7 @@ function mustReach(reply: unknown, cluster: boolean): number {
     if (role !== "master") throw new Error(`Cannot write: the node is a ${role}`);
     return replicas.length;
   }
-  const lines = String(reply).split("\n").filter(Boolean).map((line) => line.split(" "));
-  const myself = lines.find(([, , flags]) => flags.split(",").includes("myself"));
-  if (!myself || !myself[2].split(",").includes("master")) {
-    throw new Error("Cannot write: the node is no master");
-  }
-  return lines.filter(([, , flags, master]) =>
-    master === myself[0] && !flags.split(",").some((f) => f === "fail" || f === "noaddr" || f === "handshake")
+  return (reply as string[]).filter((line) =>
+    !String(line).split(" ")[2].split(",").some((f) => f === "fail" || f === "noaddr" || f === "handshake")
   ).length;
 }
