@@ -47,6 +47,8 @@ interface FaultContext {
   hitAfter(since: number): Promise<void>;
   /** Stops the writer, so that an invalidation lost in the fault is not made good by a later one. */
   stopWrites(): Promise<void>;
+  /** `true` once every invalidation queued so far has landed, `false` if one has not within `ms`. */
+  landedWithin(ms: number): Promise<boolean>;
 }
 
 /** A fault; resolves with when the replica became master (`performance.now()`), if there was a promotion. */
@@ -122,12 +124,15 @@ async function underLoad(fault: Fault): Promise<Outcome> {
     await sleep(300);
     const hitAfter = (since: number) =>
       until(() => hits.some((t) => t > since) || performance.now() > since + RESUME_MS + 1000, "hits");
+    const landedWithin = (ms: number) =>
+      Promise.race([Promise.all(landings).then(() => true), sleep(ms).then(() => false)]);
     const promotedAt = await fault({
       target,
       cluster: c,
       generationKey: `${prefix}:v1:g`,
       hitAfter,
       stopWrites,
+      landedWithin,
     });
     if (promotedAt !== undefined) {
       await hitAfter(promotedAt); // the load goes on until hits have resumed, or clearly failed to
@@ -206,13 +211,15 @@ test("cluster: a master killed (SIGKILL), its replica promoted", async () => {
   const c = await cluster();
   let killed: ClusterNode | undefined;
   try {
-    const outcome = await underLoad(async ({ target, hitAfter }) => {
+    const outcome = await underLoad(async ({ target, hitAfter, landedWithin }) => {
       const replica = await c.replicaOf(target);
       killed = target;
       await target.kill();
       await c.promoted(replica);
       const promotedAt = performance.now();
       await hitAfter(promotedAt); // hits resume while the old master is still dead
+      // And the invalidations queued meanwhile land on its successor, without waiting for it to come back.
+      assert.ok(await landedWithin(RESUME_MS), "the queued invalidations landed within 2 s of the promotion");
       await target.start(); // it rejoins as a replica
       killed = undefined;
       return promotedAt;
