@@ -89,7 +89,9 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
   return {
     failed,
     watch(reply, signal) {
-      const slots = cluster.slots; // node-redis replaces the array whenever it rediscovers
+      // node-redis replaces the array whenever it (re)discovers; the first discovery, made while this call waits
+      // for the connection to open, is no change.
+      const slots = cluster.masters.length > 0 ? cluster.slots : undefined;
       if (signal) {
         const calls = out.get(signal);
         if (calls === undefined) signal.addEventListener("abort", onAbort, { once: true });
@@ -98,7 +100,7 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
       return reply.then(
         (value) => {
           if (signal) out.set(signal, out.get(signal)! - 1);
-          if (cluster.slots !== slots) {
+          if (slots && cluster.slots !== slots) {
             throw new Error("Cannot use the reply: the slot map changed while it was out");
           }
           return value;
