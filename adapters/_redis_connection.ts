@@ -111,6 +111,20 @@ const RECONNECT_CAP_MS = 100; // low, so that queued invalidations land soon aft
 const FIRST_CONNECT_MS = 1000;
 const AUTH_FAILED = /^(WRONGPASS|NOAUTH|ERR AUTH)/;
 
+/**
+ * The reference last given to each client. A socket still connecting takes each `ref()`/`unref()` as one more
+ * `connect` listener (Node and Deno): calls settling while a node reconnects added them by the dozen
+ * (`MaxListenersExceededWarning`). So a client that is not ready is unreferenced once and left alone; callers
+ * waiting for it hold the process with their own timers.
+ */
+const held = new WeakMap<Connectable, boolean>();
+function hold(c: Connectable, ref: boolean): void {
+  const wanted = ref && c.isReady !== false;
+  if (held.get(c) === wanted) return;
+  held.set(c, wanted);
+  wanted ? c.ref?.() : c.unref?.();
+}
+
 /** Opens a client (or a cluster) for `target`. */
 export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number): RedisConnection<Client> {
   let inFlight = 0;
@@ -216,7 +230,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
         });
     });
   const refAll = (ref: boolean) => {
-    for (const c of connectables()) ref ? c.ref?.() : c.unref?.();
+    for (const c of connectables()) hold(c, ref);
   };
   const unrefIdle = () => {
     if (inFlight === 0) refAll(false);

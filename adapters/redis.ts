@@ -24,6 +24,8 @@ import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/credentials.ts";
 import { checkOptions, optionNames } from "../src/option_names.ts";
 import { unref } from "../src/timers.ts";
+import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
+import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 
@@ -173,8 +175,15 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
   const closeClient = options.closeClient ?? connection !== undefined;
-  /** Runs a command inside the owned connection's bracket (a client you pass is yours to manage). */
-  const call = <T>(command: () => Promise<T>, background = false): Promise<T> => {
+  const topology = cluster ? watchTopology(client as unknown as ClusterInternals) : undefined;
+  const durable = durableWrites(client, cluster, connectTimeoutMs);
+  /**
+   * Runs a command inside the owned connection's bracket (a client you pass is yours to manage); on a Cluster,
+   * a failure without a reply (or the call's `signal` aborting first) makes the client check its slot map.
+   */
+  const call = <T>(command: () => Promise<T>, background = false, signal?: AbortSignal): Promise<T> =>
+    topology ? topology.watch(bracket(command, background), signal) : bracket(command, background);
+  const bracket = <T>(command: () => Promise<T>, background: boolean): Promise<T> => {
     if (!connection) return command();
     const leave = () => connection.leave(background);
     const opening = connection.enter(background);
@@ -216,13 +225,13 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     );
     return node.duplicate();
   };
-  const getGrouped = async (keys: readonly string[]): Promise<(string | null)[]> => {
+  const getGrouped = async (keys: readonly string[], signal?: AbortSignal): Promise<(string | null)[]> => {
     if (keys.length === 0) return [];
     const groups = bySlot(keys);
-    if (groups.length === 1) return await call(() => client.mGet(keys as string[]));
+    if (groups.length === 1) return await call(() => client.mGet(keys as string[]), false, signal);
     const out: (string | null)[] = new Array(keys.length);
     await Promise.all(groups.map(async (group) => {
-      const values = await call(() => client.mGet(group.map((i) => keys[i])));
+      const values = await call(() => client.mGet(group.map((i) => keys[i])), false, signal);
       group.forEach((i, j) => out[i] = values[j]);
     }));
     return out;
@@ -236,18 +245,18 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       consistency: "strong",
     },
     ready: () => connection?.ready ?? Promise.resolve(true as const),
-    getMany(keys) {
+    getMany(keys, options) {
       // The hot path: no async wrapper, so a hit costs the client's promise (and the bracket's) only.
-      if (cluster) return getGrouped(keys);
+      if (cluster) return getGrouped(keys, options?.signal);
       return keys.length === 0 ? Promise.resolve([]) : call(() => client.mGet(keys as string[]));
     },
-    async getHeads(keys, length) {
+    async getHeads(keys, length, options) {
       // One script per hash slot (all of them in parallel): only the heads travel, not the values.
       const out: (string | null)[] = new Array(keys.length);
       await Promise.all(
         bySlot(keys).map(async (group) => {
           const script = { keys: group.map((i) => keys[i]), arguments: [String(length)] };
-          const heads = await call(() => client.eval(GET_HEADS, script)) as string[];
+          const heads = await call(() => client.eval(GET_HEADS, script), false, options?.signal) as string[];
           group.forEach((i, j) => out[i] = heads[j] || null);
         }),
       );
@@ -289,11 +298,15 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
         }, onConnection);
       },
     }),
-    async setMany(writes: readonly StoreWrite[]) {
+    async setMany(writes: readonly StoreWrite[], options) {
+      if (options?.durable && durable) {
+        const replies = await call(() => durable.run(writes.map(writeCommand)), false, options.signal);
+        return replies.map((reply) => reply === "OK" || reply === 1);
+      }
       // Commands issued in one tick travel together: one round trip of latency.
       const replies = await call(() =>
         Promise.all(writes.map((w) => {
-          const px = Math.max(1, Math.ceil(w.ttlMs));
+          const px = pxOf(w);
           if (w.ifStartsWith !== undefined) {
             return client.eval(SET_IF_STARTS_WITH, {
               keys: [w.key],
@@ -315,15 +328,25 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     async deleteMany(keys, options) {
       if (keys.length === 0) return;
       const groups = bySlot(keys);
+      if (options?.durable && durable) {
+        const commands = groups.map((group) => ({
+          key: keys[group[0]],
+          args: ["DEL", ...group.map((i) => keys[i])],
+        }));
+        await call(() => durable.run(commands), options.background, options.signal);
+        return;
+      }
       await call(
         () => Promise.all(groups.map((group) => client.del(group.map((i) => keys[i])))),
         options?.background,
+        options?.signal,
       );
     },
     scan(prefix) {
       return call(() => scanAll(prefix));
     },
     async close() {
+      durable?.close();
       if (!closeClient) return;
       // A graceful close waits for pending replies, which a paused or dead server may never send: bounded.
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -351,6 +374,20 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     }
     return found;
   }
+}
+
+/** A write's ttl in whole milliseconds, at least 1 (`PX`). */
+function pxOf(w: StoreWrite): number {
+  return Math.max(1, Math.ceil(w.ttlMs));
+}
+
+/** A write as a raw command, for the durable path. */
+function writeCommand(w: StoreWrite): DurableCommand {
+  const px = String(pxOf(w));
+  if (w.ifStartsWith !== undefined) {
+    return { key: w.key, args: ["EVAL", SET_IF_STARTS_WITH, "1", w.key, w.ifStartsWith, w.value, px] };
+  }
+  return { key: w.key, args: ["SET", w.key, w.value, "PX", px, ...(w.ifAbsent ? ["NX"] : [])] };
 }
 
 interface ScanLike {

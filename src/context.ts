@@ -132,7 +132,7 @@ export class CacheContext {
       (keys, background, budget) =>
         this.run(
           "invalidate",
-          (signal) => this.store.deleteMany(keys, { signal, background }),
+          (signal) => this.store.deleteMany(keys, { signal, background, durable: true }),
           budget,
           background ? "background" : "probe",
         ),
@@ -437,7 +437,12 @@ export class CacheContext {
         });
       });
       if (writes.length > 0) {
-        await this.run("invalidate", (signal) => this.store.setMany(writes, { signal }), budget, "probe");
+        await this.run(
+          "invalidate",
+          (signal) => this.store.setMany(writes, { signal, durable: true }),
+          budget,
+          "probe",
+        );
       }
       return true;
     } catch {

@@ -75,6 +75,12 @@ export interface StoreCallOptions {
    * it keep the process alive.
    */
   readonly background?: boolean;
+  /**
+   * The write is an invalidation, which a failover must not undo: a store with asynchronous replicas resolves
+   * only once the replicas that could take over have it (Redis: `WAIT`), and rejects otherwise (the caller
+   * retries). Stores without replicas, or that replicate synchronously, ignore it.
+   */
+  readonly durable?: boolean;
 }
 
 /**

@@ -46,6 +46,8 @@ async function halfOpenCase(direction: Direction, outageMs: number) {
     assert.equal(await get(), "v1");
     assert.equal(await get(), "v1");
     assert.equal(loads, 1, "a hit from Redis before the fault");
+    // Invalidations have a connection of their own (WAIT blocks it): opened now, it goes half-open too.
+    assert.ok((await cache.invalidateTags(["other"])).delivered);
 
     proxy.halfOpen(direction);
     if (outageMs === 0) proxy.heal();

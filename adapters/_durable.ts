@@ -1,0 +1,208 @@
+/**
+ * Writes that must survive a failover: the deletes and revisions of an invalidation. Redis replicates
+ * asynchronously, so a master's reply says nothing about its replicas; a replica promoted without the write
+ * (the master died, or was frozen and came back, before it passed the write on) would bring the old tag
+ * version back, and with it every entry the invalidation removed.
+ *
+ * So these writes go, on a connection of their own to the master of their slot, with `WAIT` for as many
+ * replicas as the master knew at the last write, and the master's current count of replicas it must reach
+ * (`ROLE` on a single node; on a Cluster the replicas its `CLUSTER REPLICAS` does not flag failed, so that a
+ * master that lost its replica to a promotion still counts it). They count as done only when at least that many
+ * acknowledged; otherwise the call fails and the invalidation stays queued and is retried. An error reply (a
+ * master since demoted answers `MOVED` or `READONLY`) fails it too. One round trip, on invalidations only:
+ * reads never wait behind a `WAIT`, since it blocks only its own connection.
+ *
+ * @module
+ */
+
+import calculateSlot from "cluster-key-slot";
+import { unref } from "../src/timers.ts";
+
+/** Longest wait for the replicas' acknowledgments, well within a call's deadline. */
+const WAIT_MS = 300;
+
+/** A node-redis client, as far as durable writes go. */
+export interface NodeConnection {
+  sendCommand(args: string[]): Promise<unknown>;
+  connect(): Promise<unknown>;
+  readonly isOpen: boolean;
+  readonly isReady?: boolean;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  unref?(): void;
+  destroy(): void;
+  readonly options?: { socket?: object };
+  duplicate(overrides?: { socket: object; disableOfflineQueue: boolean }): NodeConnection;
+}
+
+/** A node in node-redis's slot map. */
+interface SlotNode {
+  address: string;
+}
+
+/** What durable writes need of a cluster client. */
+interface ClusterClient {
+  readonly slots: readonly ({ master: SlotNode } | undefined)[];
+  nodeClient(node: SlotNode): Promise<NodeConnection>;
+}
+
+/** One write: the key that routes it, and the command. */
+export interface DurableCommand {
+  readonly key: string;
+  readonly args: string[];
+}
+
+/** Runs writes so that a failover cannot lose them. */
+export interface DurableWrites {
+  /**
+   * Runs the commands (each on its key's master) and resolves with their replies once every replica the
+   * master must reach has them; rejects otherwise.
+   */
+  run(commands: readonly DurableCommand[]): Promise<unknown[]>;
+  /** Drops the connections. */
+  close(): void;
+}
+
+interface Link {
+  connection: NodeConnection;
+  /** Asks the master which replicas it must reach: `ROLE`, or `CLUSTER REPLICAS <its id>`. */
+  query: string[];
+  /** Replicas the master had to reach at the last write. */
+  replicas: number;
+}
+
+/**
+ * Durable writes over `client` (a node-redis client, or a cluster when `cluster`); `undefined` when it cannot
+ * open connections of its own (a client without `duplicate`), whose writes then count once the master has them.
+ * A link that gives no reply for `silentMs` while a write waits (a half-open socket never answers, and its
+ * handshake never ends) is dropped, as the store's own connection is: the queue's retry opens a new one.
+ */
+export function durableWrites(
+  client: unknown,
+  cluster: boolean,
+  silentMs: number,
+): DurableWrites | undefined {
+  if (!cluster && typeof (client as NodeConnection).duplicate !== "function") return undefined;
+  const links = new Map<string, Promise<Link>>();
+
+  const open = async (source: NodeConnection): Promise<Link> => {
+    // Only next to a working connection: attempts at a server that is down would hold the process (a socket
+    // still connecting is referenced) every time a queued invalidation is retried.
+    if (source.isReady === false) throw new Error("Cannot write: the node is not connected");
+    // It never reconnects by itself (a retry loop would hold the process, and the call waiting on it, for as long
+    // as the server is down): a closed one is replaced at the next write.
+    const socket = { ...source.options?.socket, reconnectStrategy: false };
+    const connection = source.duplicate({ socket, disableOfflineQueue: true });
+    connection.on("error", () => {}); // failures reach the caller through its commands
+    connection.unref?.(); // the caller's deadline holds the process while it waits
+    try {
+      return await unlessSilent(connection, async () => {
+        await connection.connect();
+        const query = cluster
+          ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]))]
+          : ["ROLE"];
+        return { connection, query, replicas: mustReach(await connection.sendCommand(query), cluster) };
+      });
+    } catch (error) {
+      drop(connection);
+      throw error;
+    }
+  };
+  /** What `work` on `connection` resolves with; the connection is dropped if it stays silent for `silentMs`. */
+  const unlessSilent = <T>(connection: NodeConnection, work: () => Promise<T>): Promise<T> => {
+    const timer = setTimeout(() => drop(connection), silentMs);
+    unref(timer);
+    return work().finally(() => clearTimeout(timer));
+  };
+  const link = (address: string, source: () => Promise<NodeConnection>): Promise<Link> => {
+    let found = links.get(address);
+    if (!found) {
+      found = source().then(open);
+      found.catch(() => links.delete(address));
+      links.set(address, found);
+    }
+    return found;
+  };
+  const write = async (
+    address: string,
+    source: () => Promise<NodeConnection>,
+    commands: DurableCommand[],
+  ) => {
+    const current = await link(address, source);
+    const { connection } = current;
+    if (!connection.isOpen) { // it gave up reconnecting: open another next time
+      links.delete(address);
+      throw new Error(`Cannot write to ${address}: the connection closed`);
+    }
+    // One pipeline: the writes, WAIT for the replicas known so far, and what the master must reach now.
+    const replies = await unlessSilent(connection, () =>
+      Promise.all([
+        ...commands.map((c) => connection.sendCommand(c.args)),
+        connection.sendCommand(["WAIT", String(current.replicas), String(WAIT_MS)]),
+        connection.sendCommand(current.query),
+      ])).catch((error) => {
+        if (!connection.isOpen) links.delete(address); // dropped: the next write opens another
+        throw error;
+      });
+    const needed = mustReach(replies.pop(), cluster);
+    const acknowledged = Number(replies.pop());
+    current.replicas = needed;
+    if (acknowledged < needed) {
+      throw new Error(
+        `Cannot count the write as done: ${acknowledged} of the ${needed} replicas of ${address} acknowledged it`,
+      );
+    }
+    return replies;
+  };
+
+  return {
+    async run(commands) {
+      if (!cluster) return await write("", () => Promise.resolve(client as NodeConnection), [...commands]);
+      const { slots, nodeClient } = client as ClusterClient;
+      const groups = new Map<SlotNode, DurableCommand[]>();
+      const order = new Map<DurableCommand, number>();
+      commands.forEach((command, i) => {
+        order.set(command, i);
+        const node = slots[calculateSlot(command.key)]?.master;
+        if (!node) throw new Error(`Cannot write ${command.key}: its slot has no known master`);
+        const group = groups.get(node);
+        if (group) group.push(command);
+        else groups.set(node, [command]);
+      });
+      const out: unknown[] = new Array(commands.length);
+      await Promise.all(
+        [...groups].map(async ([node, group]) => {
+          const replies = await write(node.address, () => nodeClient.call(client, node), group);
+          group.forEach((command, j) => out[order.get(command)!] = replies[j]);
+        }),
+      );
+      return out;
+    },
+    close() {
+      for (const found of links.values()) found.then(({ connection }) => drop(connection), () => {});
+      links.clear();
+    },
+  };
+}
+
+/** Destroys a connection, which throws when it had closed already (it gave up reconnecting). */
+function drop(connection: NodeConnection): void {
+  try {
+    connection.destroy();
+  } catch { /* closed already */ }
+}
+
+/**
+ * How many replicas a write on this master must reach, from its `ROLE` (connected replicas) or its
+ * `CLUSTER REPLICAS` (its replicas not flagged failed: one that is only unreachable may still be promoted; a
+ * master since demoted answers an error instead). Throws when the node is not a master.
+ */
+function mustReach(reply: unknown, cluster: boolean): number {
+  if (!cluster) {
+    const [role, , replicas] = reply as [string, number, unknown[]];
+    if (role !== "master") throw new Error(`Cannot write: the node is a ${role}`);
+    return replicas.length;
+  }
+  return (reply as string[]).filter((line) =>
+    !String(line).split(" ")[2].split(",").some((f) => f === "fail" || f === "noaddr" || f === "handshake")
+  ).length;
+}
