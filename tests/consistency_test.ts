@@ -195,27 +195,32 @@ function checkerTest(what: string, fn: (l1: boolean) => Promise<void>) {
   test(`checker with l1: ${what}`, () => fn(true));
 }
 
-checkerTest("redis with pause, late-delivered requests, OOM and kill/restart: no stale read", async (l1) => {
-  const server = await RedisServer.start();
-  const proxy = new TcpProxy(server.port);
-  try {
-    const faults = () =>
-      schedule([
-        [800, () => void redisCli(server.port, "CLIENT", "PAUSE", "400", "ALL")],
-        [1500, () => void (proxy.delayMs = 1500)], // requests reach Redis after the client gave up
-        [2500, () => void (proxy.delayMs = 0)],
-        [3000, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "1")], // noeviction: OOM
-        [3600, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
-        [4000, () => server.kill()],
-        [4300, () => server.restart()],
-      ]);
-    const report = await check("redis", { url: `redis://127.0.0.1:${proxy.port}` }, faults, l1);
-    assert.ok(report.queued > 0, "faults really hit invalidations");
-  } finally {
-    proxy.close();
-    await server.stop();
-  }
-});
+checkerTest(
+  "redis with pause, late-delivered requests, a half-open connection, OOM and kill/restart: no stale read",
+  async (l1) => {
+    const server = await RedisServer.start();
+    const proxy = new TcpProxy(server.port);
+    try {
+      const faults = () =>
+        schedule([
+          [800, () => void redisCli(server.port, "CLIENT", "PAUSE", "400", "ALL")],
+          [1500, () => void (proxy.delayMs = 1500)], // requests reach Redis after the client gave up
+          [2500, () => void (proxy.delayMs = 0)],
+          [2550, () => proxy.halfOpen("both")], // the connection swallows bytes, nothing tells either end
+          [2950, () => proxy.heal()], // new connections work; the swallowing one must be abandoned
+          [3000, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "1")], // noeviction: OOM
+          [3600, () => void redisCli(server.port, "CONFIG", "SET", "maxmemory", "0")],
+          [4000, () => server.kill()],
+          [4300, () => server.restart()],
+        ]);
+      const report = await check("redis", { url: `redis://127.0.0.1:${proxy.port}` }, faults, l1);
+      assert.ok(report.queued > 0, "faults really hit invalidations");
+    } finally {
+      proxy.close();
+      await server.stop();
+    }
+  },
+);
 
 test("checker: redis with lock-free and locked reads, no faults: no stale read", async () => {
   const server = await RedisServer.start();
