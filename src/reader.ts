@@ -16,8 +16,8 @@ import { peekRemembered, ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import type { CacheStore, Derivation } from "./store.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
-import { compareVersions, type Validity } from "./versions.ts";
-import { verdict } from "./verdict.ts";
+import { compareVersions } from "./versions.ts";
+import { isFresh, verdict } from "./verdict.ts";
 import {
   CALL_OPTION_NAMES,
   type CallOptions,
@@ -190,14 +190,13 @@ export class Reader<A, R> {
       raws = store.peek!(keys, storeNow);
       entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
     }
-    // A peek is synchronous: no queued delete lands during it, so it needs no mark.
-    const versions = entry === undefined
-      ? "invalid"
-      : raws
-      ? compareVersions(entry.versions, raws)
-      : heldVersions(store, entry.versions, keys, storeNow);
-    // Only a fresh entry is served here: the lookup handles the others (grace, refresh, corrupt entries).
-    if (verdict(entry, versions, cache.hasPendingInvalidation(keys), now, false, false) !== "fresh") {
+    const valid = entry !== undefined &&
+      (raws
+        ? compareVersions(entry.versions, raws) === "valid"
+        : heldVersionsMatch(store, entry.versions, keys, storeNow));
+    // Only a fresh entry is served here: the lookup handles the others (grace, refresh, corrupt entries). A
+    // peek is synchronous: no queued delete lands during it, so it needs no mark.
+    if (!isFresh(entry, valid, cache.hasPendingInvalidation(keys), now)) {
       return new Peeked(raws ?? store.peek!(keys, storeNow));
     }
     const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
@@ -455,22 +454,18 @@ function answer<R>(result: Promise<R>, call: CallOptions | undefined): Promise<R
 /** A tag version as stored: what the hit path compares an entry's versions with, without reading the entry as text. */
 const asStored: Derivation<string> = (raw: string) => raw;
 
-/**
- * How the versions `store` holds at `keys[1..]` compare with the entry's (`keys[0]` is the entry, not read):
- * `"valid"` when they are exactly its, else `"invalid"` (the peek serves fresh entries only, so a soft
- * invalidation need not be told apart: the lookup does).
- */
-function heldVersions(
+/** `true` when the versions `store` holds at `keys[1..]` are the entry's (`keys[0]` is the entry, not read). */
+function heldVersionsMatch(
   store: CacheStore,
   versions: readonly string[],
   keys: readonly string[],
   now: number | undefined,
-): Validity {
-  if (versions.length !== keys.length - 1) return "invalid";
+): boolean {
+  if (versions.length !== keys.length - 1) return false;
   for (let i = 1; i < keys.length; i++) {
-    if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return "invalid";
+    if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return false;
   }
-  return "valid";
+  return true;
 }
 
 /** The tick's shared read, waited for only as long as the call's deadline has left. */

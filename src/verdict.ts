@@ -4,8 +4,8 @@
  * `getOrSetMany`, lock waiters, L1's hits, grace and validations); the paths differ only in what they read and
  * in how much they accept (`grace`), never in the rule.
  *
- * An entry read with the current versions of the keys it depends on (its tags, the namespace generation) is,
- * checked in this order:
+ * An entry read with the current versions of the keys it depends on (its tags, the namespace generation) is
+ * the first of these that applies:
  * - `corrupt` when it did not decode;
  * - `invalidated` when an invalidation of one of its keys is queued here, or a queued one landed while it was
  *   read (the pending mark), or a version it was stored under is gone or was created anew;
@@ -19,6 +19,8 @@
  * cannot vouch for an entry past L1's bound (judged as softly invalidated: served within its grace only).
  * Everyone else serves fresh entries only: `get` promises a fresh value, `getOrSetMany` has no refresh to
  * run, and a lock waiter settles a load that callers joined to get a fresh value. L1 adds its bound on top.
+ * The memory-tier peek and L1's hits, which serve nothing but fresh entries, ask {@linkcode isFresh}: the
+ * same rule's fresh case, with nothing to compare afterwards on the hottest paths.
  *
  * @module
  */
@@ -42,6 +44,7 @@ export function verdict(
   grace: boolean,
   refreshing: boolean,
 ): Verdict {
+  if (isFresh(entry, versions === "valid", pending, now)) return "fresh";
   if (entry === undefined) return "corrupt";
   if (pending || versions === "invalid") return "invalidated";
   if (versions === "soft") {
@@ -49,6 +52,18 @@ export function verdict(
       ? "stale"
       : "invalidated_soft";
   }
-  if (now < entry.freshUntil) return "fresh";
   return grace && now < entry.staleUntil ? "stale" : "expired";
+}
+
+/**
+ * `true` exactly when {@linkcode verdict} says `"fresh"` (`valid`: the entry's versions are exactly the current
+ * ones); the verdict starts with it.
+ */
+export function isFresh(
+  entry: EntryMeta | undefined,
+  valid: boolean,
+  pending: boolean,
+  now: number,
+): boolean {
+  return entry !== undefined && valid && !pending && now < entry.freshUntil;
 }

@@ -19,7 +19,7 @@ import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated, type Validated } from "./kept.ts";
 import { EARLY_VALIDATION, Validator } from "./validator.ts";
-import { verdict } from "../verdict.ts";
+import { isFresh, verdict } from "../verdict.ts";
 import type { L1Settings } from "./options.ts";
 export { l1Settings } from "./options.ts";
 
@@ -81,10 +81,7 @@ export class L1Tier {
     const kept = this.#kept(keys[0], now, memo);
     if (!kept) return undefined;
     // Held with other dependencies, its versions say nothing of this call's: as good as invalid.
-    const versions = sameKeys(kept.keys, keys) ? "valid" : "invalid";
-    if (verdict(kept.entry, versions, this.#suspect(kept, keys), now, false, false) !== "fresh") {
-      return undefined;
-    }
+    if (!isFresh(kept.entry, sameKeys(kept.keys, keys), this.#suspect(kept, keys), now)) return undefined;
     // L1's bound on top of the verdict: served without asking the store only while recently validated.
     const { maxStaleMs } = this.settings;
     const age = now - kept.validatedAt;
