@@ -12,7 +12,7 @@ import { Budget } from "./deadline.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions } from "./versions.ts";
-import { verdict } from "./verdict.ts";
+import { isFresh } from "./verdict.ts";
 import type { L1Lookup, L1Tier } from "./l1/tier.ts";
 
 /** A value read by its key, and whether L1 served it. */
@@ -144,9 +144,8 @@ function candidate(
   const keys = new Array<string>(dependencies.length + 1);
   keys[0] = entryKey;
   for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.namespace + dependencies[i];
-  // `get` promises a fresh value: no grace. Its versions are judged in the second half.
-  const judged = verdict(entry, "valid", cache.hasPendingInvalidation(keys, mark), now, false, false);
-  return judged === "fresh" ? keys : undefined;
+  // `get` promises a fresh value (no grace). Its versions are judged in the second half.
+  return isFresh(entry, true, cache.hasPendingInvalidation(keys, mark), now) ? keys : undefined;
 }
 
 /**
@@ -164,7 +163,7 @@ function settled(
   since: number,
 ): Stored | undefined {
   // The pending check was made in the first half (see there).
-  if (verdict(entry, compareVersions(entry.versions, versions, from), false, now, false, false) !== "fresh") {
+  if (!isFresh(entry, compareVersions(entry.versions, versions, from) === "valid", false, now)) {
     return undefined;
   }
   const value = readValue(entry, cache.codec);

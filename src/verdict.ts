@@ -19,8 +19,8 @@
  * cannot vouch for an entry past L1's bound (judged as softly invalidated: served within its grace only).
  * Everyone else serves fresh entries only: `get` promises a fresh value, `getOrSetMany` has no refresh to
  * run, and a lock waiter settles a load that callers joined to get a fresh value. L1 adds its bound on top.
- * The memory-tier peek and L1's hits, which serve nothing but fresh entries, ask {@linkcode isFresh}: the
- * same rule's fresh case, with nothing to compare afterwards on the hottest paths.
+ * The hottest paths that serve nothing but fresh entries (the memory-tier peek, L1's hits, `get`) ask
+ * {@linkcode isFresh}: the same rule's fresh case, with no verdict to compare afterwards.
  *
  * @module
  */
