@@ -14,7 +14,8 @@ import { decodeEntry, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
 import type { Encoded } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
-import { versionsMatch } from "./versions.ts";
+import { compareVersions } from "./versions.ts";
+import { verdict } from "./verdict.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
@@ -120,12 +121,19 @@ export class LoadRunner<A> {
     try {
       const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
       const raw = raws[0];
-      const entry = raw && !isLoadingMarker(raw) ? decodeEntry(raw) : undefined;
-      if (
-        !entry || !versionsMatch(entry.versions, raws) || cache.hasPendingInvalidation(keys, mark) ||
-        cache.settings.clock.now() >= entry.freshUntil
-      ) return;
-      const value = readValue(entry, cache.codec, this.#options.zeroCopy);
+      if (!raw || isLoadingMarker(raw)) return;
+      const entry = decodeEntry(raw);
+      // Fresh only: the value settles a load that callers joined to get a fresh one.
+      const judged = verdict(
+        entry,
+        entry ? compareVersions(entry.versions, raws) : "invalid",
+        cache.hasPendingInvalidation(keys, mark),
+        cache.settings.clock.now(),
+        false,
+        false,
+      );
+      if (judged !== "fresh") return;
+      const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
       return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };
     } catch {

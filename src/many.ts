@@ -19,7 +19,8 @@ import type { Encoded } from "./codec.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
-import { versionsMatch } from "./versions.ts";
+import { compareVersions } from "./versions.ts";
+import { verdict } from "./verdict.ts";
 import type { L1Tier } from "./l1/tier.ts";
 import type { StoreWrite } from "./store.ts";
 
@@ -210,6 +211,7 @@ function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
   return index;
 }
 
+/** The value of the fresh entry read in `raws` (entry, then versions), or `NOTHING` (a miss). */
 function validValue(
   cache: CacheContext,
   raws: (string | null)[],
@@ -221,9 +223,16 @@ function validValue(
   const raw = raws[0];
   if (raw === null || isLoadingMarker(raw)) return NOTHING;
   const entry = decodeEntry(raw);
-  if (!entry || now >= entry.freshUntil || !versionsMatch(entry.versions, raws)) return NOTHING;
-  if (cache.hasPendingInvalidation(keys, mark)) return NOTHING;
-  return readValue(entry, cache.codec, zeroCopy);
+  // Fresh only: a batch has no background refresh to serve a stale value with.
+  const judged = verdict(
+    entry,
+    entry ? compareVersions(entry.versions, raws) : "invalid",
+    cache.hasPendingInvalidation(keys, mark),
+    now,
+    false,
+    false,
+  );
+  return judged === "fresh" ? readValue(entry!, cache.codec, zeroCopy) : NOTHING;
 }
 
 /** Claims, loads (one loader call) and stores (one write) the items nobody else is loading. */

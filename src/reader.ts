@@ -16,7 +16,8 @@ import { peekRemembered, ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import type { CacheStore, Derivation } from "./store.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
-import { compareVersions, versionsMatch } from "./versions.ts";
+import { compareVersions } from "./versions.ts";
+import { isFresh, verdict } from "./verdict.ts";
 import {
   CALL_OPTION_NAMES,
   type CallOptions,
@@ -191,10 +192,13 @@ export class Reader<A, R> {
     }
     const valid = entry !== undefined &&
       (raws
-        ? versionsMatch(entry.versions, raws)
-        : heldVersionsMatch(store, entry.versions, keys, storeNow)) &&
-      !cache.hasPendingInvalidation(keys);
-    if (!valid || now >= entry!.freshUntil) return new Peeked(raws ?? store.peek!(keys, storeNow));
+        ? compareVersions(entry.versions, raws) === "valid"
+        : heldVersionsMatch(store, entry.versions, keys, storeNow));
+    // Only a fresh entry is served here: the lookup handles the others (grace, refresh, corrupt entries). A
+    // peek is synchronous: no queued delete lands during it, so it needs no mark.
+    if (!isFresh(entry, valid, cache.hasPendingInvalidation(keys), now)) {
+      return new Peeked(raws ?? store.peek!(keys, storeNow));
+    }
     const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
     if (value === NOTHING) return new Peeked(raws ?? store.peek!(keys, storeNow));
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
@@ -248,33 +252,27 @@ export class Reader<A, R> {
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
       const entry = cache.store.capabilities.inProcess ? decodeEntry(raw) : this.#keys.decode(job.plan, raw);
-      const validity = entry &&
-        (cache.hasPendingInvalidation(keys, mark) ? "invalid" : compareVersions(entry.versions, raws));
-      if (entry === undefined) cause = await this.#corrupt(job, raws);
-      else if (validity === "invalid") cause = "invalidated";
-      else if (validity === "soft") {
-        // Softly invalidated: stale within the entry's grace, once per refresh (later callers join it).
-        const now = cache.settings.clock.now();
-        const graced = entry.staleUntil > entry.freshUntil && now < entry.staleUntil;
-        const value = graced && !cache.inflight.has(keys[0])
-          ? readValue(entry, cache.codec, this.#options.zeroCopy)
-          : NOTHING;
-        if (value !== NOTHING) return await this.#serveStale(job, entry, value as R, raws, started);
-        cause = "invalidated_soft";
-      } else {
-        const now = cache.settings.clock.now();
-        const value = now < entry.staleUntil
-          ? readValue(entry, cache.codec, this.#options.zeroCopy)
-          : NOTHING;
-        if (now >= entry.staleUntil) cause = "expired";
-        else if (value === NOTHING) cause = await this.#corrupt(job, raws);
-        else if (now < entry.freshUntil) {
-          this.#served(cache, job.logical, job.onResult, entry, started, "HIT");
-          job.l1?.keep(keys, raw, job.since);
-          if (this.#refreshDue(entry, now, cache)) this.#refreshInBackground(job, raws, "early");
-          return value as R;
-        } else return await this.#serveStale(job, entry, value as R, raws, started);
+      const now = cache.settings.clock.now();
+      // With grace; a softly invalidated entry is served stale once per refresh (later callers join it).
+      const judged = verdict(
+        entry,
+        entry ? compareVersions(entry.versions, raws) : "invalid",
+        cache.hasPendingInvalidation(keys, mark),
+        now,
+        true,
+        cache.inflight.has(keys[0]),
+      );
+      const servable = judged === "fresh" || judged === "stale";
+      const value = servable ? readValue(entry!, cache.codec, this.#options.zeroCopy) : NOTHING;
+      if (value !== NOTHING) {
+        if (judged === "stale") return await this.#serveStale(job, entry!, value as R, raws, started);
+        this.#served(cache, job.logical, job.onResult, entry!, started, "HIT");
+        job.l1?.keep(keys, raw, job.since);
+        if (this.#refreshDue(entry!, now, cache)) this.#refreshInBackground(job, raws, "early");
+        return value as R;
       }
+      // A servable entry whose value cannot be revived is as unreadable as one that did not decode.
+      cause = servable || judged === "corrupt" ? await this.#corrupt(job, raws) : judged;
     }
     cache.metrics.count("cache.miss", this.#what);
     if (cache.observed) {

@@ -354,3 +354,30 @@ Deno.test("grace: failed refreshes of many keys keep the back-off memory bounded
     `100,000 more failing keys grew the heap by ${(grown / 2 ** 20).toFixed(1)} MiB`,
   );
 });
+
+Deno.test("grace: a softly invalidated entry whose value cannot be revived is reported, deleted and reloaded, as a stale one is", async () => {
+  class Money {
+    constructor(readonly cents: number) {}
+  }
+  let damaged = false;
+  const { logger } = await freshCache({
+    types: {
+      Money: [(v) => v instanceof Money && v.cents, (cents: number) => {
+        if (damaged) throw new Error("unreadable");
+        return new Money(cents);
+      }],
+    },
+  });
+  let loads = 0;
+  const get = cacheRead({ key: "money", ttl: 60, staleTtl: 600, tags: ["money"] }, () => new Money(++loads));
+  assert.equal((await get()).cents, 1);
+  await instance().invalidateTags(["money"], { soft: true });
+  damaged = true;
+  assert.equal((await get()).cents, 2, "loaded afresh");
+  assert.equal(loads, 2);
+  assert.equal(logger.at("warn").filter((m) => m.includes("unreadable entry")).length, 1, "reported once");
+  assert.equal(getMetrics()["cache.error"], 1, "counted");
+  damaged = false;
+  assert.equal((await get()).cents, 2, "the reloaded entry hits");
+  assert.equal(loads, 2);
+});

@@ -11,7 +11,8 @@ import type { CacheContext } from "./context.ts";
 import { Budget } from "./deadline.ts";
 import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
-import { sameVersions } from "./versions.ts";
+import { compareVersions } from "./versions.ts";
+import { isFresh } from "./verdict.ts";
 import type { L1Lookup, L1Tier } from "./l1/tier.ts";
 
 /** A value read by its key, and whether L1 served it. */
@@ -46,12 +47,13 @@ export async function readStored(cache: CacheContext, key: string): Promise<Stor
       [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }), budget);
       entry = decoded(raw);
     }
-    const keys = entry && candidate(cache, entryKey, entry, mark);
+    const now = cache.settings.clock.now();
+    const keys = entry && candidate(cache, entryKey, entry, mark, now);
     if (!keys) return undefined;
     const versions = keys.length > 1
       ? await cache.run("read", (signal) => store.getMany(keys.slice(1), { signal }), budget)
       : [];
-    return verdict(cache, entry!, keys, raw, versions, 0, since);
+    return settled(cache, entry!, keys, now, raw, versions, 0, since);
   } catch {
     return undefined; // reported by run(): an unreachable store reads as a miss
   }
@@ -126,33 +128,44 @@ function decoded(raw: string | null): Entry | undefined {
 }
 
 /**
- * The first half of the verdict, before the versions are read: the keys whose versions decide (the entry
- * key, then its dependencies) when the entry is fresh and no invalidation of them is pending here (checked
- * before the versions are read: a queued delete that lands during that read is in what it returns).
+ * The first half of the verdict, before the versions are read (a miss whatever they are needs no request):
+ * the keys whose versions decide (the entry key, then its dependencies) when the entry is fresh and no
+ * invalidation of them is pending here (checked before the versions are read: a queued delete that lands
+ * during that read is in what it returns).
  */
-function candidate(cache: CacheContext, entryKey: string, entry: Entry, mark: number): string[] | undefined {
-  if (cache.settings.clock.now() >= entry.freshUntil) return undefined;
+function candidate(
+  cache: CacheContext,
+  entryKey: string,
+  entry: Entry,
+  mark: number,
+  now: number,
+): string[] | undefined {
   const { dependencies } = entry;
   const keys = new Array<string>(dependencies.length + 1);
   keys[0] = entryKey;
   for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.namespace + dependencies[i];
-  return cache.hasPendingInvalidation(keys, mark) ? undefined : keys;
+  // `get` promises a fresh value (no grace). Its versions are judged in the second half.
+  return isFresh(entry, true, cache.hasPendingInvalidation(keys, mark), now) ? keys : undefined;
 }
 
 /**
- * The second half: every version the entry was stored under is still current (`versions[from]` on, in the
- * order of its dependencies). A store's entry that passes is kept in L1, dated by the read's start.
+ * The second half, with the versions read (`versions[from]` on, in the order of its dependencies). A store's
+ * entry that passes is kept in L1, dated by the read's start.
  */
-function verdict(
+function settled(
   cache: CacheContext,
   entry: Entry,
   keys: readonly string[],
+  now: number,
   raw: string | null,
   versions: readonly (string | null)[],
   from: number,
   since: number,
 ): Stored | undefined {
-  if (!sameVersions(entry.versions, versions, from)) return undefined;
+  // The pending check was made in the first half (see there).
+  if (!isFresh(entry, compareVersions(entry.versions, versions, from) === "valid", false, now)) {
+    return undefined;
+  }
   const value = readValue(entry, cache.codec);
   if (value === NOTHING) return undefined;
   if (raw !== null) cache.l1?.keep(keys, raw, since);
@@ -178,12 +191,13 @@ async function fromStore(
     const wanted = at.map((i) => entryKeys[i]);
     raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
   }
+  const now = cache.settings.clock.now(); // one moment for the batch's verdicts
   const candidates: Candidate[] = [];
   const index = new Map<string, number>();
   at.forEach((i, j) => {
     const raw = raws ? raws[j] : null;
     const entry = raws ? decoded(raw) : store.peekDerived!(entryKeys[i], undefined, sharedEntry) ?? undefined;
-    const keys = entry && candidate(cache, entryKeys[i], entry, mark);
+    const keys = entry && candidate(cache, entryKeys[i], entry, mark, now);
     if (!keys) return;
     for (let k = 1; k < keys.length; k++) if (!index.has(keys[k])) index.set(keys[k], index.size);
     candidates.push({ at: i, entry: entry!, raw, keys });
@@ -195,6 +209,6 @@ async function fromStore(
     : [];
   for (const { at, entry, raw, keys } of candidates) {
     const current = keys.map((key, k) => k === 0 ? null : versions[index.get(key)!]);
-    found[at] = verdict(cache, entry, keys, raw, current, 1, since);
+    found[at] = settled(cache, entry, keys, now, raw, current, 1, since);
   }
 }

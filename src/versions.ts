@@ -14,30 +14,21 @@ const REVISION = "~";
 /** How an entry's stored versions compare with the current ones. */
 export type Validity = "valid" | "soft" | "invalid";
 
-/** `true` when an entry's stored versions are exactly the ones read after it (`raws[1..]`). */
-export function versionsMatch(stored: readonly string[], raws: readonly (string | null)[]): boolean {
-  return sameVersions(stored, raws, 1);
-}
-
-/** `true` when an entry's stored versions are exactly `current` from `from` on (read without the entry: 0). */
-export function sameVersions(
+/**
+ * How an entry's stored versions compare with `current` from `from` on (read after the entry: 1; read without
+ * it: 0): equal, revised (a soft invalidation: same token, another revision), or gone or created anew.
+ */
+export function compareVersions(
   stored: readonly string[],
   current: readonly (string | null)[],
-  from = 0,
-): boolean {
-  if (stored.length !== current.length - from) return false;
-  for (let i = 0; i < stored.length; i++) if (stored[i] !== current[i + from]) return false;
-  return true;
-}
-
-/** Like {@linkcode versionsMatch}, telling a soft invalidation (same token, another revision) apart. */
-export function compareVersions(stored: readonly string[], raws: readonly (string | null)[]): Validity {
-  if (stored.length !== raws.length - 1) return "invalid";
+  from = 1,
+): Validity {
+  if (stored.length !== current.length - from) return "invalid";
   let soft = false;
   for (let i = 0; i < stored.length; i++) {
-    const current = raws[i + 1];
-    if (stored[i] === current) continue;
-    if (current === null || tokenOf(stored[i]) !== tokenOf(current)) return "invalid";
+    const held = current[i + from];
+    if (stored[i] === held) continue;
+    if (held === null || tokenOf(stored[i]) !== tokenOf(held)) return "invalid";
     soft = true;
   }
   return soft ? "soft" : "valid";

@@ -19,6 +19,7 @@ import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated, type Validated } from "./kept.ts";
 import { EARLY_VALIDATION, Validator } from "./validator.ts";
+import { isFresh, verdict } from "../verdict.ts";
 import type { L1Settings } from "./options.ts";
 export { l1Settings } from "./options.ts";
 
@@ -79,9 +80,9 @@ export class L1Tier {
   lookup(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): L1Lookup {
     const kept = this.#kept(keys[0], now, memo);
     if (!kept) return undefined;
-    if (now >= kept.entry.freshUntil || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) {
-      return undefined;
-    }
+    // Held with other dependencies, its versions say nothing of this call's: as good as invalid.
+    if (!isFresh(kept.entry, sameKeys(kept.keys, keys), this.#suspect(kept, keys), now)) return undefined;
+    // L1's bound on top of the verdict: served without asking the store only while recently validated.
     const { maxStaleMs } = this.settings;
     const age = now - kept.validatedAt;
     if (age < maxStaleMs) {
@@ -115,9 +116,11 @@ export class L1Tier {
    */
   graced(keys: readonly string[], now: number): Entry | undefined {
     const kept = this.#kept(keys[0], now);
-    if (!kept || !sameKeys(kept.keys, keys) || this.#suspect(kept, keys)) return undefined;
-    const { entry } = kept;
-    return entry.staleUntil > entry.freshUntil && now < entry.staleUntil ? entry : undefined;
+    if (!kept) return undefined;
+    // Past the bound and unconfirmed, it may have changed: judged as softly invalidated (stale within grace).
+    const versions = sameKeys(kept.keys, keys) ? "soft" : "invalid";
+    const judged = verdict(kept.entry, versions, this.#suspect(kept, keys), now, true, false);
+    return judged === "stale" ? kept.entry : undefined;
   }
 
   /**
@@ -126,10 +129,10 @@ export class L1Tier {
    */
   keep(keys: readonly string[], raw: string, validatedAt: number): void {
     const now = this.#cache.settings.clock.now();
-    if (this.#log.since(keys, validatedAt)) return;
     const entry = decodeEntry(raw);
-    if (!entry || now >= entry.freshUntil) return;
-    this.#store.setMany([{ key: keys[0], value: raw, ttlMs: Math.max(1, entry.staleUntil - now) }]);
+    // The caller vouches for its versions; only what a hit could serve is worth holding.
+    if (verdict(entry, "valid", this.#log.since(keys, validatedAt), now, false, false) !== "fresh") return;
+    this.#store.setMany([{ key: keys[0], value: raw, ttlMs: Math.max(1, entry!.staleUntil - now) }]);
     const kept = this.#kept(keys[0], now); // its own decoded copy, shared by later hits
     if (!kept) return;
     kept.keys = keys;

@@ -10,6 +10,7 @@
 import type { CacheContext } from "../context.ts";
 import type { MemoryStore } from "../memory_store.ts";
 import { compareVersions } from "../versions.ts";
+import { verdict } from "../verdict.ts";
 import { type BatchRead, ReadBatch } from "../read_batch.ts";
 import type { InvalidationLog } from "./invalidation_log.ts";
 import { AgingQueue } from "./aging_queue.ts";
@@ -109,14 +110,18 @@ export class Validator {
       return "unavailable"; // reported by run()
     }
     const head = heads[0];
-    const valid = head !== null && head.startsWith(kept.guard) &&
-      compareVersions(kept.entry.versions, heads) === "valid";
-    if (!valid) {
+    // Another write's token at the entry key (or none) is as good as another version; an invalidation made
+    // here since the validation was issued is pending for it. Fresh only, as of that issue (the lookup found
+    // it fresh then): a softly invalidated entry leaves L1, and the store's grace serves it.
+    const versions = head !== null && head.startsWith(kept.guard)
+      ? compareVersions(kept.entry.versions, heads)
+      : "invalid";
+    const pending = this.#log.since(keys, issuedAt);
+    if (verdict(kept.entry, versions, pending, issuedAt, false, false) !== "fresh") {
       this.#held.deleteMany([keys[0]]);
       this.#cache.debug(`[L1-INVALID] key=${keys[0].slice(this.#cache.namespace.length)}`);
       return undefined;
     }
-    if (this.#log.since(keys, issuedAt)) return undefined; // invalidated here meanwhile
     if (issuedAt > kept.validatedAt) this.dated(keys[0], kept, issuedAt);
     return kept.entry;
   }
