@@ -40,6 +40,7 @@ interface SlotNode {
 export interface ClusterInternals {
   readonly slots: readonly ({ master: SlotNode } | undefined)[];
   readonly masters: readonly SlotNode[];
+  readonly replicas?: readonly SlotNode[];
   readonly _slots?: { rediscover(startWith: NodeClient): Promise<void> };
 }
 
@@ -54,11 +55,18 @@ export interface TopologyWatch {
    * it was demoted, with the state from before the invalidations its successor took.
    */
   watch<T>(reply: Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * Stops the checks (the client is closing). Returns the rediscovery in flight, if one is: node-redis connects
+   * the nodes it found when it ends, after the close, and those sockets would hold the process.
+   */
+  stop(): Promise<void> | undefined;
 }
 
 /** Watches `cluster`'s topology. */
 export function watchTopology(cluster: ClusterInternals): TopologyWatch {
   let checking = false;
+  let stopped = false;
+  let rediscovering: Promise<void> | undefined;
   let lastFailure = -Infinity;
   /** Calls out per deadline signal, so that a signal that aborts after its calls settled is no failure. */
   const out = new WeakMap<AbortSignal, number>();
@@ -67,18 +75,23 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
     for (const node of answering(cluster)) {
       const slots = await within(node.client!.sendCommand(["CLUSTER", "SLOTS"]), ASK_TIMEOUT_MS);
       if (!Array.isArray(slots)) continue; // no answer in time: ask another node
-      if (moved(cluster, slots)) await within(cluster._slots!.rediscover(node.client!), ASK_TIMEOUT_MS * 4);
+      if (stopped || !moved(cluster, slots)) return;
+      const running = rediscovering = cluster._slots!.rediscover(node.client!);
+      running.finally(() => {
+        if (rediscovering === running) rediscovering = undefined;
+      }).catch(() => {});
+      await within(running, ASK_TIMEOUT_MS * 4);
       return;
     }
   };
   const failed = () => {
     lastFailure = performance.now();
-    if (checking || !cluster._slots) return;
+    if (checking || stopped || !cluster._slots) return;
     checking = true;
     const again = async () => {
       await check().catch(() => {});
       const quiet = performance.now() - lastFailure > QUIET_MS;
-      if (quiet && cluster.masters.every((node) => node.client?.isReady)) checking = false;
+      if (stopped || quiet && cluster.masters.every((node) => node.client?.isReady)) checking = false;
       else unref(setTimeout(again, CHECK_INTERVAL_MS));
     };
     again();
@@ -88,6 +101,10 @@ export function watchTopology(cluster: ClusterInternals): TopologyWatch {
   };
   return {
     failed,
+    stop() {
+      stopped = true;
+      return rediscovering;
+    },
     watch(reply, signal) {
       // node-redis replaces the array whenever it (re)discovers; the first discovery, made while this call waits
       // for the connection to open, is no change.

@@ -347,7 +347,10 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     },
     async close() {
       durable?.close();
+      const rediscovering = topology?.stop();
       if (!closeClient) return;
+      // The nodes a rediscovery in flight connects once it ends are dropped then.
+      rediscovering?.then(() => dropNodes(client as unknown as ClusterInternals), () => {});
       // A graceful close waits for pending replies, which a paused or dead server may never send: bounded.
       let timer: ReturnType<typeof setTimeout> | undefined;
       const closed = await Promise.race([
@@ -407,6 +410,15 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
     unref(timer);
   });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+/** Destroys each node client of a cluster (one already closed throws, and the others must still go). */
+function dropNodes(cluster: ClusterInternals): void {
+  for (const node of [...cluster.masters, ...(cluster.replicas ?? [])]) {
+    try {
+      (node.client as { destroy?(): void } | undefined)?.destroy?.();
+    } catch { /* closed already */ }
+  }
 }
 
 function isCluster(client: RedisCommands): boolean {

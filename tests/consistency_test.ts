@@ -67,6 +67,9 @@ const MIN_HIT_SHARE = 1 / 20;
 /** The two-level cache's bound in the L1 runs: short, so that the runs cross it many times. */
 const L1_MAX_STALE_MS = 200;
 
+/** How long after its run a worker may take to report and exit (closing, the lock's ttl, a loaded machine). */
+const EXIT_GRACE_MS = 60_000;
+
 /** Starts one worker process; resolves with its report. */
 async function worker(runtime: "deno" | "node", env: Record<string, string>): Promise<Report> {
   const [cmd, args, lib] = runtime === "deno"
@@ -78,8 +81,16 @@ async function worker(runtime: "deno" | "node", env: Record<string, string>): Pr
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const { code, stdout, stderr } = await child.output();
+  // A process that stays up after its work (a socket left referenced) is a bug the README rules out ("a
+  // process does not need closeCache to exit"): it fails the run here instead of hanging it.
+  let hung = false;
+  const watchdog = setTimeout(() => {
+    hung = true;
+    child.kill("SIGKILL");
+  }, DURATION_MS + EXIT_GRACE_MS);
+  const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(watchdog));
   const out = new TextDecoder().decode(stdout).trim();
+  assert.ok(!hung, `${runtime} worker did not exit within ${EXIT_GRACE_MS} ms of its run's end: ${out}`);
   assert.equal(code, 0, `${runtime} worker exited ${code}: ${new TextDecoder().decode(stderr)}`);
   return JSON.parse(out.split("\n").at(-1)!);
 }
