@@ -99,6 +99,7 @@ export async function getOrSetMany<R>(
   await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();
   const toLoad: Item[] = [];
+  const unreadable: Item[] = [];
   for (const item of items) {
     if (item.near) {
       cache.metrics.count("cache.hit", what);
@@ -107,7 +108,8 @@ export async function getOrSetMany<R>(
       continue;
     }
     const value = item.raws ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy) : NOTHING;
-    if (value !== NOTHING) {
+    if (value === CORRUPT) unreadable.push(item);
+    else if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
       if (cache.observed) looked(cache, "hit", item.key, what, started, "l2");
@@ -122,6 +124,7 @@ export async function getOrSetMany<R>(
       item.joined = true;
     } else toLoad.push(item);
   }
+  if (unreadable.length > 0) await deleteUnreadable(cache, unreadable, budget, what);
   if (toLoad.length > 0) {
     await loadMissing(
       cache,
@@ -211,7 +214,29 @@ function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
   return index;
 }
 
-/** The value of the fresh entry read in `raws` (entry, then versions), or `NOTHING` (a miss). */
+/** An entry that did not decode: a miss, reported and deleted so that its load can claim the key. */
+const CORRUPT: unique symbol = Symbol("corrupt");
+
+/**
+ * Stored values we cannot read, as a cached function's lookup treats them: counted (never as an outage),
+ * deleted in one request, then loaded afresh (their raws then record the keys as empty, so the load claims
+ * them; left in place, every call would load and none could store).
+ */
+async function deleteUnreadable(cache: CacheContext, items: Item[], budget: Budget, what: string) {
+  for (const item of items) {
+    cache.reportError(`unreadable entry for ${what} at key ${item.key}: treated as a miss and deleted`);
+  }
+  try {
+    const keys = items.map((item) => item.keys[0]);
+    await cache.run("delete", (signal) => cache.store.deleteMany(keys, { signal }), budget);
+    for (const item of items) item.raws![0] = null;
+  } catch { /* reported by run(); their loads claim nothing and do not store */ }
+}
+
+/**
+ * The value of the fresh entry read in `raws` (entry, then versions), `NOTHING` (a miss), or `CORRUPT` (a
+ * miss whose entry must go first).
+ */
 function validValue(
   cache: CacheContext,
   raws: (string | null)[],
@@ -232,6 +257,7 @@ function validValue(
     false,
     false,
   );
+  if (judged === "corrupt") return CORRUPT;
   return judged === "fresh" ? readValue(entry!, cache.codec, zeroCopy) : NOTHING;
 }
 

@@ -336,6 +336,25 @@ export function testFaults(
     check(loads() === 2, "the rewritten entry hits");
   });
 
+  withFaults("corrupt entries in getOrSetMany: a miss, deleted, counted, then stored again", async (c) => {
+    const cache = instance();
+    let loads = 0;
+    const load = (keys: string[]) => keys.map((key) => `v${++loads}:${key}`);
+    await cache.getOrSetMany(["a", "b"], load, { ttl: 60 });
+    const entryKey = `${c.ns}:v1:e:a`;
+    check((await c.inner.getMany([entryKey]))[0] !== null, "the entry is where this case expects it");
+    await c.inner.setMany([{ key: entryKey, value: "garbage", ttlMs: 60_000 }]);
+    const again = await cache.getOrSetMany(["a", "b"], load, { ttl: 60 });
+    check(again.join() === "v3:a,v2:b", `the loader's value for the unreadable one only, got ${again}`);
+    check(getMetrics()["cache.error"] >= 1, "counted");
+    check(getMetrics()["cache.breaker.open"] === 0, "the breaker is untouched");
+    const third = await cache.getOrSetMany(["a", "b"], load, { ttl: 60 });
+    check(
+      third.join() === "v3:a,v2:b" && loads === 3,
+      `the rewritten entry hits, got ${third} after ${loads} loads`,
+    );
+  });
+
   withFaults("a backend refusing large values: the value is returned, the refusal counted", async (c) => {
     c.store.fault = { mode: "oversize-reject", maxBytes: 200 };
     const big = cacheRead({ key: "big", ttl: 60 }, () => "x".repeat(1000));
