@@ -17,7 +17,13 @@ import type { CacheEventListener, CacheEventType } from "./events.ts";
 import { type CachedFunction, createReader } from "./read.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
 import { createResource, type Resource } from "./resource.ts";
-import type { CallOptions, Loader, ReadOptions } from "./read_options.ts";
+import {
+  CALL_OPTION_NAMES,
+  type CallOptions,
+  type Loader,
+  READ_OPTION_NAMES,
+  type ReadOptions,
+} from "./read_options.ts";
 import type { TemplateArg } from "./keys.ts";
 import { readStored, readStoredMany } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
@@ -36,26 +42,11 @@ export interface GetOrSetOptions
   tags?: readonly string[];
 }
 
-/** Every option name of {@linkcode GetOrSetOptions}. */
-const GET_OR_SET_OPTION_NAMES = optionNames<GetOrSetOptions>({
-  ttl: 1,
-  tags: 1,
-  smoothExpiry: 1,
-  earlyTtl: 1,
-  earlyRefresh: 1,
-  beta: 1,
-  staleTtl: 1,
-  timeoutMs: 1,
-  hardTimeoutMs: 1,
-  refreshBackoffMs: 1,
-  zeroCopy: 1,
-  lock: 1,
-  l1: 1,
-  name: 1,
-  waitUntil: 1,
-  signal: 1,
-  force: 1,
-});
+/** Every option name of {@linkcode GetOrSetOptions}: derived as the type is. */
+const GET_OR_SET_OPTION_NAMES = [
+  ...READ_OPTION_NAMES.filter((name) => name !== "key"),
+  ...CALL_OPTION_NAMES.filter((name) => name !== "onResult"),
+];
 
 /** Options of {@linkcode Cache.set}. */
 export type SetOptions = Pick<GetOrSetOptions, "ttl" | "tags" | "smoothExpiry" | "earlyTtl" | "staleTtl">;

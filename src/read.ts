@@ -10,9 +10,15 @@ import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
 import { checkTtl } from "./ttl.ts";
-import { type CallOptions, type Loader, LOCK_OPTION_NAMES, type ReadOptions } from "./read_options.ts";
+import {
+  type CallOptions,
+  type Loader,
+  LOCK_OPTION_NAMES,
+  READ_OPTION_NAMES,
+  type ReadOptions,
+} from "./read_options.ts";
 import { Reader } from "./reader.ts";
-import { checkOptionNames, optionNames } from "./option_names.ts";
+import { checkOptionNames } from "./option_names.ts";
 
 /** The argument list of a cached function: optional when the loader takes none. */
 export type CachedArgs<A> = unknown extends A ? [arg?: A, options?: CallOptions]
@@ -73,25 +79,6 @@ export function cacheRead<K extends string, A, R>(
   }
   return createReader(options, fn, []);
 }
-
-/** Every option name of {@linkcode ReadOptions}. */
-const READ_OPTION_NAMES = optionNames<ReadOptions<string, unknown>>({
-  key: 1,
-  ttl: 1,
-  tags: 1,
-  smoothExpiry: 1,
-  earlyTtl: 1,
-  earlyRefresh: 1,
-  beta: 1,
-  staleTtl: 1,
-  timeoutMs: 1,
-  hardTimeoutMs: 1,
-  refreshBackoffMs: 1,
-  zeroCopy: 1,
-  lock: 1,
-  l1: 1,
-  name: 1,
-});
 
 /** Builds a cached function; `extraTags` are templates added by `resource()`. */
 export function createReader<A, R>(

@@ -99,3 +99,22 @@ export interface ReadOptions<K extends string, A> {
 
 /** A loader: one object argument (or none), returning a value or a promise of one. */
 export type Loader<A, R> = (this: never, arg: A) => R | Promise<R>;
+
+/** Every option name of {@linkcode ReadOptions}. */
+export const READ_OPTION_NAMES: readonly string[] = optionNames<ReadOptions<string, unknown>>({
+  key: 1,
+  ttl: 1,
+  tags: 1,
+  smoothExpiry: 1,
+  earlyTtl: 1,
+  earlyRefresh: 1,
+  beta: 1,
+  staleTtl: 1,
+  timeoutMs: 1,
+  hardTimeoutMs: 1,
+  refreshBackoffMs: 1,
+  zeroCopy: 1,
+  lock: 1,
+  l1: 1,
+  name: 1,
+});
