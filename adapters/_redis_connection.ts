@@ -144,7 +144,13 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   const auth = { username: target.username, password: target.password };
   const client = (target.cluster
     ? createCluster({
-      rootNodes: target.nodes.map(({ host, port }) => ({ socket: { host, port, ...tls } })),
+      // A root node's options serve only to ask it for the slot map, on a connection of its own that node-redis
+      // gives no time limit: one that accepts connections but never answers (frozen) would hold the discovery
+      // for good instead of letting it ask the next node. `socketTimeout` drops that connection once it was
+      // silent this long; the nodes' own connections do not have it (an idle one would be dropped).
+      rootNodes: target.nodes.map(({ host, port }) => ({
+        socket: { host, port, ...tls, socketTimeout: firstConnectMs },
+      })),
       defaults: { ...auth, socket, disableOfflineQueue: true },
     })
     : createClient({

@@ -67,7 +67,10 @@ const MIN_HIT_SHARE = 1 / 20;
 /** The two-level cache's bound in the L1 runs: short, so that the runs cross it many times. */
 const L1_MAX_STALE_MS = 200;
 
-/** How long after its run a worker may take to report and exit (closing, the lock's ttl, a loaded machine). */
+/**
+ * How long after its run (and the wait for its queued invalidations to land) a worker may take to report and
+ * exit (closing, the lock's ttl, a loaded machine).
+ */
 const EXIT_GRACE_MS = 60_000;
 
 /** Starts one worker process; resolves with its report. */
@@ -77,7 +80,7 @@ async function worker(runtime: "deno" | "node", env: Record<string, string>): Pr
     : ["node", [WORKER], pathToFileURL(NPM_BUILD).href];
   const child = new Deno.Command(cmd, {
     args,
-    env: { ...env, LIB: lib, DURATION_MS: String(DURATION_MS), NO_COLOR: "1" },
+    env: { ...env, LIB: lib, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -87,7 +90,7 @@ async function worker(runtime: "deno" | "node", env: Record<string, string>): Pr
   const watchdog = setTimeout(() => {
     hung = true;
     child.kill("SIGKILL");
-  }, DURATION_MS + EXIT_GRACE_MS);
+  }, Number(env.DURATION_MS) + Number(env.LANDING_MS) + EXIT_GRACE_MS);
   const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(watchdog));
   const out = new TextDecoder().decode(stdout).trim();
   assert.ok(!hung, `${runtime} worker did not exit within ${EXIT_GRACE_MS} ms of its run's end: ${out}`);
@@ -95,16 +98,23 @@ async function worker(runtime: "deno" | "node", env: Record<string, string>): Pr
   return JSON.parse(out.split("\n").at(-1)!);
 }
 
-/**
- * Runs the workers against a backend while `faults` runs; checks and returns the combined report. `loops`:
- * concurrent loops per worker.
- */
+/** How a checker run differs from the default. */
+interface RunOptions {
+  /** Concurrent loops per worker. */
+  loops?: number;
+  /** How long a queued invalidation may take to land before it counts as lost. */
+  landingMs?: number;
+  /** How long the workers run. */
+  durationMs?: number;
+}
+
+/** Runs the workers against a backend while `faults` runs; checks and returns the combined report. */
 async function check(
   name: string,
   cache: { url: string; token?: string },
   faults: () => Promise<void>,
   l1: boolean,
-  loops = 16,
+  { loops = 16, landingMs = 5000, durationMs = DURATION_MS }: RunOptions = {},
 ): Promise<Report> {
   assert.ok(existsSync(NPM_BUILD), "the Node workers use the npm build: run `npm run build` (npm test does)");
   const db = await RedisServer.start();
@@ -117,6 +127,8 @@ async function check(
       L1_MAX_STALE_MS: l1 ? String(L1_MAX_STALE_MS) : "0",
       LOCK_TTL_MS: String(LOCK_TTL_MS),
       CONCURRENCY: String(loops),
+      LANDING_MS: String(landingMs),
+      DURATION_MS: String(durationMs),
     };
     const runtimes = ["deno", "deno", "node", "node"] as const;
     const runs = Promise.all(runtimes.map((r) => worker(r, env)));
@@ -156,7 +168,7 @@ async function check(
     assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
     assert.equal(total.unhandled, 0, `unhandled rejections: ${total.worst.join("; ")}`);
-    assert.equal(total.unlanded, 0, "every queued invalidation landed within 5 s of being made");
+    assert.equal(total.unlanded, 0, `every queued invalidation landed within ${landingMs} ms of being made`);
     // A sanity floor, not a throughput target (a loaded machine did 553 reads where an idle one does 3,000):
     // the per-process hit floor below is what shows that the cache really worked. Throughput is logged above.
     assert.ok(total.reads > 200 && total.writes > 20, `the load really ran: ${total.reads} reads`);
@@ -281,7 +293,7 @@ checkerTest("deno kv, one database file shared by Deno and Node processes: no st
     // Half the loops: the file takes one writer at a time, and with 16 loops per process the conditional
     // writes lost the lock to one another so often (a third tried again, some 16 times) that calls ran past
     // their deadline, and a process's breaker stayed open for much of the run. With 8, more reads got done.
-    await check("deno kv", { url: `denokv:${dir}/cache.sqlite` }, () => Promise.resolve(), l1, 8);
+    await check("deno kv", { url: `denokv:${dir}/cache.sqlite` }, () => Promise.resolve(), l1, { loops: 8 });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -302,7 +314,14 @@ test("checker: redis cluster with replicas, a master frozen until its replica to
         target.thaw(); // it rejoins as a replica of the promoted one and resyncs from it
       }
     };
-    const report = await check("redis cluster with replicas", { url: cluster.url }, faults, false);
+    // The invalidations made while the master was frozen land once the promoted replica's own replica is in
+    // sync: the old master, which it counts (see adapters/_durable.ts), resyncs after Redis's default
+    // `repl-diskless-sync-delay` of 5 s, some 5-6 s after it is thawed. Until then each process reads the
+    // items it invalidated from their loaders; the longer run gives the healthy cluster after it some time.
+    const report = await check("redis cluster with replicas", { url: cluster.url }, faults, false, {
+      landingMs: 20_000,
+      durationMs: Math.max(DURATION_MS, 12_000),
+    });
     assert.ok(report.queued > 0, "the failover really hit invalidations");
   } finally {
     await cluster.stop();
