@@ -20,7 +20,6 @@ interface Report {
   writes: number;
   stale: number;
   errors: number;
-  unhandled: number;
   unlanded: number;
   maxReadMs: number;
   worst: string[];
@@ -60,7 +59,6 @@ async function run(kind: string): Promise<Report> {
       writes: a.writes + r.writes,
       stale: a.stale + r.stale,
       errors: a.errors + r.errors,
-      unhandled: a.unhandled + r.unhandled,
       unlanded: a.unlanded + r.unlanded,
       maxReadMs: Math.max(a.maxReadMs, r.maxReadMs),
       worst: [...a.worst, ...r.worst],
@@ -71,7 +69,6 @@ async function run(kind: string): Promise<Report> {
     );
     assert.equal(total.stale, 0, `stale reads: ${total.worst.join("; ")}`);
     assert.equal(total.errors, 0, `caller errors: ${total.worst.join("; ")}`);
-    assert.equal(total.unhandled, 0, `unhandled rejections: ${total.worst.join("; ")}`);
     assert.equal(total.unlanded, 0, "every invalidation landed");
     assert.ok(total.reads > 200 && total.writes > 20, "the load really ran");
     return total;
