@@ -414,13 +414,15 @@ export function testFaults(
       c.store.fault = { mode: "throw" };
       db.set(1, "v2");
       check(!(await invalidateTags("user:1")).delivered, "queued");
-      // The read sees the old entry and version; the retried delete lands before its reply arrives.
-      c.store.fault = { mode: "slow-replies", ms: DEADLINE_MS / 3 };
+      // The read sees the old entry and version; the retried delete (due within retryMaxMs, 100 ms) lands
+      // before its reply arrives, well within the reply's delay even where each call crosses HTTP.
+      c.store.fault = { mode: "slow-replies", ms: DEADLINE_MS * 1.6 };
       const value = await get({ id: 1 });
       check(value === "v2", `the new value, not ${value}`);
       check(loads() === 2, "loaded afresh");
       check(getMetrics()["cache.invalidate.pending"] === 0, "the delete landed during the read");
     },
+    { deadlineMs: DEADLINE_MS * 4 }, // room for the read's slow reply
   );
 
   withFaults(
