@@ -5,20 +5,27 @@
  * @module
  */
 
-/** An environment: a plain record such as a Worker's `env` binding. */
-export type Env = Readonly<Record<string, string | undefined>>;
+/**
+ * An environment: any object whose string properties are settings, such as a Worker's `env` (its bindings,
+ * which are objects, are not settings and are ignored). `object`, so that a Worker's own `interface Env`
+ * (which has no index signature) is accepted as it is.
+ */
+export type Env = object;
 
 interface DenoEnvGlobal {
   Deno?: {
     env: { get(name: string): string | undefined };
     permissions?: { querySync?(d: { name: "env"; variable: string }): { state: string } };
   };
-  process?: { env: Env };
+  process?: { env: Readonly<Record<string, string | undefined>> };
 }
 
 /** Returns the variable from `env` when given, else from the runtime; `undefined` when unset or unreadable. */
 export function readEnv(name: string, env?: Env): string | undefined {
-  if (env) return env[name];
+  if (env) {
+    const value = (env as Record<string, unknown>)[name];
+    return typeof value === "string" ? value : undefined;
+  }
   const g = globalThis as unknown as DenoEnvGlobal;
   if (g.Deno) {
     try {

@@ -12,12 +12,13 @@ import { redactUrl } from "./credentials.ts";
 import type * as RedisAdapter from "../adapters/redis.ts";
 import type * as UpstashAdapter from "../adapters/upstash.ts";
 import type * as DenoKvAdapter from "../adapters/deno_kv.ts";
+import type { Env } from "./env.ts";
 
 /** What a URL needs besides itself. */
 export interface UrlContext {
   readonly token?: string;
   readonly clock: Clock;
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly env?: Env;
   /** The cache's deadline: it bounds connecting too. */
   readonly deadlineMs: number;
 }
