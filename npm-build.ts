@@ -124,6 +124,10 @@ const pkg = {
     "stampede protection, grace, metrics; memory, Redis, Redis Cluster, Upstash, Deno KV and Cloudflare " +
     "Durable Objects (alone or with Workers KV).",
   license: deno.license,
+  // Where the source lives (an assumption until the repository is published under this name).
+  repository: { type: "git", url: "git+https://github.com/svc-infra/cache.git" },
+  homepage: "https://github.com/svc-infra/cache#readme",
+  bugs: { url: "https://github.com/svc-infra/cache/issues" },
   type: "module",
   main: "./cjs/mod.cjs",
   module: "./esm/mod.js",
@@ -153,6 +157,11 @@ const pkg = {
 };
 await Deno.writeTextFile(`${OUT}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
 await Deno.copyFile("README.md", `${OUT}/README.md`);
+// The guides the README links to, so its links work in the package as they do on GitHub.
+await Deno.mkdir(`${OUT}/docs`, { recursive: true });
+for (const entry of Deno.readDirSync("docs")) {
+  await Deno.copyFile(`docs/${entry.name}`, `${OUT}/docs/${entry.name}`);
+}
 await Deno.copyFile("LICENSE", `${OUT}/LICENSE`);
 
 // The two export maps must agree, both ways, and every file they name must exist.

@@ -1,6 +1,6 @@
 /**
  * Redis over TCP, single node or Redis Cluster, on the official `@redis/client` (node-redis 5): it batches
- * commands issued in the same tick, which measured fastest under concurrency (see the README). Runs on Node,
+ * commands issued in the same tick, which measured fastest under concurrency (see docs/benchmarks.md). Runs on Node,
  * Deno and Bun.
  *
  * A hit is one `MGET` of the entry and its tag versions on a single node; on a Cluster the keys are grouped by

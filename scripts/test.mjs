@@ -80,6 +80,15 @@ async function main() {
   const benches = readdirSync("bench").filter((f) => f.endsWith(".ts")).map((f) => join("bench", f));
   const typed = ["mod.ts", "adapters", "src", "tests", "examples", "npm-build.ts", ...benches];
   record("deno check", (await run(deno, ["check", ...typed])).code === 0);
+  // Every TypeScript block of the README and the guides type-checks against the API as it is.
+  const docs = [
+    "README.md",
+    ...readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => join("docs", f)),
+  ];
+  record(
+    "deno check --doc-only (README.md, docs/)",
+    (await run(deno, ["check", "--doc-only", ...docs])).code === 0,
+  );
   // Each entry on its own, as JSR documents it. Its resolver prints warnings about @types/node that are not
   // ours: output is shown only if the lint fails.
   for (const file of exportedFiles()) {

@@ -100,7 +100,7 @@ export interface CacheOptions {
   /**
    * OpenTelemetry metrics and spans: `true` takes the global meter and tracer of `@opentelemetry/api` (install
    * it beside the cache; a no-op until the application installs an SDK), or give a `meter` and a `tracer`.
-   * See the README's table of instruments. @default {false}
+   * See docs/observability.md for the instruments. @default {false}
    */
   telemetry?: boolean | TelemetryOptions;
   /** Time source, for tests. */

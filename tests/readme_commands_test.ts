@@ -1,16 +1,22 @@
 /**
- * Every command the README shows, run as written in a fresh tree: the repository's files (tracked and new, no
- * build output, no `.tmp/`, no `npm/`) copied to a new folder, with only `node_modules` shared. Commands are
- * collected from the README itself; one the test does not know fails it, so a new command cannot go untested.
- * Servers are started in their own process group, asked for a user twice (MISS, then HIT), and stopped.
+ * Every command the README and the guides in `docs/` show, run as written in a fresh tree: the repository's
+ * files (tracked and new, no build output, no `.tmp/`, no `npm/`) copied to a new folder and committed to a new
+ * git repository there, with only `node_modules` shared. Commands are collected from the documents themselves;
+ * one the test does not know fails it, so a new command cannot go untested. Servers are started in their own
+ * process group, asked for a user twice (MISS, then HIT), and stopped. Afterwards `git status` in the tree
+ * must be clean: no command leaves a file behind that the repository does not ignore.
  */
 import assert from "node:assert/strict";
 import { freePort } from "./_servers.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-const readme = await Deno.readTextFile(`${root}README.md`);
+const docs = [
+  `${root}README.md`,
+  ...[...Deno.readDirSync(`${root}docs`)].map((f) => `${root}docs/${f.name}`),
+];
+const readme = docs.map((file) => Deno.readTextFileSync(file)).join("\n");
 
-/** Shell commands in the README: `sh` blocks, line by line, and inline code that starts like a command. */
+/** Shell commands in the documents: `sh` blocks, line by line, and inline code that starts like a command. */
 function readmeCommands(): string[] {
   const found = new Set<string>();
   for (const block of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
@@ -48,20 +54,47 @@ const checks: Record<string, Check> = {
     run: "no",
     why: "answers 404 until the package is published (the README says so)",
   },
-  "npm init -y": { run: "no", why: "named as what makes a CommonJS project, not as a step" },
   "npx deno": { run: "no", why: "named (the repository's Deno); the commands that use it run here" },
   "npm pack": { run: "no", why: "named; the tarball line runs it, and tests/node/npm_package.node.ts" },
   "deno lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
   "deno doc --lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
   "deno publish --dry-run": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
+  "deno check --doc-only": {
+    run: "no",
+    why: "a check `npm test` runs (scripts/test.mjs), on README.md and docs/",
+  },
   "npm run build": { run: "exit", expect: /built npm\// },
   // Minutes long as written: here each benchmark runs briefly (`--quick`), peers installed as the README says.
   "npm run bench": { run: "exit", as: (command) => `${command} -- --quick`, expect: /Backend hanging/ },
-  "npm install && npm run build && (cd npm && npm pack --pack-destination ..)": {
+  "npm install && npm run build && (cd npm && npm pack)": {
     run: "exit",
     expect: /svc-infra-cache-0\.1\.0\.tgz/,
   },
-  "cd ../my-app && npm install ../svc-infra-cache/svc-infra-cache-0.1.0.tgz": { run: "exit" },
+  'cd ../my-app && npm install "$OLDPWD/npm/svc-infra-cache-0.1.0.tgz"': {
+    run: "exit",
+    as: (command) =>
+      `${command} && node -e 'import("@svc-infra/cache").then((m) => console.log(typeof m.initCache))'`,
+    expect: /^function$/m,
+  },
+  // The quick starts, saved in the project the tarball was installed in (the Install section's lines).
+  "node quickstart.mjs": {
+    run: "exit",
+    as: (command) => `cp examples/node/quickstart.mjs ../my-app/ && cd ../my-app && ${command}`,
+    expect:
+      /loading user 1\n\{ id: 1, name: 'Ada' \}\n\{ id: 1, name: 'Ada' \}\nloading user 1\n.*Grace.*\nhits: 1\n/,
+  },
+  "npm install @svc-infra/cache @redis/client cluster-key-slot": {
+    run: "no",
+    why: "the package answers 404 until published: the next line installs the clients beside the tarball",
+  },
+  "node quickstart_redis.mjs": {
+    run: "exit",
+    as: (command) =>
+      `cp examples/node/quickstart_redis.mjs ../my-app/ && cd ../my-app && ` +
+      `npm install --no-audit --no-fund --prefer-offline @redis/client cluster-key-slot && ${command}`,
+    env: { REDIS_URL: Deno.env.get("TEST_REDIS_URL") ?? "redis://127.0.0.1:6379" },
+    expect: /Hello, Ada!\nHello, Ada!\n/,
+  },
   "npx deno run -A examples/manual_example.ts": { run: "exit" },
   "npx deno run -A examples/instances_example.ts": {
     run: "exit",
@@ -119,6 +152,11 @@ async function freshTree(): Promise<{ tree: string; parent: string }> {
       if (!(error instanceof Deno.errors.NotFound)) throw error; // deleted, not yet committed
     }
   }
+  const git = (...args: string[]) =>
+    new Deno.Command("git", { args, cwd: tree, stdout: "null", stderr: "null" }).output();
+  await git("init", "-q");
+  await git("add", "-A");
+  await git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "fresh");
   await Deno.symlink(`${root}node_modules`, `${tree}/node_modules`);
   await Deno.mkdir(`${parent}/my-app`);
   await Deno.writeTextFile(
@@ -213,6 +251,16 @@ for (const command of readmeCommands()) {
     fn: () => check.run === "exit" ? runToExit(command, check) : runServer(command, check),
   });
 }
+
+Deno.test("readme: the commands left the tree as git checked it out (git status is clean)", async () => {
+  const { stdout } = await new Deno.Command("git", {
+    args: ["status", "--porcelain"],
+    cwd: tree,
+    stdout: "piped",
+  })
+    .output();
+  assert.equal(new TextDecoder().decode(stdout), "", "files the commands left behind");
+});
 
 Deno.test("readme: the fresh tree is removed", async () => {
   await Deno.remove(parent, { recursive: true });
