@@ -58,7 +58,7 @@ export function entryWrite(
     ttl: item.ttl,
     loadMs: item.loadMs,
     versions,
-    dependencies: item.keys.slice(1).map((key) => key.slice(cache.namespace.length)),
+    dependencies: item.keys.slice(1).map((key) => key.slice(cache.root.length)),
   };
   const value = encodeEntry(meta, item.encoded);
   const max = cache.store.capabilities.maxValueBytes;

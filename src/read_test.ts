@@ -279,7 +279,7 @@ Deno.test("read: a lost tag version means a miss, never a stale read", async () 
   const get = cacheRead({ key: "lost", tags: ["t"], ttl: 60 }, loader);
   await get();
   const store = instance().store;
-  await store.deleteMany([`${instance().namespace}t:t`]);
+  await store.deleteMany([`${instance().keyPrefix}t:t`]);
   await get();
   await get();
   assert.equal(calls.length, 2);

@@ -195,7 +195,7 @@ export function testAdapter(
     "getOrSetMany: one read for all keys and tags, one loader call, one claim and one write",
     async (_clock, a, b) => {
       const counted = countCalls(a.store);
-      const prefix = a.namespace.split(":")[0];
+      const prefix = a.keyPrefix.split(":")[0];
       const cache = await createCache({ store: counted.store, prefix, clock: _clock, deadlineMs: 5000 });
       try {
         const keys = Array.from({ length: 20 }, (_, i) => `item:${i}`);
@@ -680,6 +680,168 @@ export function testAdapter(
       },
     );
   }
+
+  /** `a`'s store with its deletes counted, under `a`'s prefix (a third instance on the shared namespace). */
+  const countedDeletes = async (clock: TestClock, a: Cache) => {
+    const counter = { deletes: 0, keys: 0, reads: 0 };
+    const store: CacheStore = {
+      ...a.store,
+      getMany: (keys, o) => (counter.reads++, a.store.getMany(keys, o)),
+      deleteMany: (keys, o) => (counter.deletes++, counter.keys += keys.length, a.store.deleteMany(keys, o)),
+    };
+    const prefix = a.keyPrefix.split(":")[0];
+    return { counter, cache: await createCache({ store, prefix, clock, deadlineMs: 5000 }) };
+  };
+
+  withInstances(
+    "clear(): every entry becomes a miss in every instance sharing the namespace, with one delete",
+    async (clock, a, b, other) => {
+      const { counter, cache } = await countedDeletes(clock, a);
+      try {
+        let loads = 0;
+        const load = () => ++loads;
+        for (let i = 0; i < 30; i++) await a.getOrSet(`k:${i}`, load, { ttl: 60, tags: [`t:${i}`] });
+        await other.set("k:0", "other namespace", { ttl: 60 });
+        await settle();
+        same(await poll(() => b.get("k:29"), (v) => v !== undefined), 30, "b sees a's entries before");
+        const result = await cache.clear();
+        check(result.delivered, "delivered");
+        await result.landed;
+        if (!a.store.capabilities.inProcess) {
+          same([counter.deletes, counter.keys], [1, 1], "one delete of one key, whatever the entry count");
+        }
+        await settle();
+        for (const instance of [a, b]) {
+          for (let i = 0; i < 30; i += 7) {
+            same(
+              await poll(() => instance.get(`k:${i}`), (v) => v === undefined),
+              undefined,
+              `k:${i} cleared`,
+            );
+          }
+        }
+        same(await other.get("k:0"), "other namespace", "another namespace keeps its entries");
+        same(await a.getOrSet("k:1", load, { ttl: 60, tags: ["t:1"] }), 31, "a miss loads again");
+        await settle();
+        same(await poll(() => b.get("k:1"), (v) => v === 31), 31, "and stores again after the clear");
+        check(a.metrics()["cache.clear"] === undefined && cache.metrics()["cache.clear"] === 1, "counted");
+      } finally {
+        await cache.close();
+      }
+    },
+  );
+
+  withInstances(
+    "namespaces: entries, tags and locks apart; clear() of one leaves parent and siblings; a parent's clears it",
+    async (_clock, a, b) => {
+      const users = a.namespace("users"), orders = a.namespace("orders"), admins = users.namespace("admins");
+      const usersB = b.namespace("users");
+      check(
+        a.namespace("users") !== users || users.keyPrefix === a.namespace("users").keyPrefix,
+        "same name",
+      );
+      const all = { a, users, orders, admins } as const;
+      for (const [name, cache] of Object.entries(all)) await cache.set("1", name, { ttl: 60, tags: ["t"] });
+      await settle();
+      for (const [name, cache] of Object.entries(all)) {
+        same(await cache.get("1"), name, `${name} holds its own`);
+      }
+      same(await poll(() => usersB.get("1"), (v) => v !== undefined), "users", "another instance's users");
+      await users.invalidateTags(["t"]);
+      await settle();
+      same(await poll(() => users.get("1"), (v) => v === undefined), undefined, "users' tag invalidated");
+      same(
+        [await a.get("1"), await orders.get("1"), await admins.get("1")],
+        ["a", "orders", "admins"],
+        "tags apart",
+      );
+      await users.set("1", "users", { ttl: 60 });
+      await settle();
+      const { delivered } = await usersB.clear(); // from the other instance, as another process would
+      check(delivered, "namespace clear delivered");
+      await settle();
+      same(await poll(() => users.get("1"), (v) => v === undefined), undefined, "users cleared");
+      same(await poll(() => admins.get("1"), (v) => v === undefined), undefined, "its child cleared");
+      same([await a.get("1"), await orders.get("1")], ["a", "orders"], "parent and sibling untouched");
+      await admins.set("1", "admins", { ttl: 60 });
+      await settle();
+      await b.clear();
+      await settle();
+      for (const [name, cache] of Object.entries(all)) {
+        same(
+          await poll(() => cache.get("1"), (v) => v === undefined),
+          undefined,
+          `parent clear reaches ${name}`,
+        );
+      }
+      let deepest = a;
+      for (let depth = 1; depth <= 8; depth++) deepest = deepest.namespace(`d${depth}`);
+      await deepest.set("deep", 1, { ttl: 60 });
+      await settle();
+      same(await poll(() => deepest.get("deep"), (v) => v !== undefined), 1, "8 levels deep works");
+      let threw: unknown;
+      try {
+        deepest.namespace("d9");
+      } catch (error) {
+        threw = error;
+      }
+      check(threw instanceof RangeError, `a 9th level is a RangeError (${threw})`);
+      for (const bad of ["", "a:b", 1 as unknown as string]) {
+        threw = undefined;
+        try {
+          a.namespace(bad);
+        } catch (error) {
+          threw = error;
+        }
+        check(threw instanceof TypeError, `namespace(${JSON.stringify(bad)}) is a TypeError (${threw})`);
+      }
+      await a.clear();
+      await settle();
+      same(await poll(() => deepest.get("deep"), (v) => v === undefined), undefined, "cleared 8 levels down");
+    },
+  );
+
+  withInstances("a namespaced hit takes one store read, its generations with it", async (clock, a) => {
+    const { counter, cache } = await countedDeletes(clock, a);
+    try {
+      const nested = cache.namespace("x").namespace("y");
+      let loads = 0;
+      const read = nested.cacheRead({ key: "r:{id}", ttl: 60, tags: ["r"] }, ({ id }: { id: number }) => {
+        loads++;
+        return id;
+      });
+      same(await read({ id: 1 }), 1, "miss");
+      await settle();
+      counter.reads = 0;
+      same(await poll(() => read({ id: 1 }).then(() => loads), (n) => n === 1), 1, "hit");
+      const reads = counter.reads;
+      counter.reads = 0;
+      same(await read({ id: 1 }), 1, "another hit");
+      check(
+        counter.reads === (a.store.peek ? 0 : 1) && loads === 1,
+        `a hit takes ${counter.reads} store reads (${reads} while polling), ${loads} loads`,
+      );
+    } finally {
+      await cache.close();
+    }
+  });
+
+  withInstances("a load in flight across clear() does not store, in a namespace too", async (_clock, a) => {
+    for (const cache of [a, a.namespace("n")]) {
+      let release!: (v: string) => void;
+      const held = new Promise<string>((r) => release = r);
+      let loads = 0;
+      const load = () => ++loads === 1 ? held : "new";
+      const slow = cache.getOrSet("race", load, { ttl: 60 });
+      while (loads === 0) await new Promise((r) => setTimeout(r, 5)); // the load has started
+      await a.clear(); // the parent's clear reaches the namespace's load too
+      release("old");
+      same(await slow, "old", "the held caller gets its own load");
+      await settle();
+      same(await cache.get("race"), undefined, "it was not stored");
+      same(await cache.getOrSet("race", load, { ttl: 60 }), "new", "later callers load again");
+    }
+  });
 
   integrityCases(withStore, settle);
   hostileCases(withStore, settle);
