@@ -115,6 +115,8 @@ export class CacheContext {
   readonly #breaker: CircuitBreaker;
   readonly #deadlines: Deadlines;
   readonly #warned: Set<string>;
+  /** Id → when {@linkcode warnEvery} last logged it. */
+  readonly #warnedAt: Map<string, number>;
   readonly #namedTtls: Map<string, number>;
   readonly #queue: InvalidationQueue;
   /** The cache this is a child namespace of: error logging and closing are its. */
@@ -166,6 +168,7 @@ export class CacheContext {
       this.#breaker = parent.#breaker;
       this.#deadlines = parent.#deadlines;
       this.#warned = parent.#warned;
+      this.#warnedAt = parent.#warnedAt;
       this.#namedTtls = parent.#namedTtls;
       this.#queue = parent.#queue;
       this.l1 = parent.l1;
@@ -177,6 +180,7 @@ export class CacheContext {
     this.refreshBackoff = new Map();
     this.#background = new Set();
     this.#warned = new Set();
+    this.#warnedAt = new Map();
     this.#namedTtls = new Map();
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
     this.#deadlines = new Deadlines(settings.deadlineMs);
@@ -364,6 +368,14 @@ export class CacheContext {
     if (this.#warned.has(id)) return;
     this.#warned.add(id);
     this.settings.logger.warn(`[svc-infra/cache] ${message}`);
+  }
+
+  /** Logs a warning at most once per error-log interval for each `id` (a condition that may recur). */
+  warnEvery(id: string, message: string): void {
+    const now = this.settings.clock.now();
+    if (now - (this.#warnedAt.get(id) ?? -Infinity) < this.settings.errorLogIntervalMs) return;
+    this.#warnedAt.set(id, now);
+    this.settings.logger.warn(`[svc-infra/cache] ${this.redact(message)}`);
   }
 
   /** Prints a debug line in the seed's format when debug is on. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { validateLoaded, validateStored } from "./schema.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
@@ -133,8 +134,14 @@ export class LoadRunner<A> {
         false,
       );
       if (judged !== "fresh") return;
-      const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
+      let value = readValue(entry!, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
+      const schema = this.#options.schema;
+      if (schema && !entry!.negative) {
+        const result = await validateStored(schema, value);
+        if (result.issues) return; // loaded afresh, which validates it
+        value = result.value;
+      }
       return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };
     } catch {
       return undefined;
@@ -167,6 +174,9 @@ export class LoadRunner<A> {
     cache.metrics.time("cache.load.ms", durationMs, this.#what);
     const negative = isNegativeCacheResult(value);
     const ttl = negative ? value.ttl : job.ttl;
+    // What the loader returned is stored, the schema's output returned: hits check the stored value the same way.
+    const schema = this.#options.schema;
+    const output = schema && !negative ? await validateLoaded(schema, value, this.#what) : value;
     if (cache.settings.debug) {
       // The whole call (reads, claim, load), not only the loader: what the caller waited for.
       const callMs = job.startedAt === undefined ? durationMs : performance.now() - job.startedAt;
@@ -181,12 +191,12 @@ export class LoadRunner<A> {
         `serialize:${this.#what}`,
         `${(error as Error).message}; results are returned but not cached`,
       );
-      return { value, copy: () => value };
+      return { value: output, copy: () => output };
     }
     const freshUntil = ttl > 0 && !flight.dropped
       ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
       : undefined;
-    return { value, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
+    return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
   async #store(

@@ -6,6 +6,7 @@
  */
 
 import type { CacheContext, InvalidationResult } from "./context.ts";
+import { checkSchema } from "./schema.ts";
 import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
@@ -114,6 +115,7 @@ export function createReader<A, R>(
     );
   }
   checkLock(options.lock, `Cannot cache ${what}`);
+  if (options.schema !== undefined) checkSchema(options.schema, what);
   if (options.earlyTtl !== undefined) {
     checkTtl(options.earlyTtl, what, "earlyTtl");
     if (typeof options.ttl === "number" && options.earlyTtl >= options.ttl) {

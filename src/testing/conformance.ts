@@ -15,6 +15,7 @@
 import fc from "fast-check";
 import type { CacheStore } from "../store.ts";
 import type { Cache } from "../cache.ts";
+import type { SchemaError, StandardSchemaV1 } from "../schema.ts";
 import {
   cacheRead,
   closeCache,
@@ -842,6 +843,82 @@ export function testAdapter(
       same(await cache.getOrSet("race", load, { ttl: 60 }), "new", "later callers load again");
     }
   });
+
+  withInstances(
+    "schema: a stored value that fails is a miss, counted, reloaded; a loaded one is a TypeError, not cached",
+    async (_clock, a, b) => {
+      type Profile = { name: string; age: number };
+      const issuesOf = (value: unknown) => {
+        const v = value as Partial<Profile> | null;
+        const issues = [];
+        if (typeof v?.name !== "string") issues.push({ message: "expected a string", path: ["name"] });
+        if (typeof v?.age !== "number") issues.push({ message: "expected a number", path: ["age"] });
+        return issues;
+      };
+      // Its output marks the value, so the tests see the output is what callers get.
+      const schemaOf = (async: boolean): StandardSchemaV1<unknown, Profile & { checked: true }> => ({
+        "~standard": {
+          version: 1,
+          vendor: "conformance",
+          validate: (value) => {
+            const issues = issuesOf(value);
+            const result = issues.length
+              ? { issues }
+              : { value: { ...(value as Profile), checked: true as const } };
+            return async ? new Promise((r) => setTimeout(() => r(result), 1)) : result;
+          },
+        },
+      });
+      for (const async of [false, true]) {
+        const schema = schemaOf(async), key = `p:${async}`;
+        await b.set(key, { name: "Ada" }, { ttl: 60 }); // an older deploy stored another shape
+        await settle();
+        let loads = 0;
+        const load = () => (loads++, { name: "Ada", age: 36 });
+        const rejected = () => a.metrics()["cache.schema.rejected"] ?? 0;
+        const before = rejected();
+        let value = await poll(() => a.getOrSet(key, load, { ttl: 60, schema }), () => rejected() > before);
+        same([value, loads], [{ name: "Ada", age: 36, checked: true }, 1], `${key}: reloaded, the output`);
+        same(rejected(), before + 1, `${key}: counted`);
+        await settle();
+        same(
+          await poll(() => b.get(key), (v) => v !== undefined),
+          { name: "Ada", age: 36 },
+          "what loaded is stored",
+        );
+        value = await a.getOrSet(key, load, { ttl: 60, schema });
+        same([value, loads], [{ name: "Ada", age: 36, checked: true }, 1], `${key}: a hit, the output`);
+        const read = a.cacheRead({ key: "p:{id}", ttl: 60, schema }, ({ id }: { id: string }) => ({ id }));
+        let threw: unknown;
+        try {
+          await read({ id: "bad" });
+        } catch (error) {
+          threw = error;
+        }
+        check(
+          threw instanceof TypeError && (threw as SchemaError).issues?.length === 2 &&
+            threw.message.includes("age: expected a number"),
+          `${key}: a loaded value that fails is a TypeError with the issues (${threw})`,
+        );
+        await settle();
+        same(await b.get("p:bad"), undefined, `${key}: not cached`);
+      }
+      let typo: unknown;
+      try {
+        await a.getOrSet("x", () => 1, { schmea: schemaOf(false) } as never);
+      } catch (error) {
+        typo = error;
+      }
+      check(typo instanceof TypeError && typo.message.includes(`"schema"`), `a typo names schema (${typo})`);
+      let bad: unknown;
+      try {
+        await a.getOrSet("x", () => 1, { schema: {} as never });
+      } catch (error) {
+        bad = error;
+      }
+      check(bad instanceof TypeError && bad.message.includes("Standard Schema"), `not a schema (${bad})`);
+    },
+  );
 
   integrityCases(withStore, settle);
   hostileCases(withStore, settle);
