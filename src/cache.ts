@@ -28,6 +28,7 @@ import type { TemplateArg } from "./keys.ts";
 import { readStored, readStoredMany } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
+import type { LoaderContext } from "./loader_context.ts";
 
 /**
  * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
@@ -175,9 +176,14 @@ export class Cache {
 
   /**
    * The value cached at `key`, or the loader's (then cached) on a miss; concurrent callers share one load.
-   * Options mean what they mean for `cacheRead`.
+   * Options mean what they mean for `cacheRead`. The loader gets the load's `LoaderContext` (`ctx.stale`,
+   * `ctx.notModified()`, `ctx.setTtl()`, `ctx.skip()`).
    */
-  getOrSet<R>(key: string, loader: () => R | Promise<R>, options: GetOrSetOptions = {}): Promise<Awaited<R>> {
+  getOrSet<R>(
+    key: string,
+    loader: (ctx: LoaderContext) => R | Promise<R>,
+    options: GetOrSetOptions = {},
+  ): Promise<Awaited<R>> {
     try {
       checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
@@ -370,7 +376,7 @@ export class Cache {
     return createReader<unknown, unknown>(
       { ...readOptions, key: () => fixed, tags: () => tags, name: readOptions.name ?? "getOrSet" },
       // The argument is the call's loader, so that one read path serves every call.
-      (loader: unknown) => (loader as () => unknown)(),
+      (loader: unknown, ctx: LoaderContext) => (loader as (ctx: LoaderContext) => unknown)(ctx),
       [],
       undefined,
       this.#resolve,

@@ -7,6 +7,7 @@
  */
 
 import { validateLoaded, validateStored } from "./schema.ts";
+import { LoadContext, type StaleEntry } from "./loader_context.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
@@ -163,17 +164,26 @@ export class LoadRunner<A> {
     const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
     flight.loading(claimed);
     const loadStarted = clock.now();
-    const { value, durationMs } = await runLoader(
-      cache,
-      this.#what,
-      { key: job.logical },
-      () => Reflect.apply(this.#fn, job.thisArg, [job.arg]),
-    );
+    const ctx = new LoadContext(this.#what, () => replacedEntry(cache, keys, observed));
+    let loaded;
+    try {
+      loaded = await runLoader(
+        cache,
+        this.#what,
+        { key: job.logical },
+        () => Reflect.apply(this.#fn, job.thisArg, [job.arg, ctx]),
+      );
+    } catch (error) {
+      ctx.fail();
+      throw error;
+    }
+    const { durationMs } = loaded;
+    const value = ctx.settle(loaded.value);
     const loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
     cache.metrics.time("cache.load.ms", durationMs, this.#what);
     const negative = isNegativeCacheResult(value);
-    const ttl = negative ? value.ttl : job.ttl;
+    const ttl = ctx.ttl ?? (negative ? value.ttl : job.ttl);
     // What the loader returned is stored, the schema's output returned: hits check the stored value the same way.
     const schema = this.#options.schema;
     const output = schema && !negative ? await validateLoaded(schema, value, this.#what) : value;
@@ -193,7 +203,7 @@ export class LoadRunner<A> {
       );
       return { value: output, copy: () => output };
     }
-    const freshUntil = ttl > 0 && !flight.dropped
+    const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
       ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
       : undefined;
     return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
@@ -215,4 +225,21 @@ export class LoadRunner<A> {
     job.l1?.keep(job.keys, entry.write.value, job.since); // L1 and the store change together
     return entry.freshUntil;
   }
+}
+
+/**
+ * The entry `observed` (entry, then versions) held at `keys[0]`, offered to the loader as `ctx.stale` while it is
+ * still valid: expired or softly invalidated, never hard-invalidated (its value must not come back).
+ */
+function replacedEntry(
+  cache: CacheContext,
+  keys: readonly string[],
+  observed: readonly (string | null)[] | undefined,
+): StaleEntry | undefined {
+  const raw = observed?.[0];
+  if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
+  const entry = decodeEntry(raw);
+  if (!entry || compareVersions(entry.versions, observed!) === "invalid") return undefined;
+  const value = readValue(entry, cache.codec);
+  return value === NOTHING ? undefined : { value, storedAt: entry.createdAt };
 }

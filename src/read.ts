@@ -125,10 +125,10 @@ export function createReader<A, R>(
     }
   }
   const tags = compileTags(options.tags, what, extraTags);
-  if (fn.length > 1) {
+  if (fn.length > 2) {
     resolve().warnOnce(
       `params:${what}`,
-      `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable`,
+      `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable (the second is the loader's context)`,
     );
   }
   const reader = new Reader<A, Awaited<R>>(

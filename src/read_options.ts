@@ -9,6 +9,7 @@ import type { TagsOption } from "./tags.ts";
 import type { Ttl } from "./ttl.ts";
 import { optionNames } from "./option_names.ts";
 import type { StandardSchemaV1 } from "./schema.ts";
+import type { LoaderContext } from "./loader_context.ts";
 
 /** Options of one call of a cached function (the optional second argument). */
 export interface CallOptions {
@@ -105,8 +106,11 @@ export interface ReadOptions<K extends string, A> {
   schema?: StandardSchemaV1;
 }
 
-/** A loader: one object argument (or none), returning a value or a promise of one. */
-export type Loader<A, R> = (this: never, arg: A) => R | Promise<R>;
+/**
+ * A loader: one object argument (or none), returning a value or a promise of one. Its second argument, which
+ * one-argument loaders need not declare, is the load's {@linkcode LoaderContext}.
+ */
+export type Loader<A, R> = (this: never, arg: A, ctx: LoaderContext) => R | Promise<R>;
 
 /** Every option name of {@linkcode ReadOptions}. */
 export const READ_OPTION_NAMES: readonly string[] = optionNames<ReadOptions<string, unknown>>({

@@ -33,6 +33,7 @@ import type { WaitUntil } from "./wait_until.ts";
 import { LoadRunner } from "./load_runner.ts";
 import { describeIssues, type StandardSchemaV1, validateLoaded, validateStored, validNow } from "./schema.ts";
 import type { LoadResult } from "./flight.ts";
+import { LoadContext } from "./loader_context.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
@@ -94,7 +95,11 @@ export class Reader<A, R> {
       const ttl = cache.ttlSeconds(this.#options.ttl);
       if (ttl === 0) {
         cache.metrics.count("cache.skip", this.#what);
-        const loaded = Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
+        const ctx = new LoadContext(this.#what); // nothing is replaced: no stale entry
+        const loaded = Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg, ctx])).then(
+          (value) => ctx.settle(value) as R,
+          (error) => (ctx.fail(), Promise.reject(error)),
+        );
         const schema = this.#schema;
         return schema ? loaded.then((value) => validateLoaded(schema, value, this.#what) as R) : loaded;
       }

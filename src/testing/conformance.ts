@@ -16,6 +16,7 @@ import fc from "fast-check";
 import type { CacheStore } from "../store.ts";
 import type { Cache } from "../cache.ts";
 import type { SchemaError, StandardSchemaV1 } from "../schema.ts";
+import type { LoaderContext } from "../loader_context.ts";
 import {
   cacheRead,
   closeCache,
@@ -917,6 +918,85 @@ export function testAdapter(
         bad = error;
       }
       check(bad instanceof TypeError && bad.message.includes("Standard Schema"), `not a schema (${bad})`);
+    },
+  );
+
+  withInstances(
+    "loader context: ctx.stale, notModified, setTtl and skip decide what a load stores",
+    async (clock, a, b) => {
+      const expectThrow = async (what: string, type: typeof TypeError, work: () => unknown) => {
+        let threw: unknown;
+        try {
+          await work();
+        } catch (error) {
+          threw = error;
+        }
+        check(threw instanceof type, `${what}: a ${type.name} (${threw})`);
+      };
+      const seen: unknown[] = [];
+      let loads = 0;
+      const first = await a.getOrSet("c", (ctx) => (loads++, seen.push(ctx.stale), { v: 1 }), { ttl: 10 });
+      same([first, seen, loads], [{ v: 1 }, [undefined], 1], "a first load has no stale entry");
+      const storedAt = clock.now();
+      await settle();
+      clock.advance(11_000); // expired, still valid: offered to the next load
+      const kept = await a.getOrSet("c", (ctx) => {
+        loads++;
+        seen.push(ctx.stale);
+        return ctx.notModified();
+      }, { ttl: 10 });
+      same(
+        [kept, seen[1], loads],
+        [{ v: 1 }, { value: { v: 1 }, storedAt }, 2],
+        "notModified keeps the value",
+      );
+      await settle();
+      same(await poll(() => b.get("c"), (v) => v !== undefined), { v: 1 }, "stored again, fresh");
+      same(await a.getOrSet("c", () => (loads++, { v: 2 }), { ttl: 10 }), { v: 1 }, "a hit for its ttl");
+      check(loads === 2, `no load while fresh (${loads})`);
+
+      await a.set("h", "old", { ttl: 60, tags: ["h"] });
+      await a.invalidateTags(["h"]);
+      await settle();
+      let hard: unknown = "unset";
+      same(
+        await a.getOrSet("h", (ctx) => (hard = ctx.stale, "new"), { ttl: 60, tags: ["h"] }),
+        "new",
+        "load",
+      );
+      same(hard, undefined, "a hard-invalidated entry is not offered");
+      await expectThrow(
+        "notModified without a stale entry",
+        TypeError,
+        () => a.getOrSet("none", (ctx) => ctx.notModified(), { ttl: 60 }),
+      );
+      await settle();
+      same(await b.get("none"), undefined, "nothing stored");
+
+      same(await a.getOrSet("t", (ctx) => (ctx.setTtl(5), 1), { ttl: 60 }), 1, "setTtl");
+      await settle();
+      same(await poll(() => b.get("t"), (v) => v !== undefined), 1, "stored");
+      clock.advance(6_000);
+      same(await b.get("t"), undefined, "expired after the loader's ttl, not the function's");
+      same(await a.getOrSet("z", (ctx) => (ctx.setTtl(0), 1), { ttl: 60 }), 1, "setTtl(0) returns");
+      same(await a.getOrSet("k", (ctx) => (ctx.skip(), 1), { ttl: 60 }), 1, "skip returns");
+      await settle();
+      same([await b.get("z"), await b.get("k")], [undefined, undefined], "setTtl(0) and skip store nothing");
+      same(await a.getOrSet("k", () => 2, { ttl: 60 }), 2, "the next call loads again");
+      await expectThrow("setTtl(-1)", RangeError, () => a.getOrSet("n", (ctx) => (ctx.setTtl(-1), 1)));
+      let late: LoaderContext | undefined;
+      await a.getOrSet("late", (ctx) => (late = ctx, 1), { ttl: 60 });
+      for (const call of [() => late!.skip(), () => late!.setTtl(1), () => late!.notModified()]) {
+        await expectThrow("a call after the loader settled", TypeError, call);
+      }
+      const read = a.cacheRead(
+        { key: "r:{id}", ttl: 10 },
+        ({ id }: { id: number }, ctx) => ctx.stale ? ctx.notModified() : { id, at: clock.now() },
+      );
+      const r1 = await read({ id: 1 });
+      await settle();
+      clock.advance(11_000);
+      same(await read({ id: 1 }), r1, "cacheRead's loader gets the context as its second argument");
     },
   );
 

@@ -1,0 +1,131 @@
+/**
+ * The loader's context: what a load knows of the entry it replaces, and how the loader decides the caching of
+ * its own result (keep the stale value, its ttl, not caching it). Made for loads only: a hit builds none.
+ *
+ * @module
+ */
+
+/** The entry a load replaces, when it is still valid (expired, or softly invalidated). */
+export interface StaleEntry {
+  /** The stored value (before any `schema`). */
+  readonly value: unknown;
+  /** When it was stored (the cache's clock, ms since the epoch). */
+  readonly storedAt: number;
+}
+
+/**
+ * The second argument of a `cacheRead` (or `resource`) loader, the only one of a `getOrSet` loader.
+ *
+ * @example Conditional refresh
+ * ```ts
+ * import { createCache, type LoaderContext } from "@svc-infra/cache";
+ * const cache = await createCache();
+ * let version = 1;
+ * const load = (ctx: LoaderContext) => {
+ *   if (ctx.stale && version === 1) return ctx.notModified(); // the source says nothing changed
+ *   if (version === 0) ctx.skip(); // returned, not cached
+ *   return { version };
+ * };
+ * console.log(await cache.getOrSet("config", load, { ttl: 60 })); // { version: 1 }
+ * ```
+ */
+export interface LoaderContext {
+  /**
+   * The entry this load replaces when it is still valid (expired, refreshed early, softly invalidated);
+   * `undefined` on a first load or after a hard invalidation.
+   */
+  readonly stale: StaleEntry | undefined;
+  /**
+   * Keeps the stale value: it is returned and stored again, fresh for this load's ttl. Use as
+   * `return ctx.notModified()`.
+   *
+   * @throws {TypeError} without a stale entry, or once the loader settled.
+   */
+  notModified(): never;
+  /**
+   * This result's ttl in seconds, instead of the function's; `0` stores nothing.
+   *
+   * @throws {RangeError} a negative or non-finite number.
+   * @throws {TypeError} once the loader settled.
+   */
+  setTtl(seconds: number): void;
+  /**
+   * Returns the result without caching it.
+   *
+   * @throws {TypeError} once the loader settled.
+   */
+  skip(): void;
+}
+
+/** What `notModified()` returns: replaced by the stale value when the loader returns it. */
+const NOT_MODIFIED: unique symbol = Symbol("not modified");
+
+/** One load's context and what its loader decided. */
+export class LoadContext implements LoaderContext {
+  /** Seconds set by `setTtl`. */
+  ttl: number | undefined;
+  skipped = false;
+  readonly #what: string;
+  /** Decodes the replaced entry: only when the loader asks (most loads never do). */
+  #findStale: (() => StaleEntry | undefined) | undefined;
+  #stale: StaleEntry | undefined;
+  #settled = false;
+
+  constructor(what: string, findStale?: () => StaleEntry | undefined) {
+    this.#what = what;
+    this.#findStale = findStale;
+  }
+
+  get stale(): StaleEntry | undefined {
+    if (this.#findStale) {
+      this.#stale = this.#findStale();
+      this.#findStale = undefined;
+    }
+    return this.#stale;
+  }
+
+  notModified(): never {
+    this.#open("notModified");
+    if (this.stale === undefined) {
+      throw new TypeError(
+        `Cannot keep the stale value of ${this.#what}: this load replaces no valid entry (ctx.stale is undefined)`,
+      );
+    }
+    return NOT_MODIFIED as never;
+  }
+
+  setTtl(seconds: number): void {
+    this.#open("setTtl");
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
+      throw new RangeError(
+        `Cannot set the ttl of ${this.#what}'s result: it must be a number of seconds >= 0, current value is ${seconds}`,
+      );
+    }
+    this.ttl = seconds;
+  }
+
+  skip(): void {
+    this.#open("skip");
+    this.skipped = true;
+  }
+
+  /**
+   * Ends the context once the loader settled with `value`: the stale value when it returned `notModified()`.
+   * Later calls are `TypeError`s.
+   */
+  settle(value: unknown): unknown {
+    this.#settled = true;
+    return value === NOT_MODIFIED ? this.stale!.value : value;
+  }
+
+  /** Ends the context of a loader that threw. */
+  fail(): void {
+    this.#settled = true;
+  }
+
+  #open(call: string) {
+    if (this.#settled) {
+      throw new TypeError(`Cannot call ctx.${call}() for ${this.#what}: its loader has already settled`);
+    }
+  }
+}
