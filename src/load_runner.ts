@@ -204,7 +204,7 @@ export class LoadRunner<A> {
       return { value: output, copy: () => output };
     }
     const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
-      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
+      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs, ctx.etag)
       : undefined;
     return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
@@ -216,8 +216,9 @@ export class LoadRunner<A> {
     negative: boolean,
     ttl: number,
     loadMs: number,
+    etag: string | undefined,
   ): Promise<number | undefined> {
-    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs };
+    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs, etag };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
@@ -241,5 +242,5 @@ function replacedEntry(
   const entry = decodeEntry(raw);
   if (!entry || compareVersions(entry.versions, observed!) === "invalid") return undefined;
   const value = readValue(entry, cache.codec);
-  return value === NOTHING ? undefined : { value, storedAt: entry.createdAt };
+  return value === NOTHING ? undefined : { value, storedAt: entry.createdAt, etag: entry.etag };
 }

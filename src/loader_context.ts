@@ -11,6 +11,8 @@ export interface StaleEntry {
   readonly value: unknown;
   /** When it was stored (the cache's clock, ms since the epoch). */
   readonly storedAt: number;
+  /** What the load that stored it gave `ctx.setEtag`. */
+  readonly etag: string | undefined;
 }
 
 /**
@@ -50,6 +52,14 @@ export interface LoaderContext {
    */
   setTtl(seconds: number): void;
   /**
+   * Stores `etag` with this result, offered to the load that replaces it as `ctx.stale.etag` (for a
+   * conditional request: `if-none-match`). `null` or `undefined` store none. A kept stale value
+   * (`notModified()`) keeps its etag unless this sets another.
+   *
+   * @throws {TypeError} anything but a string, `null` or `undefined`; once the loader settled.
+   */
+  setEtag(etag: string | null | undefined): void;
+  /**
    * Returns the result without caching it.
    *
    * @throws {TypeError} once the loader settled.
@@ -64,6 +74,9 @@ const NOT_MODIFIED: unique symbol = Symbol("not modified");
 export class LoadContext implements LoaderContext {
   /** Seconds set by `setTtl`. */
   ttl: number | undefined;
+  /** What the result is stored with: set by `setEtag`, or the stale entry's when it is kept. */
+  etag: string | undefined;
+  #etagSet = false;
   skipped = false;
   readonly #what: string;
   /** Decodes the replaced entry: only when the loader asks (most loads never do). */
@@ -104,6 +117,17 @@ export class LoadContext implements LoaderContext {
     this.ttl = seconds;
   }
 
+  setEtag(etag: string | null | undefined): void {
+    this.#open("setEtag");
+    if (etag !== null && etag !== undefined && typeof etag !== "string") {
+      throw new TypeError(
+        `Cannot set the etag of ${this.#what}'s result: it must be a string, null or undefined, current value is ${typeof etag}`,
+      );
+    }
+    this.etag = etag ?? undefined;
+    this.#etagSet = true;
+  }
+
   skip(): void {
     this.#open("skip");
     this.skipped = true;
@@ -115,7 +139,9 @@ export class LoadContext implements LoaderContext {
    */
   settle(value: unknown): unknown {
     this.#settled = true;
-    return value === NOT_MODIFIED ? this.stale!.value : value;
+    if (value !== NOT_MODIFIED) return value;
+    if (!this.#etagSet) this.etag = this.stale!.etag;
+    return this.stale!.value;
   }
 
   /** Ends the context of a loader that threw. */

@@ -922,7 +922,7 @@ export function testAdapter(
   );
 
   withInstances(
-    "loader context: ctx.stale, notModified, setTtl and skip decide what a load stores",
+    "loader context: ctx.stale, notModified, setTtl, setEtag and skip decide what a load stores",
     async (clock, a, b) => {
       const expectThrow = async (what: string, type: typeof TypeError, work: () => unknown) => {
         let threw: unknown;
@@ -986,9 +986,34 @@ export function testAdapter(
       await expectThrow("setTtl(-1)", RangeError, () => a.getOrSet("n", (ctx) => (ctx.setTtl(-1), 1)));
       let late: LoaderContext | undefined;
       await a.getOrSet("late", (ctx) => (late = ctx, 1), { ttl: 60 });
-      for (const call of [() => late!.skip(), () => late!.setTtl(1), () => late!.notModified()]) {
+      const calls = [
+        () => late!.skip(),
+        () => late!.setTtl(1),
+        () => late!.setEtag("x"),
+        () => late!.notModified(),
+      ];
+      for (const call of calls) {
         await expectThrow("a call after the loader settled", TypeError, call);
       }
+      // A conditional refresh: the etag is stored with the entry, offered to the next load, kept by notModified.
+      const etags: unknown[] = [];
+      const conditional = (ctx: LoaderContext) => {
+        etags.push(ctx.stale?.etag);
+        if (ctx.stale?.etag === '"v1"') return ctx.notModified();
+        ctx.setEtag('"v1"');
+        return { body: 1 };
+      };
+      for (let i = 0; i < 3; i++) {
+        same(await a.getOrSet("e", conditional, { ttl: 10 }), { body: 1 }, `conditional load ${i}`);
+        await settle();
+        clock.advance(11_000);
+      }
+      same(etags, [undefined, '"v1"', '"v1"'], "the etag is offered, and kept by notModified");
+      await expectThrow(
+        "setEtag(1)",
+        TypeError,
+        () => a.getOrSet("n", (ctx) => (ctx.setEtag(1 as never), 1)),
+      );
       const read = a.cacheRead(
         { key: "r:{id}", ttl: 10 },
         ({ id }: { id: number }, ctx) => ctx.stale ? ctx.notModified() : { id, at: clock.now() },
