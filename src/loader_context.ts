@@ -5,7 +5,7 @@
  * @module
  */
 
-/** The entry a load replaces, when it is still valid (expired, or softly invalidated). */
+/** The entry a load replaces, when it is still stored and valid (see {@linkcode LoaderContext.stale}). */
 export interface StaleEntry {
   /** The stored value (before any `schema`). */
   readonly value: unknown;
@@ -33,8 +33,9 @@ export interface StaleEntry {
  */
 export interface LoaderContext {
   /**
-   * The entry this load replaces when it is still valid (expired, refreshed early, softly invalidated);
-   * `undefined` on a first load or after a hard invalidation.
+   * The entry this load replaces while it is still stored and valid: past its ttl within its `staleTtl` (an
+   * entry without grace leaves the store when it expires), refreshed early (`earlyTtl`, XFetch), softly
+   * invalidated. `undefined` on a first load and after a hard invalidation.
    */
   readonly stale: StaleEntry | undefined;
   /**
