@@ -86,6 +86,11 @@ const SPACE = { entry: "e:", tag: "t:", lock: "l:", generation: "g", child: "n:"
 /** Deepest nesting of namespaces under a cache (`cache.namespace("a").namespace("b")` is 2). */
 export const MAX_NAMESPACE_DEPTH = 8;
 const NAMESPACE_NAME = /^[A-Za-z0-9_.@-]+$/;
+/**
+ * Child namespaces a cache remembers before it starts over: names may come from data (one per tenant), and a
+ * forgotten child is only made again (its entries are in the store, its flights in the shared map).
+ */
+const MAX_CHILDREN = 10_000;
 
 /** The cache the wrappers use. Replaced as a whole by `initCache`. */
 export class CacheContext {
@@ -588,6 +593,7 @@ export class CacheContext {
       );
     }
     const child = new CacheContext(this.settings, this.metrics, this.events, { parent: this, name });
+    if (this.#children.size >= MAX_CHILDREN) this.#children.clear();
     this.#children.set(name, child);
     return child;
   }
