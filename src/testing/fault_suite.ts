@@ -449,6 +449,34 @@ export function testFaults(
   );
 
   withFaults(
+    "a load in flight across a clear() queued during an outage does not bring its value back",
+    async (c) => {
+      const { db, get, loads, open } = gatedUser();
+      const slow = get({ id: 1 }); // claims under the current generation, then waits
+      await waitFor(() => loads() === 1);
+      c.store.fault = { mode: "throw" };
+      db.set(1, "v2");
+      const { delivered, landed } = await instance().clear();
+      check(!delivered, "queued");
+      c.store.fault = { mode: "none" };
+      c.clock.advance(1000); // past the breaker's cooldown
+      open();
+      check(await slow === "v1", "the held caller gets its own load");
+      check(await get({ id: 1 }) === "v2", "later callers do not get it");
+      // Retries run on a timer that keeps no process alive: wait while polling.
+      const until = Date.now() + 3000;
+      while (getMetrics()["cache.invalidate.pending"] > 0 && Date.now() < until) await sleep(20);
+      await landed;
+      const other = await createCache({ store: c.inner, prefix: c.ns, clock: c.clock });
+      try {
+        check(await other.get("u:1") !== "v1", "nor does another process once the clear landed");
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  withFaults(
     "a queued invalidation landing while a read is out: the read's old entry is not served",
     async (c) => {
       const { db, get, loads } = user();
