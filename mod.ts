@@ -55,6 +55,9 @@ export type { TagsOption } from "./src/tags.ts";
 export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
 export type { Ttl, TtlName } from "./src/ttl.ts";
 export { CacheTimeoutError, StoreError } from "./src/errors.ts";
+export { SchemaError } from "./src/schema.ts";
+export type { SchemaIssue, SchemaResult, StandardSchemaV1 } from "./src/schema.ts";
+export type { LoaderContext, StaleEntry } from "./src/loader_context.ts";
 export * from "./src/store.ts"; // the store contract (types only): what a custom store implements
 export type { InvalidationResult, Logger } from "./src/context.ts";
 export type { WaitUntil, WaitUntilOption } from "./src/wait_until.ts";

@@ -28,6 +28,7 @@ import type { TemplateArg } from "./keys.ts";
 import { readStored, readStoredMany } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
+import type { LoaderContext } from "./loader_context.ts";
 
 /**
  * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
@@ -106,16 +107,83 @@ export class Cache {
     return this.#resolve().store;
   }
 
-  /** `{prefix}:{version}:` */
-  get namespace(): string {
+  /**
+   * What every stored key of this cache starts with: `{prefix}:{version}:`, then `n:{name}:` for each
+   * {@linkcode namespace} step.
+   */
+  get keyPrefix(): string {
     return this.#resolve().namespace;
   }
 
   /**
-   * The value cached at `key`, or the loader's (then cached) on a miss; concurrent callers share one load.
-   * Options mean what they mean for `cacheRead`.
+   * A child cache on the same store and connection, with the same settings, counters, listeners and queue,
+   * whose entries, tags and locks are apart from this cache's and from its siblings'. Its
+   * {@linkcode clear} clears it (and the namespaces under it) only; this cache's `clear()` clears it too. On a
+   * remote store its hits still take one round trip: the generations they depend on are read with the entry.
+   * The same name gives the same namespace. Closing a namespace does nothing: close the cache it comes from.
+   *
+   * @example
+   * ```ts
+   * import { createCache } from "@svc-infra/cache";
+   * const cache = await createCache({ prefix: "app" });
+   * const users = cache.namespace("users");
+   * await users.set("1", { name: "Ada" }, { ttl: 60 });
+   * await cache.set("1", "not a user", { ttl: 60 });
+   * await users.clear();
+   * console.log(await users.get("1"), await cache.get("1")); // undefined "not a user"
+   * await cache.close();
+   * ```
+   *
+   * @throws {TypeError} a name that is not a non-empty string of letters, digits and `_.@-`.
+   * @throws {RangeError} a namespace nested more than 8 levels under its cache.
    */
-  getOrSet<R>(key: string, loader: () => R | Promise<R>, options: GetOrSetOptions = {}): Promise<Awaited<R>> {
+  namespace(name: string): Cache {
+    this.#resolve().child(name); // a bad name fails here, not at the first call
+    let parent: CacheContext | undefined, child: CacheContext | undefined;
+    // The default cache is replaced by initCache: the child follows it, made once per parent.
+    const resolve = () => {
+      const current = this.#resolve();
+      if (current !== parent) child = (parent = current).child(name);
+      return child!;
+    };
+    return new Cache(resolve, () => Promise.resolve({ keys: [], namespace: false }));
+  }
+
+  /**
+   * Makes every entry of this cache, and of the namespaces under it, a miss in every process sharing the
+   * store: one write (the namespace's generation), however many entries there are (an in-process store
+   * deletes the namespace's keys instead). Delivered, queued and retried as {@linkcode invalidateTags} is:
+   * once it resolves, no entry stored before it is served here, and none anywhere once `landed` settles; a
+   * load in flight does not store.
+   *
+   * @example
+   * ```ts
+   * import { createCache } from "@svc-infra/cache";
+   * const cache = await createCache();
+   * await cache.set("a", 1, { ttl: 60 });
+   * const { delivered, landed } = await cache.clear();
+   * await landed;
+   * console.log(delivered, await cache.get("a")); // true undefined
+   * ```
+   */
+  clear(): Promise<InvalidationResult> {
+    try {
+      return this.#resolve().clear();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * The value cached at `key`, or the loader's (then cached) on a miss; concurrent callers share one load.
+   * Options mean what they mean for `cacheRead`. The loader gets the load's `LoaderContext` (`ctx.stale`,
+   * `ctx.notModified()`, `ctx.setTtl()`, `ctx.skip()`).
+   */
+  getOrSet<R>(
+    key: string,
+    loader: (ctx: LoaderContext) => R | Promise<R>,
+    options: GetOrSetOptions = {},
+  ): Promise<Awaited<R>> {
     try {
       checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
@@ -308,7 +376,7 @@ export class Cache {
     return createReader<unknown, unknown>(
       { ...readOptions, key: () => fixed, tags: () => tags, name: readOptions.name ?? "getOrSet" },
       // The argument is the call's loader, so that one read path serves every call.
-      (loader: unknown) => (loader as () => unknown)(),
+      (loader: unknown, ctx: LoaderContext) => (loader as (ctx: LoaderContext) => unknown)(ctx),
       [],
       undefined,
       this.#resolve,

@@ -255,3 +255,13 @@ Deno.test("cache: getMany reads what get reads, with one request for the entries
   await assert.rejects(cache.getMany("a" as unknown as string[]), /Cannot get: keys must be an array/);
   await cache.close();
 });
+
+Deno.test("cache: namespaces named from data stay bounded in memory; a forgotten one reads its entries", async () => {
+  const cache = await createCache({ store: memoryStore({ maxEntries: 50_000 }) });
+  for (let i = 0; i < 12_000; i++) await cache.namespace(`tenant${i}`).set("k", i, { ttl: 60 });
+  assert.deepEqual(
+    [await cache.namespace("tenant0").get("k"), await cache.namespace("tenant11999").get("k")],
+    [0, 11999],
+  );
+  await cache.close();
+});

@@ -78,18 +78,36 @@ export interface InvalidationResult {
 
 /**
  * Entry, tag-version and lock keys live in separate spaces under the namespace; `g` is the namespace's
- * generation, a version every entry of a remote store depends on (deleted when the invalidation queue overflows).
+ * generation, a version every entry of a remote store depends on (deleted by `clear()`, and when the
+ * invalidation queue overflows); `n:{name}:` is a child namespace (names hold no `:`, so spaces never meet).
  */
-const SPACE = { entry: "e:", tag: "t:", lock: "l:", generation: "g" } as const;
+const SPACE = { entry: "e:", tag: "t:", lock: "l:", generation: "g", child: "n:" } as const;
+
+/** Deepest nesting of namespaces under a cache (`cache.namespace("a").namespace("b")` is 2). */
+export const MAX_NAMESPACE_DEPTH = 8;
+const NAMESPACE_NAME = /^[A-Za-z0-9_.@-]+$/;
+/**
+ * Child namespaces a cache remembers before it starts over: names may come from data (one per tenant), and a
+ * forgotten child is only made again (its entries are in the store, its flights in the shared map).
+ */
+const MAX_CHILDREN = 10_000;
 
 /** The cache the wrappers use. Replaced as a whole by `initCache`. */
 export class CacheContext {
   readonly settings: ContextSettings;
   readonly store: CacheStore;
   readonly namespace: string;
-  readonly inflight: Map<string, Flight> = new Map();
+  /**
+   * The namespace of the cache at the top of this one's chain (this one's, unless it is a child namespace):
+   * entries name their dependencies relative to it, so a child's entry can depend on its parents' generations.
+   */
+  readonly root: string;
+  /** How many `namespace()` steps below its cache this one is (0 for a cache itself). */
+  readonly depth: number;
+  /** Shared by a cache and its child namespaces (keys are distinct): a clear of a parent drops its children's. */
+  readonly inflight: Map<string, Flight>;
   /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
-  readonly refreshBackoff: Map<string, number> = new Map();
+  readonly refreshBackoff: Map<string, number>;
   /** Lookups of this tick, read together. */
   readonly reads: ReadBatch = new ReadBatch(this);
   /** This cache's serializer (with its registered types). */
@@ -98,18 +116,28 @@ export class CacheContext {
   readonly metrics: MetricsRegistry;
   /** This cache's event listeners (kept, like the counters, when `initCache` reconfigures the default). */
   readonly events: CacheEvents;
-  readonly #background = new Set<Promise<unknown>>();
+  readonly #background: Set<Promise<unknown>>;
   readonly #breaker: CircuitBreaker;
   readonly #deadlines: Deadlines;
-  readonly #warned = new Set<string>();
-  readonly #namedTtls = new Map<string, number>();
+  readonly #warned: Set<string>;
+  /** Id → when {@linkcode warnEvery} last logged it. */
+  readonly #warnedAt: Map<string, number>;
+  readonly #namedTtls: Map<string, number>;
   readonly #queue: InvalidationQueue;
+  /** The cache this is a child namespace of: error logging and closing are its. */
+  readonly #parent?: CacheContext;
+  readonly #children = new Map<string, CacheContext>();
   /** The in-process first level in front of a remote store, when `l1` is configured. */
   l1?: L1Tier;
   /** OpenTelemetry instruments and spans, when `telemetry` is configured. */
   telemetry?: Telemetry;
-  /** The namespace generation key, read with every entry of a remote store; none for in-process stores. */
+  /** This namespace's generation key (remote stores; none for in-process stores): what `clear()` deletes. */
   readonly generationKey?: string;
+  /**
+   * The generation keys every entry of this namespace depends on, read with it: its parents' (outermost first)
+   * and its own. Empty for in-process stores.
+   */
+  readonly generationKeys: readonly string[];
   #lastErrorLog = -Infinity;
   #suppressedErrors = 0;
 
@@ -117,17 +145,50 @@ export class CacheContext {
     settings: ContextSettings,
     metrics: MetricsRegistry = new MetricsRegistry(),
     events: CacheEvents = new CacheEvents(),
+    child?: { readonly parent: CacheContext; readonly name: string },
   ) {
     this.settings = settings;
     this.metrics = metrics;
     this.events = events;
-    this.codec = new Codec(settings.types);
     this.store = settings.store;
-    this.namespace = `${settings.prefix}:${settings.version}:`;
+    const parent = child?.parent;
+    this.namespace = parent
+      ? parent.namespace + SPACE.child + child!.name + ":"
+      : `${settings.prefix}:${settings.version}:`;
+    this.root = parent ? parent.root : this.namespace;
+    this.depth = parent ? parent.depth + 1 : 0;
+    // An in-process store cannot be unreachable: its invalidations never queue, so it needs no generation
+    // (its clear() deletes the namespace's keys instead).
+    if (!this.store.capabilities.inProcess) this.generationKey = this.namespace + SPACE.generation;
+    this.generationKeys = this.generationKey === undefined
+      ? []
+      : [...(parent?.generationKeys ?? []), this.generationKey];
+    if (parent) {
+      // Everything but the keys is the parent's: store, settings, counters, breaker, deadlines, queue.
+      this.#parent = parent;
+      this.codec = parent.codec;
+      this.inflight = parent.inflight;
+      this.refreshBackoff = parent.refreshBackoff;
+      this.#background = parent.#background;
+      this.#breaker = parent.#breaker;
+      this.#deadlines = parent.#deadlines;
+      this.#warned = parent.#warned;
+      this.#warnedAt = parent.#warnedAt;
+      this.#namedTtls = parent.#namedTtls;
+      this.#queue = parent.#queue;
+      this.l1 = parent.l1;
+      this.telemetry = parent.telemetry;
+      return;
+    }
+    this.codec = new Codec(settings.types);
+    this.inflight = new Map();
+    this.refreshBackoff = new Map();
+    this.#background = new Set();
+    this.#warned = new Set();
+    this.#warnedAt = new Map();
+    this.#namedTtls = new Map();
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
     this.#deadlines = new Deadlines(settings.deadlineMs);
-    // An in-process store cannot be unreachable: its invalidations never queue, so it needs no generation.
-    if (!this.store.capabilities.inProcess) this.generationKey = this.namespace + SPACE.generation;
     this.#queue = new InvalidationQueue(
       (keys, background, budget) =>
         this.run(
@@ -285,6 +346,7 @@ export class CacheContext {
    * Counts an error and logs it, at most once per interval: an outage is one log line, not one per call.
    */
   reportError(message: string): void {
+    if (this.#parent) return this.#parent.reportError(message); // one log interval for the whole cache
     this.metrics.count("cache.error");
     const now = this.settings.clock.now();
     if (now - this.#lastErrorLog < this.settings.errorLogIntervalMs) {
@@ -311,6 +373,14 @@ export class CacheContext {
     if (this.#warned.has(id)) return;
     this.#warned.add(id);
     this.settings.logger.warn(`[svc-infra/cache] ${message}`);
+  }
+
+  /** Logs a warning at most once per error-log interval for each `id` (a condition that may recur). */
+  warnEvery(id: string, message: string): void {
+    const now = this.settings.clock.now();
+    if (now - (this.#warnedAt.get(id) ?? -Infinity) < this.settings.errorLogIntervalMs) return;
+    this.#warnedAt.set(id, now);
+    this.settings.logger.warn(`[svc-infra/cache] ${this.redact(message)}`);
   }
 
   /** Prints a debug line in the seed's format when debug is on. */
@@ -493,9 +563,70 @@ export class CacheContext {
     this.background(landed.then(() => publish.call(this.store, channel, keys)).catch(() => {}));
   }
 
-  /** Where this namespace's invalidations are pushed. */
+  /** Where this cache's invalidations are pushed (a child namespace's too: the keys say whose they are). */
   get invalidationChannel(): string {
-    return this.namespace + "invalidations";
+    return this.root + "invalidations";
+  }
+
+  /**
+   * The child namespace `name`: the same store, settings, counters and queue, its own keys (made once per
+   * name, so its readers keep their remembered keys).
+   *
+   * @throws {TypeError} a name that is not a non-empty string of letters, digits and `_.@-`.
+   * @throws {RangeError} nesting deeper than {@linkcode MAX_NAMESPACE_DEPTH}.
+   */
+  child(name: string): CacheContext {
+    const known = this.#children.get(name);
+    if (known) return known;
+    if (typeof name !== "string" || !NAMESPACE_NAME.test(name)) {
+      throw new TypeError(
+        `Cannot make a namespace: the name must be a non-empty string of letters, digits and _.@- (no ":"), current value is ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    if (this.depth >= MAX_NAMESPACE_DEPTH) {
+      throw new RangeError(
+        `Cannot make namespace ${JSON.stringify(name)} under ${this.namespace}: it would nest ${
+          this.depth + 1
+        } levels deep, and at most ${MAX_NAMESPACE_DEPTH} are allowed`,
+      );
+    }
+    const child = new CacheContext(this.settings, this.metrics, this.events, { parent: this, name });
+    if (this.#children.size >= MAX_CHILDREN) this.#children.clear();
+    this.#children.set(name, child);
+    return child;
+  }
+
+  /**
+   * Makes every entry of this namespace and of the namespaces under it a miss, in every process sharing the
+   * store. Remote stores: one delete of the namespace's generation key, which all those entries were stored
+   * under (O(1) whatever their number), queued and retried like a tag invalidation. In-process stores (which
+   * read no generation, so that a hit costs no extra lookup): the namespace's keys are deleted. Either way a
+   * load in flight does not store, and nobody joins it afterwards.
+   */
+  clear(): Promise<InvalidationResult> {
+    this.metrics.count("cache.clear");
+    this.debug(`[CLEAR] namespace=${this.namespace}`);
+    const key = this.generationKey;
+    if (key === undefined) return this.#clearInProcess();
+    return this.#invalidating([key], (budget) => {
+      for (const [entryKey, flight] of this.inflight) if (flight.tagKeys.includes(key)) this.#drop(entryKey);
+      return this.#invalidateKeys([key], budget);
+    });
+  }
+
+  async #clearInProcess(): Promise<InvalidationResult> {
+    const prefix = this.namespace;
+    if (!this.store.scan) {
+      throw new TypeError(
+        `Cannot clear ${prefix}: the ${this.store.name} store can neither scan nor be cleared`,
+      );
+    }
+    for (const entryKey of this.inflight.keys()) if (entryKey.startsWith(prefix)) this.#drop(entryKey);
+    const keys = (await this.store.scan(prefix)).filter((key) => !isLockKey(key, prefix.length));
+    await this.store.deleteMany(keys);
+    return { delivered: true, landed: Promise.resolve() };
   }
 
   /**
@@ -504,6 +635,7 @@ export class CacheContext {
    * opened from its url; a store given as `store` stays open). Never fails.
    */
   async close(owned?: CacheStore): Promise<Undelivered> {
+    if (this.#parent) return { keys: [], namespace: false }; // its work and queue are its cache's
     const end = performance.now() + this.settings.deadlineMs;
     const within = <T>(work: Promise<T>) => settledWithin(work, Math.max(0, end - performance.now()));
     // Queued invalidations go out while background work finishes; what that work queued goes out after it.
@@ -526,6 +658,16 @@ export class CacheContext {
     if (owned?.close) await within(owned.close());
     return left;
   }
+}
+
+/**
+ * `true` for a lock key under the namespace ending at `from`: child namespaces (`n:{name}:`, names without `:`)
+ * are stepped over, then the space says what the key is.
+ */
+function isLockKey(key: string, from: number): boolean {
+  let at = from;
+  while (key.startsWith(SPACE.child, at)) at = key.indexOf(":", at + SPACE.child.length) + 1;
+  return key.startsWith(SPACE.lock, at);
 }
 
 /** Settings with defaults from the environment for everything not given. */

@@ -1,7 +1,8 @@
 /**
  * What the store holds at an entry key:
  * - an entry, one JSON array so a hit costs a single `JSON.parse`:
- *   `["svc4","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[version,…],[dependency,…],value]`
+ *   `["svc4","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[version,…],[dependency,…],value]`,
+ *   then `,"etag"` when the loader set one (`ctx.setEtag`: builds before it read such an entry as damaged);
  *   (dependencies: the keys, without the namespace, whose versions the entry was stored under: the namespace
  *   generation on remote stores, then its tags; so an entry can be validated by its key alone, as `get` does);
  *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form);
@@ -43,6 +44,8 @@ export interface EntryMeta {
   readonly versions: readonly string[];
   /** The keys (without the namespace) those versions were read from. */
   readonly dependencies: readonly string[];
+  /** What the loader gave `ctx.setEtag`, offered to the next load as `ctx.stale.etag`. */
+  readonly etag?: string;
 }
 
 /** A decoded entry: metadata and its value, parsed but not yet revived. */
@@ -58,7 +61,9 @@ export function encodeEntry(meta: EntryMeta, value: Encoded): string {
   const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
   return `${HEAD}${meta.token}",${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
-  },${JSON.stringify(meta.dependencies)},${value.text}]`;
+  },${JSON.stringify(meta.dependencies)},${value.text}${
+    meta.etag === undefined ? "" : `,${JSON.stringify(meta.etag)}`
+  }]`;
 }
 
 /**
@@ -91,7 +96,8 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
   }
   const flags = a[6];
   if (
-    a.length !== 12 || typeof a[1] !== "string" || typeof a[2] !== "number" || typeof a[3] !== "number" ||
+    (a.length !== 12 && (a.length !== 13 || typeof a[12] !== "string")) || typeof a[1] !== "string" ||
+    typeof a[2] !== "number" || typeof a[3] !== "number" ||
     typeof a[4] !== "number" || typeof a[5] !== "number" || typeof flags !== "number" ||
     typeof a[7] !== "number" || typeof a[8] !== "number" || !Array.isArray(a[9]) || !Array.isArray(a[10])
   ) return undefined;
@@ -109,6 +115,7 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
     parsed: a[11],
     json: (flags & 2) === 2,
     shared,
+    etag: a.length === 13 ? a[12] as string : undefined,
   };
 }
 

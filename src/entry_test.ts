@@ -26,7 +26,7 @@ Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold s
     const value of [{ a: "x\n|y]", b: [1, null] }, new Map([[1, new Date(0)]]), undefined, [1n, -0, NaN]]
   ) {
     const decoded = decodeEntry(encodeEntry(meta, serialize(value, "fn")))!;
-    const { parsed: _p, json: _j, shared: _s, ...rest } = decoded;
+    const { parsed: _p, json: _j, shared: _s, etag: _e, ...rest } = decoded;
     assert.deepEqual(rest, meta);
     assert.deepEqual(codec.revive(decoded.parsed, decoded.json), value);
   }
@@ -88,12 +88,29 @@ Deno.test("entry: anything else reads as undefined", () => {
       '["svc4","t",1,2,2,3,0,60,0,"v",[],1]',
       '["svc4","t",1,2,2,3,0,60,0,[],"d",1]',
       '["svc4","t",1,2,2,3,0,60,[],[],1]',
+      '["svc4","t",1,2,2,3,0,60,0,[],[],1,2]',
+      '["svc4","t",1,2,2,3,0,60,0,[],[],1,"e","f"]',
       "~0123456789abcdef",
       "svc1|1|2\n",
     ]
   ) {
     assert.equal(decodeEntry(raw), undefined, raw);
   }
+});
+
+Deno.test("entry: an etag is stored after the value, only when set; entries without one are unchanged", () => {
+  const value = serialize({ a: 1 }, "fn");
+  const plain = encodeEntry(meta, value);
+  const tagged = encodeEntry({ ...meta, etag: '"v1"' }, value);
+  assert.equal(tagged, plain.slice(0, -1) + ',"\\"v1\\""]');
+  assert.equal(decodeEntry(plain)!.etag, undefined);
+  assert.equal(decodeEntry(tagged)!.etag, '"v1"');
+  assert.deepEqual(decodeEntry(tagged)!.parsed, { a: 1 });
+  assert.equal(
+    reencodeEntry(decodeEntry(tagged, true)),
+    tagged,
+    "a store keeping the decoding alone keeps it",
+  );
 });
 
 Deno.test("entry: the write guard is the entry's head up to its token, or a whole loading marker", () => {

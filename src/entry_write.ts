@@ -28,6 +28,8 @@ export interface Storable {
   /** Seconds. */
   readonly ttl: number;
   readonly loadMs: number;
+  /** The loader's `ctx.setEtag` (or the kept entry's). */
+  readonly etag?: string;
 }
 
 /** The conditional write of a result and its logical expiry; `undefined` when it is not to be stored. */
@@ -58,7 +60,8 @@ export function entryWrite(
     ttl: item.ttl,
     loadMs: item.loadMs,
     versions,
-    dependencies: item.keys.slice(1).map((key) => key.slice(cache.namespace.length)),
+    dependencies: item.keys.slice(1).map((key) => key.slice(cache.root.length)),
+    etag: item.etag,
   };
   const value = encodeEntry(meta, item.encoded);
   const max = cache.store.capabilities.maxValueBytes;

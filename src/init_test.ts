@@ -24,9 +24,9 @@ Deno.test("init: malformed options throw at once", async () => {
 
 Deno.test("init: prefix and version come from CACHE_PREFIX / CACHE_VERSION in the env given", async () => {
   await initCache({ env: { CACHE_PREFIX: "envapp", CACHE_VERSION: "v9" } });
-  assert.equal(instance().namespace, "envapp:v9:");
+  assert.equal(instance().keyPrefix, "envapp:v9:");
   await initCache({ url: "memory:" });
-  assert.equal(instance().namespace, "svc:v1:");
+  assert.equal(instance().keyPrefix, "svc:v1:");
 });
 
 Deno.test("init: instance() lists logical keys by pattern and reads several", async () => {
@@ -85,7 +85,7 @@ Deno.test("init: closeCache waits for background work, then a fresh in-memory ca
   assert.equal(finished, false);
   await closeCache();
   assert.ok(finished);
-  assert.equal(instance().namespace, "svc:v1:");
+  assert.equal(instance().keyPrefix, "svc:v1:");
 });
 
 Deno.test("init: an unknown option is a TypeError naming the closest one; an empty url is an error", async () => {

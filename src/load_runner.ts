@@ -6,6 +6,8 @@
  * @module
  */
 
+import { validateLoaded, validateStored } from "./schema.ts";
+import { LoadContext, type StaleEntry } from "./loader_context.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
@@ -133,8 +135,14 @@ export class LoadRunner<A> {
         false,
       );
       if (judged !== "fresh") return;
-      const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
+      let value = readValue(entry!, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
+      const schema = this.#options.schema;
+      if (schema && !entry!.negative) {
+        const result = await validateStored(schema, value);
+        if (result.issues) return; // loaded afresh, which validates it
+        value = result.value;
+      }
       return { value, copy: () => readValue(decodeEntry(raw!)!, cache.codec, this.#options.zeroCopy) };
     } catch {
       return undefined;
@@ -156,17 +164,29 @@ export class LoadRunner<A> {
     const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
     flight.loading(claimed);
     const loadStarted = clock.now();
-    const { value, durationMs } = await runLoader(
-      cache,
-      this.#what,
-      { key: job.logical },
-      () => Reflect.apply(this.#fn, job.thisArg, [job.arg]),
-    );
+    const ctx = new LoadContext(this.#what, () => replacedEntry(cache, keys, observed));
+    let loaded;
+    try {
+      loaded = await runLoader(
+        cache,
+        this.#what,
+        { key: job.logical },
+        () => Reflect.apply(this.#fn, job.thisArg, [job.arg, ctx]),
+      );
+    } catch (error) {
+      ctx.fail();
+      throw error;
+    }
+    const { durationMs } = loaded;
+    const value = ctx.settle(loaded.value);
     const loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
     cache.metrics.time("cache.load.ms", durationMs, this.#what);
     const negative = isNegativeCacheResult(value);
-    const ttl = negative ? value.ttl : job.ttl;
+    const ttl = ctx.ttl ?? (negative ? value.ttl : job.ttl);
+    // What the loader returned is stored, the schema's output returned: hits check the stored value the same way.
+    const schema = this.#options.schema;
+    const output = schema && !negative ? await validateLoaded(schema, value, this.#what) : value;
     if (cache.settings.debug) {
       // The whole call (reads, claim, load), not only the loader: what the caller waited for.
       const callMs = job.startedAt === undefined ? durationMs : performance.now() - job.startedAt;
@@ -181,12 +201,12 @@ export class LoadRunner<A> {
         `serialize:${this.#what}`,
         `${(error as Error).message}; results are returned but not cached`,
       );
-      return { value, copy: () => value };
+      return { value: output, copy: () => output };
     }
-    const freshUntil = ttl > 0 && !flight.dropped
-      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs)
+    const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
+      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs, ctx.etag)
       : undefined;
-    return { value, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
+    return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
   async #store(
@@ -196,8 +216,9 @@ export class LoadRunner<A> {
     negative: boolean,
     ttl: number,
     loadMs: number,
+    etag: string | undefined,
   ): Promise<number | undefined> {
-    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs };
+    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs, etag };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
@@ -205,4 +226,21 @@ export class LoadRunner<A> {
     job.l1?.keep(job.keys, entry.write.value, job.since); // L1 and the store change together
     return entry.freshUntil;
   }
+}
+
+/**
+ * The entry `observed` (entry, then versions) held at `keys[0]`, offered to the loader as `ctx.stale` while it is
+ * still valid: expired or softly invalidated, never hard-invalidated (its value must not come back).
+ */
+function replacedEntry(
+  cache: CacheContext,
+  keys: readonly string[],
+  observed: readonly (string | null)[] | undefined,
+): StaleEntry | undefined {
+  const raw = observed?.[0];
+  if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
+  const entry = decodeEntry(raw);
+  if (!entry || compareVersions(entry.versions, observed!) === "invalid") return undefined;
+  const value = readValue(entry, cache.codec);
+  return value === NOTHING ? undefined : { value, storedAt: entry.createdAt, etag: entry.etag };
 }

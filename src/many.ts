@@ -177,7 +177,7 @@ async function itemFor(
     );
   }
   const storeKeys = [cache.entryKey(key)];
-  if (cache.generationKey !== undefined) storeKeys.push(cache.generationKey);
+  for (const generation of cache.generationKeys) storeKeys.push(generation);
   for (const tag of names) storeKeys.push(cache.tagKey(tag));
   return { key, keys: await Promise.all(storeKeys) };
 }

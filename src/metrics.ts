@@ -55,7 +55,7 @@ const BASE = [
   "cache.breaker.open",
 ] as const;
 
-/** Names of counters; the two-level cache's appear once it counts them. */
+/** Names of counters; the two-level cache's, `clear()`'s and `schema`'s appear once counted. */
 export type Counter =
   | typeof BASE[number]
   | "cache.l1.hit"
@@ -63,7 +63,9 @@ export type Counter =
   | "cache.l1.validate"
   | "cache.l1.push"
   | "cache.l1.push.unavailable"
-  | "cache.integrity.rejected";
+  | "cache.integrity.rejected"
+  | "cache.clear"
+  | "cache.schema.rejected";
 
 /** Mutable metrics registry of one cache. */
 export class MetricsRegistry {

@@ -6,6 +6,7 @@
  */
 
 import type { CacheContext, InvalidationResult } from "./context.ts";
+import { checkSchema } from "./schema.ts";
 import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "./keys.ts";
 import { compileTags } from "./tags.ts";
@@ -114,6 +115,7 @@ export function createReader<A, R>(
     );
   }
   checkLock(options.lock, `Cannot cache ${what}`);
+  if (options.schema !== undefined) checkSchema(options.schema, what);
   if (options.earlyTtl !== undefined) {
     checkTtl(options.earlyTtl, what, "earlyTtl");
     if (typeof options.ttl === "number" && options.earlyTtl >= options.ttl) {
@@ -123,10 +125,10 @@ export function createReader<A, R>(
     }
   }
   const tags = compileTags(options.tags, what, extraTags);
-  if (fn.length > 1) {
+  if (fn.length > 2) {
     resolve().warnOnce(
       `params:${what}`,
-      `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable`,
+      `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable (the second is the loader's context)`,
     );
   }
   const reader = new Reader<A, Awaited<R>>(

@@ -106,7 +106,7 @@ export class ReadKeys<A> {
     // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
     const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
     let pending = typeof keys[0] !== "string";
-    if (cache.generationKey !== undefined) keys.push(cache.generationKey);
+    for (const generation of cache.generationKeys) keys.push(generation);
     for (const tag of tagList) {
       const key = cache.tagKey(tag);
       if (typeof key !== "string") pending = true;

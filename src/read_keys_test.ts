@@ -12,7 +12,7 @@ const entryOf = (value: unknown) => encodeEntry(meta, { text: JSON.stringify(val
 const cache = {
   entryKey: (logical: string) => `e:${logical}`,
   tagKey: (tag: string) => `t:${tag}`,
-  generationKey: "g",
+  generationKeys: ["g"],
   store: { capabilities: {} },
 } as unknown as CacheContext;
 const readKeys = () =>

@@ -8,6 +8,8 @@ import type { WaitUntilOption } from "./wait_until.ts";
 import type { TagsOption } from "./tags.ts";
 import type { Ttl } from "./ttl.ts";
 import { optionNames } from "./option_names.ts";
+import type { StandardSchemaV1 } from "./schema.ts";
+import type { LoaderContext } from "./loader_context.ts";
 
 /** Options of one call of a cached function (the optional second argument). */
 export interface CallOptions {
@@ -95,10 +97,20 @@ export interface ReadOptions<K extends string, A> {
   l1?: boolean;
   /** Name in logs, metrics and errors. @default {the function's name, else the key template} */
   name?: string;
+  /**
+   * A Standard Schema (zod, valibot, arktype …) every value is checked against, stored or loaded; callers get
+   * its output. A stored value that fails is a miss (counted as `cache.schema.rejected`, logged at most once
+   * per interval) and is loaded afresh; a loaded one that fails is a `TypeError` (`SchemaError`, with the
+   * issues) and is not cached. Asynchronous validators are awaited. Negative results are not checked.
+   */
+  schema?: StandardSchemaV1;
 }
 
-/** A loader: one object argument (or none), returning a value or a promise of one. */
-export type Loader<A, R> = (this: never, arg: A) => R | Promise<R>;
+/**
+ * A loader: one object argument (or none), returning a value or a promise of one. Its second argument, which
+ * one-argument loaders need not declare, is the load's {@linkcode LoaderContext}.
+ */
+export type Loader<A, R> = (this: never, arg: A, ctx: LoaderContext) => R | Promise<R>;
 
 /** Every option name of {@linkcode ReadOptions}. */
 export const READ_OPTION_NAMES: readonly string[] = optionNames<ReadOptions<string, unknown>>({
@@ -117,4 +129,5 @@ export const READ_OPTION_NAMES: readonly string[] = optionNames<ReadOptions<stri
   lock: 1,
   l1: 1,
   name: 1,
+  schema: 1,
 });

@@ -279,7 +279,7 @@ Deno.test("read: a lost tag version means a miss, never a stale read", async () 
   const get = cacheRead({ key: "lost", tags: ["t"], ttl: 60 }, loader);
   await get();
   const store = instance().store;
-  await store.deleteMany([`${instance().namespace}t:t`]);
+  await store.deleteMany([`${instance().keyPrefix}t:t`]);
   await get();
   await get();
   assert.equal(calls.length, 2);
@@ -297,12 +297,16 @@ Deno.test("read: a tag template naming a missing property warns once and skips t
   assert.equal(warnings.length, 1);
 });
 
-Deno.test("read: more than one declared parameter warns once per function", async () => {
+Deno.test("read: more than the argument and the loader's context warns once per function", async () => {
   const { logger } = await freshCache();
-  cacheRead({ key: "two" }, function getTwo(_a: unknown, _b?: unknown) {
+  cacheRead({ key: "two" }, function getTwo(_a: unknown, _ctx: unknown) {
+    return 1;
+  });
+  cacheRead({ key: "three" }, function getThree(_a: unknown, _b?: unknown, _c?: unknown) {
     return 1;
   } as never);
-  assert.equal(logger.at("warn").filter((m) => m.includes("getTwo declares 2 parameters")).length, 1);
+  assert.equal(logger.at("warn").filter((m) => m.includes("declares")).length, 1);
+  assert.equal(logger.at("warn").filter((m) => m.includes("getThree declares 3 parameters")).length, 1);
 });
 
 Deno.test("read: namespace is resolved at call time; prefixes and versions isolate", async () => {

@@ -31,6 +31,10 @@ import { CacheTimeoutError, StoreError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
 import type { WaitUntil } from "./wait_until.ts";
 import { LoadRunner } from "./load_runner.ts";
+import { describeIssues, type StandardSchemaV1, validateLoaded, validateStored, validNow } from "./schema.ts";
+import type { LoadResult } from "./flight.ts";
+import { LoadContext } from "./loader_context.ts";
+import { isNegativeCacheResult } from "./negative.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
 class Peeked {
@@ -53,6 +57,8 @@ export class Reader<A, R> {
   /** Which keys a call reads: its entry key and its dependencies. */
   readonly #keys: ReadKeys<A>;
   readonly #loads: LoadRunner<A>;
+  /** The `schema` option: checked on every hit path only when set. */
+  readonly #schema: StandardSchemaV1 | undefined;
 
   constructor(
     what: string,
@@ -68,6 +74,7 @@ export class Reader<A, R> {
     this.#fn = fn;
     this.#keys = new ReadKeys(what, keyTemplate, options.key, tags);
     this.#loads = new LoadRunner(what, options, fn);
+    this.#schema = options.schema;
   }
 
   /** The logical key (without namespace) of an argument. */
@@ -88,7 +95,13 @@ export class Reader<A, R> {
       const ttl = cache.ttlSeconds(this.#options.ttl);
       if (ttl === 0) {
         cache.metrics.count("cache.skip", this.#what);
-        return Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg]));
+        const ctx = new LoadContext(this.#what); // nothing is replaced: no stale entry
+        const loaded = Promise.resolve(Reflect.apply(this.#fn, thisArg, [arg, ctx])).then(
+          (value) => ctx.settle(value) as R,
+          (error) => (ctx.fail(), Promise.reject(error)),
+        );
+        const schema = this.#schema;
+        return schema ? loaded.then((value) => validateLoaded(schema, value, this.#what) as R) : loaded;
       }
       const plan = this.#keys.plan(cache, arg);
       const { logical, keys, pending } = plan;
@@ -199,7 +212,10 @@ export class Reader<A, R> {
     if (!isFresh(entry, valid, cache.hasPendingInvalidation(keys), now)) {
       return new Peeked(raws ?? store.peek!(keys, storeNow));
     }
-    const value = readValue(entry!, cache.codec, this.#options.zeroCopy);
+    let value = readValue(entry!, cache.codec, this.#options.zeroCopy);
+    if (this.#schema !== undefined && value !== NOTHING && !entry!.negative) {
+      value = validNow(this.#schema, value);
+    }
     if (value === NOTHING) return new Peeked(raws ?? store.peek!(keys, storeNow));
     this.#served(cache, logical, call?.onResult, entry!, started, "HIT");
     if (this.#refreshDue(entry!, now, cache)) {
@@ -222,7 +238,11 @@ export class Reader<A, R> {
     stale: boolean,
   ): unknown {
     const started = cache.settings.debug || cache.events.active ? performance.now() : 0;
-    const value = readValue(entry, cache.codec, this.#options.zeroCopy);
+    let value = readValue(entry, cache.codec, this.#options.zeroCopy);
+    // A value the schema rejects, or checks asynchronously, is looked up in the store (which validates it).
+    if (this.#schema !== undefined && value !== NOTHING && !entry.negative) {
+      value = validNow(this.#schema, value);
+    }
     if (value === NOTHING) return NOTHING;
     cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
     this.#served(cache, logical, call?.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
@@ -263,7 +283,22 @@ export class Reader<A, R> {
         cache.inflight.has(keys[0]),
       );
       const servable = judged === "fresh" || judged === "stale";
-      const value = servable ? readValue(entry!, cache.codec, this.#options.zeroCopy) : NOTHING;
+      let value = servable ? readValue(entry!, cache.codec, this.#options.zeroCopy) : NOTHING;
+      let rejected = false;
+      if (this.#schema !== undefined && value !== NOTHING && !entry!.negative) {
+        const result = await validateStored(this.#schema, value);
+        if (result.issues) {
+          rejected = true;
+          value = NOTHING;
+          cache.metrics.count("cache.schema.rejected", this.#what);
+          cache.warnEvery(
+            `schema:${this.#what}`,
+            `a stored value of ${this.#what} (key ${job.logical}) fails its schema (${
+              describeIssues(result.issues)
+            }): treated as a miss and loaded afresh`,
+          );
+        } else value = result.value;
+      }
       if (value !== NOTHING) {
         if (judged === "stale") return await this.#serveStale(job, entry!, value as R, raws, started);
         this.#served(cache, job.logical, job.onResult, entry!, started, "HIT");
@@ -272,7 +307,11 @@ export class Reader<A, R> {
         return value as R;
       }
       // A servable entry whose value cannot be revived is as unreadable as one that did not decode.
-      cause = servable || judged === "corrupt" ? await this.#corrupt(job, raws) : judged;
+      cause = rejected
+        ? "schema_rejected"
+        : servable || judged === "corrupt"
+        ? await this.#corrupt(job, raws)
+        : judged;
     }
     cache.metrics.count("cache.miss", this.#what);
     if (cache.observed) {
@@ -300,7 +339,7 @@ export class Reader<A, R> {
         // The stored entry's own expiry (jittered by smoothExpiry), so headers match what later hits say.
         job.onResult({ status: "miss", createdAt: now, freshUntil: r.freshUntil ?? now + job.ttl * 1000 });
       }
-      return (joined ? r.copy() : r.value) as R;
+      return (joined ? this.#copyOf(r) : r.value) as R;
     });
     const limit = this.#options.hardTimeoutMs;
     if (limit === undefined) return result;
@@ -380,7 +419,14 @@ export class Reader<A, R> {
     const wait = this.#options.timeoutMs ?? 0;
     if (!flight || wait <= 0) return stale;
     const fresh = await settledWithin(flight.promise, wait);
-    return fresh ? fresh.copy() as R : stale;
+    return fresh ? await this.#copyOf(fresh) as R : stale;
+  }
+
+  /** A joining caller's copy of a load's result: the schema's output, as the loader's caller got. */
+  #copyOf(result: LoadResult): unknown {
+    const copy = result.copy();
+    const schema = this.#schema;
+    return schema && !isNegativeCacheResult(copy) ? validateLoaded(schema, copy, this.#what) : copy;
   }
 
   /** Starts one background refresh of a key (none while one runs or while a failed one backs off). */

@@ -196,7 +196,7 @@ Deno.test("lock: 1000 concurrent cold callers load once, and a lock held elsewhe
   assert.equal(loads, 1);
   // Another process holds the lock of a cold key: this one waits, then loads once the lock's ttl has passed.
   const store = instance().store;
-  await store.setMany([{ key: `${instance().namespace}l:other`, value: "someone-else", ttlMs: 60_000 }]);
+  await store.setMany([{ key: `${instance().keyPrefix}l:other`, value: "someone-else", ttlMs: 60_000 }]);
   const other = cacheRead({ key: "other", ttl: 60 }, () => (loads++, "mine"));
   const waiting = other();
   await new Promise((r) => setTimeout(r, 30));
@@ -210,7 +210,7 @@ Deno.test("lock: 1000 concurrent cold callers load once, and a lock held elsewhe
 
 Deno.test("lock: a waiter takes the value the holder stores, without loading", async () => {
   await freshCache({ lock: { ttlMs: 60_000, pollMs: 5 } });
-  const store = instance().store, ns = instance().namespace;
+  const store = instance().store, ns = instance().keyPrefix;
   await store.setMany([{ key: `${ns}l:shared`, value: "other-process", ttlMs: 60_000 }]);
   let loads = 0;
   const get = cacheRead({ key: "shared", ttl: 60 }, () => (loads++, "mine"));
@@ -239,7 +239,7 @@ Deno.test("lock: a waiter that gets the lock after the holder stored and release
     return values;
   };
   await freshCache({ store, lock: { ttlMs: 60_000, pollMs: 5 } });
-  const lockKey = `${instance().namespace}l:race`;
+  const lockKey = `${instance().keyPrefix}l:race`;
   await store.setMany([{ key: lockKey, value: "other-process", ttlMs: 60_000 }]);
   let loads = 0;
   const get = cacheRead({ key: "race", ttl: 60 }, () => (loads++, "mine"));
@@ -261,7 +261,7 @@ Deno.test("lock: early refresh runs once per cluster - a refresh locked elsewher
   let loads = 0;
   const get = cacheRead({ key: "er", ttl: 100, earlyTtl: 50 }, () => ++loads);
   await get();
-  const store = instance().store, ns = instance().namespace;
+  const store = instance().store, ns = instance().keyPrefix;
   await store.setMany([{ key: `${ns}l:er`, value: "refreshing-elsewhere", ttlMs: 60_000 }]);
   clock.advance(51_000);
   const handed: Promise<unknown>[] = [];
@@ -284,7 +284,7 @@ Deno.test("lock: a holder whose load fails releases the lock at once", async () 
   });
   await assert.rejects(get(), /boom/);
   await settle();
-  const ns = instance().namespace;
+  const ns = instance().keyPrefix;
   assert.deepEqual(await instance().store.getMany([`${ns}l:fails`]), [null], "lock released");
   const t0 = performance.now();
   assert.equal(await get(), "ok");

@@ -143,7 +143,7 @@ function candidate(
   const { dependencies } = entry;
   const keys = new Array<string>(dependencies.length + 1);
   keys[0] = entryKey;
-  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.namespace + dependencies[i];
+  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.root + dependencies[i];
   // `get` promises a fresh value (no grace). Its versions are judged in the second half.
   return isFresh(entry, true, cache.hasPendingInvalidation(keys, mark), now) ? keys : undefined;
 }

@@ -76,6 +76,16 @@ for (const [backend, env] of backends) {
     expected.forEach((pattern, i) => assert.match(steps[i], pattern));
   });
 
+  Deno.test(`examples (${backend}): etag example - conditional refresh with the loader's context`, async () => {
+    assert.deepEqual(await run("etag_example.ts", ns), [
+      "👤 Ada (full responses: 1, 304s: 0)",
+      "⚡ Ada from the cache (full responses: 1, 304s: 0)",
+      "🔁 Ada after expiry, not modified (full responses: 1, 304s: 1)",
+      "✏️ Ada Lovelace after a change (full responses: 2, 304s: 1)",
+      "🚫 user 2: null",
+    ]);
+  });
+
   Deno.test(`examples (${backend}): manual decorators example - cold, warm, write, invalidated`, async () => {
     const lines = await run("manual_example.ts", ns);
     assert.deepEqual(lines, [

@@ -77,7 +77,7 @@ async function halfOpenCase(direction: Direction, outageMs: number) {
       `the invalidation landed ${(landedAt - healed).toFixed(0)} ms after`,
     );
     assert.ok(hitAt - healed <= bound, `hits resumed ${(hitAt - healed).toFixed(0)} ms after`);
-    const direct = await createCache({ url: server.url, prefix: cache.namespace.split(":")[0] });
+    const direct = await createCache({ url: server.url, prefix: cache.keyPrefix.split(":")[0] });
     assert.equal(
       await direct.getOrSet("u:1", () => "loaded", { ttl: 60, tags: ["user:1"] }),
       "v2",

@@ -36,5 +36,7 @@ export type { CacheEvent, CacheEventListener, CacheEventType } from "../events.t
 export type { Undelivered } from "../invalidation_queue.ts";
 export type { Placeholders, TemplateArg } from "../keys.ts";
 export type { TagsOption } from "../tags.ts";
+export type { SchemaIssue, SchemaResult, StandardSchemaV1 } from "../schema.ts";
+export type { LoaderContext, StaleEntry } from "../loader_context.ts";
 export type { Clock } from "../clock.ts";
 export type * from "../store.ts";

@@ -15,6 +15,8 @@
 import fc from "fast-check";
 import type { CacheStore } from "../store.ts";
 import type { Cache } from "../cache.ts";
+import type { SchemaError, StandardSchemaV1 } from "../schema.ts";
+import type { LoaderContext } from "../loader_context.ts";
 import {
   cacheRead,
   closeCache,
@@ -195,7 +197,7 @@ export function testAdapter(
     "getOrSetMany: one read for all keys and tags, one loader call, one claim and one write",
     async (_clock, a, b) => {
       const counted = countCalls(a.store);
-      const prefix = a.namespace.split(":")[0];
+      const prefix = a.keyPrefix.split(":")[0];
       const cache = await createCache({ store: counted.store, prefix, clock: _clock, deadlineMs: 5000 });
       try {
         const keys = Array.from({ length: 20 }, (_, i) => `item:${i}`);
@@ -680,6 +682,348 @@ export function testAdapter(
       },
     );
   }
+
+  /** `a`'s store with its deletes counted, under `a`'s prefix (a third instance on the shared namespace). */
+  const countedDeletes = async (clock: TestClock, a: Cache) => {
+    const counter = { deletes: 0, keys: 0, reads: 0 };
+    const store: CacheStore = {
+      ...a.store,
+      getMany: (keys, o) => (counter.reads++, a.store.getMany(keys, o)),
+      deleteMany: (keys, o) => (counter.deletes++, counter.keys += keys.length, a.store.deleteMany(keys, o)),
+    };
+    const prefix = a.keyPrefix.split(":")[0];
+    return { counter, cache: await createCache({ store, prefix, clock, deadlineMs: 5000 }) };
+  };
+
+  withInstances(
+    "clear(): every entry becomes a miss in every instance sharing the namespace, with one delete",
+    async (clock, a, b, other) => {
+      const { counter, cache } = await countedDeletes(clock, a);
+      try {
+        let loads = 0;
+        const load = () => ++loads;
+        for (let i = 0; i < 30; i++) await a.getOrSet(`k:${i}`, load, { ttl: 60, tags: [`t:${i}`] });
+        await other.set("k:0", "other namespace", { ttl: 60 });
+        await settle();
+        same(await poll(() => b.get("k:29"), (v) => v !== undefined), 30, "b sees a's entries before");
+        const result = await cache.clear();
+        check(result.delivered, "delivered");
+        await result.landed;
+        if (!a.store.capabilities.inProcess) {
+          same([counter.deletes, counter.keys], [1, 1], "one delete of one key, whatever the entry count");
+        }
+        await settle();
+        for (const instance of [a, b]) {
+          for (let i = 0; i < 30; i += 7) {
+            same(
+              await poll(() => instance.get(`k:${i}`), (v) => v === undefined),
+              undefined,
+              `k:${i} cleared`,
+            );
+          }
+        }
+        same(await other.get("k:0"), "other namespace", "another namespace keeps its entries");
+        same(await a.getOrSet("k:1", load, { ttl: 60, tags: ["t:1"] }), 31, "a miss loads again");
+        await settle();
+        same(await poll(() => b.get("k:1"), (v) => v === 31), 31, "and stores again after the clear");
+        check(a.metrics()["cache.clear"] === undefined && cache.metrics()["cache.clear"] === 1, "counted");
+      } finally {
+        await cache.close();
+      }
+    },
+  );
+
+  withInstances(
+    "namespaces: entries, tags and locks apart; clear() of one leaves parent and siblings; a parent's clears it",
+    async (_clock, a, b) => {
+      const users = a.namespace("users"), orders = a.namespace("orders"), admins = users.namespace("admins");
+      const usersB = b.namespace("users");
+      check(
+        a.namespace("users") !== users || users.keyPrefix === a.namespace("users").keyPrefix,
+        "same name",
+      );
+      const all = { a, users, orders, admins } as const;
+      for (const [name, cache] of Object.entries(all)) await cache.set("1", name, { ttl: 60, tags: ["t"] });
+      await settle();
+      for (const [name, cache] of Object.entries(all)) {
+        same(await cache.get("1"), name, `${name} holds its own`);
+      }
+      same(await poll(() => usersB.get("1"), (v) => v !== undefined), "users", "another instance's users");
+      await users.invalidateTags(["t"]);
+      await settle();
+      same(await poll(() => users.get("1"), (v) => v === undefined), undefined, "users' tag invalidated");
+      same(
+        [await a.get("1"), await orders.get("1"), await admins.get("1")],
+        ["a", "orders", "admins"],
+        "tags apart",
+      );
+      await users.set("1", "users", { ttl: 60 });
+      await settle();
+      const { delivered } = await usersB.clear(); // from the other instance, as another process would
+      check(delivered, "namespace clear delivered");
+      await settle();
+      same(await poll(() => users.get("1"), (v) => v === undefined), undefined, "users cleared");
+      same(await poll(() => admins.get("1"), (v) => v === undefined), undefined, "its child cleared");
+      same([await a.get("1"), await orders.get("1")], ["a", "orders"], "parent and sibling untouched");
+      await admins.set("1", "admins", { ttl: 60 });
+      await settle();
+      await b.clear();
+      await settle();
+      for (const [name, cache] of Object.entries(all)) {
+        same(
+          await poll(() => cache.get("1"), (v) => v === undefined),
+          undefined,
+          `parent clear reaches ${name}`,
+        );
+      }
+      let deepest = a;
+      for (let depth = 1; depth <= 8; depth++) deepest = deepest.namespace(`d${depth}`);
+      await deepest.set("deep", 1, { ttl: 60 });
+      await settle();
+      same(await poll(() => deepest.get("deep"), (v) => v !== undefined), 1, "8 levels deep works");
+      let threw: unknown;
+      try {
+        deepest.namespace("d9");
+      } catch (error) {
+        threw = error;
+      }
+      check(threw instanceof RangeError, `a 9th level is a RangeError (${threw})`);
+      for (const bad of ["", "a:b", 1 as unknown as string]) {
+        threw = undefined;
+        try {
+          a.namespace(bad);
+        } catch (error) {
+          threw = error;
+        }
+        check(threw instanceof TypeError, `namespace(${JSON.stringify(bad)}) is a TypeError (${threw})`);
+      }
+      await a.clear();
+      await settle();
+      same(await poll(() => deepest.get("deep"), (v) => v === undefined), undefined, "cleared 8 levels down");
+    },
+  );
+
+  withInstances("a namespaced hit takes one store read, its generations with it", async (clock, a) => {
+    const { counter, cache } = await countedDeletes(clock, a);
+    try {
+      const nested = cache.namespace("x").namespace("y");
+      let loads = 0;
+      const read = nested.cacheRead({ key: "r:{id}", ttl: 60, tags: ["r"] }, ({ id }: { id: number }) => {
+        loads++;
+        return id;
+      });
+      same(await read({ id: 1 }), 1, "miss");
+      await settle();
+      counter.reads = 0;
+      same(await poll(() => read({ id: 1 }).then(() => loads), (n) => n === 1), 1, "hit");
+      const reads = counter.reads;
+      counter.reads = 0;
+      same(await read({ id: 1 }), 1, "another hit");
+      check(
+        counter.reads === (a.store.peek ? 0 : 1) && loads === 1,
+        `a hit takes ${counter.reads} store reads (${reads} while polling), ${loads} loads`,
+      );
+    } finally {
+      await cache.close();
+    }
+  });
+
+  withInstances("a load in flight across clear() does not store, in a namespace too", async (_clock, a) => {
+    for (const cache of [a, a.namespace("n")]) {
+      let release!: (v: string) => void;
+      const held = new Promise<string>((r) => release = r);
+      let loads = 0;
+      const load = () => ++loads === 1 ? held : "new";
+      const slow = cache.getOrSet("race", load, { ttl: 60 });
+      while (loads === 0) await new Promise((r) => setTimeout(r, 5)); // the load has started
+      await a.clear(); // the parent's clear reaches the namespace's load too
+      release("old");
+      same(await slow, "old", "the held caller gets its own load");
+      await settle();
+      same(await cache.get("race"), undefined, "it was not stored");
+      same(await cache.getOrSet("race", load, { ttl: 60 }), "new", "later callers load again");
+    }
+  });
+
+  withInstances(
+    "schema: a stored value that fails is a miss, counted, reloaded; a loaded one is a TypeError, not cached",
+    async (_clock, a, b) => {
+      type Profile = { name: string; age: number };
+      const issuesOf = (value: unknown) => {
+        const v = value as Partial<Profile> | null;
+        const issues = [];
+        if (typeof v?.name !== "string") issues.push({ message: "expected a string", path: ["name"] });
+        if (typeof v?.age !== "number") issues.push({ message: "expected a number", path: ["age"] });
+        return issues;
+      };
+      // Its output marks the value, so the tests see the output is what callers get.
+      const schemaOf = (async: boolean): StandardSchemaV1<unknown, Profile & { checked: true }> => ({
+        "~standard": {
+          version: 1,
+          vendor: "conformance",
+          validate: (value) => {
+            const issues = issuesOf(value);
+            const result = issues.length
+              ? { issues }
+              : { value: { ...(value as Profile), checked: true as const } };
+            return async ? new Promise((r) => setTimeout(() => r(result), 1)) : result;
+          },
+        },
+      });
+      for (const async of [false, true]) {
+        const schema = schemaOf(async), key = `p:${async}`;
+        await b.set(key, { name: "Ada" }, { ttl: 60 }); // an older deploy stored another shape
+        await settle();
+        let loads = 0;
+        const load = () => (loads++, { name: "Ada", age: 36 });
+        const rejected = () => a.metrics()["cache.schema.rejected"] ?? 0;
+        const before = rejected();
+        let value = await poll(() => a.getOrSet(key, load, { ttl: 60, schema }), () => rejected() > before);
+        same([value, loads], [{ name: "Ada", age: 36, checked: true }, 1], `${key}: reloaded, the output`);
+        same(rejected(), before + 1, `${key}: counted`);
+        await settle();
+        same(
+          await poll(() => b.get(key), (v) => v !== undefined),
+          { name: "Ada", age: 36 },
+          "what loaded is stored",
+        );
+        value = await a.getOrSet(key, load, { ttl: 60, schema });
+        same([value, loads], [{ name: "Ada", age: 36, checked: true }, 1], `${key}: a hit, the output`);
+        const read = a.cacheRead({ key: "p:{id}", ttl: 60, schema }, ({ id }: { id: string }) => ({ id }));
+        let threw: unknown;
+        try {
+          await read({ id: "bad" });
+        } catch (error) {
+          threw = error;
+        }
+        check(
+          threw instanceof TypeError && (threw as SchemaError).issues?.length === 2 &&
+            threw.message.includes("age: expected a number"),
+          `${key}: a loaded value that fails is a TypeError with the issues (${threw})`,
+        );
+        await settle();
+        same(await b.get("p:bad"), undefined, `${key}: not cached`);
+      }
+      let typo: unknown;
+      try {
+        await a.getOrSet("x", () => 1, { schmea: schemaOf(false) } as never);
+      } catch (error) {
+        typo = error;
+      }
+      check(typo instanceof TypeError && typo.message.includes(`"schema"`), `a typo names schema (${typo})`);
+      let bad: unknown;
+      try {
+        await a.getOrSet("x", () => 1, { schema: {} as never });
+      } catch (error) {
+        bad = error;
+      }
+      check(bad instanceof TypeError && bad.message.includes("Standard Schema"), `not a schema (${bad})`);
+    },
+  );
+
+  withInstances(
+    "loader context: ctx.stale, notModified, setTtl, setEtag and skip decide what a load stores",
+    async (clock, a, b) => {
+      const expectThrow = async (what: string, type: typeof TypeError, work: () => unknown) => {
+        let threw: unknown;
+        try {
+          await work();
+        } catch (error) {
+          threw = error;
+        }
+        check(threw instanceof type, `${what}: a ${type.name} (${threw})`);
+      };
+      const seen: unknown[] = [];
+      let loads = 0;
+      const first = await a.getOrSet("c", (ctx) => (loads++, seen.push(ctx.stale), { v: 1 }), { ttl: 10 });
+      same([first, seen, loads], [{ v: 1 }, [undefined], 1], "a first load has no stale entry");
+      const storedAt = clock.now();
+      await settle();
+      clock.advance(11_000); // expired, still valid: offered to the next load
+      const kept = await a.getOrSet("c", (ctx) => {
+        loads++;
+        seen.push(ctx.stale);
+        return ctx.notModified();
+      }, { ttl: 10 });
+      same(
+        [kept, seen[1], loads],
+        [{ v: 1 }, { value: { v: 1 }, storedAt }, 2],
+        "notModified keeps the value",
+      );
+      await settle();
+      same(await poll(() => b.get("c"), (v) => v !== undefined), { v: 1 }, "stored again, fresh");
+      same(await a.getOrSet("c", () => (loads++, { v: 2 }), { ttl: 10 }), { v: 1 }, "a hit for its ttl");
+      check(loads === 2, `no load while fresh (${loads})`);
+
+      await a.set("h", "old", { ttl: 60, tags: ["h"] });
+      await a.invalidateTags(["h"]);
+      await settle();
+      let hard: unknown = "unset";
+      same(
+        await a.getOrSet("h", (ctx) => (hard = ctx.stale, "new"), { ttl: 60, tags: ["h"] }),
+        "new",
+        "load",
+      );
+      same(hard, undefined, "a hard-invalidated entry is not offered");
+      await expectThrow(
+        "notModified without a stale entry",
+        TypeError,
+        () => a.getOrSet("none", (ctx) => ctx.notModified(), { ttl: 60 }),
+      );
+      await settle();
+      same(await b.get("none"), undefined, "nothing stored");
+
+      same(await a.getOrSet("t", (ctx) => (ctx.setTtl(5), 1), { ttl: 60 }), 1, "setTtl");
+      await settle();
+      same(await poll(() => b.get("t"), (v) => v !== undefined), 1, "stored");
+      clock.advance(6_000);
+      same(await b.get("t"), undefined, "expired after the loader's ttl, not the function's");
+      same(await a.getOrSet("z", (ctx) => (ctx.setTtl(0), 1), { ttl: 60 }), 1, "setTtl(0) returns");
+      same(await a.getOrSet("k", (ctx) => (ctx.skip(), 1), { ttl: 60 }), 1, "skip returns");
+      await settle();
+      same([await b.get("z"), await b.get("k")], [undefined, undefined], "setTtl(0) and skip store nothing");
+      same(await a.getOrSet("k", () => 2, { ttl: 60 }), 2, "the next call loads again");
+      await expectThrow("setTtl(-1)", RangeError, () => a.getOrSet("n", (ctx) => (ctx.setTtl(-1), 1)));
+      let late: LoaderContext | undefined;
+      await a.getOrSet("late", (ctx) => (late = ctx, 1), { ttl: 60 });
+      const calls = [
+        () => late!.skip(),
+        () => late!.setTtl(1),
+        () => late!.setEtag("x"),
+        () => late!.notModified(),
+      ];
+      for (const call of calls) {
+        await expectThrow("a call after the loader settled", TypeError, call);
+      }
+      // A conditional refresh: the etag is stored with the entry, offered to the next load, kept by notModified.
+      const etags: unknown[] = [];
+      const conditional = (ctx: LoaderContext) => {
+        etags.push(ctx.stale?.etag);
+        if (ctx.stale?.etag === '"v1"') return ctx.notModified();
+        ctx.setEtag('"v1"');
+        return { body: 1 };
+      };
+      for (let i = 0; i < 3; i++) {
+        same(await a.getOrSet("e", conditional, { ttl: 10 }), { body: 1 }, `conditional load ${i}`);
+        await settle();
+        clock.advance(11_000);
+      }
+      same(etags, [undefined, '"v1"', '"v1"'], "the etag is offered, and kept by notModified");
+      await expectThrow(
+        "setEtag(1)",
+        TypeError,
+        () => a.getOrSet("n", (ctx) => (ctx.setEtag(1 as never), 1)),
+      );
+      const read = a.cacheRead(
+        { key: "r:{id}", ttl: 10 },
+        ({ id }: { id: number }, ctx) => ctx.stale ? ctx.notModified() : { id, at: clock.now() },
+      );
+      const r1 = await read({ id: 1 });
+      await settle();
+      clock.advance(11_000);
+      same(await read({ id: 1 }), r1, "cacheRead's loader gets the context as its second argument");
+    },
+  );
 
   integrityCases(withStore, settle);
   hostileCases(withStore, settle);

@@ -19,6 +19,7 @@ import {
   cacheRead,
   CacheTimeoutError,
   closeCache,
+  createCache,
   getMetrics,
   initCache,
   instance,
@@ -402,6 +403,75 @@ export function testFaults(
       if (tagKey) {
         const [after] = await c.inner.getMany([tagKey]);
         check(before !== null && after !== before, "the old tag version is gone from the store itself");
+      }
+    },
+  );
+
+  withFaults(
+    "clear() while the backend is down: queued, no older entry served meanwhile, landed after recovery",
+    async (c) => {
+      const { db, get, loads } = user();
+      const cache = instance(), users = cache.namespace("users");
+      await get({ id: 1 });
+      await users.set("x", "old", { ttl: 60 });
+      // Another process on the store itself: it sees the clear once it has landed.
+      const other = await createCache({ store: c.inner, prefix: c.ns, clock: c.clock });
+      try {
+        check(await other.get("u:1") === "v1" && await other.namespace("users").get("x") === "old", "stored");
+        c.store.fault = { mode: "throw" };
+        db.set(1, "v2");
+        const { delivered, landed } = await cache.clear();
+        check(!delivered, "reported as queued");
+        check(getMetrics()["cache.invalidate.pending"] === 1, "pending");
+        check(await get({ id: 1 }) === "v2", "down: the loader's value");
+        // Reads answer again, the delete does not land yet: the old generation is still in the store.
+        c.store.fault = { mode: "delay", ms: DEADLINE_MS * 2, writesOnly: true };
+        c.clock.advance(1000); // past the breaker's cooldown
+        const generation = `${c.ns}:v1:g`;
+        check((await c.inner.getMany([generation]))[0] !== null, "the old generation is still stored");
+        const reads = c.store.calls;
+        check(await get({ id: 1 }) === "v2", "no entry of the old generation is served");
+        check(await users.get("x") === undefined, "nor in a namespace under it");
+        check(await cache.get("u:1") === undefined, "nor by get");
+        check(c.store.calls > reads, "the store was read");
+        check(loads() === 3, `loaded each time (${loads()})`);
+        c.store.fault = { mode: "none" };
+        const until = Date.now() + 3000;
+        while (getMetrics()["cache.invalidate.pending"] > 0 && Date.now() < until) await sleep(20);
+        check(getMetrics()["cache.invalidate.pending"] === 0, "landed within 3 s of recovery");
+        await landed;
+        check(await other.get("u:1") === undefined, "another process misses once it landed");
+        check(await other.namespace("users").get("x") === undefined, "in the namespace too");
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  withFaults(
+    "a load in flight across a clear() queued during an outage does not bring its value back",
+    async (c) => {
+      const { db, get, loads, open } = gatedUser();
+      const slow = get({ id: 1 }); // claims under the current generation, then waits
+      await waitFor(() => loads() === 1);
+      c.store.fault = { mode: "throw" };
+      db.set(1, "v2");
+      const { delivered, landed } = await instance().clear();
+      check(!delivered, "queued");
+      c.store.fault = { mode: "none" };
+      c.clock.advance(1000); // past the breaker's cooldown
+      open();
+      check(await slow === "v1", "the held caller gets its own load");
+      check(await get({ id: 1 }) === "v2", "later callers do not get it");
+      // Retries run on a timer that keeps no process alive: wait while polling.
+      const until = Date.now() + 3000;
+      while (getMetrics()["cache.invalidate.pending"] > 0 && Date.now() < until) await sleep(20);
+      await landed;
+      const other = await createCache({ store: c.inner, prefix: c.ns, clock: c.clock });
+      try {
+        check(await other.get("u:1") !== "v1", "nor does another process once the clear landed");
+      } finally {
+        await other.close();
       }
     },
   );

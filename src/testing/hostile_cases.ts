@@ -50,7 +50,7 @@ export function hostileCases(withStore: WithStore, settle: () => Promise<unknown
   withCache("a short key spelled as a long key's hashed form is a key of its own", async (cache) => {
     const long = `victim:${"a".repeat(2000)}`;
     await cache.set(long, "victim's value", { ttl: 60 });
-    const entryPrefix = `${cache.namespace}e:`;
+    const entryPrefix = `${cache.keyPrefix}e:`;
     const forged = (await fitKey(entryPrefix + long, 1024)).slice(entryPrefix.length);
     check(forged.length < 200 && forged.includes("#"), `the forged key is short: ${forged}`);
     await settle();

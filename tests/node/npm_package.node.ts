@@ -163,7 +163,7 @@ const { Hono } = require("hono");
     statuses,
     hits: getMetrics()["cache.hit"],
     esmHits: esm.getMetrics()["cache.hit"],
-    sameNamespace: esm.instance().namespace === instance().namespace,
+    sameNamespace: esm.instance().keyPrefix === instance().keyPrefix,
   }));
 })();`,
   );
