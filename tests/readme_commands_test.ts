@@ -95,6 +95,10 @@ const checks: Record<string, Check> = {
     env: { REDIS_URL: Deno.env.get("TEST_REDIS_URL") ?? "redis://127.0.0.1:6379" },
     expect: /Hello, Ada!\nHello, Ada!\n/,
   },
+  "npx deno run -A examples/quickstart.ts": {
+    run: "exit",
+    expect: /loading user 1\n.*Ada.*\n.*Ada.*\nloading user 1\n.*Grace.*\nhits: 1\n/,
+  },
   "npx deno run -A examples/manual_example.ts": { run: "exit" },
   "npx deno run -A examples/instances_example.ts": {
     run: "exit",
