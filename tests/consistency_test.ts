@@ -27,6 +27,8 @@ const DURATION_MS = Number(Deno.env.get("CHECKER_MS") ?? 5000);
 const WORKER = fileURLToPath(new URL("./fixtures/checker_worker.mjs", import.meta.url));
 const NPM_BUILD = fileURLToPath(new URL("../npm/esm/mod.js", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
+const NPM_L1 = fileURLToPath(new URL("../npm/esm/l1.js", import.meta.url));
+const L1 = new URL("../src/l1/mod.ts", import.meta.url).href;
 /**
  * Read latency bound without a lock: a deadline (1 s) for the L1 validation, one for the read, one shared by
  * the claim and the store, and slack for a loaded machine. A locked read may also wait for the lock's ttl
@@ -75,12 +77,12 @@ const EXIT_GRACE_MS = 60_000;
 
 /** Starts one worker process; resolves with its report. */
 async function worker(runtime: "deno" | "node", env: Record<string, string>): Promise<Report> {
-  const [cmd, args, lib] = runtime === "deno"
-    ? [Deno.execPath(), ["run", "-A", WORKER], MOD]
-    : ["node", [WORKER], pathToFileURL(NPM_BUILD).href];
+  const [cmd, args, lib, l1Lib] = runtime === "deno"
+    ? [Deno.execPath(), ["run", "-A", WORKER], MOD, L1]
+    : ["node", [WORKER], pathToFileURL(NPM_BUILD).href, pathToFileURL(NPM_L1).href];
   const child = new Deno.Command(cmd, {
     args,
-    env: { ...env, LIB: lib, NO_COLOR: "1" },
+    env: { ...env, LIB: lib, L1_LIB: l1Lib, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

@@ -102,7 +102,8 @@ test("npm package: redis and Deno KV URLs, and telemetry, without their package 
   writeFileSync(
     join(bare, "try.mjs"),
     `import { initCache } from "@svc-infra/cache";
-for (const options of [{ url: "redis://127.0.0.1:1" }, { url: "denokv::memory:" }, { telemetry: true }]) {
+import { otel } from "@svc-infra/cache/telemetry";
+for (const options of [{ url: "redis://127.0.0.1:1" }, { url: "denokv::memory:" }, { telemetry: otel() }]) {
   try { await initCache(options); console.log("no error"); } catch (e) { console.log(e.name, e.message); }
 }`,
   );
@@ -228,18 +229,20 @@ test(
 );
 
 test(
-  "npm package: signed and encrypted entries on Node and Bun (the lazy chunk loads from the package)",
+  "npm package: signed and encrypted entries on Node and Bun (sealed() from @svc-infra/cache/integrity)",
   { skip: !process.env.TEST_REDIS_URL },
   () => {
     writeFileSync(
       join(project, "sealed.mjs"),
       `import { createCache } from "@svc-infra/cache";
+import { sealed } from "@svc-infra/cache/integrity";
 import { createClient } from "@redis/client";
 const raw = createClient({ url: process.env.CACHE_URL });
 await raw.connect();
 for (const option of ["signingKeys", "encryptionKeys"]) {
   const prefix = \`seal\${Date.now()}\${option}\`;
-  const cache = await createCache({ url: process.env.CACHE_URL, prefix, [option]: [crypto.getRandomValues(new Uint8Array(32))] });
+  const integrity = sealed({ [option]: [crypto.getRandomValues(new Uint8Array(32))] });
+  const cache = await createCache({ url: process.env.CACHE_URL, prefix, integrity });
   let loads = 0;
   const read = () => cache.getOrSet("k", () => (loads++, { secret: "s3cret" }), { ttl: 60 });
   const first = await read(), second = await read();
