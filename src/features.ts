@@ -76,10 +76,15 @@ export function pluggedFeature<P extends CacheFeature<FeatureName>>(
   if (typeof given === "object" && given?.feature === name && typeof given.open === "function") {
     return value as P;
   }
+  const current = typeof value === "function"
+    ? "a function (call it)"
+    : typeof value === "object" && value !== null
+    ? `an object${typeof given?.feature === "string" ? ` made for ${given.feature}` : ""}`
+    : JSON.stringify(value);
   throw new TypeError(
-    `${what}: ${name} takes the feature its entry point makes; write ${USAGE[name]}, current value is ${
-      typeof value === "object" && value !== null ? "an object" : JSON.stringify(value)
-    }`,
+    `${what}: ${name} takes the feature its entry point makes; write ${
+      USAGE[name]
+    }, current value is ${current}`,
   );
 }
 

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type Cache, type CacheOptions, createCache } from "../mod.ts";
 import { twoLevel } from "../src/l1/mod.ts";
+import { otel } from "../src/telemetry/mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
 import { TcpProxy } from "./_proxy.ts";
@@ -416,6 +417,11 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
         /l1 takes the feature its entry point makes; write l1: twoLevel\(\{ maxStaleMs \}\) with twoLevel from "@svc-infra\/cache\/l1"/,
       );
     }
+    await assert.rejects(createCache({ l1: twoLevel as never }), /current value is a function \(call it\)$/);
+    await assert.rejects(
+      createCache({ l1: otel() as never }),
+      /current value is an object made for telemetry$/,
+    );
   });
 });
 
