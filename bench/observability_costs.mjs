@@ -88,6 +88,6 @@ const redis = await run({
   "redis, OpenTelemetry": withTelemetry({ url: redisUrl }),
   "redis, OpenTelemetry with store-call spans": withTelemetry({ url: redisUrl }, "all"),
   "redis, signed entries": plain({ url: redisUrl, integrity: sealed({ signingKeys: [key()] }) }),
-  "redis, encrypted entries": plain({ url: redisUrl, encryptionKeys: [key()] }),
+  "redis, encrypted entries": plain({ url: redisUrl, integrity: sealed({ encryptionKeys: [key()] }) }),
 }, OPS);
 console.log(JSON.stringify({ keys: KEYS, memory, redis }));
