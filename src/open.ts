@@ -136,7 +136,7 @@ const CACHE_OPTION_NAMES = optionNames<CacheOptions>({
   random: 1,
 });
 
-/** Options of a cached function or of a store, mistaken for the cache's: where they go. */
+/** Options of a cached function, of a store or of a feature, mistaken for the cache's: where they go. */
 const MISPLACED: Readonly<Record<string, string>> = {
   ttl: "a ttl is set per cached function (cacheRead({ ttl }), cache.getOrSet(key, loader, { ttl })); " +
     "their default is CACHE_TTL_DEFAULT in the environment",
