@@ -21,15 +21,8 @@ export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetri
 export { prometheusMetrics } from "./src/prometheus.ts";
 export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
-export type { L1Options } from "./src/l1/options.ts";
-export type { KeyMaterial } from "./src/integrity/keys.ts";
-export type {
-  MeterLike,
-  SpanLike,
-  TelemetryAttributes,
-  TelemetryOptions,
-  TracerLike,
-} from "./src/telemetry/otel.ts";
+// Features (l1, integrity, telemetry) are made by their own entry points; their option types live there.
+export type { CacheFeature, FeatureName } from "./src/features.ts";
 export { Cache, createCache } from "./src/cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";

@@ -1,13 +1,16 @@
 /**
  * Builds the npm package `@svc-infra/cache` into `npm/` from the same source: ESM (code-split, so adapters
- * stay lazily loaded chunks), CJS, and `.d.ts`/`.d.cts` from `tsc` (typescript@5; the npm typescript@7 has no JS
- * API). `package.json`'s `exports` are generated from `deno.json`'s and checked against them both ways.
- * The bundle size is measured once, by `npm run bench` (bench/peers.mjs), beside the peers'. Run: `npm run build` (`deno run -A npm-build.ts`).
+ * stay lazily loaded chunks), CJS (the same chunks: one core every entry requires), and `.d.ts`/`.d.cts` from
+ * `tsc` (typescript@5; the npm typescript@7 has no JS API). `package.json`'s `exports` are generated from
+ * `deno.json`'s and checked against them both ways. It prints the core bundle's size as an edge bundler
+ * without code splitting ships it, and what each feature entry adds (beside the peers', `npm run bench`
+ * measures it too). Run: `npm run build` (`deno run -A npm-build.ts`).
  *
  * @module
  */
 
 import * as esbuild from "esbuild";
+import { CORE_IMPORTS, edgeBundle, FEATURE_IMPORTS } from "./scripts/edge_bundle.mjs";
 
 const OUT = "npm";
 const deno = JSON.parse(await Deno.readTextFile("deno.json"));
@@ -63,14 +66,25 @@ await esbuild.build({
   outdir: `${OUT}/esm`,
   chunkNames: "chunks/[name]-[hash]",
 });
-// devalue is ESM-only: the CJS build carries its own copy, so `require()` works on every Node 20.
-await esbuild.build({
+// CommonJS has the same graph: esbuild cannot split CJS, so the ESM split build's files are each converted to
+// CJS, and every entry requires the one core chunk instead of carrying a copy of it. devalue is ESM-only: the
+// CJS build carries its own copy (in the core chunk), so `require()` works on every Node 20.
+const forCjs = await esbuild.build({
   ...common,
   external: external.filter((name) => name !== "devalue"),
-  format: "cjs",
+  format: "esm",
+  splitting: true,
   outdir: `${OUT}/cjs`,
-  outExtension: { ".js": ".cjs" },
+  chunkNames: "chunks/[name]-[hash]",
+  write: false,
 });
+for (const file of forCjs.outputFiles) {
+  const { code } = await esbuild.transform(file.text, { format: "cjs", loader: "js", target: "es2022" });
+  const path = file.path.replace(/\.js$/, ".cjs");
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  // The files name each other `./x.js`: in this build they are `./x.cjs`.
+  await Deno.writeTextFile(path, code.replace(/(require\("\.\.?\/[^"]+)\.js"\)/g, '$1.cjs")'));
+}
 
 await Deno.mkdir(".tmp", { recursive: true }); // scratch space; a fresh clone has none
 await Deno.writeTextFile(
@@ -184,48 +198,23 @@ for (
 console.log(`built ${OUT}/ (${pkg.name}@${pkg.version}); ${await sizes()}`);
 
 /**
- * What an edge bundler ships (neutral platform, minified, gzipped) for `initCache` + `cacheRead` +
- * `cacheWrite`: the entry and what it imports statically; and each chunk loaded only when configured.
+ * What an edge bundler without code splitting ships (neutral platform, minified, gzipped) for `initCache` +
+ * `cacheRead` + `cacheWrite`, resolved through the package's own exports; and what each feature entry adds.
  */
 async function sizes(): Promise<string> {
-  const result = await esbuild.build({
-    stdin: {
-      contents: `export { initCache, cacheRead, cacheWrite } from "./${OUT}/esm/mod.js";`,
-      resolveDir: Deno.cwd(),
-    },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    splitting: true,
-    outdir: "/size",
-    write: false,
-    metafile: true,
-    external: external.filter((name) => name !== "devalue"), // what every user ships with it
-    logLevel: "silent",
-  });
-  const gzipped = async (files: esbuild.OutputFile[]) => {
-    const bytes = new Uint8Array(files.flatMap((f) => [...f.contents]));
-    const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
-    return `${((await new Response(stream).arrayBuffer()).byteLength / 1024).toFixed(1)} KB`;
-  };
-  const outputs = result.metafile!.outputs;
-  const entry = Object.keys(outputs).find((o) => outputs[o].entryPoint === "<stdin>")!;
-  const initial = new Set([
-    entry,
-    ...outputs[entry].imports.filter((i) => i.kind === "import-statement" && !i.external).map((i) => i.path),
-  ]);
-  const file = (path: string) =>
-    result.outputFiles.find((f) => f.path.endsWith(path.replace(/^.*\/size/, "")))!;
-  const lazy = [["l1", "tier-"], ["telemetry", "otel-"], ["integrity", "sealed_store-"]].map(
-    ([name, prefix]) => {
-      const path = Object.keys(outputs).find((o) => o.includes(`/${prefix}`));
-      return path ? gzipped([file(path)]).then((size) => `${name} ${size}`) : Promise.resolve(`${name} ?`);
-    },
+  const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+  const dir = `${Deno.cwd()}/${OUT}`;
+  const peers = external.filter((name) => name !== "devalue"); // devalue: every user ships it
+  const core = await edgeBundle(esbuild, CORE_IMPORTS, dir, peers);
+  const added = await Promise.all(
+    Object.entries(FEATURE_IMPORTS).map(async ([name, source]) => {
+      const both = await edgeBundle(esbuild, CORE_IMPORTS + source, dir, peers);
+      return `${name} +${kb(both.gzipped - core.gzipped)}`;
+    }),
   );
-  return `core bundle (initCache + cacheRead + cacheWrite, neutral, min+gz) ${await gzipped(
-    [...initial].map(file),
-  )}; loaded only when configured: ${(await Promise.all(lazy)).join(", ")}`;
+  return `core bundle (initCache + cacheRead + cacheWrite, neutral, no splitting, min+gz) ${
+    kb(core.gzipped)
+  }; each feature entry adds: ${added.join(", ")}`;
 }
 
 /**

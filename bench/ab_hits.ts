@@ -10,9 +10,12 @@
  * @module
  */
 
-import * as current from "../mod.ts";
+import * as currentMod from "../mod.ts";
+import { twoLevel } from "../src/l1/mod.ts";
 
-type Library = typeof current;
+/** A copy of the library, and how it takes L1's options (`l1: twoLevel(...)` now; a plain object before). */
+type Library = typeof currentMod & { l1(options: { maxEntries: number; maxStaleMs: number }): unknown };
+const current: Library = { ...currentMod, l1: twoLevel };
 interface Subject {
   hit(i: number): Promise<unknown>;
   close(): Promise<unknown>;
@@ -31,7 +34,7 @@ async function subject(library: Library, path: string): Promise<Subject> {
   const cache = await library.createCache({
     prefix,
     logger: quiet,
-    ...(l1 ? { url: redisUrl, l1: { maxEntries: 4 * KEYS, maxStaleMs: 60_000 } } : {}),
+    ...(l1 ? { url: redisUrl, l1: library.l1({ maxEntries: 4 * KEYS, maxStaleMs: 60_000 }) as never } : {}),
   });
   const read = cache.cacheRead(
     { key: "u:{id}", tags: ["u:{id}"], ttl: 3600 },
@@ -57,7 +60,12 @@ async function run(s: Subject, ms: number): Promise<number> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-const old: Library = await import(new URL(`file://${Deno.realPathSync(oldDir)}/mod.ts`).href);
+const oldUrl = (path: string) => new URL(`file://${Deno.realPathSync(oldDir)}/${path}`).href;
+const oldL1 = await import(oldUrl("src/l1/mod.ts")).catch(() => undefined);
+const old: Library = {
+  ...await import(oldUrl("mod.ts")),
+  l1: (options) => oldL1 ? oldL1.twoLevel(options) : options,
+};
 for (const path of paths) {
   const a = await subject(old, path), b = await subject(current, path);
   for (let w = 0; w < 3; w++) await run(a, 200), await run(b, 200);

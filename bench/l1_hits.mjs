@@ -8,6 +8,7 @@ import { memoryDriver } from "bentocache/drivers/memory";
 import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
 import { createClient } from "@redis/client";
 import * as ours from "../npm/esm/mod.js";
+import { twoLevel } from "../npm/esm/l1.js";
 import { memoryStore } from "../npm/esm/adapters/memory.js";
 import { measure } from "./_rounds.mjs";
 
@@ -55,7 +56,7 @@ const subjectsFor = (size) => ({
   "@svc-infra/cache l1 on redis": () =>
     ourSubject({
       url: redisUrl,
-      l1: { maxEntries: size, maxStaleMs: MAX_STALE_MS },
+      l1: twoLevel({ maxEntries: size, maxStaleMs: MAX_STALE_MS }),
     }),
   "@svc-infra/cache redis (no l1)": () => ourSubject({ url: redisUrl }),
   "bentocache memory+redis+bus": () => {
@@ -161,7 +162,7 @@ for (const [name, make] of Object.entries(subjectsFor(1000))) {
 }
 for (
   const [name, options] of Object.entries({
-    "@svc-infra/cache l1 on upstash": { l1: { maxStaleMs: MAX_STALE_MS } },
+    "@svc-infra/cache l1 on upstash": { l1: twoLevel({ maxStaleMs: MAX_STALE_MS }) },
     "@svc-infra/cache upstash (no l1)": {},
   })
 ) {

@@ -6,6 +6,8 @@
 import { MeterProvider, MetricReader } from "@opentelemetry/sdk-metrics";
 import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import * as ours from "../npm/esm/mod.js";
+import { otel } from "../npm/esm/telemetry.js";
+import { sealed } from "../npm/esm/integrity.js";
 import { measure } from "./_rounds.mjs";
 
 const [redisUrl] = process.argv.slice(2);
@@ -73,7 +75,7 @@ const withListener = (options) => async () => ({
 });
 const withTelemetry = (options, spans) => async () => {
   const { telemetry, drain } = sdk();
-  return { s: await subject({ ...options, telemetry: { ...telemetry, spans } }), between: drain };
+  return { s: await subject({ ...options, telemetry: otel({ ...telemetry, spans }) }), between: drain };
 };
 
 const memory = await run({
@@ -85,7 +87,7 @@ const redis = await run({
   "redis": plain({ url: redisUrl }),
   "redis, OpenTelemetry": withTelemetry({ url: redisUrl }),
   "redis, OpenTelemetry with store-call spans": withTelemetry({ url: redisUrl }, "all"),
-  "redis, signed entries": plain({ url: redisUrl, signingKeys: [key()] }),
-  "redis, encrypted entries": plain({ url: redisUrl, encryptionKeys: [key()] }),
+  "redis, signed entries": plain({ url: redisUrl, integrity: sealed({ signingKeys: [key()] }) }),
+  "redis, encrypted entries": plain({ url: redisUrl, integrity: sealed({ encryptionKeys: [key()] }) }),
 }, OPS);
 console.log(JSON.stringify({ keys: KEYS, memory, redis }));

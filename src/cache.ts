@@ -91,15 +91,15 @@ export class Cache {
   readonly #resolve: () => CacheContext;
   readonly #close: () => Promise<Undelivered>;
 
+  /** @internal The engine, for entry points such as `prometheusMetrics` (of any copy of the library). */
+  declare readonly [CONTEXT]: () => CacheContext;
+
   /** @internal Use {@linkcode createCache} or `instance()`. */
   constructor(resolve: () => CacheContext, close: () => Promise<Undelivered>) {
     this.#resolve = resolve;
     this.#close = close;
-  }
-
-  /** @internal The engine, for entry points such as `prometheusMetrics`. */
-  [CONTEXT](): CacheContext {
-    return this.#resolve();
+    // Set here, not as a method: bundlers keep a class with a computed method key even where it is unused.
+    Object.defineProperty(this, CONTEXT, { value: resolve });
   }
 
   /** The store. */

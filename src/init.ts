@@ -91,7 +91,8 @@ export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
 /** The default cache as an instance: every method of {@linkcode Cache}, on the cache `initCache` configured. */
 export type CacheInstance = Cache;
 
-const defaultCache = new Cache(activeCache, closeCache);
+// Made on first use: an application that never asks for it does not ship the instance methods' code.
+let defaultCache: Cache | undefined;
 
 /**
  * Returns the default cache: the one `initCache` configures and the global functions use.
@@ -106,7 +107,7 @@ const defaultCache = new Cache(activeCache, closeCache);
  * ```
  */
 export function instance(): Cache {
-  return defaultCache;
+  return defaultCache ??= new Cache(activeCache, closeCache);
 }
 
 /**

@@ -21,9 +21,15 @@ import { checkLock } from "./read.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "./timers.ts";
 import { MAX_TTL_SECONDS } from "./ttl.ts";
-import type { L1Options } from "./l1/options.ts";
-import type { KeyMaterial } from "./integrity/keys.ts";
-import type { TelemetryOptions } from "./telemetry/otel.ts";
+import {
+  type CacheFeature,
+  checkUnreadKeys,
+  type IntegrityPlugin,
+  type L1Plugin,
+  MOVED_TO_FEATURES,
+  pluggedFeature,
+  type TelemetryPlugin,
+} from "./features.ts";
 
 /** Options of `initCache` and `createCache`. */
 export interface CacheOptions {
@@ -80,29 +86,22 @@ export interface CacheOptions {
   types?: ValueTypes;
   /**
    * A two-level cache: entries of a remote store (Redis, Upstash, Deno KV) also kept in process memory, served
-   * without a request while their last validation is younger than `maxStaleMs` (the staleness bound).
-   * `true` takes the defaults; no effect on the in-memory store. @default {false}
+   * without a request while their last validation is younger than `maxStaleMs` (the staleness bound):
+   * `l1: twoLevel({ maxStaleMs })` with `twoLevel` from `@svc-infra/cache/l1`. No effect on the in-memory store.
    */
-  l1?: boolean | L1Options;
+  l1?: CacheFeature<"l1">;
   /**
-   * Signed entries: HMAC-SHA256 over each stored entry and its key, so that whoever can write the shared store
-   * cannot plant or move an entry this cache will serve. Each key is 32 bytes (or a `CryptoKey`); the first
-   * signs, all verify (rotation without a flush). An entry that fails verification is a miss, counted as
-   * `cache.integrity.rejected`.
+   * Signed or encrypted entries, so that whoever can write the shared store cannot plant or read an entry:
+   * `integrity: sealed({ signingKeys, encryptionKeys })` with `sealed` from `@svc-infra/cache/integrity`;
+   * `sealed()` reads the keys from `CACHE_SIGNING_KEYS` and `CACHE_ENCRYPTION_KEYS` (a Worker's secrets).
    */
-  signingKeys?: readonly KeyMaterial[];
+  integrity?: CacheFeature<"integrity">;
   /**
-   * Encrypted entries: AES-256-GCM with a random nonce per write and the storage key as associated data, so
-   * the store holds no plaintext value (keys and tag names stay readable). Authenticated like `signingKeys`;
-   * the first key encrypts, all decrypt.
+   * OpenTelemetry metrics and spans: `telemetry: otel()` (the global meter and tracer of
+   * `@opentelemetry/api`) or `otel({ meter, tracer, spans })`, with `otel` from `@svc-infra/cache/telemetry`.
+   * See docs/observability.md for the instruments.
    */
-  encryptionKeys?: readonly KeyMaterial[];
-  /**
-   * OpenTelemetry metrics and spans: `true` takes the global meter and tracer of `@opentelemetry/api` (install
-   * it beside the cache; a no-op until the application installs an SDK), or give a `meter` and a `tracer`.
-   * See docs/observability.md for the instruments. @default {false}
-   */
-  telemetry?: boolean | TelemetryOptions;
+  telemetry?: CacheFeature<"telemetry">;
   /** Time source, for tests. */
   clock?: Clock;
   /** Random source in [0, 1) for jitter, for tests. */
@@ -131,14 +130,13 @@ const CACHE_OPTION_NAMES = optionNames<CacheOptions>({
   maxPendingInvalidations: 1,
   types: 1,
   l1: 1,
-  signingKeys: 1,
-  encryptionKeys: 1,
+  integrity: 1,
   telemetry: 1,
   clock: 1,
   random: 1,
 });
 
-/** Options of a cached function or of a store, mistaken for the cache's: where they go. */
+/** Options of a cached function, of a store or of a feature, mistaken for the cache's: where they go. */
 const MISPLACED: Readonly<Record<string, string>> = {
   ttl: "a ttl is set per cached function (cacheRead({ ttl }), cache.getOrSet(key, loader, { ttl })); " +
     "their default is CACHE_TTL_DEFAULT in the environment",
@@ -146,6 +144,7 @@ const MISPLACED: Readonly<Record<string, string>> = {
   tags: "tags are set per cached function (cacheRead({ tags }))",
   maxEntries: "it is an option of the memory store (store: memoryStore({ maxEntries })) or of l1",
   maxBytes: "it is an option of the memory store (store: memoryStore({ maxBytes })) or of l1",
+  ...MOVED_TO_FEATURES,
 };
 
 const NAMESPACE_PART = /^[A-Za-z0-9_.-]+$/;
@@ -196,16 +195,10 @@ export async function openCache(
     throw new TypeError(`${what}: give either url or store, not both`);
   }
   checkLock(options.lock, what);
-  const telemetry = options.telemetry;
-  if (
-    telemetry !== undefined && typeof telemetry !== "boolean" && (typeof telemetry !== "object" || !telemetry)
-  ) {
-    throw new TypeError(
-      `${what}: telemetry must be true, false or { meter, tracer, spans }, current value is ${
-        JSON.stringify(telemetry)
-      }`,
-    );
-  }
+  const l1Feature = pluggedFeature<L1Plugin>(options.l1, "l1", what);
+  const integrity = pluggedFeature<IntegrityPlugin>(options.integrity, "integrity", what);
+  const telemetry = pluggedFeature<TelemetryPlugin>(options.telemetry, "telemetry", what);
+  checkUnreadKeys(integrity, env, what);
   positive(what, "deadlineMs", options.deadlineMs);
   positive(what, "tagTtl", options.tagTtl);
   if (options.tagTtl !== undefined && options.tagTtl > MAX_TTL_SECONDS) {
@@ -218,24 +211,11 @@ export async function openCache(
   positive(what, "retryMaxMs", options.retryMaxMs);
   positive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
   positive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
-  // The two-level cache's code is loaded only by those who turn it on.
-  const l1 = options.l1 === undefined || options.l1 === false ? undefined : await import("./l1/tier.ts");
-  const l1Settings = l1?.l1Settings(options.l1, what);
-  // So is the integrity layer; its keys (given, or a Worker's secrets) are checked before a connection opens.
-  const keys = {
-    signingKeys: options.signingKeys,
-    encryptionKeys: options.encryptionKeys,
-    signingKeysText: readEnv("CACHE_SIGNING_KEYS", env),
-    encryptionKeysText: readEnv("CACHE_ENCRYPTION_KEYS", env),
-  };
-  const integrity = Object.values(keys).some(Boolean)
-    ? await import("./integrity/sealed_store.ts")
-    : undefined;
-  const sealer = await integrity?.sealerFor(keys, what);
-  // And OpenTelemetry's, found before a connection opens too.
-  const telemetryOf = options.telemetry
-    ? await (await import("./telemetry/otel.ts")).telemetryFor(options.telemetry, what)
-    : undefined;
+  // Each feature checks its options, and integrity and telemetry find their keys and instruments, before a
+  // connection opens.
+  const l1 = l1Feature?.open(what);
+  const seal = await integrity?.open(what, env);
+  const telemetryOf = await telemetry?.open(what);
   const base = defaultSettings({ store: memoryStore(), env });
   const clock = options.clock ?? base.clock;
   const deadlineMs = options.deadlineMs ?? base.deadlineMs;
@@ -249,10 +229,10 @@ export async function openCache(
       ? await storeFromUrl(url, { token: options.token, clock, env, deadlineMs })
       : memoryStore({ clock });
   }
-  if (integrity && sealer) {
+  if (seal) {
     // It remembers what opened for as many entries as L1 holds, or as many as the memory store's default.
-    const remembered = { maxEntries: l1Settings?.maxEntries, maxBytes: l1Settings?.maxBytes };
-    store = integrity.sealedStore(store, sealer, () => metrics.count("cache.integrity.rejected"), remembered);
+    const remembered = { maxEntries: l1?.maxEntries, maxBytes: l1?.maxBytes };
+    store = seal(store, () => metrics.count("cache.integrity.rejected"), remembered);
   }
   const next = new CacheContext(
     {
@@ -281,7 +261,7 @@ export async function openCache(
     events,
   );
   if (telemetryOf) next.telemetry = telemetryOf(store.name);
-  if (l1 && l1Settings && !store.capabilities.inProcess) next.l1 = new l1.L1Tier(next, l1Settings);
+  if (l1 && !store.capabilities.inProcess) next.l1 = l1.tier(next);
   // Opening waits one deadline, for the first connection and for L1's subscription (so early invalidations are
   // heard) together. A store that failed to connect starts with the breaker open; one still connecting is used
   // as soon as it is up (calls wait for it within their own deadlines).

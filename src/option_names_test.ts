@@ -6,6 +6,7 @@ import { memoryStore } from "./memory_store.ts";
 import { redisStore } from "../adapters/redis.ts";
 import { upstashStore } from "../adapters/upstash.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
+import { otel } from "./telemetry/mod.ts";
 
 const typo = (name: string, suggestion: string) => ({
   name: "TypeError",
@@ -54,7 +55,7 @@ Deno.test("options: a typo in any options object is a TypeError naming the close
     } finally {
       kv.close();
     }
-    await assert.rejects(createCache({ telemetry: { span: "all" } } as never), typo("span", "spans"));
+    await assert.rejects(createCache({ telemetry: otel({ span: "all" } as never) }), typo("span", "spans"));
   } finally {
     await cache.close();
   }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createCache, SchemaError, type StandardSchemaV1 } from "../mod.ts";
 import { deferred, RecordingLogger } from "../tests/_helpers.ts";
+import { twoLevel } from "./l1/mod.ts";
 
 /** Accepts numbers; its output is the number and a mark, so tests see callers get the output. */
 const numbers: StandardSchemaV1<unknown, { n: number; checked: true }> = {
@@ -59,7 +60,7 @@ Deno.test("schema: with l1, a value the schema rejects is not served from L1", a
   const { faultStore } = await import("./testing/fault_store.ts");
   const store = faultStore(memoryStore()); // remote, so l1 is in front of it
   const writer = await createCache({ store, prefix: "s" });
-  const reader = await createCache({ store, prefix: "s", l1: { maxStaleMs: 60_000 } });
+  const reader = await createCache({ store, prefix: "s", l1: twoLevel({ maxStaleMs: 60_000 }) });
   await writer.set("k", { n: "old" }, { ttl: 60 });
   // Read without schema first: L1 now holds the old shape.
   assert.deepEqual(await reader.getOrSet("k", () => ({ n: 0 }), { ttl: 60 }), { n: "old" });

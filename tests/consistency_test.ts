@@ -28,6 +28,8 @@ const DURATION_MS = Number(Deno.env.get("CHECKER_MS") ?? 5000);
 const WORKER = fileURLToPath(new URL("./fixtures/checker_worker.mjs", import.meta.url));
 const NPM_BUILD = fileURLToPath(new URL("../npm/esm/mod.js", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
+const NPM_L1 = fileURLToPath(new URL("../npm/esm/l1.js", import.meta.url));
+const L1 = new URL("../src/l1/mod.ts", import.meta.url).href;
 /**
  * The workers' `deadlineMs`. Every call (a read, an invalidation) takes at most one deadline of store calls,
  * plus its loader, plus {@linkcode SLACK_MS}, plus what the machine added: the longest its event loop was late
@@ -81,12 +83,15 @@ const EXIT_GRACE_MS = 60_000;
 /** Starts one worker process; resolves with its report. */
 async function worker(runtime: "deno" | "node", env: Record<string, string>): Promise<Report> {
   // An unhandled rejection ends the process: Deno's default, Node's with `strict`.
-  const [cmd, args, lib] = runtime === "deno"
-    ? [Deno.execPath(), ["run", "-A", WORKER], MOD]
-    : ["node", ["--unhandled-rejections=strict", WORKER], pathToFileURL(NPM_BUILD).href];
+  const [cmd, args, lib, l1Lib] = runtime === "deno" ? [Deno.execPath(), ["run", "-A", WORKER], MOD, L1] : [
+    "node",
+    ["--unhandled-rejections=strict", WORKER],
+    pathToFileURL(NPM_BUILD).href,
+    pathToFileURL(NPM_L1).href,
+  ];
   const child = new Deno.Command(cmd, {
     args,
-    env: { ...env, LIB: lib, NO_COLOR: "1" },
+    env: { ...env, LIB: lib, L1_LIB: l1Lib, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

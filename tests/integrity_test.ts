@@ -8,6 +8,8 @@
 
 import assert from "node:assert/strict";
 import { createCache } from "../mod.ts";
+import { sealed } from "../src/integrity/mod.ts";
+import { twoLevel } from "../src/l1/mod.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
 import { redisCli, RedisServer } from "./_servers.ts";
 import { RecordingLogger } from "./_helpers.ts";
@@ -23,10 +25,15 @@ test("integrity on redis: a raw GET of an encrypted entry shows no plaintext; a 
     const encrypted = await createCache({
       url: server.url,
       prefix: "enc",
-      encryptionKeys: [key()],
+      integrity: sealed({ encryptionKeys: [key()] }),
       logger: quiet,
     });
-    const signed = await createCache({ url: server.url, prefix: "sig", signingKeys: [key()], logger: quiet });
+    const signed = await createCache({
+      url: server.url,
+      prefix: "sig",
+      integrity: sealed({ signingKeys: [key()] }),
+      logger: quiet,
+    });
     const user = { name: "Ada Lovelace", email: "ada@example.com" };
     await encrypted.getOrSet("user:1", () => user, { ttl: 60, tags: ["users"] });
     await signed.getOrSet("user:1", () => user, { ttl: 60, tags: ["users"] });
@@ -50,7 +57,7 @@ test("integrity on deno kv: the sealing overhead is within the value limit; larg
   const kv = await Deno.openKv(":memory:");
   const logger = new RecordingLogger();
   const store = denoKvStore(kv);
-  const cache = await createCache({ store, encryptionKeys: [key()], logger });
+  const cache = await createCache({ store, integrity: sealed({ encryptionKeys: [key()] }), logger });
   try {
     const limit = store.capabilities.maxValueBytes;
     // Base64 makes the ciphertext 4/3 of the entry: about 48 KB of entry fits the 64 KB limit, 60 KB does not.
@@ -77,8 +84,8 @@ test("integrity with l1: L1 serves its verified copy; an entry forged behind it 
   const server = await RedisServer.start();
   try {
     const signingKeys = [key()];
-    const options = { url: server.url, prefix: "l1s", signingKeys, logger: quiet };
-    const cache = await createCache({ ...options, l1: { maxStaleMs: 50 } });
+    const options = { url: server.url, prefix: "l1s", integrity: sealed({ signingKeys }), logger: quiet };
+    const cache = await createCache({ ...options, l1: twoLevel({ maxStaleMs: 50 }) });
     const plain = await createCache({ url: server.url, prefix: "l1s", logger: quiet });
     let loads = 0;
     const read = () => cache.getOrSet("k", () => ++loads, { ttl: 60 });
@@ -110,7 +117,7 @@ test("integrity: from signing to encryption without a flush; rejections are logg
     const before = await createCache({
       url: server.url,
       prefix: "mv",
-      signingKeys: [signing],
+      integrity: sealed({ signingKeys: [signing] }),
       logger: quiet,
     });
     await before.set("a", "signed", { ttl: 60 });
@@ -119,8 +126,7 @@ test("integrity: from signing to encryption without a flush; rejections are logg
     const after = await createCache({
       url: server.url,
       prefix: "mv",
-      signingKeys: [signing],
-      encryptionKeys: [key()],
+      integrity: sealed({ signingKeys: [signing], encryptionKeys: [key()] }),
       logger,
     });
     assert.equal(await after.get("a"), "signed", "entries signed before the move still verify");
@@ -151,6 +157,7 @@ test("integrity: keys from the environment (CACHE_SIGNING_KEYS, CACHE_ENCRYPTION
       prefix: "envk",
       logger: quiet,
       env: { CACHE_SIGNING_KEYS: hex },
+      integrity: sealed(),
     });
     await writer.set("a", 1, { ttl: 60 });
     // Another process with the same key in base64, a new key first: it verifies the entry.
@@ -159,12 +166,13 @@ test("integrity: keys from the environment (CACHE_SIGNING_KEYS, CACHE_ENCRYPTION
       prefix: "envk",
       logger: quiet,
       env: { CACHE_SIGNING_KEYS: `${btoa(String.fromCharCode(...key()))}, ${base64}` },
+      integrity: sealed(),
     });
     assert.equal(await reader.get("a"), 1);
     assert.match(await redisCli(server.port, "GET", "envk:v1:e:a"), /^\["svc4z","[0-9a-f]{16}","s\./);
     const secret = "0123456789abcdef0123456789abcdef";
     await assert.rejects(
-      createCache({ url, logger: quiet, env: { CACHE_ENCRYPTION_KEYS: secret } }),
+      createCache({ url, logger: quiet, env: { CACHE_ENCRYPTION_KEYS: secret }, integrity: sealed() }),
       (error: Error) =>
         error instanceof TypeError && !error.message.includes(secret) &&
         /CACHE_ENCRYPTION_KEYS\[0\] must be 32 bytes as 64 hex digits or base64, current value is 32 characters/
@@ -175,4 +183,31 @@ test("integrity: keys from the environment (CACHE_SIGNING_KEYS, CACHE_ENCRYPTION
   } finally {
     await server.stop();
   }
+});
+
+test("integrity: the old options and keys left unread are TypeErrors that say what to write", async () => {
+  const written =
+    /write integrity: sealed\(\{ signingKeys, encryptionKeys \}\) with sealed from "@svc-infra\/cache\/integrity"/;
+  for (const old of [{ signingKeys: [key()] }, { encryptionKeys: [key()] }]) {
+    await assert.rejects(
+      createCache(old as never),
+      (e: Error) =>
+        e instanceof TypeError && /unknown option/.test(e.message) &&
+        /sealed\(\{ signingKeys, encryptionKeys \}\)/.test(e.message),
+    );
+  }
+  await assert.rejects(createCache({ integrity: { signingKeys: [key()] } as never }), written);
+  // Keys in the environment without the feature would leave entries unsealed: refused, not ignored.
+  const hex = "ab".repeat(32);
+  for (const name of ["CACHE_SIGNING_KEYS", "CACHE_ENCRYPTION_KEYS"]) {
+    await assert.rejects(
+      createCache({ env: { [name]: hex } }),
+      (e: Error) => e instanceof TypeError && e.message.includes(`${name} is set`) && written.test(e.message),
+    );
+  }
+  await assert.rejects(createCache({ env: {}, integrity: sealed() }), /sealed\(\) has no key/);
+  await assert.rejects(
+    createCache({ integrity: sealed({ signingKey: [key()] } as never) }),
+    /did you mean "signingKeys"/,
+  );
 });

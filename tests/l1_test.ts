@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { type Cache, type CacheOptions, createCache } from "../mod.ts";
+import { twoLevel } from "../src/l1/mod.ts";
+import { otel } from "../src/telemetry/mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";
 import { TcpProxy } from "./_proxy.ts";
@@ -30,7 +32,7 @@ async function onRedis(options: CacheOptions, fn: (cache: Cache, server: RedisSe
 }
 
 test("l1: hits younger than maxStaleMs send nothing; due ones share one heads-only validation per tick", async () => {
-  await onRedis({ prefix: "l1a", l1: { maxStaleMs: 300 } }, async (cache, server) => {
+  await onRedis({ prefix: "l1a", l1: twoLevel({ maxStaleMs: 300 }) }, async (cache, server) => {
     const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
     let loads = 0;
     const read = (key: string) => cache.getOrSet(key, () => ({ key, n: ++loads }), { ttl: 60, tags: [key] });
@@ -119,7 +121,7 @@ async function attackBound(open: (prefix: string, l1: boolean) => Promise<Cache>
 }
 
 test("l1: after a pause past the bound, reading many entries in turn validates them in batches", async () => {
-  await onRedis({ prefix: "l1sweep", l1: { maxStaleMs: 200 } }, async (cache, server) => {
+  await onRedis({ prefix: "l1sweep", l1: twoLevel({ maxStaleMs: 200 }) }, async (cache, server) => {
     const ids = Array.from({ length: 600 }, (_, i) => i);
     const read = (id: number) => cache.getOrSet(`e${id}`, () => id, { ttl: 60, tags: [`t${id}`] });
     for (const id of ids) await read(id);
@@ -138,7 +140,12 @@ test("l1: an entry hit steadily is revalidated in the background, so no hit wait
   const server = await RedisServer.start();
   const proxy = new TcpProxy(server.port);
   const url = `redis://127.0.0.1:${proxy.port}`;
-  const cache = await createCache({ url, prefix: "l1early", l1: { maxStaleMs: 400 }, logger: quiet });
+  const cache = await createCache({
+    url,
+    prefix: "l1early",
+    l1: twoLevel({ maxStaleMs: 400 }),
+    logger: quiet,
+  });
   try {
     const read = () => cache.getOrSet("s", () => "v", { ttl: 60, tags: ["s"] });
     await read();
@@ -165,7 +172,13 @@ test("l1 on redis: no read returns a value invalidated elsewhere more than maxSt
   const server = await RedisServer.start();
   try {
     await attackBound(
-      (prefix, l1) => createCache({ url: server.url, prefix, l1: l1 && { maxStaleMs: 100 }, logger: quiet }),
+      (prefix, l1) =>
+        createCache({
+          url: server.url,
+          prefix,
+          l1: l1 ? twoLevel({ maxStaleMs: 100 }) : undefined,
+          logger: quiet,
+        }),
       100,
     );
   } finally {
@@ -183,7 +196,7 @@ test("l1 on upstash: the same bound, validations through the REST pipeline", asy
           url: bridge.url,
           token: bridge.token,
           prefix,
-          l1: l1 && { maxStaleMs: 100 },
+          l1: l1 ? twoLevel({ maxStaleMs: 100 }) : undefined,
           logger: quiet,
         }),
       100,
@@ -199,7 +212,12 @@ test("l1 on deno kv: the same bound, two instances on one database file", async 
   try {
     await attackBound(
       (prefix, l1) =>
-        createCache({ url: `denokv:${dir}/kv.sqlite`, prefix, l1: l1 && { maxStaleMs: 100 }, logger: quiet }),
+        createCache({
+          url: `denokv:${dir}/kv.sqlite`,
+          prefix,
+          l1: l1 ? twoLevel({ maxStaleMs: 100 }) : undefined,
+          logger: quiet,
+        }),
       100,
     );
   } finally {
@@ -208,7 +226,7 @@ test("l1 on deno kv: the same bound, two instances on one database file", async 
 });
 
 test("l1: invalidations made here apply at once; a load overtaken by one is not kept", async () => {
-  await onRedis({ prefix: "l1c", l1: { maxStaleMs: 60_000 } }, async (cache) => {
+  await onRedis({ prefix: "l1c", l1: twoLevel({ maxStaleMs: 60_000 }) }, async (cache) => {
     let version = 1;
     const read = () => cache.getOrSet("a", () => version, { ttl: 60, tags: ["t"] });
     assert.equal(await read(), 1);
@@ -233,7 +251,7 @@ test("l1: invalidations made here apply at once; a load overtaken by one is not 
 
 test("l1: a cached function's hot keys, served from the slot they were found in, still see every local change", async () => {
   // maxEntries 2: the third key evicts one, so remembered slots go stale by eviction as well as by invalidation.
-  await onRedis({ prefix: "l1s", l1: { maxEntries: 2, maxStaleMs: 60_000 } }, async (cache) => {
+  await onRedis({ prefix: "l1s", l1: twoLevel({ maxEntries: 2, maxStaleMs: 60_000 }) }, async (cache) => {
     const versions = new Map<number, number>();
     const loads: number[] = [];
     const user = cache.cacheRead({ key: "u:{id}", tags: ["u:{id}"], ttl: 60 }, ({ id }: { id: number }) => {
@@ -255,23 +273,26 @@ test("l1: a cached function's hot keys, served from the slot they were found in,
   });
 });
 test("l1: with the store gone, graced entries are served as stale, others load; nothing throws", async () => {
-  await onRedis({ prefix: "l1d", l1: { maxStaleMs: 50 }, deadlineMs: 200 }, async (cache, server) => {
-    let loads = 0;
-    const graced = () => cache.getOrSet("g", () => `g${++loads}`, { ttl: 60, staleTtl: 60 });
-    const plain = () => cache.getOrSet("p", () => `p${++loads}`, { ttl: 60 });
-    assert.equal(await graced(), "g1");
-    assert.equal(await plain(), "p2");
-    await server.kill();
-    await sleep(80); // both are due for validation
-    for (let i = 0; i < 5; i++) assert.equal(await graced(), "g1");
-    assert.match(await plain(), /^p\d+$/);
-    assert.ok(loads >= 3, "the ungraced entry went to its loader");
-    assert.ok(cache.metrics()["cache.l1.stale"] >= 5);
-  });
+  await onRedis(
+    { prefix: "l1d", l1: twoLevel({ maxStaleMs: 50 }), deadlineMs: 200 },
+    async (cache, server) => {
+      let loads = 0;
+      const graced = () => cache.getOrSet("g", () => `g${++loads}`, { ttl: 60, staleTtl: 60 });
+      const plain = () => cache.getOrSet("p", () => `p${++loads}`, { ttl: 60 });
+      assert.equal(await graced(), "g1");
+      assert.equal(await plain(), "p2");
+      await server.kill();
+      await sleep(80); // both are due for validation
+      for (let i = 0; i < 5; i++) assert.equal(await graced(), "g1");
+      assert.match(await plain(), /^p\d+$/);
+      assert.ok(loads >= 3, "the ungraced entry went to its loader");
+      assert.ok(cache.metrics()["cache.l1.stale"] >= 5);
+    },
+  );
 });
 
 test("l1: get, has and getOrSetMany are served by L1 too, and held to the same bound", async () => {
-  await onRedis({ prefix: "l1m", l1: { maxStaleMs: 200 } }, async (cache, server) => {
+  await onRedis({ prefix: "l1m", l1: twoLevel({ maxStaleMs: 200 }) }, async (cache, server) => {
     const other = await createCache({ url: server.url, prefix: "l1m", logger: quiet }); // no L1
     try {
       let loads = 0;
@@ -312,48 +333,51 @@ test("l1: get, has and getOrSetMany are served by L1 too, and held to the same b
 
 test("l1: debug lines tell L1 hits, store hits, pushes and failed validations apart", async () => {
   const logger = new RecordingLogger();
-  await onRedis({ prefix: "l1dbg", l1: { maxStaleMs: 100 }, debug: true, logger }, async (cache, server) => {
-    const other = await createCache({ url: server.url, prefix: "l1dbg", logger: quiet });
-    const lines = () => {
-      const out = logger.at("debug").join("\n");
-      logger.lines.length = 0;
-      return out;
-    };
-    const until = async (pattern: RegExp) => {
-      for (let i = 0; i < 100 && !pattern.test(logger.at("debug").join("\n")); i++) await sleep(10);
-    };
-    try {
-      const read = () => cache.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] });
-      await read(); // loaded, kept in L1
-      await other.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] }); // so the store holds it too
-      logger.lines.length = 0;
-      await read();
-      assert.match(lines(), /^\[HIT\] key=d duration_ms=[\d.]+ms ttl=60 tier=l1$/);
-      await other.invalidateTags(["d"]);
-      await until(/\[L1-PUSH\] keys=1/);
-      assert.match(lines(), /^\[L1-PUSH\] keys=1$/);
-      await read();
-      assert.match(
-        lines(),
-        /^\[MISS\] key=d .*cause=invalidated$/m,
-        "after the push, a store read and a load",
-      );
-      await sleep(0);
-      await read();
-      assert.match(lines(), /^\[HIT\] key=d .*tier=l1$/);
-      // Changed behind every cache's back (no push): the validation finds the entry invalid.
-      await redisCli(server.port, "del", "l1dbg:v1:t:d");
-      await sleep(120);
-      await read();
-      assert.match(lines(), /^\[L1-INVALID\] key=e:d$/m);
-    } finally {
-      await other.close();
-    }
-  });
+  await onRedis(
+    { prefix: "l1dbg", l1: twoLevel({ maxStaleMs: 100 }), debug: true, logger },
+    async (cache, server) => {
+      const other = await createCache({ url: server.url, prefix: "l1dbg", logger: quiet });
+      const lines = () => {
+        const out = logger.at("debug").join("\n");
+        logger.lines.length = 0;
+        return out;
+      };
+      const until = async (pattern: RegExp) => {
+        for (let i = 0; i < 100 && !pattern.test(logger.at("debug").join("\n")); i++) await sleep(10);
+      };
+      try {
+        const read = () => cache.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] });
+        await read(); // loaded, kept in L1
+        await other.getOrSet("d", () => 1, { ttl: 60, tags: ["d"] }); // so the store holds it too
+        logger.lines.length = 0;
+        await read();
+        assert.match(lines(), /^\[HIT\] key=d duration_ms=[\d.]+ms ttl=60 tier=l1$/);
+        await other.invalidateTags(["d"]);
+        await until(/\[L1-PUSH\] keys=1/);
+        assert.match(lines(), /^\[L1-PUSH\] keys=1$/);
+        await read();
+        assert.match(
+          lines(),
+          /^\[MISS\] key=d .*cause=invalidated$/m,
+          "after the push, a store read and a load",
+        );
+        await sleep(0);
+        await read();
+        assert.match(lines(), /^\[HIT\] key=d .*tier=l1$/);
+        // Changed behind every cache's back (no push): the validation finds the entry invalid.
+        await redisCli(server.port, "del", "l1dbg:v1:t:d");
+        await sleep(120);
+        await read();
+        assert.match(lines(), /^\[L1-INVALID\] key=e:d$/m);
+      } finally {
+        await other.close();
+      }
+    },
+  );
 });
 
 test("l1: events tell L1 hits from store hits (tier), and store calls are backend events", async () => {
-  await onRedis({ prefix: "l1ev", l1: { maxStaleMs: 60_000 } }, async (cache) => {
+  await onRedis({ prefix: "l1ev", l1: twoLevel({ maxStaleMs: 60_000 }) }, async (cache) => {
     const hits: string[] = [];
     const ops: string[] = [];
     cache.on("hit", (e) => void hits.push(`${e.key}:${e.tier}`));
@@ -372,17 +396,32 @@ test("l1: events tell L1 hits from store hits (tier), and store calls are backen
 });
 
 test("l1: l1: false per call keeps an entry out; options are checked", async () => {
-  await onRedis({ prefix: "l1e", l1: true }, async (cache, server) => {
+  await onRedis({ prefix: "l1e", l1: twoLevel() }, async (cache, server) => {
     await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
     await server.resetStats();
     for (let i = 0; i < 5; i++) await cache.getOrSet("x", () => 1, { ttl: 60, l1: false });
     assert.equal((await server.commandCounts()).mget, 5);
-    await assert.rejects(createCache({ l1: { maxStaleMs: -1 } }), /l1.maxStaleMs must be a positive number/);
     await assert.rejects(
-      createCache({ l1: { maxStale: 1 } as never }),
+      createCache({ l1: twoLevel({ maxStaleMs: -1 }) }),
+      /l1.maxStaleMs must be a positive number/,
+    );
+    await assert.rejects(
+      createCache({ l1: twoLevel({ maxStale: 1 } as never) }),
       /l1: unknown option "maxStale"; did you mean "maxStaleMs"/,
     );
     await assert.rejects(createCache({ l1: "yes" as never }), TypeError);
+    // The old forms name the new one.
+    for (const old of [true, { maxStaleMs: 100 }]) {
+      await assert.rejects(
+        createCache({ l1: old as never }),
+        /l1 takes the feature its entry point makes; write l1: twoLevel\(\{ maxStaleMs \}\) with twoLevel from "@svc-infra\/cache\/l1"/,
+      );
+    }
+    await assert.rejects(createCache({ l1: twoLevel as never }), /current value is a function \(call it\)$/);
+    await assert.rejects(
+      createCache({ l1: otel() as never }),
+      /current value is an object made for telemetry$/,
+    );
   });
 });
 
@@ -423,7 +462,12 @@ async function pushPair(
   fn: (reader: Cache, writer: Cache) => Promise<void>,
 ) {
   const prefix = `push${crypto.randomUUID().slice(0, 8)}`;
-  const reader = await createCache({ ...await where(), prefix, l1: { maxStaleMs: 60_000 }, logger: quiet });
+  const reader = await createCache({
+    ...await where(),
+    prefix,
+    l1: twoLevel({ maxStaleMs: 60_000 }),
+    logger: quiet,
+  });
   const writer = await createCache({ ...await where(), prefix, logger: quiet }); // publishes without an L1
   try {
     await fn(reader, writer);
@@ -558,7 +602,7 @@ test("l1: on a Redis that stops answering, a read due for validation and a soft 
   const cache = await createCache({
     url,
     prefix: "l1slow",
-    l1: { maxStaleMs: 100 },
+    l1: twoLevel({ maxStaleMs: 100 }),
     deadlineMs,
     breakerThreshold: 1000, // every call meets the slow store itself
     logger: quiet,

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createCache } from "../mod.ts";
+import { twoLevel } from "../src/l1/mod.ts";
 import { redisStore } from "../adapters/redis.ts"; // loaded up front: no deadline covers loading code
 import { freePort, RedisServer } from "./_servers.ts";
 import { type Direction, TcpProxy } from "./_proxy.ts";
@@ -209,7 +210,7 @@ test("redis connection: a server answering one byte per second - opening and clo
         slow = await createCache({
           url: `redis://127.0.0.1:${proxy.port}`,
           deadlineMs: DEADLINE_MS,
-          l1,
+          l1: l1 ? twoLevel() : undefined,
           logger: new RecordingLogger(),
         })
       );

@@ -22,6 +22,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { createCache } from "../mod.ts";
+import { otel } from "../src/telemetry/mod.ts";
 import { memoryStore } from "../adapters/memory.ts";
 import { faultStore } from "../src/testing/fault_store.ts";
 
@@ -79,7 +80,7 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
       store,
       logger: quiet,
       deadlineMs: 50,
-      telemetry: { meter: meterProvider.getMeter("t"), tracer: tracerProvider.getTracer("t") },
+      telemetry: otel({ meter: meterProvider.getMeter("t"), tracer: tracerProvider.getTracer("t") }),
     });
     const user = cache.cacheRead(
       { key: "u:{id}", tags: ["u:{id}"], ttl: 60, name: "getUser" },
@@ -120,7 +121,11 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     const cache = await createCache({
       store: faultStore(memoryStore()),
       logger: quiet,
-      telemetry: { meter: meterProvider.getMeter("t"), tracer: tracerProvider.getTracer("t"), spans: "all" },
+      telemetry: otel({
+        meter: meterProvider.getMeter("t"),
+        tracer: tracerProvider.getTracer("t"),
+        spans: "all",
+      }),
     });
     await tracer.startActiveSpan("GET /users/1", async (request) => {
       await cache.getOrSet("user:1", () =>
@@ -151,12 +156,12 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
     await meterProvider.shutdown();
   });
 
-  test("telemetry: true takes the global meter and tracer of @opentelemetry/api", async () => {
+  test("telemetry: otel() takes the global meter and tracer of @opentelemetry/api", async () => {
     const { exported, meterProvider, exporter, tracerProvider } = sdk();
     metrics.setGlobalMeterProvider(meterProvider);
     trace.setGlobalTracerProvider(tracerProvider);
     try {
-      const cache = await createCache({ telemetry: true, store: faultStore(memoryStore()) }); // remote-like
+      const cache = await createCache({ telemetry: otel(), store: faultStore(memoryStore()) }); // remote-like
       await cache.getOrSet("k", () => 1);
       await cache.getOrSet("k", () => 1);
       const got = await collect(exported);
@@ -168,10 +173,17 @@ export function telemetryCases(test: (name: string, fn: () => Promise<void>) => 
       await cache.close();
       await meterProvider.shutdown();
       await assert.rejects(
-        createCache({ telemetry: { spans: "some" as never } }),
+        createCache({ telemetry: otel({ spans: "some" as never }) }),
         /Cannot create cache: telemetry.spans must be "loads"/,
       );
-      await assert.rejects(createCache({ telemetry: "yes" as never }), /telemetry must be true, false or/);
+      await assert.rejects(createCache({ telemetry: "yes" as never }), TypeError);
+      // The old forms name the new one.
+      for (const old of [true, { spans: "all" }]) {
+        await assert.rejects(
+          createCache({ telemetry: old as never }),
+          /telemetry takes the feature its entry point makes; write telemetry: otel\(\) or otel\(\{ meter, tracer, spans \}\) with otel from "@svc-infra\/cache\/telemetry"/,
+        );
+      }
     } finally {
       metrics.disable();
       trace.disable();

@@ -3,9 +3,10 @@
 import { type CachedFunction, cacheRead, initCache, TTL_SHORT } from "@svc-infra/cache";
 import { memoryStore } from "@svc-infra/cache/adapters/memory";
 import { cacheResponse } from "@svc-infra/cache/hono";
+import { twoLevel } from "@svc-infra/cache/l1";
 
 async function main(): Promise<void> {
-  await initCache({ store: memoryStore({ maxEntries: 100 }), prefix: "typed-cjs" });
+  await initCache({ store: memoryStore({ maxEntries: 100 }), prefix: "typed-cjs", l1: twoLevel() });
   const getUser: CachedFunction<{ userId: number }, { name: string }> = cacheRead(
     { key: "user:{userId}", ttl: TTL_SHORT },
     ({ userId }: { userId: number }) => ({ name: `user ${userId}` }),

@@ -3,10 +3,14 @@ import {
   type CachedFunction,
   cacheRead,
   cacheWrite,
+  createCache,
   initCache,
   negativeCache,
   resource,
 } from "@svc-infra/cache";
+import { twoLevel } from "@svc-infra/cache/l1";
+import { sealed } from "@svc-infra/cache/integrity";
+import { otel } from "@svc-infra/cache/telemetry";
 import { memoryStore } from "@svc-infra/cache/adapters/memory";
 import { cacheResponse, invalidateOnWrite } from "@svc-infra/cache/hono";
 import { type Context, Hono } from "hono";
@@ -43,4 +47,15 @@ app.put("/users/:id", invalidateOnWrite({ tags: ["user:{id}"] }), (c) => c.json(
 // @ts-expect-error an option the middleware does not have
 cacheResponse({ tll: 60 });
 
-export const used = [getUser, update, getProduct, app];
+// Features are values from their own entry points; each option takes only its own.
+const featured = createCache({
+  l1: twoLevel({ maxStaleMs: 500 }),
+  integrity: sealed({ signingKeys: [new Uint8Array(32)] }),
+  telemetry: otel({ spans: "none" }),
+});
+// @ts-expect-error the old form: l1 takes twoLevel()
+createCache({ l1: true });
+// @ts-expect-error a feature given to another option
+createCache({ l1: otel() });
+
+export const used = [getUser, update, getProduct, app, featured];

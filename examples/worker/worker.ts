@@ -14,12 +14,16 @@
 
 import { cacheRead, cacheWrite, initCache, type ReadResult, recache } from "../../mod.ts";
 import { upstashStore } from "../../adapters/upstash.ts";
+import { twoLevel } from "../../src/l1/mod.ts";
+import { sealed } from "../../src/integrity/mod.ts";
 import { createApp } from "../hono/app.ts";
 
 interface Env {
   CACHE_URL?: string;
   CACHE_TOKEN?: string;
   CACHE_L1_MAX_STALE_MS?: string;
+  CACHE_SIGNING_KEYS?: string;
+  CACHE_ENCRYPTION_KEYS?: string;
   [name: string]: string | undefined;
 }
 
@@ -48,7 +52,9 @@ export default {
     ready ??= initCache({
       store: env.CACHE_URL ? upstashStore({ url: env.CACHE_URL, token: env.CACHE_TOKEN, env }) : undefined,
       env,
-      l1: env.CACHE_L1_MAX_STALE_MS ? { maxStaleMs: Number(env.CACHE_L1_MAX_STALE_MS) } : undefined,
+      l1: env.CACHE_L1_MAX_STALE_MS ? twoLevel({ maxStaleMs: Number(env.CACHE_L1_MAX_STALE_MS) }) : undefined,
+      // sealed() reads its keys from env.
+      integrity: env.CACHE_SIGNING_KEYS || env.CACHE_ENCRYPTION_KEYS ? sealed() : undefined,
     });
     await ready;
     const url = new URL(request.url);

@@ -2,7 +2,7 @@
  * A store whose entries are sealed (signed or encrypted, see sealer.ts) on their way in and opened on their
  * way out; tag versions, markers and locks pass as they are. What does not open reads as damaged, so the
  * core treats it as it treats any unreadable entry: a miss, deleted, reported once per interval, never served.
- * Loaded only when `signingKeys` or `encryptionKeys` is configured.
+ * Shipped only with applications that import `@svc-infra/cache/integrity`.
  *
  * @module
  */

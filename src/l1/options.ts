@@ -1,5 +1,5 @@
 /**
- * The `l1` option of `initCache` and `createCache`: an in-process first level in front of a remote store.
+ * The options of `twoLevel()`, the `l1` option of `initCache` and `createCache`: an in-process first level in front of a remote store.
  *
  * @module
  */
@@ -34,13 +34,15 @@ const NAMES = optionNames<L1Options>({
   maxStaleMs: 1,
 }) as readonly (keyof L1Options)[];
 
-/** Checks an `l1` option; `undefined` when L1 is off. `what` starts error messages. */
-export function l1Settings(option: boolean | L1Options | undefined, what: string): L1Settings | undefined {
-  if (option === undefined || option === false) return undefined;
-  if (option !== true && (typeof option !== "object" || option === null)) {
-    throw new TypeError(`${what}: l1 must be a boolean or { maxEntries, maxBytes, maxStaleMs }`);
+/** Checks the options of `twoLevel`. `what` starts error messages. */
+export function l1Settings(given: L1Options, what: string): L1Settings {
+  if (typeof given !== "object" || given === null) {
+    throw new TypeError(
+      `${what}: l1: twoLevel() takes { maxEntries, maxBytes, maxStaleMs }, current value is ${
+        JSON.stringify(given)
+      }`,
+    );
   }
-  const given: L1Options = option === true ? {} : option;
   checkOptionNames(given, NAMES, `${what}: l1`);
   for (const name of NAMES) {
     const value = given[name];

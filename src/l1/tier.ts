@@ -2,7 +2,7 @@
  * The two-level cache's first level: decoded entries of a remote store kept in process memory, each with the
  * time it was last known to be valid. A hit younger than `maxStaleMs` costs no request; an older one is
  * validated (its entry token and dependency versions, read for every due entry of the tick in one batch).
- * Invalidations made in this process apply at once. Loaded only when `l1` is configured.
+ * Invalidations made in this process apply at once. Shipped only with applications that import `@svc-infra/cache/l1`.
  *
  * The bound: an entry is served from L1 only while its last validation (the moment the read that vouched for
  * it was issued, or earlier) is younger than `maxStaleMs`, so a read that starts more than `maxStaleMs` after
@@ -21,7 +21,6 @@ import { type Kept, unvalidated, type Validated } from "./kept.ts";
 import { EARLY_VALIDATION, Validator } from "./validator.ts";
 import { isFresh, verdict } from "../verdict.ts";
 import type { L1Settings } from "./options.ts";
-export { l1Settings } from "./options.ts";
 
 /** What {@linkcode L1Tier.lookup} found. */
 export type L1Lookup =

@@ -1,8 +1,8 @@
 /**
  * OpenTelemetry: the cache's events as metric instruments, and spans around loads and store calls (children
- * of the caller's active span, parents of what the loader does). Loaded only when `telemetry` is configured;
- * `telemetry: true` takes the global meter and tracer of `@opentelemetry/api` (an optional peer, a no-op until
- * the application installs an SDK).
+ * of the caller's active span, parents of what the loader does). Shipped only with applications that import
+ * `@svc-infra/cache/telemetry`; `otel()` takes the global meter and tracer of `@opentelemetry/api` (an optional
+ * peer, a no-op until the application installs an SDK).
  *
  * Counters are observable: a hit adds 1 to a number this module keeps, and the SDK reads the totals when it
  * collects, so a hit costs no call into the SDK. Durations are histograms, recorded as they happen.
@@ -11,7 +11,7 @@
  */
 
 import type { CacheEvent } from "../events.ts";
-import { checkOptionNames, optionNames } from "../option_names.ts";
+import { checkOptions, optionNames } from "../option_names.ts";
 
 /** TelemetryAttributes of a data point or a span, as OpenTelemetry takes them. */
 export type TelemetryAttributes = Record<string, string>;
@@ -54,7 +54,7 @@ export interface TracerLike {
   ): ReturnType<F>;
 }
 
-/** `telemetry`'s options: where instruments and spans go. */
+/** The options of `otel()`: where instruments and spans go. */
 export interface TelemetryOptions {
   /** The meter; the global one (`metrics.getMeter`) when omitted. */
   meter?: MeterLike;
@@ -188,15 +188,14 @@ export class Telemetry {
 }
 
 /**
- * Checks `options` and finds the meter and tracer (`true`: the globals of `@opentelemetry/api`), before any
+ * Checks `options` and finds the meter and tracer (by default the globals of `@opentelemetry/api`), before any
  * connection opens; resolves with what builds one cache's instruments for its store. `what` starts messages.
  */
 export async function telemetryFor(
-  options: true | TelemetryOptions,
+  given: TelemetryOptions,
   what: string,
 ): Promise<(store: string) => Telemetry> {
-  const given = options === true ? {} : options;
-  checkOptionNames(given, TELEMETRY_OPTION_NAMES, `${what}: telemetry`);
+  checkOptions(given, TELEMETRY_OPTION_NAMES, `${what}: telemetry`);
   const spans = given.spans ?? "loads";
   if (!["loads", "all", "none"].includes(spans)) {
     throw new TypeError(

@@ -27,6 +27,7 @@ import {
   resetMetrics,
 } from "../../mod.ts";
 import type { CacheOptions } from "../open.ts";
+import { twoLevel } from "../l1/mod.ts";
 import { type FaultStore, faultStore } from "./fault_store.ts";
 import type { TestRegistrar } from "./conformance.ts";
 
@@ -535,7 +536,7 @@ export function testFaults(
     },
     // A deadline well past the faults' delays: a soft invalidation's read and delayed write must be delivered
     // even through a store a loaded machine answers slowly (a Durable Object in workerd, over HTTP).
-    { l1: { maxStaleMs: 60_000 }, deadlineMs: DEADLINE_MS * 4 },
+    { l1: twoLevel({ maxStaleMs: 60_000 }), deadlineMs: DEADLINE_MS * 4 },
   );
 
   withFaults("getMany gives what get gives: a queued delete and an invalidated tag are misses", async (c) => {
@@ -586,7 +587,7 @@ export function testFaults(
       }
       check(slow.length === 0, `more than one ${deadline} ms deadline: ${slow.join(", ")}`);
     },
-    { l1: { maxStaleMs: 1000 }, deadlineMs: DEADLINE_MS * 2, breakerThreshold: 1000 },
+    { l1: twoLevel({ maxStaleMs: 1000 }), deadlineMs: DEADLINE_MS * 2, breakerThreshold: 1000 },
   );
 
   withFaults(

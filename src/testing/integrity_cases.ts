@@ -8,6 +8,7 @@
 
 import type { CacheStore } from "../store.ts";
 import { createCache } from "../cache.ts";
+import { sealed as sealedEntries } from "../integrity/mod.ts";
 
 type WithStore = (title: string, fn: (store: CacheStore, ns: string) => Promise<void>) => void;
 
@@ -30,7 +31,12 @@ export function integrityCases(withStore: WithStore, settle: () => Promise<unkno
       `${mode}: tampered, forged, replayed-under-another-key and wrong-key entries are misses`,
       async (store, ns) => {
         const [k1, k2] = [key(), key()];
-        const sealed = await createCache({ store, prefix: ns, [mode]: [k1], logger });
+        const sealed = await createCache({
+          store,
+          prefix: ns,
+          integrity: sealedEntries({ [mode]: [k1] }),
+          logger,
+        });
         const plain = await createCache({ store, prefix: `${ns}p`, logger });
         let loads = 0;
         const load = (id: string) => () => (loads++, { id, secret: SECRET });
@@ -86,8 +92,18 @@ export function integrityCases(withStore: WithStore, settle: () => Promise<unkno
           // Wrong key: another cache's key does not open it; rotation (new key first, old kept) does.
           await read(sealed, "5");
           await settle();
-          const other = await createCache({ store, prefix: ns, [mode]: [k2], logger });
-          const rotated = await createCache({ store, prefix: ns, [mode]: [k2, k1], logger });
+          const other = await createCache({
+            store,
+            prefix: ns,
+            integrity: sealedEntries({ [mode]: [k2] }),
+            logger,
+          });
+          const rotated = await createCache({
+            store,
+            prefix: ns,
+            integrity: sealedEntries({ [mode]: [k2, k1] }),
+            logger,
+          });
           try {
             const before = loads;
             check(
@@ -127,7 +143,7 @@ export function integrityCases(withStore: WithStore, settle: () => Promise<unkno
       ) {
         let error: unknown;
         try {
-          await createCache({ store, ...options } as Parameters<typeof createCache>[0]);
+          await createCache({ store, integrity: sealedEntries(options as never) });
         } catch (e) {
           error = e;
         }
