@@ -24,6 +24,12 @@ const NEEDS_READ_YOUR_WRITE = [
   "an invalidation made here applies at once",
   "getMany gives what get gives",
   "a ttl past what every store keeps",
+  "clear(): every entry becomes a miss",
+  "namespaces: entries, tags and locks apart",
+  "a namespaced hit takes one store read",
+  "schema: a stored value that fails",
+  "loader context: ctx.stale",
+  "clear() while the backend is down",
 ];
 const register: TestRegistrar = (name, fn) => {
   if (NEEDS_READ_YOUR_WRITE.some((part) => name.includes(part))) return;
