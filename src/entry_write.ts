@@ -13,7 +13,7 @@ import type { Encoded } from "./codec.ts";
 import type { Claim } from "./flight.ts";
 import type { ReadOptions } from "./read_options.ts";
 import type { StoreWrite } from "./store.ts";
-import { randomToken } from "./token.ts";
+import { tokenFor } from "./token.ts";
 import { utf8Length } from "./keys.ts";
 
 /** The read options that shape a stored entry. */
@@ -47,7 +47,7 @@ export function entryWrite(
   const early = shape.earlyTtl;
   const graceMs = item.negative ? 0 : (shape.staleTtl ?? 0) * 1000;
   const meta: EntryMeta = {
-    token: randomToken(),
+    token: tokenFor(cache.store),
     createdAt: now,
     freshUntil: now + lifetimeMs,
     refreshAt: early !== undefined && !item.negative

@@ -15,6 +15,7 @@ import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite }
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
+import { counterTokens } from "./token.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
@@ -235,11 +236,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     // UTF-16 length × 2 for the key and the value, and the value again for the decoded form kept with it.
     const size = (w.key.length + w.value.length * 2) * 2;
     const old = slots.get(w.key);
-    if (old) remove(old);
-    if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most values are within the limit without counting them.
+    if ((w.value.length * 3 > maxValueBytes && utf8Length(w.value) > maxValueBytes) || size > maxBytes) {
+      if (old) remove(old);
+      return false;
+    }
+    if (old) {
+      // Overwritten in place (a claimed entry replacing its marker): no map delete, and no tombstone after it.
+      old.queue.unlink(old);
+      bytes -= old.bytes;
+      old.expiresAt = 0;
+    }
     sweep(small, now);
     sweep(main, now);
-    evict(size); // room first: the entry being written must not be its own eviction's victim
+    evict(size, old ? 1 : 0); // room first: the entry being written must not be its own eviction's victim
     // An overwrite keeps the entry's standing; a key evicted lately (a ghost) was wanted again: main queue.
     const queue = old ? old.queue : ghosts.take(w.key) ? main : small;
     const slot: Slot = {
@@ -260,9 +270,14 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     bytes += size;
     return true;
   };
-  /** S3-FIFO: evict from the small queue while it holds its share, else from the main queue. */
-  const evict = (incoming: number) => {
-    while (slots.size > 0 && (slots.size + 1 > maxEntries || bytes + incoming > maxBytes)) {
+  /**
+   * S3-FIFO: evict from the small queue while it holds its share, else from the main queue. `replaced` slots
+   * (0 or 1) are still in the map but already out of the queues, to be overwritten: they take no room.
+   */
+  const evict = (incoming: number, replaced: number) => {
+    while (
+      small.size + main.size > 0 && (slots.size - replaced + 1 > maxEntries || bytes + incoming > maxBytes)
+    ) {
       if (small.size >= smallTarget || main.size === 0) {
         const slot = small.oldest!;
         small.unlink(slot);
@@ -294,6 +309,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return {
     name: "memory",
     capabilities,
+    // Every write to this store goes through this object, in this process: a counter is unique among them
+    // (several caches sharing the store, or copies of this module, draw from the same one), and Web Crypto
+    // was most of a miss's cost.
+    uniqueToken: counterTokens(),
     get size() {
       return slots.size;
     },

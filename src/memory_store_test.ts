@@ -224,3 +224,16 @@ Deno.test("memory store: one configured for many entries costs what it holds, no
     `a store holding 100 entries grew the heap by ${(grown / 2 ** 20).toFixed(1)} MiB`,
   );
 });
+
+Deno.test("memory store: overwriting a key of a full store evicts nothing, and a too large overwrite removes it", async () => {
+  const store = memoryStore({ maxEntries: 3, maxValueBytes: 10 });
+  await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
+  for (let i = 0; i < 5; i++) await store.setMany([{ key: "b", value: `b${i}`, ttlMs: 1000 }]);
+  assert.deepEqual(await store.getMany(["a", "b", "c"]), ["a", "b4", "c"]);
+  assert.deepEqual(await store.setMany([{ key: "b", value: "x".repeat(11), ttlMs: 1000 }]), [false]);
+  assert.deepEqual(await store.getMany(["a", "b", "c"]), ["a", null, "c"]);
+  assert.equal(store.size, 2);
+  // Multi-byte text is measured in UTF-8: 4 × 3 bytes is over 10, though 4 UTF-16 units are not.
+  assert.deepEqual(await store.setMany([{ key: "d", value: "€€€€", ttlMs: 1000 }]), [false]);
+  assert.deepEqual(await store.setMany([{ key: "d", value: "€€€", ttlMs: 1000 }]), [true]);
+});

@@ -156,6 +156,13 @@ export interface CacheStore {
     listener: (keys: string[]) => void,
     onConnection?: (connected: boolean) => void,
   ): Promise<{ close(): Promise<void> }>;
+  /**
+   * A token no other write to this store has carried or will carry (entry tokens, loading markers, tag
+   * versions, lock owners), 16 hex digits as every token. Only for a store whose every writer calls this same
+   * object (in-process: the memory store counts); a store other processes write to leaves it out, and the core
+   * draws 64 random bits. A wrapper that adds writers elsewhere (persistence, another process) must not forward it.
+   */
+  uniqueToken?(): string;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */
