@@ -71,7 +71,13 @@ export function entryWrite(
     return undefined;
   }
   return {
-    write: { key: item.keys[0], value, ttlMs: meta.staleUntil - now, ifStartsWith: guard },
+    write: {
+      key: item.keys[0],
+      value,
+      ttlMs: meta.staleUntil - now,
+      ifStartsWith: guard,
+      dependsOn: item.keys.length > 1 ? item.keys.slice(1) : undefined,
+    },
     freshUntil: meta.freshUntil,
   };
 }

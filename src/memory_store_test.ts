@@ -237,3 +237,26 @@ Deno.test("memory store: overwriting a key of a full store evicts nothing, and a
   assert.deepEqual(await store.setMany([{ key: "d", value: "€€€€", ttlMs: 1000 }]), [false]);
   assert.deepEqual(await store.setMany([{ key: "d", value: "€€€", ttlMs: 1000 }]), [true]);
 });
+
+Deno.test("memory store: keys an entry depends on are held beside it, not as entries, and go when it is evicted", async () => {
+  const store = memoryStore({ maxEntries: 3 });
+  const entry = (key: string, dependsOn: string[]) => ({ key, value: key, ttlMs: 1000, dependsOn });
+  await store.setMany([{ key: "v1", value: "1", ttlMs: 1000 }, { key: "v2", value: "2", ttlMs: 1000 }]);
+  await store.setMany([entry("a", ["v1", "v2"]), entry("b", ["v1"])]);
+  await store.setMany([{ key: "x", value: "x", ttlMs: 1000 }]);
+  assert.deepEqual(
+    await store.getMany(["v1", "v2", "a", "b"]),
+    ["1", "2", "a", "b"],
+    "versions take no room",
+  );
+  await store.deleteMany(["x"]);
+  // Deleted (a reload will follow, having read v2 as current): v2 is kept, as an entry.
+  await store.deleteMany(["a"]);
+  assert.deepEqual(await store.getMany(["v1", "v2", "b"]), ["1", "2", "b"]);
+  await store.setMany([entry("a", ["v1", "v2"])]);
+  // Evicted: what only it depended on goes with it; v1, still needed by the survivor, stays.
+  await store.setMany([{ key: "c", value: "c", ttlMs: 1000 }, { key: "d", value: "d", ttlMs: 1000 }]);
+  assert.equal(await store.getMany(["a"]).then(([v]) => v), null);
+  assert.deepEqual(await store.getMany(["v1", "v2", "b", "c", "d"]), ["1", null, "b", "c", "d"]);
+  assert.equal(store.size, 4, "three entries and v1");
+});

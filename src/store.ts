@@ -37,6 +37,13 @@ export interface StoreWrite {
   readonly ifAbsent?: boolean;
   /** Write only when the key exists and its value starts with this (non-empty) text; atomically. */
   readonly ifStartsWith?: string;
+  /**
+   * The keys whose values decide whether this one is still valid (an entry's tag versions). A store bounded by
+   * count may keep them as long as this value lives without counting them as entries (the memory store does),
+   * so that they never push out what depends on them. One of them gone must still read as gone: the core
+   * then treats this value as invalid.
+   */
+  readonly dependsOn?: readonly string[];
 }
 
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
