@@ -76,7 +76,8 @@ export function entryWrite(
       value,
       ttlMs: meta.staleUntil - now,
       ifStartsWith: guard,
-      dependsOn: item.keys.length > 1 ? item.keys.slice(1) : undefined,
+      // For the in-process stores that hold them (a remote store would only be sent them).
+      dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
     },
     freshUntil: meta.freshUntil,
   };

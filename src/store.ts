@@ -38,10 +38,10 @@ export interface StoreWrite {
   /** Write only when the key exists and its value starts with this (non-empty) text; atomically. */
   readonly ifStartsWith?: string;
   /**
-   * The keys whose values decide whether this one is still valid (an entry's tag versions). A store bounded by
-   * count may keep them as long as this value lives without counting them as entries (the memory store does),
-   * so that they never push out what depends on them. One of them gone must still read as gone: the core
-   * then treats this value as invalid.
+   * The keys whose values decide whether this one is still valid (an entry's tag versions; given to in-process
+   * stores). A store bounded by count may keep them as long as this value lives without counting them as
+   * entries (the memory store does), so that they never push out what depends on them. One of them gone must
+   * still read as gone: the core then treats this value as invalid.
    */
   readonly dependsOn?: readonly string[];
 }
