@@ -279,11 +279,19 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   };
   const write = (w: StoreWrite, now: number): boolean => {
-    if (w.ifAbsent && read(w.key, now) !== null) return false;
-    if (w.ifStartsWith !== undefined && read(w.key, now)?.startsWith(w.ifStartsWith) !== true) return false;
+    // One lookup; a write's own condition is not a read (were it one, every entry a load stores over its
+    // loading marker would start as read once, and S3-FIFO would keep one-off keys as it keeps hot ones).
+    let old = slots.get(w.key);
+    if (old !== undefined && old.expiresAt <= since(now)) {
+      remove(old);
+      old = undefined;
+    }
+    if (w.ifAbsent && old !== undefined) return false;
+    if (w.ifStartsWith !== undefined && (old === undefined || !text(old).startsWith(w.ifStartsWith))) {
+      return false;
+    }
     // UTF-16 length × 2 for the key and the value, and the value again for the decoded form kept with it.
     const size = (w.key.length + w.value.length * 2) * 2;
-    const old = slots.get(w.key);
     // A UTF-16 unit is at most 3 UTF-8 bytes: most values are within the limit without counting them.
     if ((w.value.length * 3 > maxValueBytes && utf8Length(w.value) > maxValueBytes) || size > maxBytes) {
       if (old) remove(old);

@@ -66,3 +66,17 @@ Deno.test("memory tags: under eviction pressure an invalidated tag never lets an
   assert.ok(checks - loads > 2000, `hits: ${checks - loads} of ${checks}`);
   await a.close(), await b.close();
 });
+
+Deno.test("memory store through a cache: entries loaded once do not count as read, so a scan of one-off keys leaves the hot set cached", async () => {
+  const store = memoryStore({ maxEntries: 100 });
+  const cache = await createCache({ prefix: "scan", store, logger: quiet });
+  let loads = 0;
+  const read = cache.cacheRead({ key: "k:{id}", ttl: 3600 }, ({ id }: { id: number }) => (loads++, id));
+  for (let round = 0; round < 3; round++) for (let id = 0; id < 20; id++) await read({ id });
+  assert.equal(loads, 20);
+  for (let id = 1000; id < 2000; id++) await read({ id }); // each once: a scan
+  assert.equal(loads, 1020);
+  for (let id = 0; id < 20; id++) assert.equal(await read({ id }), id);
+  assert.equal(loads - 1020, 0, "the hot set survived the scan");
+  await cache.close();
+});
