@@ -13,7 +13,7 @@ import type { Budget } from "./deadline.ts";
 import { loadingMarker, writeGuard } from "./entry.ts";
 import type { Claim } from "./flight.ts";
 import type { StoreWrite } from "./store.ts";
-import { randomToken } from "./token.ts";
+import { tokenFor } from "./token.ts";
 
 /** A loading marker lives at least this long, so that a load slower than its ttl can still store. */
 const MIN_MARKER_MS = 60_000;
@@ -67,7 +67,7 @@ export async function claimMany(
       const entry = entryKeys.has(key);
       writes.push({
         key,
-        value: entry ? loadingMarker(randomToken()) : randomToken(),
+        value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
         ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
         ifAbsent: true,
       });

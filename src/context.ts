@@ -9,6 +9,7 @@
 
 import type { CacheStore, StoreWrite } from "./store.ts";
 import { revised, tokenOf } from "./versions.ts";
+import { tokenFor } from "./token.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type Env, envFlag, readEnv } from "./env.ts";
 import { fitKey, looksHashed } from "./keys.ts";
@@ -501,7 +502,7 @@ export class CacheContext {
         if (version === null) return; // nothing stored under it
         writes.push({
           key: keys[i],
-          value: revised(version),
+          value: revised(version, tokenFor(this.store)),
           ttlMs: this.settings.tagTtlMs,
           ifStartsWith: tokenOf(version),
         });

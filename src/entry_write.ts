@@ -13,7 +13,7 @@ import type { Encoded } from "./codec.ts";
 import type { Claim } from "./flight.ts";
 import type { ReadOptions } from "./read_options.ts";
 import type { StoreWrite } from "./store.ts";
-import { randomToken } from "./token.ts";
+import { tokenFor } from "./token.ts";
 import { utf8Length } from "./keys.ts";
 
 /** The read options that shape a stored entry. */
@@ -49,7 +49,7 @@ export function entryWrite(
   const early = shape.earlyTtl;
   const graceMs = item.negative ? 0 : (shape.staleTtl ?? 0) * 1000;
   const meta: EntryMeta = {
-    token: randomToken(),
+    token: tokenFor(cache.store),
     createdAt: now,
     freshUntil: now + lifetimeMs,
     refreshAt: early !== undefined && !item.negative
@@ -74,7 +74,14 @@ export function entryWrite(
     return undefined;
   }
   return {
-    write: { key: item.keys[0], value, ttlMs: meta.staleUntil - now, ifStartsWith: guard },
+    write: {
+      key: item.keys[0],
+      value,
+      ttlMs: meta.staleUntil - now,
+      ifStartsWith: guard,
+      // For the in-process stores that hold them (a remote store would only be sent them).
+      dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
+    },
     freshUntil: meta.freshUntil,
   };
 }

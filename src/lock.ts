@@ -10,7 +10,7 @@
 
 import type { CacheContext } from "./context.ts";
 import type { Budget } from "./deadline.ts";
-import { randomToken } from "./token.ts";
+import { tokenFor } from "./token.ts";
 import { unref } from "./timers.ts";
 
 /** A lock this process holds. */
@@ -33,7 +33,7 @@ export async function tryLock(
   ttlMs: number,
   budget: Budget,
 ): Promise<HeldLock | undefined | "unavailable"> {
-  const lock = { key, token: randomToken() };
+  const lock = { key, token: tokenFor(cache.store) };
   try {
     const [taken] = await cache.run(
       "lock",

@@ -8,6 +8,11 @@
  * through a {@linkcode Derivation} that can re-encode it is kept once, decoded: its text is made again when it
  * is read as text.
  *
+ * The keys an entry depends on (its tag versions, {@linkcode StoreWrite.dependsOn}) are held apart while an
+ * entry that depends on them lives: they are not entries (`maxEntries` does not count them; `maxBytes` does),
+ * so they never push out the entries that need them, and they go when the last of those goes. Until an entry
+ * depends on one (a version a load has just created), it is held as an entry is.
+ *
  * @module
  */
 
@@ -15,6 +20,7 @@ import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite }
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
+import { counterTokens } from "./token.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
@@ -56,11 +62,13 @@ interface Slot {
   /** What `peekDerived` made of `value`, and with which function. */
   derived?: unknown;
   derive?: Derivation<unknown>;
+  /** The keys it depends on ({@linkcode StoreWrite.dependsOn}), held while it is. */
+  readonly deps: readonly string[] | undefined;
 }
 
 /** The memory store: a {@linkcode CacheStore} that also tells its size and what it derived from a value. */
 export interface MemoryStore extends CacheStore {
-  /** Entries held. */
+  /** Keys held: entries, and the keys entries depend on. */
   readonly size: number;
   /**
    * What `peekDerived` last made of the value at `key`, if it is still held; not a read (eviction and expiry
@@ -174,18 +182,59 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const slots = new Map<string, Slot>();
   let bytes = 0;
   const small = new Queue(), main = new Queue();
+  /** Keys live entries depend on (never evicted; see the module doc), and how many entries depend on each. */
+  const held = new Queue();
+  const dependents = new Map<string, number>();
   const smallTarget = Math.max(1, Math.floor(maxEntries / 10));
   const ghosts = new Ghosts(maxEntries - smallTarget);
 
-  /** Drops a slot; a handle on it held elsewhere reads it as expired from now on. */
-  const drop = (slot: Slot) => {
+  /** Drops a slot (`evicted`: to make room); a handle on it held elsewhere reads it as expired from now on. */
+  const drop = (slot: Slot, evicted: boolean) => {
     slots.delete(slot.key);
     bytes -= slot.bytes;
     slot.expiresAt = 0;
+    if (slot.deps) release(slot.deps, evicted);
+  };
+  /** An entry depending on `deps` is written: they are held apart from the entries. */
+  const hold = (deps: readonly string[]) => {
+    for (const dep of deps) {
+      const count = dependents.get(dep) ?? 0;
+      dependents.set(dep, count + 1);
+      const slot = count === 0 ? slots.get(dep) : undefined;
+      if (slot !== undefined && slot.queue !== held) {
+        slot.queue.unlink(slot);
+        held.push(slot);
+      }
+    }
+  };
+  /**
+   * An entry depending on `deps` is gone. A key no entry depends on any more goes too when the entry was
+   * evicted (no load is under way for it); otherwise (deleted, expired, overwritten) it is held as a new entry
+   * is, since the load that follows has read it as current: were it gone, that load would store an entry that
+   * reads as invalid (a miss, never a stale hit, but a load for nothing).
+   */
+  const release = (deps: readonly string[], evicted: boolean) => {
+    for (const dep of deps) {
+      const count = dependents.get(dep)! - 1;
+      if (count > 0) {
+        dependents.set(dep, count);
+        continue;
+      }
+      dependents.delete(dep);
+      const slot = slots.get(dep);
+      // Not one being overwritten (out of its queue already, expiry 0): its write decides where it goes.
+      if (slot === undefined || slot.queue !== held || slot.expiresAt === 0) continue;
+      if (evicted) remove(slot);
+      else {
+        held.unlink(slot);
+        slot.freq = 0;
+        small.push(slot);
+      }
+    }
   };
   const remove = (slot: Slot) => {
     slot.queue.unlink(slot);
-    drop(slot);
+    drop(slot, false);
   };
   /** The live slot at `key`, counted as read; an expired one is dropped. */
   const live = (key: string, now: number): Slot | undefined => {
@@ -230,18 +279,44 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     }
   };
   const write = (w: StoreWrite, now: number): boolean => {
-    if (w.ifAbsent && read(w.key, now) !== null) return false;
-    if (w.ifStartsWith !== undefined && read(w.key, now)?.startsWith(w.ifStartsWith) !== true) return false;
+    // One lookup; a write's own condition is not a read (were it one, every entry a load stores over its
+    // loading marker would start as read once, and S3-FIFO would keep one-off keys as it keeps hot ones).
+    let old = slots.get(w.key);
+    if (old !== undefined && old.expiresAt <= since(now)) {
+      remove(old);
+      old = undefined;
+    }
+    if (w.ifAbsent && old !== undefined) return false;
+    if (w.ifStartsWith !== undefined && (old === undefined || !text(old).startsWith(w.ifStartsWith))) {
+      return false;
+    }
     // UTF-16 length × 2 for the key and the value, and the value again for the decoded form kept with it.
     const size = (w.key.length + w.value.length * 2) * 2;
-    const old = slots.get(w.key);
-    if (old) remove(old);
-    if (utf8Length(w.value) > maxValueBytes || size > maxBytes) return false;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most values are within the limit without counting them.
+    if ((w.value.length * 3 > maxValueBytes && utf8Length(w.value) > maxValueBytes) || size > maxBytes) {
+      if (old) remove(old);
+      return false;
+    }
+    if (old) {
+      // Overwritten in place (a claimed entry replacing its marker): no map delete, and no tombstone after it.
+      // What it depended on is released once the new value holds what it depends on (often the same keys).
+      old.queue.unlink(old);
+      bytes -= old.bytes;
+      old.expiresAt = 0;
+    }
     sweep(small, now);
     sweep(main, now);
     evict(size); // room first: the entry being written must not be its own eviction's victim
-    // An overwrite keeps the entry's standing; a key evicted lately (a ghost) was wanted again: main queue.
-    const queue = old ? old.queue : ghosts.take(w.key) ? main : small;
+    // A key entries depend on stays held; an overwrite keeps the entry's standing; a key evicted lately (a
+    // ghost) was wanted again: main queue.
+    const queue = dependents.has(w.key)
+      ? held
+      : old && old.queue !== held
+      ? old.queue
+      : ghosts.take(w.key)
+      ? main
+      : small;
+    const deps = w.dependsOn !== undefined && w.dependsOn.length > 0 ? w.dependsOn : undefined;
     const slot: Slot = {
       key: w.key,
       value: w.value,
@@ -254,15 +329,23 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       older: undefined,
       derived: undefined,
       derive: undefined,
+      deps,
     };
     queue.push(slot);
     slots.set(w.key, slot);
     bytes += size;
+    if (deps) hold(deps);
+    if (old?.deps) release(old.deps, false);
     return true;
   };
-  /** S3-FIFO: evict from the small queue while it holds its share, else from the main queue. */
+  /**
+   * S3-FIFO: evict from the small queue while it holds its share, else from the main queue. The entries are
+   * what the two queues hold: not the keys held for them, nor a slot about to be overwritten (already out).
+   */
   const evict = (incoming: number) => {
-    while (slots.size > 0 && (slots.size + 1 > maxEntries || bytes + incoming > maxBytes)) {
+    while (
+      small.size + main.size > 0 && (small.size + main.size + 1 > maxEntries || bytes + incoming > maxBytes)
+    ) {
       if (small.size >= smallTarget || main.size === 0) {
         const slot = small.oldest!;
         small.unlink(slot);
@@ -270,7 +353,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
           slot.freq = 0;
           main.push(slot); // read while it was new: it stays
         } else {
-          drop(slot);
+          drop(slot, true);
           ghosts.add(slot.key);
         }
       } else {
@@ -279,7 +362,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
         if (slot.freq > 0) {
           slot.freq--;
           main.push(slot); // one more round for each read
-        } else drop(slot);
+        } else drop(slot, true);
       }
     }
   };
@@ -294,6 +377,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   return {
     name: "memory",
     capabilities,
+    // Every write to this store goes through this object, in this process: a counter is unique among them
+    // (several caches sharing the store, or copies of this module, draw from the same one), and Web Crypto
+    // was most of a miss's cost.
+    uniqueToken: counterTokens(),
     get size() {
       return slots.size;
     },
@@ -349,6 +436,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       slots.clear();
       small.clear();
       main.clear();
+      held.clear();
+      dependents.clear();
       ghosts.clear();
       bytes = 0;
       return Promise.resolve();

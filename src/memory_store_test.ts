@@ -224,3 +224,39 @@ Deno.test("memory store: one configured for many entries costs what it holds, no
     `a store holding 100 entries grew the heap by ${(grown / 2 ** 20).toFixed(1)} MiB`,
   );
 });
+
+Deno.test("memory store: overwriting a key of a full store evicts nothing, and a too large overwrite removes it", async () => {
+  const store = memoryStore({ maxEntries: 3, maxValueBytes: 10 });
+  await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
+  for (let i = 0; i < 5; i++) await store.setMany([{ key: "b", value: `b${i}`, ttlMs: 1000 }]);
+  assert.deepEqual(await store.getMany(["a", "b", "c"]), ["a", "b4", "c"]);
+  assert.deepEqual(await store.setMany([{ key: "b", value: "x".repeat(11), ttlMs: 1000 }]), [false]);
+  assert.deepEqual(await store.getMany(["a", "b", "c"]), ["a", null, "c"]);
+  assert.equal(store.size, 2);
+  // Multi-byte text is measured in UTF-8: 4 × 3 bytes is over 10, though 4 UTF-16 units are not.
+  assert.deepEqual(await store.setMany([{ key: "d", value: "€€€€", ttlMs: 1000 }]), [false]);
+  assert.deepEqual(await store.setMany([{ key: "d", value: "€€€", ttlMs: 1000 }]), [true]);
+});
+
+Deno.test("memory store: keys an entry depends on are held beside it, not as entries, and go when it is evicted", async () => {
+  const store = memoryStore({ maxEntries: 3 });
+  const entry = (key: string, dependsOn: string[]) => ({ key, value: key, ttlMs: 1000, dependsOn });
+  await store.setMany([{ key: "v1", value: "1", ttlMs: 1000 }, { key: "v2", value: "2", ttlMs: 1000 }]);
+  await store.setMany([entry("a", ["v1", "v2"]), entry("b", ["v1"])]);
+  await store.setMany([{ key: "x", value: "x", ttlMs: 1000 }]);
+  assert.deepEqual(
+    await store.getMany(["v1", "v2", "a", "b"]),
+    ["1", "2", "a", "b"],
+    "versions take no room",
+  );
+  await store.deleteMany(["x"]);
+  // Deleted (a reload will follow, having read v2 as current): v2 is kept, as an entry.
+  await store.deleteMany(["a"]);
+  assert.deepEqual(await store.getMany(["v1", "v2", "b"]), ["1", "2", "b"]);
+  await store.setMany([entry("a", ["v1", "v2"])]);
+  // Evicted: what only it depended on goes with it; v1, still needed by the survivor, stays.
+  await store.setMany([{ key: "c", value: "c", ttlMs: 1000 }, { key: "d", value: "d", ttlMs: 1000 }]);
+  assert.equal(await store.getMany(["a"]).then(([v]) => v), null);
+  assert.deepEqual(await store.getMany(["v1", "v2", "b", "c", "d"]), ["1", null, "b", "c", "d"]);
+  assert.equal(store.size, 4, "three entries and v1");
+});

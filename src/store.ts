@@ -37,6 +37,13 @@ export interface StoreWrite {
   readonly ifAbsent?: boolean;
   /** Write only when the key exists and its value starts with this (non-empty) text; atomically. */
   readonly ifStartsWith?: string;
+  /**
+   * The keys whose values decide whether this one is still valid (an entry's tag versions; given to in-process
+   * stores). A store bounded by count may keep them as long as this value lives without counting them as
+   * entries (the memory store does), so that they never push out what depends on them. One of them gone must
+   * still read as gone: the core then treats this value as invalid.
+   */
+  readonly dependsOn?: readonly string[];
 }
 
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
@@ -156,6 +163,13 @@ export interface CacheStore {
     listener: (keys: string[]) => void,
     onConnection?: (connected: boolean) => void,
   ): Promise<{ close(): Promise<void> }>;
+  /**
+   * A token no other write to this store has carried or will carry (entry tokens, loading markers, tag
+   * versions, lock owners), 16 hex digits as every token. Only for a store whose every writer calls this same
+   * object (in-process: the memory store counts); a store other processes write to leaves it out, and the core
+   * draws 64 random bits. A wrapper that adds writers elsewhere (persistence, another process) must not forward it.
+   */
+  uniqueToken?(): string;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */

@@ -7,8 +7,6 @@
  * @module
  */
 
-import { randomToken } from "./token.ts";
-
 const REVISION = "~";
 
 /** How an entry's stored versions compare with the current ones. */
@@ -40,7 +38,7 @@ export function tokenOf(version: string): string {
   return at < 0 ? version : version.slice(0, at);
 }
 
-/** A new revision of `version`: entries stored under it become stale. */
-export function revised(version: string): string {
-  return tokenOf(version) + REVISION + randomToken();
+/** A new revision of `version`, `token` fresh: entries stored under it become stale. */
+export function revised(version: string, token: string): string {
+  return tokenOf(version) + REVISION + token;
 }

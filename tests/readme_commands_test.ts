@@ -135,6 +135,11 @@ const checks: Record<string, Check> = {
     as: (command) => `${command} 200 1`,
     expect: /Durable Object/,
   },
+  // Minutes long as written: here one short round of the cells that do not fill a million entries.
+  "npm run build && npm install --prefix bench && node --expose-gc bench/writes.mjs": {
+    run: "exit",
+    as: (command) => `${command} 100 1 --cells miss,tags`,
+  },
   "npm run edge": { run: "server", port: (_, command) => command, env: (port) => ({ PORT: String(port) }) },
 };
 
