@@ -104,13 +104,6 @@ export const LAYERS = [
  * and on an entry here that no longer exists (so the list only shrinks). An entry is `"from -> to"`.
  */
 export const KNOWN = {
-  // Eight modules form a type cycle around the context: each part names the whole context as its argument's
-  // type. To be cut by declaring, in each part, the little it needs.
-  "src/l1/tier.ts -> src/context.ts": "L1 tier takes the context (metrics, clock, pending invalidations)",
-  "src/l1/validator.ts -> src/context.ts": "L1 validator takes the context (metrics, debug log)",
-  "src/read_batch.ts -> src/context.ts": "a read batch takes the context (its store, guarded calls)",
-  "src/read_keys.ts -> src/context.ts": "a read plan takes the context (key spaces, store capabilities)",
-  "src/tags.ts -> src/context.ts": "tag rendering takes the context (warnings)",
   // The connection module takes its target type from the adapter that imports it.
   "adapters/_redis_connection.ts -> adapters/redis.ts": "RedisTarget is declared in the adapter",
 };
