@@ -15,9 +15,9 @@ import { fileURLToPath } from "node:url";
  * file gets a place here, so its imports are checked from the start.
  */
 export const LAYERS = [
-  // The entry points: the package's exports and the test helpers published as `./testing`, which drive the
-  // whole public API as a user would.
-  ["api", [
+  // The entry points: the package's exports, the Hono middleware, and the test helpers published as
+  // `./testing` (which drive the whole public API as a user would, so they may reach any layer).
+  ["entries", [
     "mod.ts",
     "src/testing/",
     "src/hono/",
@@ -25,7 +25,7 @@ export const LAYERS = [
     "src/integrity/mod.ts",
     "src/telemetry/mod.ts",
   ]],
-  // The public calls: caches, functions, resources and their read and write verbs.
+  // The public calls: opening caches, cached functions, resources, their read and write verbs, Prometheus.
   ["calls", [
     "src/init.ts",
     "src/open.ts",
@@ -35,27 +35,26 @@ export const LAYERS = [
     "src/resource.ts",
     "src/read.ts",
     "src/write.ts",
-    "src/url.ts",
   ]],
-  // Reading and loading: one call's read, its load, the batch paths.
-  ["engine", [
-    "src/reader.ts",
-    "src/read_job.ts",
+  // The read paths: one call's read (`reader`), batches (`many`), `get`/`has` (`stored`).
+  ["reads", ["src/reader.ts", "src/many.ts", "src/stored.ts"]],
+  // Loading: the load after a miss, what it stakes out (claim, lock) and how its entry is written.
+  ["loads", [
     "src/load_runner.ts",
+    "src/read_job.ts",
     "src/run_loader.ts",
-    "src/many.ts",
-    "src/stored.ts",
     "src/claim.ts",
     "src/lock.ts",
     "src/entry_write.ts",
   ]],
-  // The features as the core sees them.
+  // The features as the core sees them (what `l1:`, `integrity:`, `telemetry:` carry).
   ["features", ["src/features.ts"]],
-  // One cache instance's state (settings, key spaces, guarded store calls, events, invalidation).
+  // One cache instance's state: settings, key spaces, guarded store calls, events, invalidation, flights.
   ["context", ["src/context.ts"]],
-  // The parts the context holds; each declares the little it needs from a cache instead of importing it.
+  // The L1 tier: it declares what it needs from its cache (`L1Host`) instead of importing the context.
+  ["l1", ["src/l1/"]],
+  // The parts a read is made of; none imports the context (each declares the little it needs from it).
   ["parts", [
-    "src/l1/",
     "src/read_batch.ts",
     "src/read_keys.ts",
     "src/tags.ts",
@@ -68,15 +67,10 @@ export const LAYERS = [
     "src/entry_value.ts",
     "src/negative.ts",
   ]],
-  // Stores: the interface, the adapters and the in-memory store.
-  ["stores", [
-    "adapters/",
-    "src/integrity/",
-    "src/memory_store.ts",
-    "src/entry.ts",
-    "src/token.ts",
-    "src/store.ts",
-  ]],
+  // Stores: the adapters, the in-memory store, the integrity wrapper, and the URL that picks one.
+  ["stores", ["adapters/", "src/integrity/", "src/memory_store.ts", "src/url.ts"]],
+  // The store contract and what every store and reader shares: the interface, tokens, the entry envelope.
+  ["contract", ["src/store.ts", "src/token.ts", "src/entry.ts"]],
   // Helpers that know nothing of caches or stores.
   ["base", [
     "src/breaker.ts",
@@ -133,13 +127,17 @@ function withoutComments(text) {
 const SPECIFIER =
   /\b(?:import|export)\s+(?:type\s+)?(?:[\w$*{}\s,]+?\s+from\s+)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g;
 
+/** The specifiers a module's text imports or re-exports, type-only ones included. */
+export function specifiers(text) {
+  return [...withoutComments(text).matchAll(SPECIFIER)].map((m) => m[1] ?? m[2]);
+}
+
 /** Each module's imports of other modules of ours: `Map<from, Set<to>>`. */
 export function importGraph() {
   const graph = new Map();
   for (const file of modules()) {
     const edges = new Set();
-    for (const m of withoutComments(readFileSync(join(root, file), "utf8")).matchAll(SPECIFIER)) {
-      const specifier = m[1] ?? m[2];
+    for (const specifier of specifiers(readFileSync(join(root, file), "utf8"))) {
       if (specifier.startsWith(".")) edges.add(normalize(join(dirname(file), specifier)));
     }
     graph.set(file, edges);
