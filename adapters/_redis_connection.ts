@@ -18,8 +18,23 @@
  */
 
 import { createClient, createCluster } from "@redis/client";
-import type { RedisTarget } from "./redis.ts";
 import { unref } from "../src/timers.ts";
+
+/** A parsed Redis URL. */
+export interface RedisTarget {
+  /** `rediss:` */
+  readonly tls: boolean;
+  /** ACL user. */
+  readonly username?: string;
+  /** Password (never logged). */
+  readonly password?: string;
+  /** Database number (single node only). */
+  readonly database?: number;
+  /** One node, or the seed nodes of a Cluster. */
+  readonly nodes: readonly { host: string; port: number }[];
+  /** More than one node: a Redis Cluster. */
+  readonly cluster: boolean;
+}
 
 /** What node-redis clients and clusters have in common, as far as connecting goes. */
 interface Connectable {

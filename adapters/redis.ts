@@ -19,7 +19,7 @@
 import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
-import { openRedis } from "./_redis_connection.ts";
+import { openRedis, type RedisTarget } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/credentials.ts";
 import { checkOptions, optionNames } from "../src/option_names.ts";
@@ -28,6 +28,7 @@ import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
+export type { RedisTarget } from "./_redis_connection.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */
 export interface RedisCommands {
@@ -90,22 +91,6 @@ const REDIS_OPTION_NAMES = optionNames<RedisStoreOptions>({
   connectTimeoutMs: 1,
   closeClient: 1,
 });
-
-/** A parsed Redis URL. */
-export interface RedisTarget {
-  /** `rediss:` */
-  readonly tls: boolean;
-  /** ACL user. */
-  readonly username?: string;
-  /** Password (never logged). */
-  readonly password?: string;
-  /** Database number (single node only). */
-  readonly database?: number;
-  /** One node, or the seed nodes of a Cluster. */
-  readonly nodes: readonly { host: string; port: number }[];
-  /** More than one node: a Redis Cluster. */
-  readonly cluster: boolean;
-}
 
 /**
  * Parses `redis://host:port`, `redis://user:pass@host:port/db`, `rediss://…`, and the Cluster form

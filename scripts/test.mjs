@@ -76,6 +76,11 @@ async function main() {
   console.log("# static checks");
   record("deno fmt --check", (await run(deno, ["fmt", "--check"])).code === 0);
   record("deno lint", (await run(deno, ["lint"])).code === 0);
+  // Imports point down the layers of scripts/layers.mjs and close no cycle (type-only imports included).
+  record(
+    "import layers (scripts/layers.mjs)",
+    (await run(process.execPath, ["scripts/layers.mjs"])).code === 0,
+  );
   // bench/*.mjs are Node scripts whose peers are installed by `npm run bench` only: check the Deno benches.
   const benches = readdirSync("bench").filter((f) => f.endsWith(".ts")).map((f) => join("bench", f));
   const typed = ["mod.ts", "adapters", "src", "tests", "examples", "npm-build.ts", ...benches];

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CacheContext } from "./context.ts";
+import type { CacheStore } from "./store.ts";
 import { unref } from "./timers.ts";
 
 interface Group {
@@ -27,9 +27,15 @@ interface Pending {
 /** How a batch reads its keys from the store. */
 export type BatchRead = (keys: readonly string[], signal?: AbortSignal) => Promise<(string | null)[]>;
 
+/** What a batch needs from its cache: the store, and its guarded call (deadline, breaker). */
+export interface BatchCache {
+  readonly store: Pick<CacheStore, "getMany">;
+  run<T>(op: string, call: (signal?: AbortSignal) => Promise<T>): Promise<T>;
+}
+
 /** One cache's batch of lookups for the current tick (or for `delayMs`, for reads nobody waits on). */
 export class ReadBatch {
-  readonly #cache: CacheContext;
+  readonly #cache: BatchCache;
   readonly #read: BatchRead;
   readonly #op: string;
   readonly #delayMs: number;
@@ -45,7 +51,7 @@ export class ReadBatch {
    * `read` defaults to the store's `getMany`; `op` names the call in errors; with `delayMs` the batch collects
    * that long (on a timer that never holds the process) instead of one tick.
    */
-  constructor(cache: CacheContext, read?: BatchRead, op = "read", delayMs = 0) {
+  constructor(cache: BatchCache, read?: BatchRead, op = "read", delayMs = 0) {
     this.#cache = cache;
     this.#read = read ?? ((keys, signal) => cache.store.getMany(keys, { signal }));
     this.#op = op;

@@ -8,9 +8,8 @@
  * @module
  */
 
-import type { CacheContext } from "./context.ts";
 import { type CompiledTemplate, renderTemplate } from "./keys.ts";
-import { type CompiledTags, renderTags } from "./tags.ts";
+import { type CompiledTags, renderTags, type TagWarnings } from "./tags.ts";
 import type { CacheStore, Derivation, StoreSlot } from "./store.ts";
 import { decodeEntry, type Entry } from "./entry.ts";
 
@@ -64,6 +63,14 @@ export function peekRemembered<T>(
   return found;
 }
 
+/** What a read plan needs from its cache: the key spaces, the store's size, where skipped tags are reported. */
+export interface KeySpaces extends TagWarnings {
+  readonly store: Pick<CacheStore, "capabilities">;
+  readonly generationKeys: readonly string[];
+  entryKey(logical: string): string | Promise<string>;
+  tagKey(tag: string): string | Promise<string>;
+}
+
 /** The keys of one cached function's calls. */
 export class ReadKeys<A> {
   readonly #what: string;
@@ -72,7 +79,7 @@ export class ReadKeys<A> {
   readonly #tags: CompiledTags<A>;
   readonly #memoField?: string | null;
   #memo = new Map<unknown, ReadPlan>();
-  #memoCache?: CacheContext;
+  #memoCache?: KeySpaces;
   /** Entry text kept decoded by the memo's plans. */
   #memoText = 0;
 
@@ -98,7 +105,7 @@ export class ReadKeys<A> {
   }
 
   /** The keys a call with `arg` reads in `cache`. */
-  plan(cache: CacheContext, arg: A): ReadPlan {
+  plan(cache: KeySpaces, arg: A): ReadPlan {
     const memo = this.#memoFor(cache, arg);
     if (memo) return memo; // shared by every call with this value: plans are read, never changed
     const logical = this.logicalKey(arg);
@@ -116,7 +123,7 @@ export class ReadKeys<A> {
     return { logical, keys, pending, slot: undefined, decoded: undefined, remembered: false };
   }
 
-  #memoFor(cache: CacheContext, arg: A) {
+  #memoFor(cache: KeySpaces, arg: A) {
     if (this.#memoField === undefined) return undefined;
     if (this.#memoCache !== cache) {
       this.#startOver();
@@ -149,7 +156,7 @@ export class ReadKeys<A> {
     this.#memoText = 0;
   }
 
-  #remember(cache: CacheContext, arg: A, logical: string, keys: string[]) {
+  #remember(cache: KeySpaces, arg: A, logical: string, keys: string[]) {
     if (this.#memoField === undefined || this.#memoCache !== cache) return;
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;

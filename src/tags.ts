@@ -6,7 +6,6 @@
  */
 
 import { type CompiledTemplate, compileTemplate, renderTemplate } from "./keys.ts";
-import type { CacheContext } from "./context.ts";
 
 /** Tags of a call: templates such as `"user:{userId}"`, or a function of the argument. */
 export type TagsOption<A> = readonly string[] | ((arg: A) => readonly string[]);
@@ -32,6 +31,11 @@ export function compileTags<A>(
   return { templates, fn: typeof option === "function" ? option : undefined };
 }
 
+/** Where a skipped tag is reported: the cache's once-per-id warning. */
+export interface TagWarnings {
+  warnOnce(id: string, message: string): void;
+}
+
 /**
  * Renders the tags of one call. For a read, a template whose property the call did not pass is skipped with a
  * warning, once per function and template (the seed's "literal tag" warning, made safe: the entry is merely
@@ -42,7 +46,7 @@ export function renderTags<A>(
   tags: CompiledTags<A>,
   arg: A,
   what: string,
-  cache: CacheContext,
+  cache: TagWarnings,
   strict = false,
 ): string[] {
   const out: string[] = [];

@@ -11,14 +11,13 @@
  * @module
  */
 
-import type { CacheContext } from "../context.ts";
 import { decodeEntry, type Entry } from "../entry.ts";
 import type { StoreSlot } from "../store.ts";
 import { peekRemembered } from "../read_keys.ts";
 import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated, type Validated } from "./kept.ts";
-import { EARLY_VALIDATION, Validator } from "./validator.ts";
+import { EARLY_VALIDATION, type L1Host, Validator } from "./validator.ts";
 import { isFresh, verdict } from "../verdict.ts";
 import type { L1Settings } from "./options.ts";
 
@@ -31,14 +30,14 @@ export type L1Lookup =
 /** One cache's L1. */
 export class L1Tier {
   readonly settings: L1Settings;
-  readonly #cache: CacheContext;
+  readonly #cache: L1Host;
   readonly #store: MemoryStore;
   readonly #log: InvalidationLog;
   readonly #validator: Validator;
   /** The push subscription, while one is open. */
   #push?: Promise<{ close(): Promise<void> } | undefined>;
 
-  constructor(cache: CacheContext, settings: L1Settings) {
+  constructor(cache: L1Host, settings: L1Settings) {
     this.#cache = cache;
     this.settings = settings;
     const clock = cache.settings.clock;

@@ -7,11 +7,13 @@
  * @module
  */
 
-import type { CacheContext } from "../context.ts";
+import type { CacheStore } from "../store.ts";
+import type { Clock } from "../clock.ts";
+import type { MetricsRegistry } from "../metrics.ts";
 import type { MemoryStore } from "../memory_store.ts";
 import { compareVersions } from "../versions.ts";
 import { verdict } from "../verdict.ts";
-import { type BatchRead, ReadBatch } from "../read_batch.ts";
+import { type BatchCache, type BatchRead, ReadBatch } from "../read_batch.ts";
 import type { InvalidationLog } from "./invalidation_log.ts";
 import { AgingQueue } from "./aging_queue.ts";
 import type { Kept, Validated } from "./kept.ts";
@@ -26,9 +28,23 @@ const SWEEP_ENTRIES = 256;
 /** Characters of each value a validation reads: an entry's head through its token, or a whole version. */
 const HEAD_LENGTH = 64;
 
+/**
+ * What an L1 needs from its cache (the cache's context, declared here so L1 sits below it): the store and its
+ * guarded calls, the clock, metrics and debug log, and the invalidations this process has not delivered yet.
+ */
+export interface L1Host extends BatchCache {
+  readonly store: CacheStore;
+  readonly settings: { readonly clock: Clock };
+  readonly metrics: Pick<MetricsRegistry, "count">;
+  readonly namespace: string;
+  readonly invalidationChannel: string;
+  debug(line: string): void;
+  hasPendingInvalidation(keys: readonly string[]): boolean;
+}
+
 /** Validates one L1's entries against its cache's store. */
 export class Validator {
-  readonly #cache: CacheContext;
+  readonly #cache: L1Host;
   readonly #settings: L1Settings;
   readonly #held: MemoryStore;
   readonly #log: InvalidationLog;
@@ -37,7 +53,7 @@ export class Validator {
   readonly #gathered: ReadBatch;
 
   /** `held` is where L1 keeps its entries; `log` its own invalidations. */
-  constructor(cache: CacheContext, settings: L1Settings, held: MemoryStore, log: InvalidationLog) {
+  constructor(cache: L1Host, settings: L1Settings, held: MemoryStore, log: InvalidationLog) {
     this.#cache = cache;
     this.#settings = settings;
     this.#held = held;
