@@ -59,6 +59,7 @@ const checks: Record<string, Check> = {
   "deno lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
   "deno doc --lint": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
   "deno publish --dry-run": { run: "no", why: "a check `npm test` runs (scripts/test.mjs)" },
+  "node scripts/layers.mjs": { run: "exit", expect: /0 cycles and 0 upward imports/ },
   "deno check --doc-only": {
     run: "no",
     why: "a check `npm test` runs (scripts/test.mjs), on README.md and docs/",
