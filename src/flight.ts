@@ -24,6 +24,8 @@ export interface Claim {
   readonly guard: string | undefined;
   /** Versions of the read's tag keys, in order; `undefined` when they could not be read: not stored. */
   readonly versions: readonly string[] | undefined;
+  /** What the claim found at the entry key when its caller had not read it (the entry, or a marker). */
+  readonly found?: string;
 }
 
 /** One load of one key, with the state it loads under. */

@@ -167,13 +167,22 @@ export class LoadRunner<A> {
   ): Promise<LoadResult> {
     const { cache, keys } = job;
     const { clock } = cache.settings;
-    const claimed = await claim(
+    let claimed = await claim(
       cache,
       prior.length === 0 ? keys : [...keys, ...prior],
       observed,
       job.ttl,
       job.budget!,
     );
+    if (claimed.found !== undefined && prior.length === 0 && claimed.versions) {
+      // A load whose caller read nothing (forced, or after waiting for a lock) learns the added tags from what
+      // its claim found, and reads their versions too before it runs.
+      const found = [claimed.found, ...claimed.versions];
+      prior = priorAddedKeys(cache, keys, found);
+      if (prior.length > 0) {
+        claimed = await claim(cache, [...keys, ...prior], found, job.ttl, job.budget!);
+      }
+    }
     flight.loading(claimed);
     const loadStarted = clock.now();
     const ctx = new LoadContext(this.#what, () => replacedEntry(cache, keys, observed, prior, claimed));

@@ -1052,6 +1052,11 @@ export function testAdapter(
       await a.invalidateTags(["u"]);
       await settle();
       same(await b.getOrSet("u:1", load, options), 4, "declared tags still count");
+      await settle();
+      const forced = await a.getOrSet("u:1", load, { ...options, force: true });
+      same(forced, 5, "a forced load (its caller read nothing) reads the added tags' versions first");
+      await settle();
+      same(await b.getOrSet("u:1", load, options), 5, "its entry is served");
 
       // Added tags that change between loads: only those whose versions were read before a load count.
       const sequence = [["x"], ["y"], ["x"]];
