@@ -25,7 +25,7 @@
 
 import type { CacheContext } from "./context.ts";
 import type { Budget } from "./deadline.ts";
-import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, type Entry, hasAddedTags, sharedEntry } from "./entry.ts";
 import { compareVersions, type Validity } from "./versions.ts";
 
 /** The version an entry holds for an added tag whose version its load did not read first: equal to no version. */
@@ -49,7 +49,7 @@ export function addedKeysOf(
   keys: readonly string[],
 ): readonly string[] | undefined {
   const deps = entry.dependencies, declared = keys.length - 1, root = cache.root;
-  if (deps.length <= declared || entry.versions.length !== deps.length) return undefined;
+  if (!entry.added || deps.length <= declared || entry.versions.length !== deps.length) return undefined;
   for (let i = 0; i < declared; i++) {
     const key = keys[i + 1];
     if (key.length !== root.length + deps[i].length || !key.endsWith(deps[i])) return undefined;
@@ -60,6 +60,7 @@ export function addedKeysOf(
 /**
  * The added tags of the entry `observed[0]` (what the caller read at `keys[0]`), whose versions a load of the
  * key reads before it runs. Only a hint: a tag it leaves out makes the load's entry unservable, never wrong.
+ * So an in-process store's decoding of what it holds now serves; an entry without added tags is not parsed.
  */
 export function priorAddedKeys(
   cache: CacheContext,
@@ -67,8 +68,9 @@ export function priorAddedKeys(
   observed: readonly (string | null)[] | undefined,
 ): readonly string[] {
   const raw = observed?.[0];
-  if (!raw || isLoadingMarker(raw)) return NONE;
-  const entry = decodeEntry(raw);
+  if (!raw || !hasAddedTags(raw)) return NONE;
+  const { store } = cache;
+  const entry = store.peekDerived ? store.peekDerived(keys[0], undefined, sharedEntry) : decodeEntry(raw);
   return (entry && addedKeysOf(cache, entry, keys)) ?? NONE;
 }
 

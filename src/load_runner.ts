@@ -12,7 +12,7 @@ import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
 import type { CacheContext } from "./context.ts";
-import { decodeEntry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, hasAddedTags, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
 import type { Encoded } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
@@ -174,7 +174,9 @@ export class LoadRunner<A> {
       job.ttl,
       job.budget!,
     );
-    if (claimed.found !== undefined && prior.length === 0 && claimed.versions) {
+    if (
+      claimed.found !== undefined && hasAddedTags(claimed.found) && prior.length === 0 && claimed.versions
+    ) {
       // A load whose caller read nothing (forced, or after waiting for a lock) learns the added tags from what
       // its claim found, and reads their versions too before it runs.
       const found = [claimed.found, ...claimed.versions];
@@ -251,12 +253,15 @@ export class LoadRunner<A> {
     loadMs: number,
     etag: string | undefined,
   ): Promise<number | undefined> {
-    let keys = job.keys, claim = claimed, servable = true;
+    let keys = job.keys, claim = claimed, servable = true, withAdded = false;
     if (prior.length > 0 || added.length > 0) {
       const declared = keys.length - 1;
       const versions = claimed.versions ?? [];
       const more = addedDependencies(added, prior, versions, declared);
-      if (more.keys.length > 0) keys = [...keys, ...more.keys];
+      if (more.keys.length > 0) {
+        keys = [...keys, ...more.keys];
+        withAdded = true;
+      }
       // Without versions the claim vouches for nothing, and nothing is stored (see `entryWrite`).
       claim = {
         guard: claimed.guard,
@@ -264,7 +269,7 @@ export class LoadRunner<A> {
       };
       servable = more.servable;
     }
-    const item = { keys, claim, encoded, negative, ttl, loadMs, etag };
+    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
@@ -291,13 +296,16 @@ function replacedEntry(
   if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
   const entry = decodeEntry(raw);
   if (!entry) return undefined;
-  // With added tags (`prior`, from this entry), their versions are those the claim read before the load.
-  const current = prior.length === 0
-    ? observed!
-    : claimed.versions && !cache.hasPendingInvalidation(prior)
+  // With added tags (`prior`, this entry's), their versions are those the claim read before the load.
+  const current = prior.length === 0 ? observed! : claimed.versions && !cache.hasPendingInvalidation(prior) &&
+      sameKeys(addedKeysOf(cache, entry, keys), prior)
     ? [raw, ...claimed.versions]
     : undefined;
   if (!current || compareVersions(entry.versions, current) === "invalid") return undefined;
   const value = readValue(entry, cache.codec);
   return value === NOTHING ? undefined : { value, storedAt: entry.createdAt, etag: entry.etag };
+}
+
+function sameKeys(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((key, i) => key === b[i]);
 }
