@@ -177,7 +177,7 @@ export class Cache {
   /**
    * The value cached at `key`, or the loader's (then cached) on a miss; concurrent callers share one load.
    * Options mean what they mean for `cacheRead`. The loader gets the load's `LoaderContext` (`ctx.stale`,
-   * `ctx.notModified()`, `ctx.setTtl()`, `ctx.skip()`).
+   * `ctx.notModified()`, `ctx.setTtl()`, `ctx.setEtag()`, `ctx.addTags()`, `ctx.skip()`).
    */
   getOrSet<R>(
     key: string,

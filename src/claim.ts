@@ -82,13 +82,14 @@ export async function claimMany(
         lost.forEach((key, j) => seen.set(key, current[j]));
       }
     }
-    return requests.map(({ keys }) => {
+    return requests.map(({ keys, observed }) => {
       const entry = seen.get(keys[0]) ?? null;
       const versions = keys.slice(1).map((key) => seen.get(key) ?? null);
       return {
         guard: entry === null ? undefined : writeGuard(entry),
         // A version that vanished again between the calls cannot vouch for an entry.
         versions: versions.every((v) => v !== null) ? versions as string[] : undefined,
+        found: observed || entry === null ? undefined : entry,
       };
     });
   } catch {

@@ -5,7 +5,8 @@
  *   then `,"etag"` when the loader set one (`ctx.setEtag`: builds before it read such an entry as damaged);
  *   (dependencies: the keys, without the namespace, whose versions the entry was stored under: the namespace
  *   generation on remote stores, then its tags; so an entry can be validated by its key alone, as `get` does);
- *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form);
+ *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form, 4 = the last
+ *   dependencies are tags its loader added, `ctx.addTags`: builds before it validate them like the rest);
  * - or a loading marker `~token`, written before a load reads its data when the key was empty (a miss).
  *
  * The token is unique per write. A load stores its entry only while the key still starts with what the load
@@ -21,6 +22,8 @@ import type { Derivation } from "./store.ts";
 /** The format marker; anything else (an old layout, another program's data) reads as corrupt. */
 const HEAD = '["svc4","';
 const MARKER = "~";
+/** The flag of an entry whose last dependencies are tags its loader added. */
+const ADDED = 4;
 /** One shared empty list for entries without dependencies (most in-process ones): no array per entry. */
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -46,6 +49,8 @@ export interface EntryMeta {
   readonly dependencies: readonly string[];
   /** What the loader gave `ctx.setEtag`, offered to the next load as `ctx.stale.etag`. */
   readonly etag?: string;
+  /** The dependencies past the declared ones are tags the loader added (`ctx.addTags`). */
+  readonly added?: boolean;
 }
 
 /** A decoded entry: metadata and its value, parsed but not yet revived. */
@@ -58,7 +63,7 @@ export interface Entry extends EntryMeta {
 
 /** Encodes an entry for the store. */
 export function encodeEntry(meta: EntryMeta, value: Encoded): string {
-  const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0);
+  const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0) | (meta.added ? ADDED : 0);
   return `${HEAD}${meta.token}",${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
   },${JSON.stringify(meta.dependencies)},${value.text}${
@@ -116,7 +121,20 @@ export function decodeEntry(raw: string, shared = false): Entry | undefined {
     json: (flags & 2) === 2,
     shared,
     etag: a.length === 13 ? a[12] as string : undefined,
+    added: (flags & ADDED) === ADDED,
   };
+}
+
+/**
+ * `true` when `raw` is an entry with added tags, told from its flags without parsing it (a load looks at the
+ * entry it replaces: most have none).
+ */
+export function hasAddedTags(raw: string): boolean {
+  if (!raw.startsWith(HEAD)) return false;
+  // The flags follow the token and four numbers: the fifth comma after the token.
+  let at = raw.indexOf('"', HEAD.length);
+  for (let i = 0; i < 5 && at >= 0; i++) at = raw.indexOf(",", at + 1);
+  return at >= 0 && (Number(raw.slice(at + 1, raw.indexOf(",", at + 1))) & ADDED) === ADDED;
 }
 
 /** The loading marker a load writes (`ifAbsent`) into an empty entry key before it reads its data. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   decodeEntry,
   encodeEntry,
+  hasAddedTags,
   isLoadingMarker,
   loadingMarker,
   reencodeEntry,
@@ -25,10 +26,14 @@ Deno.test("entry: round-trips plain JSON and devalue values, payloads may hold s
   for (
     const value of [{ a: "x\n|y]", b: [1, null] }, new Map([[1, new Date(0)]]), undefined, [1n, -0, NaN]]
   ) {
-    const decoded = decodeEntry(encodeEntry(meta, serialize(value, "fn")))!;
-    const { parsed: _p, json: _j, shared: _s, etag: _e, ...rest } = decoded;
-    assert.deepEqual(rest, meta);
-    assert.deepEqual(codec.revive(decoded.parsed, decoded.json), value);
+    for (const added of [false, true]) {
+      const text = encodeEntry({ ...meta, added }, serialize(value, "fn"));
+      const decoded = decodeEntry(text)!;
+      const { parsed: _p, json: _j, shared: _s, etag: _e, ...rest } = decoded;
+      assert.deepEqual(rest, { ...meta, added });
+      assert.deepEqual(codec.revive(decoded.parsed, decoded.json), value);
+      assert.equal(hasAddedTags(text), added, "the flag is read without parsing");
+    }
   }
 });
 

@@ -30,6 +30,8 @@ export interface Storable {
   readonly loadMs: number;
   /** The loader's `ctx.setEtag` (or the kept entry's). */
   readonly etag?: string;
+  /** The last of `keys` are tags the loader added (`ctx.addTags`). */
+  readonly added?: boolean;
 }
 
 /** The conditional write of a result and its logical expiry; `undefined` when it is not to be stored. */
@@ -62,6 +64,7 @@ export function entryWrite(
     versions,
     dependencies: item.keys.slice(1).map((key) => key.slice(cache.root.length)),
     etag: item.etag,
+    added: item.added,
   };
   const value = encodeEntry(meta, item.encoded);
   const max = cache.store.capabilities.maxValueBytes;

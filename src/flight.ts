@@ -24,6 +24,8 @@ export interface Claim {
   readonly guard: string | undefined;
   /** Versions of the read's tag keys, in order; `undefined` when they could not be read: not stored. */
   readonly versions: readonly string[] | undefined;
+  /** What the claim found at the entry key when its caller had not read it (the entry, or a marker). */
+  readonly found?: string;
 }
 
 /** One load of one key, with the state it loads under. */
@@ -36,6 +38,7 @@ export class Flight {
   #loadingSince = Infinity;
   #lastJoin = -Infinity;
   #dropped = false;
+  #joinedByState = false;
 
   constructor(tagKeys: readonly string[]) {
     this.tagKeys = tagKeys;
@@ -52,10 +55,23 @@ export class Flight {
    * versions; `undefined` when the store could not be read) may take this load's value. Records the join.
    */
   admits(raws: readonly (string | null)[] | undefined, since: number): boolean {
-    const ok = this.#loadingSince === Infinity || this.#loadingSince >= since ||
-      (raws !== undefined && this.#claim !== undefined && sameState(raws, this.#claim));
-    if (ok) this.#lastJoin = performance.now();
-    return ok;
+    if (this.#loadingSince === Infinity || this.#loadingSince >= since) {
+      this.#lastJoin = performance.now();
+      return true;
+    }
+    if (raws === undefined || this.#claim === undefined || !sameState(raws, this.#claim)) return false;
+    this.#lastJoin = performance.now();
+    this.#joinedByState = true;
+    return true;
+  }
+
+  /**
+   * For a load whose value depends on more than the state it claimed (tags its loader added): refuses later
+   * callers who would join because they read that state, and says whether one did already.
+   */
+  closeStateJoins(): boolean {
+    this.#claim = undefined;
+    return this.#joinedByState;
   }
 
   /**

@@ -12,7 +12,7 @@ import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
 import type { CacheContext } from "./context.ts";
-import { decodeEntry, isLoadingMarker } from "./entry.ts";
+import { decodeEntry, hasAddedTags, isLoadingMarker } from "./entry.ts";
 import { entryWrite, storeEntries } from "./entry_write.ts";
 import type { Encoded } from "./codec.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
@@ -22,10 +22,12 @@ import { isNegativeCacheResult } from "./negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { runLoader } from "./run_loader.ts";
+import { addedDependencies, addedKeysFor, addedKeysOf, addedValidity, priorAddedKeys } from "./added_tags.ts";
 import type { Job } from "./read_job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
+const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /** Starts, locks and stores the loads of one cached function. */
 export class LoadRunner<A> {
@@ -125,15 +127,16 @@ export class LoadRunner<A> {
       const raw = raws[0];
       if (!raw || isLoadingMarker(raw)) return;
       const entry = decodeEntry(raw);
+      let validity = entry ? compareVersions(entry.versions, raws) : "invalid";
+      let pending = cache.hasPendingInvalidation(keys, mark);
+      const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
+      if (added) {
+        const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
+        validity = more.validity;
+        pending ||= more.pending;
+      }
       // Fresh only: the value settles a load that callers joined to get a fresh one.
-      const judged = verdict(
-        entry,
-        entry ? compareVersions(entry.versions, raws) : "invalid",
-        cache.hasPendingInvalidation(keys, mark),
-        cache.settings.clock.now(),
-        false,
-        false,
-      );
+      const judged = verdict(entry, validity, pending, cache.settings.clock.now(), false, false);
       if (judged !== "fresh") return;
       let value = readValue(entry!, cache.codec, this.#options.zeroCopy);
       if (value === NOTHING) return;
@@ -151,20 +154,40 @@ export class LoadRunner<A> {
 
   /**
    * Claims the key (see `claim.ts`), runs the loader, and stores its value only where the claim still holds:
-   * the write is conditional on the claimed guard, so an invalidation made meanwhile wins.
+   * the write is conditional on the claimed guard, so an invalidation made meanwhile wins. The claim also
+   * reads the versions of the tags `prior` loads added (see `added_tags.ts`).
    */
   async #load(
     job: Job<A>,
     flight: Flight,
     observed: readonly (string | null)[] | undefined,
     cause: string,
+    prior = priorAddedKeys(job.cache, job.keys, observed),
+    again = false,
   ): Promise<LoadResult> {
     const { cache, keys } = job;
     const { clock } = cache.settings;
-    const claimed = await claim(cache, keys, observed, job.ttl, job.budget!);
+    let claimed = await claim(
+      cache,
+      prior.length === 0 ? keys : [...keys, ...prior],
+      observed,
+      job.ttl,
+      job.budget!,
+    );
+    if (
+      claimed.found !== undefined && hasAddedTags(claimed.found) && prior.length === 0 && claimed.versions
+    ) {
+      // A load whose caller read nothing (forced, or after waiting for a lock) learns the added tags from what
+      // its claim found, and reads their versions too before it runs.
+      const found = [claimed.found, ...claimed.versions];
+      prior = priorAddedKeys(cache, keys, found);
+      if (prior.length > 0) {
+        claimed = await claim(cache, [...keys, ...prior], found, job.ttl, job.budget!);
+      }
+    }
     flight.loading(claimed);
     const loadStarted = clock.now();
-    const ctx = new LoadContext(this.#what, () => replacedEntry(cache, keys, observed));
+    const ctx = new LoadContext(this.#what, () => replacedEntry(cache, keys, observed, prior, claimed));
     let loaded;
     try {
       loaded = await runLoader(
@@ -179,6 +202,15 @@ export class LoadRunner<A> {
     }
     const { durationMs } = loaded;
     const value = ctx.settle(loaded.value);
+    const added = ctx.addedTags || (ctx.kept && prior.length > 0)
+      ? await addedKeysFor(cache, keys, ctx.addedTags ?? [], ctx.kept ? prior : [])
+      : NO_KEYS;
+    // Callers who join because they read the state this load claimed, which does not cover the tags it added,
+    // may have read after an invalidation of one of those: this value is not for them. Those who joined already
+    // get a second load's value (as does every caller): it reads those tags' versions first, after they read.
+    if (added.some((key) => !prior.includes(key)) && flight.closeStateJoins() && !again) {
+      return this.#load(job, flight, undefined, cause, added, true);
+    }
     const loadMs = Math.max(0, clock.now() - loadStarted);
     cache.metrics.count("cache.load", this.#what);
     cache.metrics.time("cache.load.ms", durationMs, this.#what);
@@ -204,26 +236,47 @@ export class LoadRunner<A> {
       return { value: output, copy: () => output };
     }
     const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
-      ? await this.#store(job, claimed, encoded, negative, ttl, loadMs, ctx.etag)
+      ? await this.#store(job, claimed, prior, added, encoded, negative, ttl, loadMs, ctx.etag)
       : undefined;
     return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
+  /** Stores a load's entry; `added`: the keys of the tags it added, `prior`: those read before the load. */
   async #store(
     job: Job<A>,
     claimed: Claim,
+    prior: readonly string[],
+    added: readonly string[],
     encoded: Encoded,
     negative: boolean,
     ttl: number,
     loadMs: number,
     etag: string | undefined,
   ): Promise<number | undefined> {
-    const item = { keys: job.keys, claim: claimed, encoded, negative, ttl, loadMs, etag };
+    let keys = job.keys, claim = claimed, servable = true, withAdded = false;
+    if (prior.length > 0 || added.length > 0) {
+      const declared = keys.length - 1;
+      const versions = claimed.versions ?? [];
+      const more = addedDependencies(added, prior, versions, declared);
+      if (more.keys.length > 0) {
+        keys = [...keys, ...more.keys];
+        withAdded = true;
+      }
+      // Without versions the claim vouches for nothing, and nothing is stored (see `entryWrite`).
+      claim = {
+        guard: claimed.guard,
+        versions: claimed.versions && [...versions.slice(0, declared), ...more.versions],
+      };
+      servable = more.servable;
+    }
+    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
     if (!stored) return undefined;
-    job.l1?.keep(job.keys, entry.write.value, job.since); // L1 and the store change together
+    // L1 and the store change together: an entry that is not served must not leave the one it replaced there.
+    if (!servable) return void job.l1?.forget([keys[0]]);
+    job.l1?.keep(keys, entry.write.value, job.since);
     return entry.freshUntil;
   }
 }
@@ -236,11 +289,23 @@ function replacedEntry(
   cache: CacheContext,
   keys: readonly string[],
   observed: readonly (string | null)[] | undefined,
+  prior: readonly string[],
+  claimed: Claim,
 ): StaleEntry | undefined {
   const raw = observed?.[0];
   if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
   const entry = decodeEntry(raw);
-  if (!entry || compareVersions(entry.versions, observed!) === "invalid") return undefined;
+  if (!entry) return undefined;
+  // With added tags (`prior`, this entry's), their versions are those the claim read before the load.
+  const current = prior.length === 0 ? observed! : claimed.versions && !cache.hasPendingInvalidation(prior) &&
+      sameKeys(addedKeysOf(cache, entry, keys), prior)
+    ? [raw, ...claimed.versions]
+    : undefined;
+  if (!current || compareVersions(entry.versions, current) === "invalid") return undefined;
   const value = readValue(entry, cache.codec);
   return value === NOTHING ? undefined : { value, storedAt: entry.createdAt, etag: entry.etag };
+}
+
+function sameKeys(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((key, i) => key === b[i]);
 }

@@ -61,6 +61,29 @@ export interface LoaderContext {
    */
   setEtag(etag: string | null | undefined): void;
   /**
+   * Tags this result with `tags` as well as the declared ones, for tags known only once the data is loaded: an
+   * invalidation of any of them makes the entry a miss, like one of a declared tag. The first load of a key that
+   * adds a tag stores an entry that is not served (the tag's version was not read before that load, so an
+   * invalidation made during it could be missed); it names the tag, and the next load reads its version first,
+   * like a declared tag's, and stores an entry that is served. Calls add up; a declared tag is ignored.
+   *
+   * @example
+   * ```ts
+   * import { cacheRead, invalidateTags } from "@svc-infra/cache";
+   * const users = new Map([[1, { name: "Ada", orgId: 7 }]]);
+   * const getUser = cacheRead({ key: "user:{id}", ttl: 60 }, ({ id }: { id: number }, ctx) => {
+   *   const user = users.get(id)!;
+   *   ctx.addTags(`org:${user.orgId}`); // known only once loaded
+   *   return user;
+   * });
+   * await getUser({ id: 1 });
+   * await invalidateTags("org:7"); // getUser({ id: 1 }) loads again
+   * ```
+   *
+   * @throws {TypeError} a tag that is not a non-empty, well-formed string; once the loader settled.
+   */
+  addTags(...tags: string[]): void;
+  /**
    * Returns the result without caching it.
    *
    * @throws {TypeError} once the loader settled.
@@ -79,6 +102,10 @@ export class LoadContext implements LoaderContext {
   etag: string | undefined;
   #etagSet = false;
   skipped = false;
+  /** `true` when the loader kept the stale value (`notModified()`). */
+  kept = false;
+  /** Tags added by `addTags`, in the order first added; `undefined` when none (most loads). */
+  addedTags: Set<string> | undefined;
   readonly #what: string;
   /** Decodes the replaced entry: only when the loader asks (most loads never do). */
   #findStale: (() => StaleEntry | undefined) | undefined;
@@ -129,6 +156,21 @@ export class LoadContext implements LoaderContext {
     this.#etagSet = true;
   }
 
+  addTags(...tags: string[]): void {
+    this.#open("addTags");
+    for (const tag of tags) {
+      if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
+        throw new TypeError(
+          `Cannot add a tag to ${this.#what}'s result: a tag must be a non-empty, well-formed string, current value is ${
+            typeof tag === "string" ? JSON.stringify(tag) : typeof tag
+          }`,
+        );
+      }
+    }
+    this.addedTags ??= new Set();
+    for (const tag of tags) this.addedTags.add(tag);
+  }
+
   skip(): void {
     this.#open("skip");
     this.skipped = true;
@@ -141,6 +183,7 @@ export class LoadContext implements LoaderContext {
   settle(value: unknown): unknown {
     this.#settled = true;
     if (value !== NOT_MODIFIED) return value;
+    this.kept = true;
     if (!this.#etagSet) this.etag = this.stale!.etag;
     return this.stale!.value;
   }

@@ -34,6 +34,7 @@ import { LoadRunner } from "./load_runner.ts";
 import { describeIssues, type StandardSchemaV1, validateLoaded, validateStored, validNow } from "./schema.ts";
 import type { LoadResult } from "./flight.ts";
 import { LoadContext } from "./loader_context.ts";
+import { addedKeysOf, addedValidity } from "./added_tags.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
@@ -272,16 +273,18 @@ export class Reader<A, R> {
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
       const entry = cache.store.capabilities.inProcess ? decodeEntry(raw) : this.#keys.decode(job.plan, raw);
+      let validity = entry ? compareVersions(entry.versions, raws) : "invalid";
+      let pending = cache.hasPendingInvalidation(keys, mark);
+      // An entry stored with tags its loader added depends on more than the declared keys: those are read too.
+      const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
+      if (added) {
+        const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
+        validity = more.validity;
+        pending ||= more.pending;
+      }
       const now = cache.settings.clock.now();
       // With grace; a softly invalidated entry is served stale once per refresh (later callers join it).
-      const judged = verdict(
-        entry,
-        entry ? compareVersions(entry.versions, raws) : "invalid",
-        cache.hasPendingInvalidation(keys, mark),
-        now,
-        true,
-        cache.inflight.has(keys[0]),
-      );
+      const judged = verdict(entry, validity, pending, now, true, cache.inflight.has(keys[0]));
       const servable = judged === "fresh" || judged === "stale";
       let value = servable ? readValue(entry!, cache.codec, this.#options.zeroCopy) : NOTHING;
       let rejected = false;
@@ -302,7 +305,7 @@ export class Reader<A, R> {
       if (value !== NOTHING) {
         if (judged === "stale") return await this.#serveStale(job, entry!, value as R, raws, started);
         this.#served(cache, job.logical, job.onResult, entry!, started, "HIT");
-        job.l1?.keep(keys, raw, job.since);
+        job.l1?.keep(added ? [...keys, ...added] : keys, raw, job.since);
         if (this.#refreshDue(entry!, now, cache)) this.#refreshInBackground(job, raws, "early");
         return value as R;
       }

@@ -29,6 +29,8 @@ const NEEDS_READ_YOUR_WRITE = [
   "a namespaced hit takes one store read",
   "schema: a stored value that fails",
   "loader context: ctx.stale",
+  "loader context: ctx.addTags tags a result",
+  "a tag added by ctx.addTags",
   "clear() while the backend is down",
 ];
 const register: TestRegistrar = (name, fn) => {

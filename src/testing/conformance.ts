@@ -1025,6 +1025,176 @@ export function testAdapter(
     },
   );
 
+  withInstances(
+    "loader context: ctx.addTags tags a result like a declared tag once its version was read before a load",
+    async (clock, a, b) => {
+      let loads = 0;
+      const load = (ctx: LoaderContext) => (ctx.addTags("org:7"), ++loads);
+      const options = { ttl: 60, tags: ["u"] };
+      same(await a.getOrSet("u:1", load, options), 1, "first load");
+      await settle();
+      same(
+        await b.get("u:1"),
+        undefined,
+        "its entry is not served: the tag's version was not read before it",
+      );
+      same(await b.getOrSet("u:1", load, options), 2, "the next load reads the tag's version first");
+      await settle();
+      same(await a.getOrSet("u:1", load, options), 2, "its entry is served");
+      same(await poll(() => b.get("u:1"), (v) => v !== undefined), 2, "get validates it too");
+      check(loads === 2, `two loads, then hits (${loads})`);
+      await b.invalidateTags(["org:7"]);
+      await settle();
+      same(await a.get("u:1"), undefined, "an invalidation of the added tag makes it a miss for get");
+      same(await a.getOrSet("u:1", load, options), 3, "and for getOrSet");
+      await settle();
+      same(await b.getOrSet("u:1", load, options), 3, "the load after it stores an entry that is served");
+      await a.invalidateTags(["u"]);
+      await settle();
+      same(await b.getOrSet("u:1", load, options), 4, "declared tags still count");
+      await settle();
+      const forced = await a.getOrSet("u:1", load, { ...options, force: true });
+      same(forced, 5, "a forced load (its caller read nothing) reads the added tags' versions first");
+      await settle();
+      same(await b.getOrSet("u:1", load, options), 5, "its entry is served");
+
+      // Added tags that change between loads: only those whose versions were read before a load count.
+      const sequence = [["x"], ["y"], ["x"]];
+      let n = 0;
+      const changing = (ctx: LoaderContext) => (ctx.addTags(...sequence[Math.min(n, 2)]), ++n);
+      same(await a.getOrSet("c", changing, { ttl: 60 }), 1, "adds x");
+      await settle();
+      same(await a.getOrSet("c", changing, { ttl: 60 }), 2, "adds y, whose version was not read first");
+      await settle();
+      same(await a.getOrSet("c", changing, { ttl: 60 }), 3, "adds x again, read first");
+      await settle();
+      same(await b.getOrSet("c", changing, { ttl: 60 }), 3, "served");
+      await b.invalidateTags(["y"]);
+      await settle();
+      same(await a.getOrSet("c", changing, { ttl: 60 }), 3, "y no longer tags it");
+      await b.invalidateTags(["x"]);
+      await settle();
+      same(await a.getOrSet("c", changing, { ttl: 60 }), 4, "x does");
+
+      let declared = 0;
+      const adding = (ctx: LoaderContext) => (ctx.addTags("u", "u"), ++declared);
+      same(await a.getOrSet("d", adding, options), 1, "a declared tag added");
+      await settle();
+      same(await a.getOrSet("d", adding, options), 1, "is the declared tag: served at once");
+
+      // notModified() keeps the value and the tags it was stored with.
+      let kept = 0;
+      const conditional = (ctx: LoaderContext) => {
+        if (ctx.stale) return ctx.notModified();
+        ctx.addTags("org:9");
+        return ++kept;
+      };
+      same(await a.getOrSet("m", conditional, { ttl: 10 }), 1, "first");
+      await settle();
+      same(await a.getOrSet("m", conditional, { ttl: 10 }), 2, "an unserved entry is not offered as stale");
+      await settle();
+      clock.advance(11_000);
+      same(await a.getOrSet("m", conditional, { ttl: 10 }), 2, "kept");
+      await settle();
+      same(await b.getOrSet("m", () => 99, { ttl: 10 }), 2, "served");
+      await b.invalidateTags(["org:9"]);
+      await settle();
+      same(await a.getOrSet("m", conditional, { ttl: 10 }), 3, "the kept value keeps its added tag");
+
+      const expectTypeError = async (what: string, work: () => unknown) => {
+        let threw: unknown;
+        try {
+          await work();
+        } catch (error) {
+          threw = error;
+        }
+        check(threw instanceof TypeError, `${what}: a TypeError (${threw})`);
+      };
+      for (const bad of ["", "\ud800", 1, undefined, null]) {
+        await expectTypeError(
+          `addTags(${JSON.stringify(bad)})`,
+          () => a.getOrSet("bad", (ctx) => (ctx.addTags("fine", bad as never), 1), { ttl: 60 }),
+        );
+      }
+      let late: LoaderContext | undefined;
+      await a.getOrSet("late", (ctx) => (late = ctx, 1), { ttl: 60 });
+      await expectTypeError("addTags after the loader settled", () => late!.addTags("t"));
+    },
+  );
+
+  withInstances(
+    "loader context: an added tag invalidated during a load never lets that load's value be served after",
+    async (_clock, a, b) => {
+      await a.set("other", 1, { ttl: 60, tags: ["org:1"] }); // the tag's version exists before the loads
+      await settle();
+      const tick = () => new Promise((r) => setTimeout(r, 5));
+      /** A loader that reads `source` when it starts, adds org:1, and waits for `release` on load `hold`. */
+      const source = { value: "old" };
+      const held = (hold: number) => {
+        let release!: () => void;
+        const gate = new Promise<void>((r) => release = r);
+        const state = { started: 0, release: () => release() };
+        const load = async (ctx: LoaderContext) => {
+          const value = source.value;
+          ctx.addTags("org:1");
+          if (++state.started === hold) await gate;
+          return value;
+        };
+        return { state, load };
+      };
+      const invalidateDuring = async (state: { started: number }, started: number) => {
+        while (state.started < started) await tick();
+        source.value = "new";
+        await b.invalidateTags(["org:1"]); // acknowledged by another process while the load runs
+        await settle();
+      };
+
+      // During the first load that adds the tag.
+      source.value = "old";
+      const first = held(1);
+      const p1 = a.getOrSet("k1", first.load, { ttl: 60 });
+      await invalidateDuring(first.state, 1);
+      first.state.release();
+      same(await p1, "old", "the caller who started it gets its load");
+      await settle();
+      same(await b.get("k1"), undefined, "not served to a read that started after the invalidation");
+      same(await b.getOrSet("k1", first.load, { ttl: 60 }), "new", "loaded again");
+
+      // During a later load, which read the tag's version first.
+      source.value = "old";
+      const later = held(2);
+      same(await a.getOrSet("k2", later.load, { ttl: 60 }), "old", "first load");
+      await settle();
+      const p2 = a.getOrSet("k2", later.load, { ttl: 60 });
+      await invalidateDuring(later.state, 2);
+      later.state.release();
+      same(await p2, "old", "the caller who started it gets its load");
+      await settle();
+      same(await b.get("k2"), undefined, "not served after the invalidation");
+      same(await b.getOrSet("k2", later.load, { ttl: 60 }), "new", "loaded again");
+      await settle();
+      same(await a.getOrSet("k2", later.load, { ttl: 60 }), "new", "served once loaded after it");
+
+      // A caller of this process who starts after the invalidation, while the first load runs, does not get
+      // that load's value (it may join the load: what it read does not cover the tags the load adds), whether
+      // it joins while the loader runs or as it settles.
+      for (const [key, waitMs] of [["k3", 50], ["k4", 0]] as const) {
+        source.value = "old";
+        const joined = held(1);
+        const p3 = a.getOrSet(key, joined.load, { ttl: 60 });
+        await invalidateDuring(joined.state, 1);
+        const p4 = a.getOrSet(key, joined.load, { ttl: 60 });
+        if (waitMs) await new Promise((r) => setTimeout(r, waitMs)); // it has read and joined
+        joined.state.release();
+        const [v3, v4] = await Promise.all([p3, p4]);
+        check(v3 === "old" || v3 === "new", `${key}: the caller who started it gets a load (${v3})`);
+        same(v4, "new", `${key}: a caller who started after the invalidation`);
+        await settle();
+        same(await b.getOrSet(key, joined.load, { ttl: 60 }), "new", `${key}: and a later read`);
+      }
+    },
+  );
+
   integrityCases(withStore, settle);
   hostileCases(withStore, settle);
 }

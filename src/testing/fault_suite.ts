@@ -540,6 +540,32 @@ export function testFaults(
     { l1: twoLevel({ maxStaleMs: 60_000 }), deadlineMs: DEADLINE_MS * 4 },
   );
 
+  withFaults(
+    "a tag added by ctx.addTags whose invalidation is queued here makes the entry a miss",
+    async (c) => {
+      const db = new Map<number, string>([[1, "v1"]]);
+      let loads = 0;
+      const get = cacheRead({ key: "o:{id}", ttl: 60 }, ({ id }: { id: number }, ctx) => {
+        loads++;
+        ctx.addTags(`org:${id}`);
+        return db.get(id);
+      });
+      await get({ id: 1 });
+      await get({ id: 1 }); // the second load read the added tag's version first: its entry is served
+      const hits = getMetrics()["cache.hit"];
+      check((await get({ id: 1 })) === "v1" && getMetrics()["cache.hit"] === hits + 1, "served");
+      db.set(1, "v2");
+      // Reads answer; the delete of the tag's version gets no answer in time and is queued.
+      c.store.fault = { mode: "late", ms: DEADLINE_MS * 2, writesOnly: true };
+      check(!(await invalidateTags("org:1")).delivered, "the invalidation is queued");
+      const value = await get({ id: 1 });
+      check(value === "v2", `a miss while the invalidation is queued, not ${value}`);
+      check((await instance().get("o:1")) === undefined, "get misses it too");
+      check(loads === 3, `loaded again (${loads})`);
+      c.store.fault = { mode: "none" };
+    },
+  );
+
   withFaults("getMany gives what get gives: a queued delete and an invalidated tag are misses", async (c) => {
     const cache = instance();
     await cache.set("k", "v1", { ttl: 60 });
