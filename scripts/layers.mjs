@@ -46,6 +46,7 @@ export const LAYERS = [
     "src/claim.ts",
     "src/lock.ts",
     "src/entry_write.ts",
+    "src/added_tags.ts",
   ]],
   // The features as the core sees them (what `l1:`, `integrity:`, `telemetry:` carry).
   ["features", ["src/features.ts"]],

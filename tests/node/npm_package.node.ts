@@ -298,14 +298,14 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   assert.ok(existsSync(dir));
   // The core without the features and without the instance methods (initCache makes the default instance
   // only when instance() is called): 23.5 KB; 31.8 KB before (39.0 KB where @opentelemetry/api is installed);
-  // 25.7 KB with the loader context, schema checks and namespaces of the read path. A ceiling, so it does not
-  // grow further unnoticed.
-  assert.ok(core.gzipped <= 26 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
+  // 25.7 KB with the loader context, schema checks and namespaces of the read path; 27.1 KB with the loader's
+  // added tags (ctx.addTags). A ceiling, so it does not grow further unnoticed.
+  assert.ok(core.gzipped <= 27.5 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
 });
 
 test(
   "npm package: the core bundle is at most 12 KB gzipped",
-  { todo: "the core itself (engine, read paths, devalue) is 25.7 KB: issue 28's restructuring" },
+  { todo: "the core itself (engine, read paths, devalue) is 27.1 KB: issue 28's restructuring" },
   async () => {
     const core = await edgeBundle(esbuild, CORE_IMPORTS, project, ["hono", "@opentelemetry/api"]);
     assert.ok(core.gzipped <= 12 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
