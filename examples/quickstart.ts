@@ -1,6 +1,7 @@
 /**
- * The README's quick start in TypeScript, on Deno from this clone: `npx deno run -A examples/quickstart.ts`.
- * In a project with the package installed, import from "@svc-infra/cache" instead of "../mod.ts".
+ * The README's quick start in TypeScript, on Deno from this clone: `npx deno run -A examples/quickstart.ts`,
+ * in-memory, or on Redis with `REDIS_URL` set. In a project with the package installed, import from
+ * "@svc-infra/cache" instead of "../mod.ts".
  */
 import { cacheRead, cacheWrite, closeCache, getMetrics, initCache } from "../mod.ts";
 
@@ -9,7 +10,8 @@ interface User {
   name: string;
 }
 
-await initCache({ prefix: "myapp", metrics: true }); // no url: the in-memory cache
+// No url: the in-memory cache. REDIS_URL=redis://localhost:6379: Redis.
+await initCache({ url: Deno.env.get("REDIS_URL"), prefix: "myapp", metrics: true });
 
 const users = new Map<number, User>([[1, { id: 1, name: "Ada" }]]); // stands in for your database
 const query = () => new Promise((resolve) => setTimeout(resolve, 20)); // and for its latency
@@ -32,4 +34,5 @@ console.log(await getUser({ id: 1 })); // a hit: the loader does not run
 await renameUser({ id: 1, name: "Grace" }); // invalidates tag user:1
 console.log(await getUser({ id: 1 })); // loading user 1, then { id: 1, name: "Grace" }
 console.log("hits:", getMetrics()["cache.hit"]); // hits: 1
+await getUser.invalidate({ id: 1 }); // so that the next run starts as this one did, also on Redis
 await closeCache();

@@ -26,7 +26,7 @@ function readmeCommands(): string[] {
     }
   }
   for (const span of readme.matchAll(/`([^`\n]+)`/g)) {
-    if (/^(npm|npx|node|cd|deno|[A-Z_]+=\S+ npm) /.test(span[1])) found.add(span[1]);
+    if (/^(npm|npx|node|cd|deno|[A-Z_]+=\S+ (npm|npx)) /.test(span[1])) found.add(span[1]);
   }
   return [...found];
 }
@@ -98,6 +98,12 @@ const checks: Record<string, Check> = {
   },
   "npx deno run -A examples/quickstart.ts": {
     run: "exit",
+    expect: /loading user 1\n.*Ada.*\n.*Ada.*\nloading user 1\n.*Grace.*\nhits: 1\n/,
+  },
+  "REDIS_URL=redis://localhost:6379 npx deno run -A examples/quickstart.ts": {
+    run: "exit",
+    as: (command) =>
+      command.replace("redis://localhost:6379", Deno.env.get("TEST_REDIS_URL") ?? "redis://localhost:6379"),
     expect: /loading user 1\n.*Ada.*\n.*Ada.*\nloading user 1\n.*Grace.*\nhits: 1\n/,
   },
   "npx deno run -A examples/manual_example.ts": { run: "exit" },
