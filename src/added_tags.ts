@@ -117,11 +117,34 @@ export function addedDependencies(
 }
 
 /**
+ * How the entry read at `keys[0]` (`raws[0]`, decoded as `entry`) compares with the current versions of the
+ * keys it depends on, `raws[1..]`, and whether an invalidation of one is pending here (queued, or landed since
+ * `mark`): what a read judges an entry by. An entry that fails on the declared keys alone and was stored with
+ * tags its loader added depends on more: those versions are read too (one more request, for such entries only),
+ * and their keys are `added`.
+ */
+export async function entryValidity(
+  cache: CacheContext,
+  entry: Entry | undefined,
+  keys: readonly string[],
+  raws: readonly (string | null)[],
+  mark: number,
+  budget: Budget | undefined,
+): Promise<{ validity: Validity; pending: boolean; added?: readonly string[] }> {
+  const validity = entry ? compareVersions(entry.versions, raws) : "invalid";
+  const pending = cache.hasPendingInvalidation(keys, mark);
+  const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
+  if (!added) return { validity, pending };
+  const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
+  return { validity: more.validity, pending: pending || more.pending, added };
+}
+
+/**
  * How `entry`'s versions compare with the current ones when it depends on the `added` tag keys past the
  * declared `keys`, whose current versions are `raws[1..]`: the added tags' versions are read now. `pending`:
  * an invalidation of an added tag is queued here or one landed since `mark`.
  */
-export async function addedValidity(
+async function addedValidity(
   cache: CacheContext,
   entry: Entry,
   keys: readonly string[],

@@ -22,7 +22,7 @@ import { isNegativeCacheResult } from "./negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { runLoader } from "./run_loader.ts";
-import { addedDependencies, addedKeysFor, addedKeysOf, addedValidity, priorAddedKeys } from "./added_tags.ts";
+import { addedDependencies, addedKeysFor, addedKeysOf, entryValidity, priorAddedKeys } from "./added_tags.ts";
 import type { Job } from "./read_job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -127,14 +127,7 @@ export class LoadRunner<A> {
       const raw = raws[0];
       if (!raw || isLoadingMarker(raw)) return;
       const entry = decodeEntry(raw);
-      let validity = entry ? compareVersions(entry.versions, raws) : "invalid";
-      let pending = cache.hasPendingInvalidation(keys, mark);
-      const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
-      if (added) {
-        const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
-        validity = more.validity;
-        pending ||= more.pending;
-      }
+      const { validity, pending } = await entryValidity(cache, entry, keys, raws, mark, budget);
       // Fresh only: the value settles a load that callers joined to get a fresh one.
       const judged = verdict(entry, validity, pending, cache.settings.clock.now(), false, false);
       if (judged !== "fresh") return;

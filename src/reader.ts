@@ -34,7 +34,7 @@ import { LoadRunner } from "./load_runner.ts";
 import { describeIssues, type StandardSchemaV1, validateLoaded, validateStored, validNow } from "./schema.ts";
 import type { LoadResult } from "./flight.ts";
 import { LoadContext } from "./loader_context.ts";
-import { addedKeysOf, addedValidity } from "./added_tags.ts";
+import { entryValidity } from "./added_tags.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 
 /** A peek that found no fresh value: what it read, for the lookup to continue from. */
@@ -273,15 +273,7 @@ export class Reader<A, R> {
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
     else if (raws && raw) {
       const entry = cache.store.capabilities.inProcess ? decodeEntry(raw) : this.#keys.decode(job.plan, raw);
-      let validity = entry ? compareVersions(entry.versions, raws) : "invalid";
-      let pending = cache.hasPendingInvalidation(keys, mark);
-      // An entry stored with tags its loader added depends on more than the declared keys: those are read too.
-      const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
-      if (added) {
-        const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
-        validity = more.validity;
-        pending ||= more.pending;
-      }
+      const { validity, pending, added } = await entryValidity(cache, entry, keys, raws, mark, budget);
       const now = cache.settings.clock.now();
       // With grace; a softly invalidated entry is served stale once per refresh (later callers join it).
       const judged = verdict(entry, validity, pending, now, true, cache.inflight.has(keys[0]));
