@@ -52,6 +52,9 @@ export const LAYERS = [
   ["features", ["src/features.ts"]],
   // One cache instance's state: settings, key spaces, guarded store calls, events, invalidation, flights.
   ["context", ["src/context.ts"]],
+  // The engine's parts, one concept each: settings, key spaces, diagnostics, guarded store calls, background
+  // work, invalidation. Each receives only what it needs from the others.
+  ["engine", ["src/engine/"]],
   // The L1 tier: it declares what it needs from its cache (`L1Host`) instead of importing the context.
   ["l1", ["src/l1/"]],
   // The parts a read is made of; none imports the context (each declares the little it needs from it).

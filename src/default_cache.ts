@@ -37,7 +37,10 @@ export function activeCache(): CacheContext {
   const state = defaultState();
   if (state.active) return state.active;
   state.metrics.detailed = envFlag("CACHE_METRICS"); // read as CACHE_DEBUG is, with or without initCache
-  state.active = new CacheContext(defaultSettings({ store: memoryStore() }), state.metrics, state.events);
+  state.active = new CacheContext(defaultSettings({ store: memoryStore() }), {
+    metrics: state.metrics,
+    events: state.events,
+  });
   // Useful in tests, surprising in production: said once, in debug mode.
   state.active.debug(
     "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",

@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { CacheContext } from "./context.ts";
 import type { CacheStore } from "./store.ts";
 import { type Env, readEnv } from "./env.ts";
 import type { L1Tier } from "./l1/tier.ts";
+import type { L1Host } from "./l1/validator.ts";
 import type { Telemetry } from "./telemetry/otel.ts";
 
 /** The features: their option name in `createCache`, and the entry point that makes them. */
@@ -30,7 +30,7 @@ export interface CacheFeature<N extends FeatureName> {
 export interface L1Plugin extends CacheFeature<"l1"> {
   open(
     what: string,
-  ): { readonly maxEntries: number; readonly maxBytes: number; tier(cache: CacheContext): L1Tier };
+  ): { readonly maxEntries: number; readonly maxBytes: number; tier(cache: L1Host): L1Tier };
 }
 
 /** What seals a store's entries: `onRejected` hears each one that did not open; `remembered` bounds its memo. */

@@ -61,7 +61,12 @@ export async function closeCache(): Promise<Undelivered> {
   const left = await cache.close(state.ownedStore);
   state.ownedStore = undefined;
   // Fresh, in memory.
-  replaceActive(new CacheContext(defaultSettings({ store: memoryStore() }), state.metrics, state.events));
+  replaceActive(
+    new CacheContext(defaultSettings({ store: memoryStore() }), {
+      metrics: state.metrics,
+      events: state.events,
+    }),
+  );
   return left;
 }
 

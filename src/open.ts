@@ -257,11 +257,8 @@ export async function openCache(
       maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
       types: options.types,
     },
-    metrics,
-    events,
+    { metrics, events, telemetry: telemetryOf?.(store.name), l1: l1 && ((cache) => l1.tier(cache)) },
   );
-  if (telemetryOf) next.telemetry = telemetryOf(store.name);
-  if (l1 && !store.capabilities.inProcess) next.l1 = l1.tier(next);
   // Opening waits one deadline, for the first connection and for L1's subscription (so early invalidations are
   // heard) together. A store that failed to connect starts with the breaker open; one still connecting is used
   // as soon as it is up (calls wait for it within their own deadlines).
