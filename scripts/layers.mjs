@@ -37,7 +37,7 @@ export const LAYERS = [
     "src/write.ts",
   ]],
   // The read paths: one call's read (`reader`), batches (`many`), `get`/`has` (`stored`).
-  ["reads", ["src/reader.ts", "src/many.ts", "src/stored.ts"]],
+  ["reads", ["src/reader.ts", "src/many.ts", "src/stored.ts", "src/read/"]],
   // Loading: the load after a miss, what it stakes out (claim, lock) and how its entry is written.
   ["loads", [
     "src/load_runner.ts",

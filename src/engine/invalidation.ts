@@ -49,10 +49,13 @@ export interface InvalidationParts {
 export class Invalidation {
   readonly #parts: InvalidationParts;
   readonly #store: CacheStore;
+  /** The one part every read asks (see {@linkcode isPending}), held directly. */
+  readonly #queue: InvalidationQueue;
 
   constructor(parts: InvalidationParts) {
     this.#parts = parts;
     this.#store = parts.guarded.store;
+    this.#queue = parts.queue;
   }
 
   /** Invalidations (keys, or the namespace as one) that have not reached the store yet. */
@@ -73,7 +76,7 @@ export class Invalidation {
    * given the `mark` taken before a read, when a queued one landed since (conservatively, of any key).
    */
   isPending(keys: readonly string[], mark?: number): boolean {
-    const queue = this.#parts.queue;
+    const queue = this.#queue;
     return queue.covers(keys) || (mark !== undefined && mark !== queue.landings);
   }
 

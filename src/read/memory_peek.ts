@@ -1,0 +1,87 @@
+/**
+ * The synchronous hit of an in-process store: the entry and the versions it depends on are read from the
+ * store's memory in one go (no promise), and judged by the same rule as every read ({@linkcode isFresh}). The
+ * decoded entry lives with the stored value (parsed once per write), and the slot it was found in last time is
+ * tried first, so a hot key skips the store's key lookup. An entry whose loader added tags is checked against
+ * those tags' versions too.
+ *
+ * @module
+ */
+
+import type { CacheContext } from "../context.ts";
+import { decodeEntry, type Entry, sharedEntry } from "../entry.ts";
+import type { CacheStore, Derivation } from "../store.ts";
+import { compareVersions } from "../versions.ts";
+import { isFresh } from "../verdict.ts";
+import { peekRemembered, type ReadPlan } from "../read_keys.ts";
+import { addedKeysOf } from "../added_tags.ts";
+
+/**
+ * The entry at `plan`'s key when it may be served fresh now, else `undefined` (the lookup then continues from
+ * what `store.peek` holds). `storeNow`: the time to read the store at, when the store runs on the cache's clock.
+ */
+export function peekFresh(
+  cache: CacheContext,
+  plan: ReadPlan,
+  now: number,
+  storeNow: number | undefined,
+): Entry | undefined {
+  const store = cache.store;
+  const keys = plan.keys as string[];
+  let entry: Entry | undefined, raws: (string | null)[] | undefined;
+  if (store.peekDerived) entry = peekRemembered(store, plan, keys[0], storeNow, sharedEntry);
+  else {
+    raws = store.peek!(keys, storeNow);
+    entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
+  }
+  if (entry === undefined) return undefined;
+  const added = entry.added ? addedKeysOf(cache, entry, keys) : undefined;
+  const valid = raws
+    ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
+    : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
+  // A peek is synchronous: no queued delete lands during it, so it needs no mark.
+  const pending = cache.invalidation.isPending(keys) ||
+    (added !== undefined && cache.invalidation.isPending(added));
+  return isFresh(entry, valid, pending, now) ? entry : undefined;
+}
+
+/** A tag version as stored: what the hit path compares an entry's versions with, without reading the entry as text. */
+const asStored: Derivation<string> = (raw: string) => raw;
+
+/**
+ * `true` when the versions `store` holds at `keys[1..]` (`keys[0]` is the entry, not read), then at `added`,
+ * are exactly the entry's.
+ */
+function heldVersionsMatch(
+  store: CacheStore,
+  versions: readonly string[],
+  keys: readonly string[],
+  added: readonly string[] | undefined,
+  now: number | undefined,
+): boolean {
+  const declared = keys.length - 1;
+  if (versions.length !== declared + (added?.length ?? 0)) return false;
+  for (let i = 1; i < keys.length; i++) {
+    if (store.peekDerived!(keys[i], now, asStored) !== versions[i - 1]) return false;
+  }
+  if (added) {
+    for (let i = 0; i < added.length; i++) {
+      if (store.peekDerived!(added[i], now, asStored) !== versions[declared + i]) return false;
+    }
+  }
+  return true;
+}
+
+/** The same for a store that peeks text: `raws` holds the entry then the declared versions. */
+function peekedVersionsMatch(
+  store: CacheStore,
+  versions: readonly string[],
+  raws: readonly (string | null)[],
+  added: readonly string[] | undefined,
+  now: number | undefined,
+): boolean {
+  if (!added) return compareVersions(versions, raws) === "valid";
+  const declared = raws.length - 1;
+  return compareVersions(versions.slice(0, declared), raws) === "valid" &&
+    compareVersions(versions.slice(declared), store.peek!(added, now), 0) === "valid";
+}
