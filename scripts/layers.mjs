@@ -70,6 +70,7 @@ export const LAYERS = [
     "src/schema.ts",
     "src/entry_value.ts",
     "src/negative.ts",
+    "src/near_tier.ts",
   ]],
   // Stores: the adapters, the in-memory store, the integrity wrapper, and the URL that picks one.
   ["stores", ["adapters/", "src/integrity/", "src/memory_store.ts", "src/url.ts"]],

@@ -21,6 +21,7 @@ import { Codec } from "./codec.ts";
 import { ReadBatch } from "./read_batch.ts";
 import type { WaitUntil, WaitUntilOption } from "./wait_until.ts";
 import type { L1Tier } from "./l1/tier.ts";
+import { type NearTier, NO_NEAR_TIER } from "./near_tier.ts";
 import type { ContextSettings } from "./engine/settings.ts";
 import { KeySpace } from "./engine/key_space.ts";
 import { Diagnostics } from "./engine/diagnostics.ts";
@@ -41,6 +42,8 @@ export interface ContextParts {
   readonly telemetry?: Telemetry;
   /** Makes the in-process first level in front of a remote store, when `l1` is configured. */
   readonly l1?: (cache: CacheContext) => L1Tier;
+  /** Makes the store's own near tier (an in-process store's synchronous peek); none when not given. */
+  readonly storeTier?: (cache: CacheContext) => NearTier;
 }
 
 /**
@@ -75,6 +78,10 @@ export class CacheContext {
   readonly codec: Codec;
   /** The in-process first level in front of a remote store, when `l1` is configured. */
   readonly l1?: L1Tier;
+  /** The store's own near tier: an in-process store's synchronous peek, or none. */
+  readonly storeTier: NearTier;
+  /** What reads ask before the store's asynchronous read: L1 when configured, else the store's own tier. */
+  readonly near: NearTier;
   readonly #queue: InvalidationQueue;
   readonly #namedTtls: Map<string, number>;
   /** The cache this is a child namespace of: closing is its. */
@@ -102,6 +109,7 @@ export class CacheContext {
       this.#namedTtls = parent.#namedTtls;
       this.#queue = parent.#queue;
       this.l1 = parent.l1;
+      this.storeTier = parent.storeTier;
     } else {
       this.keys = new KeySpace(this.store.capabilities, settings.prefix, settings.version);
       this.diagnostics = new Diagnostics(
@@ -117,6 +125,7 @@ export class CacheContext {
       this.refreshBackoff = new Map();
       this.#namedTtls = new Map();
       this.#queue = this.#makeQueue();
+      this.storeTier = parts.storeTier?.(this) ?? NO_NEAR_TIER;
     }
     this.metrics = this.diagnostics.metrics;
     this.invalidation = new Invalidation({
@@ -126,11 +135,12 @@ export class CacheContext {
       background: this.work,
       queue: this.#queue,
       inflight: this.inflight,
-      l1: { forget: (keys) => this.l1?.forget(keys) },
+      l1: { forget: (keys) => this.near.forget(keys) },
       deadlineMs: settings.deadlineMs,
       tagTtlMs: settings.tagTtlMs,
     });
     if (!parent && parts.l1 && !this.store.capabilities.inProcess) this.l1 = parts.l1(this);
+    this.near = this.l1 ?? this.storeTier;
   }
 
   #makeQueue(): InvalidationQueue {

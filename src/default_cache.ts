@@ -7,6 +7,7 @@
  * @module
  */
 
+import { storeTierOf } from "./read/memory_peek.ts";
 import { CacheContext, defaultSettings } from "./context.ts";
 import { envFlag } from "./env.ts";
 import { memoryStore } from "./memory_store.ts";
@@ -40,6 +41,7 @@ export function activeCache(): CacheContext {
   state.active = new CacheContext(defaultSettings({ store: memoryStore() }), {
     metrics: state.metrics,
     events: state.events,
+    storeTier: storeTierOf,
   });
   // Useful in tests, surprising in production: said once, in debug mode.
   state.active.debug(

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { storeTierOf } from "./read/memory_peek.ts";
 import { CacheContext, defaultSettings, type InvalidationResult } from "./context.ts";
 import { memoryStore } from "./memory_store.ts";
 import type { Undelivered } from "./invalidation_queue.ts";
@@ -65,6 +66,7 @@ export async function closeCache(): Promise<Undelivered> {
     new CacheContext(defaultSettings({ store: memoryStore() }), {
       metrics: state.metrics,
       events: state.events,
+      storeTier: storeTierOf,
     }),
   );
   return left;

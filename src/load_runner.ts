@@ -267,9 +267,10 @@ export class LoadRunner<A> {
     if (!entry) return undefined;
     const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
     if (!stored) return undefined;
-    // L1 and the store change together: an entry that is not served must not leave the one it replaced there.
-    if (!servable) return void job.l1?.forget([keys[0]]);
-    job.l1?.keep(keys, entry.write.value, job.since);
+    // The near tier and the store change together: an entry that is not served must not leave the one it
+    // replaced there.
+    if (!servable) return void job.near.forget([keys[0]]);
+    job.near.keep(keys, entry.write.value, job.since);
     return entry.freshUntil;
   }
 }
@@ -285,13 +286,19 @@ function replacedEntry(
   prior: readonly string[],
   claimed: Claim,
 ): StaleEntry | undefined {
-  const raw = observed?.[0];
+  // A load whose caller read nothing (a refresh after a near-tier hit, a forced load) offers what its claim
+  // found, read before the load like a caller's read.
+  const state = observed ??
+    (claimed.found !== undefined && claimed.versions && [claimed.found, ...claimed.versions]);
+  const raw = state ? state[0] : undefined;
   if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
   const entry = decodeEntry(raw);
   if (!entry) return undefined;
   // With added tags (`prior`, this entry's), their versions are those the claim read before the load.
-  const current = prior.length === 0 ? observed! : claimed.versions && !cache.hasPendingInvalidation(prior) &&
-      sameKeys(addedKeysOf(cache, entry, keys), prior)
+  const current = prior.length === 0
+    ? state as readonly (string | null)[]
+    : claimed.versions && !cache.hasPendingInvalidation(prior) &&
+        sameKeys(addedKeysOf(cache, entry, keys), prior)
     ? [raw, ...claimed.versions]
     : undefined;
   if (!current || compareVersions(entry.versions, current) === "invalid") return undefined;

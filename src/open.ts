@@ -5,6 +5,7 @@
  * @module
  */
 
+import { storeTierOf } from "./read/memory_peek.ts";
 import { CacheContext, defaultSettings, type Logger } from "./context.ts";
 import { toWaitUntil, type WaitUntilOption } from "./wait_until.ts";
 import type { CacheStore } from "./store.ts";
@@ -257,7 +258,13 @@ export async function openCache(
       maxPendingInvalidations: options.maxPendingInvalidations ?? base.maxPendingInvalidations,
       types: options.types,
     },
-    { metrics, events, telemetry: telemetryOf?.(store.name), l1: l1 && ((cache) => l1.tier(cache)) },
+    {
+      metrics,
+      events,
+      telemetry: telemetryOf?.(store.name),
+      l1: l1 && ((cache) => l1.tier(cache)),
+      storeTier: storeTierOf,
+    },
   );
   // Opening waits one deadline, for the first connection and for L1's subscription (so early invalidations are
   // heard) together. A store that failed to connect starts with the breaker open; one still connecting is used

@@ -8,7 +8,7 @@ import type { CacheContext } from "./context.ts";
 import type { WaitUntil } from "./wait_until.ts";
 import type { Budget } from "./deadline.ts";
 import type { ReadResult } from "./read_options.ts";
-import type { L1Tier } from "./l1/tier.ts";
+import type { NearTier } from "./near_tier.ts";
 import type { ReadPlan } from "./read_keys.ts";
 
 /** Everything one call needs, computed once per call. */
@@ -26,9 +26,9 @@ export interface Job<A> {
   readonly onResult?: (result: ReadResult) => void;
   /** What a synchronous peek already read (entry and tag versions), so the lookup does not read again. */
   readonly peeked?: (string | null)[];
-  /** The two-level cache's L1, when this call uses it. */
-  readonly l1?: L1Tier;
-  /** With L1, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
+  /** The tier in front of the store this call asks (L1, an in-process store's peek, or none). */
+  readonly near: NearTier;
+  /** With a near tier, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
   readonly since: number;
   /** The backend time this call has left; set when the call goes past its first read. */
   budget?: Budget;

@@ -12,6 +12,7 @@ import { Budget } from "./deadline.ts";
 import type { CompiledTemplate } from "./keys.ts";
 import type { CompiledTags } from "./tags.ts";
 import { ReadKeys, type ReadPlan } from "./read_keys.ts";
+import type { WaitUntil } from "./wait_until.ts";
 import { decodeEntry, type Entry, isLoadingMarker } from "./entry.ts";
 import { NOTHING } from "./entry_value.ts";
 import { verdict } from "./verdict.ts";
@@ -19,19 +20,25 @@ import { CALL_OPTION_NAMES, type CallOptions, type Loader, type ReadOptions } fr
 import { checkOptionNames } from "./option_names.ts";
 import { CacheTimeoutError, StoreError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
-import type { WaitUntil } from "./wait_until.ts";
 import { LoadRunner } from "./load_runner.ts";
 import { describeIssues, validateLoaded, validateStored } from "./schema.ts";
 import { LoadContext } from "./loader_context.ts";
 import { entryValidity } from "./added_tags.ts";
 import { Serving } from "./read/serving.ts";
 import { Refresher } from "./read/refresh.ts";
-import { peekFresh } from "./read/memory_peek.ts";
+import { Due, type NearFound, type NearTier, Peeked } from "./near_tier.ts";
 import { answer } from "./read/call_answer.ts";
 
-/** A peek that found no fresh value: what it read, for the lookup to continue from. */
-class Peeked {
-  constructor(readonly raws: (string | null)[]) {}
+/** A call past its first step: what it was called with, and the near tier it asked. */
+interface Started<A> {
+  readonly thisArg: unknown;
+  readonly arg: A;
+  readonly plan: ReadPlan;
+  readonly ttl: number;
+  readonly waitUntil: WaitUntil | undefined;
+  readonly call: CallOptions | undefined;
+  readonly near: NearTier;
+  readonly since: number;
 }
 
 /** Reads, loads and refreshes the entries of one cached function. */
@@ -93,72 +100,89 @@ export class Reader<A, R> {
         return schema ? loaded.then((value) => validateLoaded(schema, value, this.#what) as R) : loaded;
       }
       const plan = this.#keys.plan(cache, arg);
-      const { logical, keys, pending } = plan;
-      const l1 = this.#options.l1 === false ? undefined : cache.l1;
-      const since = l1 ? cache.settings.clock.now() : 0; // only L1 dates entries by it: no clock read otherwise
-      let peeked: (string | null)[] | undefined;
-      if (!pending && !call?.force && cache.store.peek) {
-        // In-process store: a fresh hit is served synchronously, with no promise round through the store.
-        const hit = this.#peekHit(cache, plan, thisArg, arg, ttl, call, waitUntil);
-        if (!(hit instanceof Peeked)) return answer(Promise.resolve(hit as R), call);
-        peeked = hit.raws;
+      const near = this.#options.l1 === false ? cache.storeTier : cache.near;
+      // Only a near tier dates what it finds: a cache without one reads no clock per call.
+      const since = near.dated ? cache.settings.clock.now() : 0;
+      const found = !plan.pending && !call?.force ? near.find(plan.keys as string[], since, plan) : undefined;
+      if (found === undefined || found instanceof Peeked || found instanceof Due) {
+        return answer(
+          this.#beyondNear(cache, { thisArg, arg, plan, ttl, waitUntil, call, near, since }, found),
+          call,
+        );
       }
-      const near = l1 && !pending && !call?.force ? l1.lookup(keys as string[], since, plan) : undefined;
-      const fresh = near?.state === "fresh" ? near.entry : undefined;
-      const nearValue = fresh ? this.#nearHit(cache, logical, call, fresh, false) : NOTHING;
-      // A plain L1 hit returns before the call's job (and its closures) exist: only a refresh or a miss needs it.
-      const refresh = nearValue !== NOTHING && this.#refresh.due(fresh!, since, cache);
-      if (nearValue !== NOTHING && !refresh) return answer(Promise.resolve(nearValue as R), call);
-      const jobFor = (resolved: readonly string[], budget?: Budget): Job<A> => ({
-        cache,
-        thisArg,
-        arg,
-        logical,
-        keys: resolved,
-        plan,
-        ttl,
-        waitUntil,
-        onResult: call?.onResult,
-        peeked,
-        l1,
-        since,
-        budget,
-      });
-      const start = (resolved: readonly string[], budget?: Budget) => {
-        const job = jobFor(resolved, budget);
-        if (!call?.force) return this.#lookup(job);
-        job.budget = new Budget(cache.settings.deadlineMs);
-        return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
-      };
-      let result: Promise<R>;
-      if (refresh) {
-        this.#refresh.start(jobFor(keys as string[]), undefined, "early");
-        result = Promise.resolve(nearValue as R);
-      } else if (fresh) result = start(keys as string[]); // its value could not be revived
-      else if (near?.state === "due") {
-        // The validation is the call's first store request: what it took is gone from the call's deadline.
-        const budget = new Budget(cache.settings.deadlineMs);
-        const validating = performance.now();
-        result = near.validation.then((entry) => {
-          budget.spend(performance.now() - validating);
-          if (entry === undefined) return start(keys as string[], budget);
-          const kept = entry === "unavailable"
-            ? l1!.graced(keys as string[], cache.settings.clock.now())
-            : entry;
-          const stale = entry !== kept;
-          const value = kept ? this.#nearHit(cache, logical, call, kept, stale) : NOTHING;
-          if (value === NOTHING) return start(keys as string[], budget);
-          const now = cache.settings.clock.now();
-          if (!stale && this.#refresh.due(kept!, now, cache)) {
-            this.#refresh.start({ ...jobFor(keys as string[]), since: now }, undefined, "early");
-          }
-          return value as R;
-        });
-      } else result = pending ? Promise.all(keys).then(start) : start(keys as string[]);
-      return answer(result, call);
+      const value = this.#nearHit(cache, near, plan.logical, call, found, false);
+      // A plain hit returns before the call's job (and its closures) exist: only a refresh or a miss needs it.
+      if (value !== NOTHING && !this.#refresh.due(found, since, cache)) {
+        return answer(Promise.resolve(value as R), call);
+      }
+      const started = { thisArg, arg, plan, ttl, waitUntil, call, near, since };
+      return answer(this.#beyondNear(cache, started, found, value), call);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * The rest of a call the near tier did not answer: a refresh its hit is due for, a validation it waits for,
+   * or the store lookup (and the load after a miss). `nearValue`: the value of `found` when it was served.
+   */
+  #beyondNear(
+    cache: CacheContext,
+    call: Started<A>,
+    found: NearFound,
+    nearValue: unknown = NOTHING,
+  ): Promise<R> {
+    const { thisArg, arg, plan, ttl, waitUntil, near, since } = call;
+    const { logical, keys, pending } = plan;
+    const force = call.call?.force;
+    const jobFor = (resolved: readonly string[], budget?: Budget): Job<A> => ({
+      cache,
+      thisArg,
+      arg,
+      logical,
+      keys: resolved,
+      plan,
+      ttl,
+      waitUntil,
+      onResult: call.call?.onResult,
+      peeked: found instanceof Peeked ? found.raws : undefined,
+      near,
+      since,
+      budget,
+    });
+    const start = (resolved: readonly string[], budget?: Budget) => {
+      const job = jobFor(resolved, budget);
+      if (!force) return this.#lookup(job);
+      job.budget = new Budget(cache.settings.deadlineMs);
+      return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
+    };
+    if (nearValue !== NOTHING) {
+      // Served from the near tier, and due for an early refresh.
+      this.#refresh.start(jobFor(keys as string[]), undefined, "early");
+      return Promise.resolve(nearValue as R);
+    }
+    if (found instanceof Due) {
+      // The validation is the call's first store request: what it took is gone from the call's deadline.
+      const budget = new Budget(cache.settings.deadlineMs);
+      const validating = performance.now();
+      return found.validation.then((entry) => {
+        budget.spend(performance.now() - validating);
+        if (entry === undefined) return start(keys as string[], budget);
+        const kept = entry === "unavailable"
+          ? near.graced(keys as string[], cache.settings.clock.now())
+          : entry;
+        const stale = entry !== kept;
+        const value = kept ? this.#nearHit(cache, near, logical, call.call, kept, stale) : NOTHING;
+        if (value === NOTHING) return start(keys as string[], budget);
+        const now = cache.settings.clock.now();
+        if (!stale && this.#refresh.due(kept!, now, cache)) {
+          this.#refresh.start({ ...jobFor(keys as string[]), since: now }, undefined, "early");
+        }
+        return value as R;
+      });
+    }
+    // A near entry whose value could not be revived is looked up like a miss.
+    return pending ? Promise.all(keys).then(start) : start(keys as string[]);
   }
 
   /** Removes one argument's entry; resolves when delivered or queued (like tag invalidation). */
@@ -167,40 +191,14 @@ export class Reader<A, R> {
     return await cache.invalidation.entries([await cache.keys.entryKey(this.logicalKey(arg))]);
   }
 
-  /** A fresh, valid entry's value from an in-process store, or what was read (the async path then handles it). */
-  #peekHit(
-    cache: CacheContext,
-    plan: ReadPlan,
-    thisArg: unknown,
-    arg: A,
-    ttl: number,
-    call: CallOptions | undefined,
-    waitUntil: WaitUntil | undefined,
-  ): unknown {
-    const started = cache.settings.debug || cache.diagnostics.events.active ? performance.now() : 0;
-    const { clock } = cache.settings;
-    const now = clock.now();
-    const storeNow = cache.store.clock === clock ? now : undefined;
-    const found = peekFresh(cache, plan, now, storeNow);
-    const keys = plan.keys as string[];
-    // Only a fresh entry is served here: the lookup handles the others (grace, refresh, corrupt entries).
-    const value = found === undefined ? NOTHING : this.#serving.valueNow(cache, found);
-    if (value === NOTHING) return new Peeked(cache.store.peek!(keys, storeNow));
-    this.#serving.served(cache, plan.logical, call?.onResult, found!, started, "HIT");
-    if (this.#refresh.due(found!, now, cache)) {
-      const job = { cache, thisArg, arg, logical: plan.logical, keys, plan, ttl, waitUntil, since: now };
-      this.#refresh.start(job, cache.store.peek!(keys, storeNow), "early");
-    }
-    return value;
-  }
-
   /**
-   * A hit from L1: the value (a copy), counted as a hit and as an L1 hit; `stale` when it is served because
-   * the store could not validate it (within its grace). Early refresh, which needs the call's job, is the
-   * caller's: a plain hit builds no job.
+   * A hit from the near tier: the value, counted as a hit (and as an L1 hit when it is L1's); `stale` when it
+   * is served because the store could not validate it (within its grace). Early refresh, which needs the
+   * call's job, is the caller's: a plain hit builds no job.
    */
   #nearHit(
     cache: CacheContext,
+    near: NearTier,
     logical: string,
     call: Pick<CallOptions, "onResult"> | undefined,
     entry: Entry,
@@ -210,8 +208,9 @@ export class Reader<A, R> {
     // A value the schema rejects, or checks asynchronously, is looked up in the store (which validates it).
     const value = this.#serving.valueNow(cache, entry);
     if (value === NOTHING) return NOTHING;
-    cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
-    this.#serving.served(cache, logical, call?.onResult, entry, started, stale ? "STALE" : "HIT", "l1");
+    const l1 = near.name === "l1" ? "l1" : undefined;
+    if (l1) cache.metrics.count(stale ? "cache.l1.stale" : "cache.l1.hit", this.#what);
+    this.#serving.served(cache, logical, call?.onResult, entry, started, stale ? "STALE" : "HIT", l1);
     return value;
   }
 
@@ -227,10 +226,10 @@ export class Reader<A, R> {
         raws = await (budget ? readWithin(cache, keys, budget) : cache.reads.read(keys));
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
-    if (!raws && job.l1) {
-      // The store cannot be reached: what L1 holds is served within its grace.
-      const kept = job.l1.graced(keys, cache.settings.clock.now());
-      const value = kept ? this.#nearHit(cache, job.logical, job, kept, true) : NOTHING;
+    if (!raws) {
+      // The store cannot be reached: what the near tier holds apart from it is served within its grace.
+      const kept = job.near.graced(keys, cache.settings.clock.now());
+      const value = kept ? this.#nearHit(cache, job.near, job.logical, job, kept, true) : NOTHING;
       if (value !== NOTHING) return value as R;
     }
     let cause = raws ? "cache_miss" : "cache_unavailable";
@@ -263,7 +262,7 @@ export class Reader<A, R> {
       if (value !== NOTHING) {
         if (judged === "stale") return await this.#refresh.serveStale(job, entry!, value as R, raws, started);
         this.#serving.served(cache, job.logical, job.onResult, entry!, started, "HIT");
-        job.l1?.keep(added ? [...keys, ...added] : keys, raw, job.since);
+        job.near.keep(added ? [...keys, ...added] : keys, raw, job.since);
         if (this.#refresh.due(entry!, now, cache)) this.#refresh.start(job, raws, "early");
         return value as R;
       }

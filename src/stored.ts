@@ -13,7 +13,7 @@ import { decodeEntry, type Entry, isLoadingMarker, sharedEntry } from "./entry.t
 import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions } from "./versions.ts";
 import { isFresh } from "./verdict.ts";
-import type { L1Lookup, L1Tier } from "./l1/tier.ts";
+import { Due, type NearTier, Peeked } from "./near_tier.ts";
 
 /** A value read by its key, and whether L1 served it. */
 export interface Stored {
@@ -25,17 +25,17 @@ export interface Stored {
 export async function readStored(cache: CacheContext, key: string): Promise<Stored | undefined> {
   try {
     const entryKey = await cache.entryKey(key);
-    const { l1 } = cache;
-    const since = l1 ? cache.settings.clock.now() : 0;
-    const near = l1 && lookup(l1, entryKey, since);
-    if (near?.state === "fresh") {
-      const found = servedByL1(cache, near.entry);
+    const { near } = cache;
+    const since = near.dated ? cache.settings.clock.now() : 0;
+    const held = findHeld(near, entryKey, since);
+    if (held !== undefined && !(held instanceof Due)) {
+      const found = servedNear(cache, held);
       if (found) return found;
     }
     const budget = budgetOf(cache);
-    if (near?.state === "due") {
+    if (held instanceof Due) {
       const started = performance.now();
-      const found = await validated(cache, near);
+      const found = await validated(cache, held);
       budget?.spend(performance.now() - started);
       if (found) return found;
     }
@@ -70,14 +70,14 @@ export async function readStoredMany(
   const found: (Stored | undefined)[] = keys.map(() => undefined);
   try {
     const entryKeys = await Promise.all(keys.map((key) => cache.entryKey(key)));
-    const { l1 } = cache;
-    const since = l1 ? cache.settings.clock.now() : 0;
+    const { near } = cache;
+    const since = near.dated ? cache.settings.clock.now() : 0;
     const budget = budgetOf(cache);
     const due: Promise<unknown>[] = [];
     entryKeys.forEach((entryKey, i) => {
-      const near = l1 && lookup(l1, entryKey, since);
-      if (near?.state === "fresh") found[i] = servedByL1(cache, near.entry);
-      else if (near?.state === "due") due.push(validated(cache, near).then((stored) => found[i] = stored));
+      const held = findHeld(near, entryKey, since);
+      if (held instanceof Due) due.push(validated(cache, held).then((stored) => found[i] = stored));
+      else if (held !== undefined) found[i] = servedNear(cache, held);
     });
     if (due.length > 0) {
       const started = performance.now();
@@ -96,22 +96,24 @@ function budgetOf(cache: CacheContext): Budget | undefined {
   return cache.store.capabilities.inProcess ? undefined : new Budget(cache.settings.deadlineMs);
 }
 
-function lookup(l1: L1Tier, entryKey: string, since: number): L1Lookup {
-  const held = l1.keysOf(entryKey, since);
-  return held && l1.lookup(held, since);
+/**
+ * What the near tier holds apart from the store at `entryKey` (an entry to serve, or one being validated); an
+ * in-process store's own peek holds nothing apart, so its entries are read below like any store's.
+ */
+function findHeld(near: NearTier, entryKey: string, since: number): Entry | Due | undefined {
+  const keys = near.keysOf(entryKey, since);
+  const found = keys && near.find(keys, since);
+  return found instanceof Peeked ? undefined : found;
 }
 
-function servedByL1(cache: CacheContext, entry: Entry): Stored | undefined {
+function servedNear(cache: CacheContext, entry: Entry): Stored | undefined {
   const value = readValue(entry, cache.codec);
   return value === NOTHING ? undefined : { value, fromL1: true };
 }
 
-async function validated(
-  cache: CacheContext,
-  near: Extract<L1Lookup, { state: "due" }>,
-): Promise<Stored | undefined> {
-  const entry = await near.validation;
-  return entry && entry !== "unavailable" ? servedByL1(cache, entry) : undefined;
+async function validated(cache: CacheContext, due: Due): Promise<Stored | undefined> {
+  const entry = await due.validation;
+  return entry && entry !== "unavailable" ? servedNear(cache, entry) : undefined;
 }
 
 /** A candidate read from the store, waiting for its versions. */
@@ -168,7 +170,7 @@ function settled(
   }
   const value = readValue(entry, cache.codec);
   if (value === NOTHING) return undefined;
-  if (raw !== null) cache.l1?.keep(keys, raw, since);
+  if (raw !== null) cache.near.keep(keys, raw, since);
   return { value, fromL1: false };
 }
 

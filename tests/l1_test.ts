@@ -4,7 +4,7 @@
  * the store going away.
  */
 import assert from "node:assert/strict";
-import { type Cache, type CacheOptions, createCache } from "../mod.ts";
+import { type Cache, type CacheOptions, createCache, type LoaderContext } from "../mod.ts";
 import { twoLevel } from "../src/l1/mod.ts";
 import { otel } from "../src/telemetry/mod.ts";
 import { redisCli, RedisCluster, RedisServer, UpstashBridge } from "./_servers.ts";
@@ -647,4 +647,31 @@ test("l1: on a Redis that stops answering, a read due for validation and a soft 
     proxy.close();
     await server.stop();
   }
+});
+
+test("l1: an early refresh started by an L1 hit offers the loader the entry it replaces (ctx.stale), so notModified keeps it", async () => {
+  let now = 1_000_000;
+  await onRedis(
+    { prefix: "l1stale", clock: { now: () => now }, l1: twoLevel({ maxStaleMs: 600_000 }) },
+    async (cache) => {
+      const seen: unknown[] = [];
+      let loads = 0;
+      const load = (ctx: LoaderContext) => {
+        loads++;
+        seen.push(ctx.stale?.etag);
+        if (ctx.stale) return ctx.notModified();
+        ctx.setEtag('"v1"');
+        return { v: loads };
+      };
+      const options = { ttl: 60, earlyTtl: 30 };
+      assert.deepEqual(await cache.getOrSet("s", load, options), { v: 1 });
+      assert.deepEqual(await cache.getOrSet("s", load, options), { v: 1 });
+      assert.equal(cache.metrics()["cache.l1.hit"], 1, "the second read is an L1 hit");
+      now += 31_000; // past earlyTtl: the next L1 hit refreshes in the background
+      assert.deepEqual(await cache.getOrSet("s", load, options), { v: 1 });
+      for (let i = 0; i < 200 && loads < 2; i++) await sleep(5);
+      assert.equal(loads, 2, "the hit started a refresh");
+      assert.deepEqual(seen, [undefined, '"v1"'], "the refresh's loader saw the entry and its etag");
+    },
+  );
 });

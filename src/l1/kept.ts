@@ -10,7 +10,8 @@ import type { Derivation } from "../store.ts";
 import type { ReadBatch } from "../read_batch.ts";
 
 /** A validation's answer: the entry (valid), `undefined` (invalid or invalidated here), or no answer. */
-export type Validated = Entry | "unavailable" | undefined;
+export type { Validated } from "../near_tier.ts";
+import type { Validated } from "../near_tier.ts";
 
 /** What L1 keeps per entry key. */
 export interface Kept {

@@ -16,19 +16,16 @@ import type { StoreSlot } from "../store.ts";
 import { peekRemembered } from "../read_keys.ts";
 import { type MemoryStore, memoryStore } from "../memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
-import { type Kept, unvalidated, type Validated } from "./kept.ts";
+import { type Kept, unvalidated } from "./kept.ts";
+import { Due, type NearFound, type NearTier } from "../near_tier.ts";
 import { EARLY_VALIDATION, type L1Host, Validator } from "./validator.ts";
 import { isFresh, verdict } from "../verdict.ts";
 import type { L1Settings } from "./options.ts";
 
-/** What {@linkcode L1Tier.lookup} found. */
-export type L1Lookup =
-  | { readonly state: "fresh"; readonly entry: Entry }
-  | { readonly state: "due"; readonly validation: Promise<Validated> }
-  | undefined;
-
 /** One cache's L1. */
-export class L1Tier {
+export class L1Tier implements NearTier {
+  readonly name = "l1";
+  readonly dated = true;
   readonly settings: L1Settings;
   readonly #cache: L1Host;
   readonly #store: MemoryStore;
@@ -75,7 +72,7 @@ export class L1Tier {
    * The L1 state of a call's `keys` (entry key, then dependency keys) at `now`. `memo` is where the call's
    * plan remembers the slot its entry was found in: a hot key skips the key lookup.
    */
-  lookup(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): L1Lookup {
+  find(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): NearFound {
     const kept = this.#kept(keys[0], now, memo);
     if (!kept) return undefined;
     // Held with other dependencies, its versions say nothing of this call's: as good as invalid.
@@ -86,9 +83,9 @@ export class L1Tier {
     if (age < maxStaleMs) {
       // Nearing the bound: revalidated in the background, so an entry hit steadily never makes a caller wait.
       if (age >= maxStaleMs * EARLY_VALIDATION) this.#validator.early(keys, kept, now);
-      return { state: "fresh", entry: kept.entry };
+      return kept.entry;
     }
-    return { state: "due", validation: this.#validator.due(keys, kept, now) };
+    return new Due(this.#validator.due(keys, kept, now));
   }
 
   /**
@@ -96,8 +93,8 @@ export class L1Tier {
    * share one request). `undefined` sends the caller to the store.
    */
   async entry(keys: readonly string[], now: number): Promise<Entry | undefined> {
-    const found = this.lookup(keys, now);
-    if (found?.state !== "due") return found?.entry;
+    const found = this.find(keys, now);
+    if (!(found instanceof Due)) return found as Entry | undefined;
     const validated = await found.validation;
     return validated === "unavailable" ? undefined : validated;
   }

@@ -10,39 +10,71 @@
 
 import type { CacheContext } from "../context.ts";
 import { decodeEntry, type Entry, sharedEntry } from "../entry.ts";
-import type { CacheStore, Derivation } from "../store.ts";
+import type { CacheStore, Derivation, StoreSlot } from "../store.ts";
 import { compareVersions } from "../versions.ts";
 import { isFresh } from "../verdict.ts";
-import { peekRemembered, type ReadPlan } from "../read_keys.ts";
+import { peekRemembered } from "../read_keys.ts";
 import { addedKeysOf } from "../added_tags.ts";
+import { type NearFound, type NearTier, NO_NEAR_TIER, Peeked } from "../near_tier.ts";
 
-/**
- * The entry at `plan`'s key when it may be served fresh now, else `undefined` (the lookup then continues from
- * what `store.peek` holds). `storeNow`: the time to read the store at, when the store runs on the cache's clock.
- */
-export function peekFresh(
-  cache: CacheContext,
-  plan: ReadPlan,
-  now: number,
-  storeNow: number | undefined,
-): Entry | undefined {
-  const store = cache.store;
-  const keys = plan.keys as string[];
-  let entry: Entry | undefined, raws: (string | null)[] | undefined;
-  if (store.peekDerived) entry = peekRemembered(store, plan, keys[0], storeNow, sharedEntry);
-  else {
-    raws = store.peek!(keys, storeNow);
-    entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
+/** The near tier of `cache`'s store: its synchronous peek when it is in process, else none. */
+export function storeTierOf(cache: CacheContext): NearTier {
+  return cache.store.peek ? new MemoryPeekTier(cache) : NO_NEAR_TIER;
+}
+
+/** An in-process store's synchronous peek, as the near tier of its cache. */
+class MemoryPeekTier implements NearTier {
+  readonly name = "store";
+  readonly dated = true;
+  readonly #cache: CacheContext;
+  readonly #store: CacheStore;
+  /** The store runs on the cache's clock: it is read at the call's time (no clock read of its own). */
+  readonly #sameClock: boolean;
+
+  constructor(cache: CacheContext) {
+    this.#cache = cache;
+    this.#store = cache.store;
+    this.#sameClock = cache.store.clock === cache.settings.clock;
   }
-  if (entry === undefined) return undefined;
-  const added = entry.added ? addedKeysOf(cache, entry, keys) : undefined;
-  const valid = raws
-    ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
-    : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
-  // A peek is synchronous: no queued delete lands during it, so it needs no mark.
-  const pending = cache.invalidation.isPending(keys) ||
-    (added !== undefined && cache.invalidation.isPending(added));
-  return isFresh(entry, valid, pending, now) ? entry : undefined;
+
+  /**
+   * The entry at `keys[0]` when it may be served fresh at `now`; else what the store holds at `keys` (entry,
+   * then declared versions), for the lookup to continue from. `memo` remembers the slot a hot key was found in.
+   */
+  find(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): NearFound {
+    const store = this.#store, cache = this.#cache;
+    const storeNow = this.#sameClock ? now : undefined;
+    let entry: Entry | undefined, raws: (string | null)[] | undefined;
+    if (store.peekDerived) {
+      entry = memo
+        ? peekRemembered(store, memo, keys[0], storeNow, sharedEntry)
+        : store.peekDerived(keys[0], storeNow, sharedEntry) ?? undefined;
+    } else {
+      raws = store.peek!(keys, storeNow);
+      entry = raws[0] === null ? undefined : decodeEntry(raws[0]);
+    }
+    if (entry !== undefined) {
+      const added = entry.added ? addedKeysOf(cache, entry, keys) : undefined;
+      const valid = raws
+        ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
+        : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
+      // A peek is synchronous: no queued delete lands during it, so it needs no mark.
+      const invalidation = cache.invalidation;
+      const pending = invalidation.isPending(keys) || (added !== undefined && invalidation.isPending(added));
+      if (isFresh(entry, valid, pending, now)) return entry;
+    }
+    return new Peeked(raws ?? store.peek!(keys, storeNow));
+  }
+
+  // The store is the tier: nothing is held apart from it.
+  keysOf(): undefined {
+    return undefined;
+  }
+  graced(): undefined {
+    return undefined;
+  }
+  keep(): void {}
+  forget(): void {}
 }
 
 /** A tag version as stored: what the hit path compares an entry's versions with, without reading the entry as text. */
