@@ -48,7 +48,7 @@ export function addedKeysOf(
   entry: Entry,
   keys: readonly string[],
 ): readonly string[] | undefined {
-  const deps = entry.dependencies, declared = keys.length - 1, root = cache.root;
+  const deps = entry.dependencies, declared = keys.length - 1, root = cache.keys.root;
   if (!entry.added || deps.length <= declared || entry.versions.length !== deps.length) return undefined;
   for (let i = 0; i < declared; i++) {
     const key = keys[i + 1];
@@ -86,7 +86,7 @@ export async function addedKeysFor(
 ): Promise<readonly string[]> {
   const out = new Set<string>();
   for (const tag of tags) {
-    const key = await cache.tagKey(tag);
+    const key = await cache.keys.tagKey(tag);
     if (!keys.includes(key, 1)) out.add(key);
   }
   for (const key of kept) out.add(key);
@@ -132,7 +132,7 @@ export async function entryValidity(
   budget: Budget | undefined,
 ): Promise<{ validity: Validity; pending: boolean; added?: readonly string[] }> {
   const validity = entry ? compareVersions(entry.versions, raws) : "invalid";
-  const pending = cache.hasPendingInvalidation(keys, mark);
+  const pending = cache.invalidation.isPending(keys, mark);
   const added = validity === "invalid" && entry ? addedKeysOf(cache, entry, keys) : undefined;
   if (!added) return { validity, pending };
   const more = await addedValidity(cache, entry!, keys, raws, added, mark, budget);
@@ -158,10 +158,10 @@ async function addedValidity(
   if (entry.versions.includes(UNVERIFIED)) return { validity: "invalid", pending: false };
   const first = compareVersions(entry.versions.slice(0, declared), raws);
   if (first === "invalid") return { validity: first, pending: false };
-  const current = await cache.run("read", (signal) => cache.store.getMany(added, { signal }), budget);
+  const current = await cache.guarded.run("read", (signal) => cache.store.getMany(added, { signal }), budget);
   const rest = compareVersions(entry.versions.slice(declared), current, 0);
   return {
     validity: rest === "invalid" ? rest : first === "soft" ? first : rest,
-    pending: cache.hasPendingInvalidation(added, mark),
+    pending: cache.invalidation.isPending(added, mark),
   };
 }

@@ -112,7 +112,7 @@ export class Cache {
    * {@linkcode namespace} step.
    */
   get keyPrefix(): string {
-    return this.#resolve().namespace;
+    return this.#resolve().keys.namespace;
   }
 
   /**
@@ -126,7 +126,7 @@ export class Cache {
    * ```ts
    * import { createCache } from "@svc-infra/cache";
    * const cache = await createCache({ prefix: "app" });
-   * const users = cache.namespace("users");
+   * const users = cache.keys.namespace("users");
    * await users.set("1", { name: "Ada" }, { ttl: 60 });
    * await cache.set("1", "not a user", { ttl: 60 });
    * await users.clear();
@@ -168,7 +168,7 @@ export class Cache {
    */
   clear(): Promise<InvalidationResult> {
     try {
-      return this.#resolve().clear();
+      return this.#resolve().invalidation.clear();
     } catch (error) {
       return Promise.reject(error);
     }
@@ -220,14 +220,14 @@ export class Cache {
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
     const cache = this.#resolve();
-    const started = cache.observed ? performance.now() : 0;
+    const started = cache.diagnostics.observed ? performance.now() : 0;
     const found = await readStored(cache, checkKey(key, "get"));
     cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
     if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
-    if (cache.observed) {
+    if (cache.diagnostics.observed) {
       const durationMs = performance.now() - started;
       const tier = found ? (found.fromL1 ? "l1" : "l2") : undefined;
-      cache.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });
+      cache.diagnostics.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });
     }
     return found?.value as T | undefined;
   }
@@ -253,7 +253,7 @@ export class Cache {
   /** Removes the entry at `key`; a load in flight cannot undo it. */
   async delete(key: string): Promise<InvalidationResult> {
     const cache = this.#resolve();
-    return await cache.invalidateEntries([await cache.entryKey(checkKey(key, "delete"))]);
+    return await cache.invalidation.entries([await cache.keys.entryKey(checkKey(key, "delete"))]);
   }
 
   /** Invalidates tags: every tagged entry becomes a miss (or, `soft`, stale). */
@@ -271,7 +271,7 @@ export class Cache {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#resolve().invalidate(tags, options.soft === true);
+    return this.#resolve().invalidation.tags(tags, options.soft === true);
   }
 
   /** `cacheRead` bound to this cache. */
@@ -305,8 +305,11 @@ export class Cache {
       );
     }
     const matches = globMatcher(pattern);
-    const found = await cache.run("scan", (signal) => cache.store.scan!(cache.entryPrefix, { signal }));
-    return found.map((k) => cache.logicalKey(k)).filter(matches).sort();
+    const found = await cache.guarded.run(
+      "scan",
+      (signal) => cache.store.scan!(cache.keys.entryPrefix, { signal }),
+    );
+    return found.map((k) => cache.keys.logicalKey(k)).filter(matches).sort();
   }
 
   /**
@@ -354,7 +357,7 @@ export class Cache {
    * @throws {TypeError} an unknown event type, or a listener that is not a function.
    */
   on(type: CacheEventType, listener: CacheEventListener): () => void {
-    return this.#resolve().events.on(type, listener);
+    return this.#resolve().diagnostics.events.on(type, listener);
   }
 
   /**

@@ -58,7 +58,11 @@ export async function claimMany(
     const unique = [...seen.keys()];
     const unread = unique.filter((key) => seen.get(key) === undefined);
     if (unread.length > 0) {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(unread, { signal }), budget);
+      const raws = await cache.guarded.run(
+        "read",
+        (signal) => cache.store.getMany(unread, { signal }),
+        budget,
+      );
       unread.forEach((key, i) => seen.set(key, raws[i]));
     }
     const writes: StoreWrite[] = [];
@@ -73,12 +77,20 @@ export async function claimMany(
       });
     }
     if (writes.length > 0) {
-      const stored = await cache.run("claim", (signal) => cache.store.setMany(writes, { signal }), budget);
+      const stored = await cache.guarded.run(
+        "claim",
+        (signal) => cache.store.setMany(writes, { signal }),
+        budget,
+      );
       const lost = writes.filter((_, j) => !stored[j]).map((w) => w.key);
       writes.forEach((w, j) => seen.set(w.key, stored[j] ? w.value : null));
       if (lost.length > 0) {
         // Another writer got there first: its value is the state to load under.
-        const current = await cache.run("read", (signal) => cache.store.getMany(lost, { signal }), budget);
+        const current = await cache.guarded.run(
+          "read",
+          (signal) => cache.store.getMany(lost, { signal }),
+          budget,
+        );
         lost.forEach((key, j) => seen.set(key, current[j]));
       }
     }

@@ -10,24 +10,22 @@
 
 import type { CacheStore } from "./store.ts";
 import { MetricsRegistry } from "./metrics.ts";
-import { type CacheEvent, CacheEvents } from "./events.ts";
+import { CacheEvents } from "./events.ts";
 import type { Telemetry } from "./telemetry/otel.ts";
-import type { Budget } from "./deadline.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
 import type { Flight } from "./flight.ts";
 import { settledWithin } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import { Codec } from "./codec.ts";
 import { ReadBatch } from "./read_batch.ts";
-import type { WaitUntil, WaitUntilOption } from "./wait_until.ts";
 import type { L1Tier } from "./l1/tier.ts";
 import { type NearTier, NO_NEAR_TIER } from "./near_tier.ts";
 import type { ContextSettings } from "./engine/settings.ts";
 import { KeySpace } from "./engine/key_space.ts";
 import { Diagnostics } from "./engine/diagnostics.ts";
-import { type CallMode, GuardedStore } from "./engine/guarded_store.ts";
+import { GuardedStore } from "./engine/guarded_store.ts";
 import { BackgroundWork } from "./engine/background.ts";
-import { Invalidation, type InvalidationResult } from "./engine/invalidation.ts";
+import { Invalidation } from "./engine/invalidation.ts";
 
 export { defaultSettings } from "./engine/settings.ts";
 export type { ContextSettings, Logger } from "./engine/settings.ts";
@@ -73,7 +71,7 @@ export class CacheContext {
   /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
   readonly refreshBackoff: Map<string, number>;
   /** Lookups of this tick, read together. */
-  readonly reads: ReadBatch = new ReadBatch(this);
+  readonly reads: ReadBatch;
   /** This cache's serializer (with its registered types). */
   readonly codec: Codec;
   /** The in-process first level in front of a remote store, when `l1` is configured. */
@@ -128,6 +126,7 @@ export class CacheContext {
       this.storeTier = parts.storeTier?.(this) ?? NO_NEAR_TIER;
     }
     this.metrics = this.diagnostics.metrics;
+    this.reads = new ReadBatch(this.guarded);
     this.invalidation = new Invalidation({
       keys: this.keys,
       guarded: this.guarded,
@@ -178,104 +177,6 @@ export class CacheContext {
     return seconds;
   }
 
-  // Stage 1 of the engine split: the members below hand on to the parts, so the read paths keep their calls
-  // until they are moved to the parts themselves.
-  get namespace(): string {
-    return this.keys.namespace;
-  }
-  get root(): string {
-    return this.keys.root;
-  }
-  get depth(): number {
-    return this.keys.depth;
-  }
-  get generationKey(): string | undefined {
-    return this.keys.generationKey;
-  }
-  get generationKeys(): readonly string[] {
-    return this.keys.generationKeys;
-  }
-  entryKey(logical: string): string | Promise<string> {
-    return this.keys.entryKey(logical);
-  }
-  tagKey(tag: string): string | Promise<string> {
-    return this.keys.tagKey(tag);
-  }
-  lockKey(entryKey: string): string {
-    return this.keys.lockKey(entryKey);
-  }
-  logicalKey(entryKey: string): string {
-    return this.keys.logicalKey(entryKey);
-  }
-  get entryPrefix(): string {
-    return this.keys.entryPrefix;
-  }
-  get invalidationChannel(): string {
-    return this.keys.invalidationChannel;
-  }
-  get events(): CacheEvents {
-    return this.diagnostics.events;
-  }
-  get telemetry(): Telemetry | undefined {
-    return this.diagnostics.telemetry;
-  }
-  get observed(): boolean {
-    return this.diagnostics.observed;
-  }
-  emit(event: CacheEvent): void {
-    this.diagnostics.emit(event);
-  }
-  reportError(message: string): void {
-    this.diagnostics.reportError(message);
-  }
-  redact(text: string): string {
-    return this.diagnostics.redact(text);
-  }
-  warnOnce(id: string, message: string): void {
-    this.diagnostics.warnOnce(id, message);
-  }
-  warnEvery(id: string, message: string): void {
-    this.diagnostics.warnEvery(id, message);
-  }
-  debug(line: string): void {
-    this.diagnostics.debug(line);
-  }
-  run<T>(
-    op: string,
-    call: (signal?: AbortSignal) => Promise<T>,
-    budget?: Budget,
-    mode?: CallMode,
-  ): Promise<T> {
-    return this.guarded.run(op, call, budget, mode);
-  }
-  unreachableAtStart(reason: string): void {
-    this.guarded.unreachableAtStart(reason);
-  }
-  waitUntilOf(option: WaitUntilOption | undefined): WaitUntil | undefined {
-    return this.work.waitUntilOf(option);
-  }
-  background(promise: Promise<unknown>, waitUntil?: WaitUntil): void {
-    this.work.add(promise, waitUntil);
-  }
-  get pendingInvalidations(): number {
-    return this.invalidation.pending;
-  }
-  get invalidationMark(): number {
-    return this.invalidation.mark;
-  }
-  hasPendingInvalidation(keys: readonly string[], mark?: number): boolean {
-    return this.invalidation.isPending(keys, mark);
-  }
-  invalidate(tags: readonly string[], soft = false): Promise<InvalidationResult> {
-    return this.invalidation.tags(tags, soft);
-  }
-  invalidateEntries(entryKeys: readonly string[]): Promise<InvalidationResult> {
-    return this.invalidation.entries(entryKeys);
-  }
-  clear(): Promise<InvalidationResult> {
-    return this.invalidation.clear();
-  }
-
   /**
    * The child namespace `name`: the same store, settings, counters and queue, its own keys (made once per
    * name, so its readers keep their remembered keys).
@@ -310,7 +211,7 @@ export class CacheContext {
     const left = queue.undelivered();
     if (left.keys.length > 0 || left.namespace) {
       const what = left.namespace
-        ? `the invalidation of the whole namespace ${this.namespace}`
+        ? `the invalidation of the whole namespace ${this.keys.namespace}`
         : `${left.keys.length} invalidation${left.keys.length === 1 ? "" : "s"} (${
           left.keys.slice(0, 5).join(", ")
         }${left.keys.length > 5 ? ", …" : ""})`;

@@ -44,7 +44,7 @@ export function activeCache(): CacheContext {
     storeTier: storeTierOf,
   });
   // Useful in tests, surprising in production: said once, in debug mode.
-  state.active.debug(
+  state.active.diagnostics.debug(
     "[INIT] store=memory: a cached function ran before initCache; this in-memory cache is replaced, entries and all, when initCache runs",
   );
   return state.active;
@@ -55,6 +55,6 @@ export function replaceActive(next: CacheContext): CacheContext | undefined {
   const state = defaultState();
   const previous = state.active;
   state.active = next;
-  next.metrics.gauge("cache.invalidate.pending", next.pendingInvalidations);
+  next.metrics.gauge("cache.invalidate.pending", next.invalidation.pending);
   return previous;
 }

@@ -62,7 +62,7 @@ export function entryWrite(
     ttl: item.ttl,
     loadMs: item.loadMs,
     versions,
-    dependencies: item.keys.slice(1).map((key) => key.slice(cache.root.length)),
+    dependencies: item.keys.slice(1).map((key) => key.slice(cache.keys.root.length)),
     etag: item.etag,
     added: item.added,
   };
@@ -70,7 +70,7 @@ export function entryWrite(
   const max = cache.store.capabilities.maxValueBytes;
   if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
     cache.metrics.count("cache.error", what);
-    cache.warnOnce(
+    cache.diagnostics.warnOnce(
       `size:${what}`,
       `a result of ${what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
     );
@@ -102,7 +102,11 @@ export async function storeEntries(
 ): Promise<boolean[]> {
   if (writes.length === 0) return [];
   try {
-    const stored = await cache.run("write", (signal) => cache.store.setMany(writes, { signal }), budget);
+    const stored = await cache.guarded.run(
+      "write",
+      (signal) => cache.store.setMany(writes, { signal }),
+      budget,
+    );
     for (const ok of stored) if (!ok) cache.metrics.count("cache.write.superseded", what);
     return stored;
   } catch {

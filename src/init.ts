@@ -40,7 +40,7 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
   const previous = replaceActive(context);
   // Its queued invalidations belong to its store: delivered there now, or reported, never moved here.
   await previous?.close(previousOwned === context.store ? undefined : previousOwned);
-  context.debug(describe);
+  context.diagnostics.debug(describe);
 }
 
 /**
@@ -92,7 +92,7 @@ export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
       );
     }
   }
-  return activeCache().invalidate(tags);
+  return activeCache().invalidation.tags(tags);
 }
 
 /** The default cache as an instance: every method of {@linkcode Cache}, on the cache `initCache` configured. */

@@ -74,7 +74,7 @@ export class LoadRunner<A> {
     if (!lock) return this.#load(job, flight, observed, cause);
     const { cache, keys } = job;
     const budget = job.budget!;
-    const lockKey = cache.lockKey(keys[0]);
+    const lockKey = cache.keys.lockKey(keys[0]);
     const ttlMs = lock.ttlMs ?? DEFAULT_LOCK_TTL_MS;
     const since = cache.settings.clock.now();
     let waited = false;
@@ -88,13 +88,13 @@ export class LoadRunner<A> {
             : undefined;
           return stored ?? await this.#load(job, flight, waited ? undefined : observed, cause);
         } finally {
-          if (held !== "unavailable") cache.background(releaseLock(cache, held));
+          if (held !== "unavailable") cache.work.add(releaseLock(cache, held));
         }
       }
       if (!waited) {
         waited = true;
         cache.metrics.count("cache.lock.wait", this.#what);
-        cache.debug(`[LOCK-WAIT] key=${job.logical}`);
+        cache.diagnostics.debug(`[LOCK-WAIT] key=${job.logical}`);
       }
       await new Promise((resolve) => setTimeout(resolve, lock.pollMs ?? DEFAULT_LOCK_POLL_MS));
       const stored = await this.#storedFor(job, flight, budget);
@@ -102,7 +102,9 @@ export class LoadRunner<A> {
       const spent = budget.remainingMs <= 0;
       if (spent || cache.settings.clock.now() - since >= ttlMs) {
         cache.metrics.count("cache.lock.timeout", this.#what);
-        cache.debug(`[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`);
+        cache.diagnostics.debug(
+          `[LOCK-TIMEOUT] key=${job.logical} waited_ms=${cache.settings.clock.now() - since}`,
+        );
         return this.#load(job, flight, undefined, spent ? "lock_unavailable" : "lock_timeout");
       }
     }
@@ -121,9 +123,9 @@ export class LoadRunner<A> {
   /** The entry, if another process has stored a fresh, valid one. */
   async #peekFresh(job: Job<A>, budget: Budget): Promise<LoadResult | undefined> {
     const { cache, keys } = job;
-    const mark = cache.invalidationMark;
+    const mark = cache.invalidation.mark;
     try {
-      const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
+      const raws = await cache.guarded.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
       const raw = raws[0];
       if (!raw || isLoadingMarker(raw)) return;
       const entry = decodeEntry(raw);
@@ -215,14 +217,16 @@ export class LoadRunner<A> {
     if (cache.settings.debug) {
       // The whole call (reads, claim, load), not only the loader: what the caller waited for.
       const callMs = job.startedAt === undefined ? durationMs : performance.now() - job.startedAt;
-      cache.debug(`[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`);
+      cache.diagnostics.debug(
+        `[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`,
+      );
     }
     let encoded: Encoded;
     try {
       encoded = cache.codec.serialize(negative ? value.value : value, this.#what);
     } catch (error) {
       cache.metrics.count("cache.error", this.#what);
-      cache.warnOnce(
+      cache.diagnostics.warnOnce(
         `serialize:${this.#what}`,
         `${(error as Error).message}; results are returned but not cached`,
       );
@@ -291,13 +295,13 @@ function replacedEntry(
   const state = observed ??
     (claimed.found !== undefined && claimed.versions && [claimed.found, ...claimed.versions]);
   const raw = state ? state[0] : undefined;
-  if (!raw || isLoadingMarker(raw) || cache.hasPendingInvalidation(keys)) return undefined;
+  if (!raw || isLoadingMarker(raw) || cache.invalidation.isPending(keys)) return undefined;
   const entry = decodeEntry(raw);
   if (!entry) return undefined;
   // With added tags (`prior`, this entry's), their versions are those the claim read before the load.
   const current = prior.length === 0
     ? state as readonly (string | null)[]
-    : claimed.versions && !cache.hasPendingInvalidation(prior) &&
+    : claimed.versions && !cache.invalidation.isPending(prior) &&
         sameKeys(addedKeysOf(cache, entry, keys), prior)
     ? [raw, ...claimed.versions]
     : undefined;

@@ -35,7 +35,7 @@ export async function tryLock(
 ): Promise<HeldLock | undefined | "unavailable"> {
   const lock = { key, token: tokenFor(cache.store) };
   try {
-    const [taken] = await cache.run(
+    const [taken] = await cache.guarded.run(
       "lock",
       (signal) => cache.store.setMany([{ key, value: lock.token, ttlMs, ifAbsent: true }], { signal }),
       budget,
@@ -43,7 +43,7 @@ export async function tryLock(
     return taken ? lock : undefined;
   } catch {
     // The request may have reached the store after we gave up: nobody would hold that lock.
-    cache.background(releaseWhenAnswered(cache, lock, ttlMs));
+    cache.work.add(releaseWhenAnswered(cache, lock, ttlMs));
     return "unavailable";
   }
 }
@@ -51,7 +51,10 @@ export async function tryLock(
 /** Releases a lock if it is still ours (an expired lock may already belong to another process). */
 export async function releaseLock(cache: CacheContext, lock: HeldLock): Promise<void> {
   try {
-    await cache.run("unlock", (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal }));
+    await cache.guarded.run(
+      "unlock",
+      (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal }),
+    );
   } catch {
     await releaseWhenAnswered(cache, lock, cache.settings.deadlineMs * 10);
   }
@@ -62,7 +65,7 @@ async function releaseWhenAnswered(cache: CacheContext, lock: HeldLock, forMs: n
   const until = performance.now() + forMs; // real time: a test clock may stand still
   while (performance.now() < until) {
     try {
-      await cache.run(
+      await cache.guarded.run(
         "unlock",
         (signal) => cache.store.deleteIfStartsWith(lock.key, lock.token, { signal, background: true }),
         undefined,

@@ -95,7 +95,7 @@ export async function getOrSetMany<R>(
     await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
     budget.spend(performance.now() - started); // validations waited for are the call's store time too
   }
-  const mark = cache.invalidationMark;
+  const mark = cache.invalidation.mark;
   await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();
   const toLoad: Item[] = [];
@@ -104,7 +104,7 @@ export async function getOrSetMany<R>(
     if (item.near) {
       cache.metrics.count("cache.hit", what);
       cache.metrics.count("cache.l1.hit", what);
-      if (cache.observed) looked(cache, "hit", item.key, what, started, "l1");
+      if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l1");
       continue;
     }
     const value = item.raws ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy) : NOTHING;
@@ -112,12 +112,12 @@ export async function getOrSetMany<R>(
     else if (value !== NOTHING) {
       item.value = value;
       cache.metrics.count("cache.hit", what);
-      if (cache.observed) looked(cache, "hit", item.key, what, started, "l2");
+      if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l2");
       l1?.keep(item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
-    if (cache.observed) looked(cache, "miss", item.key, what, started);
+    if (cache.diagnostics.observed) looked(cache, "miss", item.key, what, started);
     const running = cache.inflight.get(item.keys[0]);
     if (running?.admits(item.raws, started)) {
       item.flight = running;
@@ -143,7 +143,7 @@ export async function getOrSetMany<R>(
     const result = await item.flight.promise;
     byKey.set(item.key, item.joined ? result.copy() : result.value);
   }));
-  cache.debug(
+  cache.diagnostics.debug(
     `[MANY] keys=${unique.length} hits=${unique.length - toLoad.length} loaded=${toLoad.length} duration_ms=${
       (performance.now() - started).toFixed(1)
     }ms ttl=${ttl}`,
@@ -176,9 +176,9 @@ async function itemFor(
       } must be an array of non-empty strings, current value is ${JSON.stringify(names)}`,
     );
   }
-  const storeKeys = [cache.entryKey(key)];
-  for (const generation of cache.generationKeys) storeKeys.push(generation);
-  for (const tag of names) storeKeys.push(cache.tagKey(tag));
+  const storeKeys = [cache.keys.entryKey(key)];
+  for (const generation of cache.keys.generationKeys) storeKeys.push(generation);
+  for (const tag of names) storeKeys.push(cache.keys.tagKey(tag));
   return { key, keys: await Promise.all(storeKeys) };
 }
 
@@ -202,7 +202,7 @@ async function readAll(cache: CacheContext, items: Item[], budget: Budget): Prom
   const index = keyIndex(items.map((item) => item.keys));
   try {
     const keys = [...index.keys()];
-    const raws = await cache.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
+    const raws = await cache.guarded.run("read", (signal) => cache.store.getMany(keys, { signal }), budget);
     for (const item of items) item.raws = item.keys.map((key) => raws[index.get(key)!]);
   } catch { /* reported by run(): every key loads */ }
 }
@@ -224,11 +224,13 @@ const CORRUPT: unique symbol = Symbol("corrupt");
  */
 async function deleteUnreadable(cache: CacheContext, items: Item[], budget: Budget, what: string) {
   for (const item of items) {
-    cache.reportError(`unreadable entry for ${what} at key ${item.key}: treated as a miss and deleted`);
+    cache.diagnostics.reportError(
+      `unreadable entry for ${what} at key ${item.key}: treated as a miss and deleted`,
+    );
   }
   try {
     const keys = items.map((item) => item.keys[0]);
-    await cache.run("delete", (signal) => cache.store.deleteMany(keys, { signal }), budget);
+    await cache.guarded.run("delete", (signal) => cache.store.deleteMany(keys, { signal }), budget);
     for (const item of items) item.raws![0] = null;
   } catch { /* reported by run(); their loads claim nothing and do not store */ }
 }
@@ -252,7 +254,7 @@ function validValue(
   const judged = verdict(
     entry,
     entry ? compareVersions(entry.versions, raws) : "invalid",
-    cache.hasPendingInvalidation(keys, mark),
+    cache.invalidation.isPending(keys, mark),
     now,
     false,
     false,
@@ -316,7 +318,7 @@ async function loadMissing<R>(
         encoded = cache.codec.serialize(negative ? value.value : value, what);
       } catch (error) {
         cache.metrics.count("cache.error", what);
-        cache.warnOnce(
+        cache.diagnostics.warnOnce(
           `serialize:${what}`,
           `${(error as Error).message}; results are returned but not cached`,
         );
@@ -395,5 +397,5 @@ function looked(
   started: number,
   tier?: "l1" | "l2",
 ): void {
-  cache.emit({ type, key, function: what, tier, durationMs: performance.now() - started });
+  cache.diagnostics.emit({ type, key, function: what, tier, durationMs: performance.now() - started });
 }

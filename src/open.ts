@@ -273,7 +273,7 @@ export async function openCache(
     store.ready && settledWithin(store.ready(), deadlineMs),
     next.l1 && settledWithin(next.l1.pushReady, deadlineMs),
   ]);
-  if (typeof ready === "string") next.unreachableAtStart(ready);
+  if (typeof ready === "string") next.guarded.unreachableAtStart(ready);
   metrics.detailed = options.metrics ?? envFlag("CACHE_METRICS", env);
   const describe = `[INIT] store=${store.name} namespace=${prefix}:${version}${
     url ? ` url=${redactUrl(url)}` : ""

@@ -126,7 +126,7 @@ export function createReader<A, R>(
   }
   const tags = compileTags(options.tags, what, extraTags);
   if (fn.length > 2) {
-    resolve().warnOnce(
+    resolve().diagnostics.warnOnce(
       `params:${what}`,
       `${what} declares ${fn.length} parameters: cached functions take one object argument, so that keys stay stable (the second is the loader's context)`,
     );

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { ReadBatch } from "./read_batch.ts";
-import type { CacheContext } from "./context.ts";
+import type { BatchCache } from "./read_batch.ts";
 
 /** A batch over a plain map, counting the store reads it makes. */
 function batchOver(data: Record<string, string>) {
   const reads: string[][] = [];
-  const cache = { run: (_op: string, call: () => Promise<unknown>) => call() } as unknown as CacheContext;
+  const cache = { run: (_op: string, call: () => Promise<unknown>) => call() } as unknown as BatchCache;
   const batch = new ReadBatch(cache, (keys) => {
     reads.push([...keys]);
     return Promise.resolve(keys.map((key) => data[key] ?? null));

@@ -64,11 +64,14 @@ export function peekRemembered<T>(
 }
 
 /** What a read plan needs from its cache: the key spaces, the store's size, where skipped tags are reported. */
-export interface KeySpaces extends TagWarnings {
+export interface KeySpaces {
   readonly store: Pick<CacheStore, "capabilities">;
-  readonly generationKeys: readonly string[];
-  entryKey(logical: string): string | Promise<string>;
-  tagKey(tag: string): string | Promise<string>;
+  readonly keys: {
+    readonly generationKeys: readonly string[];
+    entryKey(logical: string): string | Promise<string>;
+    tagKey(tag: string): string | Promise<string>;
+  };
+  readonly diagnostics: TagWarnings;
 }
 
 /** The keys of one cached function's calls. */
@@ -109,13 +112,14 @@ export class ReadKeys<A> {
     const memo = this.#memoFor(cache, arg);
     if (memo) return memo; // shared by every call with this value: plans are read, never changed
     const logical = this.logicalKey(arg);
-    const tagList = renderTags(this.#tags, arg, this.#what, cache);
+    const tagList = renderTags(this.#tags, arg, this.#what, cache.diagnostics);
     // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
-    const keys: (string | Promise<string>)[] = [cache.entryKey(logical)];
+    const spaces = cache.keys;
+    const keys: (string | Promise<string>)[] = [spaces.entryKey(logical)];
     let pending = typeof keys[0] !== "string";
-    for (const generation of cache.generationKeys) keys.push(generation);
+    for (const generation of spaces.generationKeys) keys.push(generation);
     for (const tag of tagList) {
-      const key = cache.tagKey(tag);
+      const key = spaces.tagKey(tag);
       if (typeof key !== "string") pending = true;
       keys.push(key);
     }

@@ -1,20 +1,22 @@
 import assert from "node:assert/strict";
-import { ReadKeys, type ReadPlan } from "./read_keys.ts";
+import { type KeySpaces, ReadKeys, type ReadPlan } from "./read_keys.ts";
 import { compileTemplate } from "./keys.ts";
 import { compileTags } from "./tags.ts";
 import { encodeEntry } from "./entry.ts";
 import { entryMeta } from "../tests/_helpers.ts";
-import type { CacheContext } from "./context.ts";
 
 const meta = entryMeta();
 const entryOf = (value: unknown) => encodeEntry(meta, { text: JSON.stringify(value), json: true });
 /** What plans read of a cache: its key names and its store's bound. */
-const cache = {
-  entryKey: (logical: string) => `e:${logical}`,
-  tagKey: (tag: string) => `t:${tag}`,
-  generationKeys: ["g"],
-  store: { capabilities: {} },
-} as unknown as CacheContext;
+const cache: KeySpaces = {
+  keys: {
+    entryKey: (logical: string) => `e:${logical}`,
+    tagKey: (tag: string) => `t:${tag}`,
+    generationKeys: ["g"],
+  },
+  store: { capabilities: {} } as KeySpaces["store"],
+  diagnostics: { warnOnce() {} },
+};
 const readKeys = () =>
   new ReadKeys<{ id: number }>(
     "fn",

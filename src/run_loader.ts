@@ -17,17 +17,19 @@ export async function runLoader<T>(
   const started = performance.now();
   const run = async () => await load();
   try {
-    const telemetry = cache.telemetry;
+    const telemetry = cache.diagnostics.telemetry;
     const value =
       await (telemetry ? telemetry.span("cache.load", { "cache.function": what }, false, run) : run());
     const durationMs = performance.now() - started;
-    if (cache.observed) cache.emit({ type: "load", ...about, function: what, durationMs });
+    if (cache.diagnostics.observed) {
+      cache.diagnostics.emit({ type: "load", ...about, function: what, durationMs });
+    }
     return { value, durationMs };
   } catch (error) {
-    if (cache.observed) {
+    if (cache.diagnostics.observed) {
       const event = { ...about, function: what, durationMs: performance.now() - started, error };
-      cache.emit({ type: "load", ...event });
-      cache.emit({ type: "error", ...event });
+      cache.diagnostics.emit({ type: "load", ...event });
+      cache.diagnostics.emit({ type: "error", ...event });
     }
     throw error;
   }

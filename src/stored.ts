@@ -24,7 +24,7 @@ export interface Stored {
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
 export async function readStored(cache: CacheContext, key: string): Promise<Stored | undefined> {
   try {
-    const entryKey = await cache.entryKey(key);
+    const entryKey = await cache.keys.entryKey(key);
     const { near } = cache;
     const since = near.dated ? cache.settings.clock.now() : 0;
     const held = findHeld(near, entryKey, since);
@@ -40,18 +40,18 @@ export async function readStored(cache: CacheContext, key: string): Promise<Stor
       if (found) return found;
     }
     const { store } = cache;
-    const mark = cache.invalidationMark;
+    const mark = cache.invalidation.mark;
     let raw: string | null = null, entry: Entry | undefined;
     if (store.peekDerived) entry = store.peekDerived(entryKey, undefined, sharedEntry) ?? undefined;
     else {
-      [raw] = await cache.run("read", (signal) => store.getMany([entryKey], { signal }), budget);
+      [raw] = await cache.guarded.run("read", (signal) => store.getMany([entryKey], { signal }), budget);
       entry = decoded(raw);
     }
     const now = cache.settings.clock.now();
     const keys = entry && candidate(cache, entryKey, entry, mark, now);
     if (!keys) return undefined;
     const versions = keys.length > 1
-      ? await cache.run("read", (signal) => store.getMany(keys.slice(1), { signal }), budget)
+      ? await cache.guarded.run("read", (signal) => store.getMany(keys.slice(1), { signal }), budget)
       : [];
     return settled(cache, entry!, keys, now, raw, versions, 0, since);
   } catch {
@@ -69,7 +69,7 @@ export async function readStoredMany(
 ): Promise<(Stored | undefined)[]> {
   const found: (Stored | undefined)[] = keys.map(() => undefined);
   try {
-    const entryKeys = await Promise.all(keys.map((key) => cache.entryKey(key)));
+    const entryKeys = await Promise.all(keys.map((key) => cache.keys.entryKey(key)));
     const { near } = cache;
     const since = near.dated ? cache.settings.clock.now() : 0;
     const budget = budgetOf(cache);
@@ -145,9 +145,9 @@ function candidate(
   const { dependencies } = entry;
   const keys = new Array<string>(dependencies.length + 1);
   keys[0] = entryKey;
-  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.root + dependencies[i];
+  for (let i = 0; i < dependencies.length; i++) keys[i + 1] = cache.keys.root + dependencies[i];
   // `get` promises a fresh value (no grace). Its versions are judged in the second half.
-  return isFresh(entry, true, cache.hasPendingInvalidation(keys, mark), now) ? keys : undefined;
+  return isFresh(entry, true, cache.invalidation.isPending(keys, mark), now) ? keys : undefined;
 }
 
 /**
@@ -187,11 +187,11 @@ async function fromStore(
   budget: Budget | undefined,
 ): Promise<void> {
   const { store } = cache;
-  const mark = cache.invalidationMark;
+  const mark = cache.invalidation.mark;
   let raws: (string | null)[] | undefined;
   if (!store.peekDerived) {
     const wanted = at.map((i) => entryKeys[i]);
-    raws = await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget);
+    raws = await cache.guarded.run("read", (signal) => store.getMany(wanted, { signal }), budget);
   }
   const now = cache.settings.clock.now(); // one moment for the batch's verdicts
   const candidates: Candidate[] = [];
@@ -207,7 +207,7 @@ async function fromStore(
   if (candidates.length === 0) return;
   const wanted = [...index.keys()];
   const versions = wanted.length > 0
-    ? await cache.run("read", (signal) => store.getMany(wanted, { signal }), budget)
+    ? await cache.guarded.run("read", (signal) => store.getMany(wanted, { signal }), budget)
     : [];
   for (const { at, entry, raw, keys } of candidates) {
     const current = keys.map((key, k) => k === 0 ? null : versions[index.get(key)!]);

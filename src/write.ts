@@ -137,7 +137,7 @@ export function createWriter<A, R>(
     throw new TypeError(`Cannot wrap ${what}: recache must be an array of recache(reader) specs`);
   }
   if (fn.length > 1) {
-    resolve().warnOnce(
+    resolve().diagnostics.warnOnce(
       `params:${what}`,
       `${what} declares ${fn.length} parameters: cached functions take one object argument, so that tags stay stable`,
     );
@@ -147,16 +147,16 @@ export function createWriter<A, R>(
     if (call !== undefined) checkOptionNames(call, WRITE_CALL_OPTION_NAMES, `Cannot call ${what}`);
     const cache = resolve();
     // Before the write runs: a write whose invalidation or recache cannot be handled must not happen at all.
-    const tagList = renderTags(tags, arg as A, what, cache, true);
-    const waitUntil = cache.waitUntilOf(call?.waitUntil);
+    const tagList = renderTags(tags, arg as A, what, cache.diagnostics, true);
+    const waitUntil = cache.work.waitUntilOf(call?.waitUntil);
     let result: Awaited<R>;
     try {
       result = await Reflect.apply(fn, this, [arg]);
     } catch (error) {
-      await cache.invalidate(tagList);
+      await cache.invalidation.tags(tagList);
       throw error;
     }
-    await cache.invalidate(tagList);
+    await cache.invalidation.tags(tagList);
     await recacheAll(cache, specs, arg as A, waitUntil);
     return result;
   };
@@ -173,7 +173,7 @@ export async function recacheAll<A>(
 ): Promise<void> {
   if (specs.length === 0) return;
   const warming = Promise.all(specs.map((spec) => warm(cache, spec, arg)));
-  if (waitUntil) cache.background(warming, waitUntil);
+  if (waitUntil) cache.work.add(warming, waitUntil);
   else await warming;
 }
 
@@ -187,9 +187,9 @@ async function warm<A>(cache: CacheContext, spec: RecacheSpec<A>, arg: A): Promi
     const ms = performance.now() - started;
     cache.metrics.count("cache.warm.count", name);
     cache.metrics.time("cache.warm.ms", ms, name);
-    cache.debug(`[WARM] key=${name} duration_ms=${ms.toFixed(1)}ms params=${safeJson(params)}`);
+    cache.diagnostics.debug(`[WARM] key=${name} duration_ms=${ms.toFixed(1)}ms params=${safeJson(params)}`);
   } catch (error) {
-    cache.reportError(`recache of ${name} failed: ${(error as Error)?.message ?? error}`);
+    cache.diagnostics.reportError(`recache of ${name} failed: ${(error as Error)?.message ?? error}`);
   }
 }
 

@@ -72,6 +72,6 @@ export function invalidateOnWrite(options: InvalidateOnWriteOptions): HonoMiddle
       : templates.map((t) => renderTemplate(t, fields, name));
     await cache.invalidateTags(tags);
     const context = cache[CONTEXT]();
-    await recacheAll(context, options.recache ?? [], fields, context.waitUntilOf(executionCtxOf(c)));
+    await recacheAll(context, options.recache ?? [], fields, context.work.waitUntilOf(executionCtxOf(c)));
   };
 }

@@ -45,7 +45,7 @@ export class L1Tier implements NearTier {
     // Push, where the store has it: other instances' invalidations arrive sooner than the bound.
     const unavailable = () => void cache.metrics.count("cache.l1.push.unavailable");
     this.#push = store.subscribe?.(
-      cache.invalidationChannel,
+      cache.keys.invalidationChannel,
       (keys) => this.#pushed(keys),
       (connected) => connected || unavailable(),
     ).catch(() => void unavailable());
@@ -54,7 +54,7 @@ export class L1Tier implements NearTier {
   /** Another instance invalidated `keys`: forgotten here, and entries vouched for before are refused. */
   #pushed(keys: readonly string[]): void {
     this.#cache.metrics.count("cache.l1.push", undefined, keys.length);
-    this.#cache.debug(`[L1-PUSH] keys=${keys.length}`);
+    this.#cache.diagnostics.debug(`[L1-PUSH] keys=${keys.length}`);
     this.forget(keys);
   }
 
@@ -155,7 +155,7 @@ export class L1Tier implements NearTier {
   }
 
   #suspect(kept: Kept, keys: readonly string[]): boolean {
-    if (!this.#log.since(keys, kept.validatedAt) && !this.#cache.hasPendingInvalidation(keys)) return false;
+    if (!this.#log.since(keys, kept.validatedAt) && !this.#cache.invalidation.isPending(keys)) return false;
     this.#store.deleteMany([keys[0]]);
     return true;
   }

@@ -32,14 +32,15 @@ const HEAD_LENGTH = 64;
  * What an L1 needs from its cache (the cache's context, declared here so L1 sits below it): the store and its
  * guarded calls, the clock, metrics and debug log, and the invalidations this process has not delivered yet.
  */
-export interface L1Host extends BatchCache {
+export interface L1Host {
   readonly store: CacheStore;
+  /** The store's guarded calls, which L1's validations share. */
+  readonly guarded: BatchCache;
   readonly settings: { readonly clock: Clock };
   readonly metrics: Pick<MetricsRegistry, "count">;
-  readonly namespace: string;
-  readonly invalidationChannel: string;
-  debug(line: string): void;
-  hasPendingInvalidation(keys: readonly string[]): boolean;
+  readonly keys: { readonly namespace: string; readonly invalidationChannel: string };
+  readonly diagnostics: { debug(line: string): void };
+  readonly invalidation: { isPending(keys: readonly string[]): boolean };
 }
 
 /** Validates one L1's entries against its cache's store. */
@@ -67,9 +68,9 @@ export class Validator {
     const heads: BatchRead = store.getHeads
       ? (keys, signal) => store.getHeads!(keys, HEAD_LENGTH, { signal })
       : (keys, signal) => store.getMany(keys, { signal });
-    this.#urgent = new ReadBatch(cache, heads, "validate");
+    this.#urgent = new ReadBatch(cache.guarded, heads, "validate");
     this.#gathered = new ReadBatch(
-      cache,
+      cache.guarded,
       heads,
       "validate",
       settings.maxStaleMs * (1 - EARLY_VALIDATION) / 5,
@@ -135,7 +136,7 @@ export class Validator {
     const pending = this.#log.since(keys, issuedAt);
     if (verdict(kept.entry, versions, pending, issuedAt, false, false) !== "fresh") {
       this.#held.deleteMany([keys[0]]);
-      this.#cache.debug(`[L1-INVALID] key=${keys[0].slice(this.#cache.namespace.length)}`);
+      this.#cache.diagnostics.debug(`[L1-INVALID] key=${keys[0].slice(this.#cache.keys.namespace.length)}`);
       return undefined;
     }
     if (issuedAt > kept.validatedAt) this.dated(keys[0], kept, issuedAt);
