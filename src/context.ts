@@ -13,7 +13,7 @@ import { MetricsRegistry } from "./metrics.ts";
 import { CacheEvents } from "./events.ts";
 import type { Telemetry } from "./telemetry/otel.ts";
 import { InvalidationQueue, type Undelivered } from "./invalidation_queue.ts";
-import type { Flight } from "./flight.ts";
+import { Flights } from "./engine/flights.ts";
 import { settledWithin } from "./timers.ts";
 import { namedTtl, type Ttl } from "./ttl.ts";
 import { Codec } from "./codec.ts";
@@ -67,7 +67,7 @@ export class CacheContext {
   /** This namespace's invalidations (the queue behind them is shared with child namespaces). */
   readonly invalidation: Invalidation;
   /** Shared by a cache and its child namespaces (keys are distinct): a clear of a parent drops its children's. */
-  readonly inflight: Map<string, Flight>;
+  readonly inflight: Flights;
   /** Entry key → time before which a failed background refresh is not retried (bounded by the reader). */
   readonly refreshBackoff: Map<string, number>;
   /** Lookups of this tick, read together. */
@@ -119,7 +119,7 @@ export class CacheContext {
       this.guarded = new GuardedStore(this.store, this.diagnostics, settings);
       this.work = new BackgroundWork(settings.waitUntil, (message) => this.diagnostics.reportError(message));
       this.codec = new Codec(settings.types);
-      this.inflight = new Map();
+      this.inflight = new Flights();
       this.refreshBackoff = new Map();
       this.#namedTtls = new Map();
       this.#queue = this.#makeQueue();

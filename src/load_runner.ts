@@ -46,11 +46,7 @@ export class LoadRunner<A> {
     const { cache, keys } = job;
     const flight = new Flight(keys.slice(1));
     flight.promise = this.#lockedLoad(job, flight, observed, cause);
-    cache.inflight.set(keys[0], flight);
-    const release = () => {
-      if (cache.inflight.get(keys[0]) === flight) cache.inflight.delete(keys[0]);
-    };
-    flight.promise.then(release, release);
+    cache.inflight.add(keys[0], flight);
     return flight;
   }
 

@@ -279,15 +279,10 @@ async function loadMissing<R>(
     let settle!: { resolve: (r: LoadResult) => void; reject: (e: unknown) => void };
     flight.promise = new Promise<LoadResult>((resolve, reject) => settle = { resolve, reject });
     flight.promise.catch(() => {}); // awaited by the callers; a rejection is theirs
-    cache.inflight.set(item.keys[0], flight);
+    cache.inflight.add(item.keys[0], flight);
     item.flight = flight;
     return settle;
   });
-  const done = () => {
-    for (const item of items) {
-      if (cache.inflight.get(item.keys[0]) === item.flight) cache.inflight.delete(item.keys[0]);
-    }
-  };
   try {
     const claims = await claimMany(
       cache,
@@ -340,8 +335,6 @@ async function loadMissing<R>(
   } catch (error) {
     for (const settle of settlers) settle.reject(error);
     throw error;
-  } finally {
-    done();
   }
 }
 

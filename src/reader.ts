@@ -307,7 +307,7 @@ export class Reader<A, R> {
       const timer = setTimeout(() => {
         job.cache.work.add(flight.promise, job.waitUntil); // the load goes on and stores its value
         // ...but later callers start their own: a load that never settles must not hold the key forever.
-        if (job.cache.inflight.get(job.keys[0]) === flight) job.cache.inflight.delete(job.keys[0]);
+        job.cache.inflight.release(job.keys[0], flight);
         reject(new CacheTimeoutError(this.#what, limit));
       }, limit);
       result.then(

@@ -13,6 +13,7 @@ import { tokenFor } from "../token.ts";
 import { Budget } from "../deadline.ts";
 import type { InvalidationQueue } from "../invalidation_queue.ts";
 import type { Flight } from "../flight.ts";
+import type { Flights } from "./flights.ts";
 import type { KeySpace } from "./key_space.ts";
 import type { GuardedStore } from "./guarded_store.ts";
 import type { Diagnostics } from "./diagnostics.ts";
@@ -39,7 +40,7 @@ export interface InvalidationParts {
   readonly background: BackgroundWork;
   readonly queue: InvalidationQueue;
   /** The loads in progress (shared by a cache and its namespaces). */
-  readonly inflight: Map<string, Flight>;
+  readonly inflight: Flights;
   readonly l1?: Forgetting;
   readonly deadlineMs: number;
   readonly tagTtlMs: number;
@@ -117,7 +118,7 @@ export class Invalidation {
       if (diagnostics.observed) {
         diagnostics.emit({ type: "invalidate", keys: entryKeys.map((key) => space.logicalKey(key)) });
       }
-      for (const key of entryKeys) drop(inflight, key);
+      for (const key of entryKeys) inflight.drop(key);
       return this.#invalidateKeys(entryKeys, budget);
     });
   }
@@ -149,7 +150,7 @@ export class Invalidation {
         `Cannot clear ${prefix}: the ${this.#store.name} store can neither scan nor be cleared`,
       );
     }
-    for (const entryKey of [...inflight.keys()]) if (entryKey.startsWith(prefix)) drop(inflight, entryKey);
+    inflight.dropWhere((entryKey) => entryKey.startsWith(prefix));
     const keys = (await this.#store.scan(prefix)).filter((key) => !space.isLockKey(key));
     await this.#store.deleteMany(keys);
     return { delivered: true, landed: Promise.resolve() };
@@ -207,8 +208,7 @@ export class Invalidation {
 
   /** Loads that `overtaken` says an invalidation overtook: nobody joins them, and they do not store. */
   #dropWhere(overtaken: (flight: Flight) => boolean): void {
-    const inflight = this.#parts.inflight;
-    for (const [entryKey, flight] of inflight) if (overtaken(flight)) drop(inflight, entryKey);
+    this.#parts.inflight.dropWhere((_, flight) => overtaken(flight));
   }
 
   async #invalidateKeys(keys: readonly string[], budget: Budget): Promise<InvalidationResult> {
@@ -235,10 +235,4 @@ export class Invalidation {
     const channel = this.#parts.keys.invalidationChannel;
     this.#parts.background.add(landed.then(() => publish.call(store, channel, keys)).catch(() => {}));
   }
-}
-
-/** An invalidation overtook the load of `entryKey`: nobody joins it, and it does not store. */
-function drop(inflight: Map<string, Flight>, entryKey: string): void {
-  inflight.get(entryKey)?.drop();
-  inflight.delete(entryKey);
 }
