@@ -21,6 +21,7 @@ import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { compareVersions } from "./versions.ts";
 import { verdict } from "./verdict.ts";
+import { deleteUnreadable } from "./read/unreadable.ts";
 import type { L1Tier } from "./l1/tier.ts";
 import type { StoreWrite } from "./store.ts";
 
@@ -124,7 +125,10 @@ export async function getOrSetMany<R>(
       item.joined = true;
     } else toLoad.push(item);
   }
-  if (unreadable.length > 0) await deleteUnreadable(cache, unreadable, budget, what);
+  if (unreadable.length > 0) {
+    const items = unreadable.map((item) => ({ logical: item.key, keys: item.keys, raws: item.raws }));
+    await deleteUnreadable(cache, what, items, budget);
+  }
   if (toLoad.length > 0) {
     await loadMissing(
       cache,
@@ -216,24 +220,6 @@ function keyIndex(lists: readonly (readonly string[])[]): Map<string, number> {
 
 /** An entry that did not decode: a miss, reported and deleted so that its load can claim the key. */
 const CORRUPT: unique symbol = Symbol("corrupt");
-
-/**
- * Stored values we cannot read, as a cached function's lookup treats them: counted (never as an outage),
- * deleted in one request, then loaded afresh (their raws then record the keys as empty, so the load claims
- * them; left in place, every call would load and none could store).
- */
-async function deleteUnreadable(cache: CacheContext, items: Item[], budget: Budget, what: string) {
-  for (const item of items) {
-    cache.diagnostics.reportError(
-      `unreadable entry for ${what} at key ${item.key}: treated as a miss and deleted`,
-    );
-  }
-  try {
-    const keys = items.map((item) => item.keys[0]);
-    await cache.guarded.run("delete", (signal) => cache.store.deleteMany(keys, { signal }), budget);
-    for (const item of items) item.raws![0] = null;
-  } catch { /* reported by run(); their loads claim nothing and do not store */ }
-}
 
 /**
  * The value of the fresh entry read in `raws` (entry, then versions), `NOTHING` (a miss), or `CORRUPT` (a

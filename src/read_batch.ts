@@ -9,6 +9,8 @@
 
 import type { CacheStore } from "./store.ts";
 import { unref } from "./timers.ts";
+import type { Budget } from "./deadline.ts";
+import { StoreError } from "./errors.ts";
 
 interface Group {
   readonly keys: readonly string[];
@@ -29,7 +31,7 @@ export type BatchRead = (keys: readonly string[], signal?: AbortSignal) => Promi
 
 /** What a batch needs from its cache: the store, and its guarded call (deadline, breaker). */
 export interface BatchCache {
-  readonly store: Pick<CacheStore, "getMany">;
+  readonly store: Pick<CacheStore, "getMany" | "name">;
   run<T>(op: string, call: (signal?: AbortSignal) => Promise<T>): Promise<T>;
 }
 
@@ -56,6 +58,18 @@ export class ReadBatch {
     this.#read = read ?? ((keys, signal) => cache.store.getMany(keys, { signal }));
     this.#op = op;
     this.#delayMs = delayMs;
+  }
+
+  /** {@linkcode read}, waited for only as long as `budget` has left (the read goes on for the others). */
+  readWithin(keys: readonly string[], budget: Budget): Promise<(string | null)[]> {
+    return budget.within(
+      () => this.read(keys),
+      () =>
+        new StoreError(
+          this.#cache.store.name,
+          `${this.#op} got no answer within what was left of the call's deadline`,
+        ),
+    );
   }
 
   /** What the store holds at `keys` (one read per tick for all callers). */

@@ -18,7 +18,6 @@ import { NOTHING } from "./entry_value.ts";
 import { verdict } from "./verdict.ts";
 import { CALL_OPTION_NAMES, type CallOptions, type Loader, type ReadOptions } from "./read_options.ts";
 import { checkOptionNames } from "./option_names.ts";
-import { CacheTimeoutError, StoreError } from "./errors.ts";
 import type { Job } from "./read_job.ts";
 import { LoadRunner } from "./load_runner.ts";
 import { describeIssues, validateLoaded, validateStored } from "./schema.ts";
@@ -28,6 +27,8 @@ import { Serving } from "./read/serving.ts";
 import { Refresher } from "./read/refresh.ts";
 import { Due, type NearFound, type NearTier, Peeked } from "./near_tier.ts";
 import { answer } from "./read/call_answer.ts";
+import { waitForLoad } from "./read/load_wait.ts";
+import { deleteUnreadable } from "./read/unreadable.ts";
 
 /** A call past its first step: what it was called with, and the near tier it asked. */
 interface Started<A> {
@@ -223,7 +224,7 @@ export class Reader<A, R> {
     if (!raws) {
       try {
         // Shared with the lookups of this tick; a call that already spent part of its deadline waits the rest.
-        raws = await (budget ? readWithin(cache, keys, budget) : cache.reads.read(keys));
+        raws = await (budget ? cache.reads.readWithin(keys, budget) : cache.reads.read(keys));
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
     if (!raws) {
@@ -270,7 +271,7 @@ export class Reader<A, R> {
       cause = rejected
         ? "schema_rejected"
         : servable || judged === "corrupt"
-        ? await this.#corrupt(job, raws)
+        ? (await deleteUnreadable(cache, this.#what, [{ logical: job.logical, keys, raws }]), "corrupt")
         : judged;
     }
     cache.metrics.count("cache.miss", this.#what);
@@ -293,55 +294,6 @@ export class Reader<A, R> {
 
   /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
   #bounded(job: Job<A>, flight: Flight, joined: boolean): Promise<R> {
-    const result = flight.promise.then((r) => {
-      if (job.onResult) {
-        const now = job.cache.settings.clock.now();
-        // The stored entry's own expiry (jittered by smoothExpiry), so headers match what later hits say.
-        job.onResult({ status: "miss", createdAt: now, freshUntil: r.freshUntil ?? now + job.ttl * 1000 });
-      }
-      return (joined ? this.#serving.copyOf(r) : r.value) as R;
-    });
-    const limit = this.#options.hardTimeoutMs;
-    if (limit === undefined) return result;
-    return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        job.cache.work.add(flight.promise, job.waitUntil); // the load goes on and stores its value
-        // ...but later callers start their own: a load that never settles must not hold the key forever.
-        job.cache.inflight.release(job.keys[0], flight);
-        reject(new CacheTimeoutError(this.#what, limit));
-      }, limit);
-      result.then(
-        (value) => (clearTimeout(timer), resolve(value)),
-        (error) => (clearTimeout(timer), reject(error)),
-      );
-    });
+    return waitForLoad(job, flight, joined, this.#serving, this.#options.hardTimeoutMs);
   }
-
-  /**
-   * A stored value we cannot read: counted (never as an outage), deleted, then loaded afresh (`raws` then
-   * records the key as empty, so the load claims it).
-   */
-  async #corrupt(job: Job<A>, raws: (string | null)[]): Promise<string> {
-    const { cache, keys } = job;
-    cache.diagnostics.reportError(
-      `unreadable entry for ${this.#what} at key ${job.logical}: treated as a miss and deleted`,
-    );
-    try {
-      await cache.guarded.run("delete", (signal) => cache.store.deleteMany([keys[0]], { signal }));
-      raws[0] = null;
-    } catch { /* reported by run(); the load claims nothing and does not store */ }
-    return "corrupt";
-  }
-}
-
-/** The tick's shared read, waited for only as long as the call's deadline has left. */
-function readWithin(
-  cache: CacheContext,
-  keys: readonly string[],
-  budget: Budget,
-): Promise<(string | null)[]> {
-  return budget.within(
-    () => cache.reads.read(keys),
-    () => new StoreError(cache.store.name, "read got no answer within what was left of the call's deadline"),
-  );
 }

@@ -1,0 +1,43 @@
+/**
+ * A caller waiting for a load: its own copy when it joined another caller's load, the miss reported through
+ * `onResult` with the stored entry's own expiry, and `hardTimeoutMs`, past which the caller gets a
+ * `CacheTimeoutError` while the load goes on and stores its value (later callers start their own).
+ *
+ * @module
+ */
+
+import type { Flight } from "../flight.ts";
+import type { Job } from "../read_job.ts";
+import { CacheTimeoutError } from "../errors.ts";
+import type { Serving } from "./serving.ts";
+
+/** Waits for `flight`'s value, within `hardTimeoutMs` when set; `joined`: the caller joined another's load. */
+export function waitForLoad<A, R>(
+  job: Job<A>,
+  flight: Flight,
+  joined: boolean,
+  serving: Serving,
+  hardTimeoutMs: number | undefined,
+): Promise<R> {
+  const result = flight.promise.then((r) => {
+    if (job.onResult) {
+      const now = job.cache.settings.clock.now();
+      // The stored entry's own expiry (jittered by smoothExpiry), so headers match what later hits say.
+      job.onResult({ status: "miss", createdAt: now, freshUntil: r.freshUntil ?? now + job.ttl * 1000 });
+    }
+    return (joined ? serving.copyOf(r) : r.value) as R;
+  });
+  if (hardTimeoutMs === undefined) return result;
+  return new Promise<R>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      job.cache.work.add(flight.promise, job.waitUntil); // the load goes on and stores its value
+      // ...but later callers start their own: a load that never settles must not hold the key forever.
+      job.cache.inflight.release(job.keys[0], flight);
+      reject(new CacheTimeoutError(serving.what, hardTimeoutMs));
+    }, hardTimeoutMs);
+    result.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error) => (clearTimeout(timer), reject(error)),
+    );
+  });
+}
