@@ -603,8 +603,9 @@ export class CacheContext {
    * Makes every entry of this namespace and of the namespaces under it a miss, in every process sharing the
    * store. Remote stores: one delete of the namespace's generation key, which all those entries were stored
    * under (O(1) whatever their number), queued and retried like a tag invalidation. In-process stores (which
-   * read no generation, so that a hit costs no extra lookup): the namespace's keys are deleted. Either way a
-   * load in flight does not store, and nobody joins it afterwards.
+   * read no generation, so that a hit costs no extra lookup): the store's `clearScope`, which drops the entries
+   * lazily, else a scan and delete of the namespace's keys. Either way a load in flight does not store, and
+   * nobody joins it afterwards.
    */
   clear(): Promise<InvalidationResult> {
     this.metrics.count("cache.clear");
@@ -619,14 +620,17 @@ export class CacheContext {
 
   async #clearInProcess(): Promise<InvalidationResult> {
     const prefix = this.namespace;
-    if (!this.store.scan) {
+    if (!this.store.clearScope && !this.store.scan) {
       throw new TypeError(
         `Cannot clear ${prefix}: the ${this.store.name} store can neither scan nor be cleared`,
       );
     }
     for (const entryKey of this.inflight.keys()) if (entryKey.startsWith(prefix)) this.#drop(entryKey);
-    const keys = (await this.store.scan(prefix)).filter((key) => !isLockKey(key, prefix.length));
-    await this.store.deleteMany(keys);
+    if (this.store.clearScope) await this.store.clearScope(prefix); // O(1) in entries: no scan
+    else {
+      const keys = (await this.store.scan!(prefix)).filter((key) => !isLockKey(key, prefix.length));
+      await this.store.deleteMany(keys);
+    }
     return { delivered: true, landed: Promise.resolve() };
   }
 

@@ -84,6 +84,7 @@ export function entryWrite(
       ifStartsWith: guard,
       // For the in-process stores that hold them (a remote store would only be sent them).
       dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
+      scope: cache.namespace,
     },
     freshUntil: meta.freshUntil,
   };

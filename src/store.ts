@@ -44,6 +44,11 @@ export interface StoreWrite {
    * still read as gone: the core then treats this value as invalid.
    */
   readonly dependsOn?: readonly string[];
+  /**
+   * The namespace the key belongs to (a prefix of it; given to in-process stores): a later
+   * {@linkcode CacheStore.clearScope} of it, or of a namespace it lies under, makes the key read as missing.
+   */
+  readonly scope?: string;
 }
 
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
@@ -179,6 +184,12 @@ export interface CacheStore {
    * and passed to another holder). Resolves `true` when it deleted.
    */
   deleteIfStartsWith(key: string, prefix: string, options?: StoreCallOptions): Promise<boolean>;
+  /**
+   * In-process stores: makes every key written with a {@linkcode StoreWrite.scope} that starts with `scope`
+   * read as missing from now on (a later write under it is kept), at a cost that does not grow with the number
+   * of keys (they are dropped lazily). `clear()` then costs no scan; a store without it is scanned.
+   */
+  clearScope?(scope: string): Promise<void>;
   /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
   scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
   /**
