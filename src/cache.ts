@@ -295,7 +295,14 @@ export class Cache {
     return createResource(name, idField, this.#resolve);
   }
 
-  /** Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`. */
+  /**
+   * Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`, this cache's and
+   * its namespaces': a namespace's keys after its path, each name followed by `/` (`users/1`,
+   * `users/admins/7`), so `keys("users/*")` lists the `users` namespace. A key of this cache that itself
+   * starts with a namespace's name and `/` cannot be told from that namespace's: list the namespace
+   * (`namespace("users").keys()`) to be sure. On a remote store, entries made misses by `clear()` are listed
+   * until they expire (diagnostics: the store is scanned, not validated).
+   */
   async keys(pattern = "*"): Promise<string[]> {
     const cache = this.#resolve();
     if (!cache.store.scan) throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
@@ -305,8 +312,13 @@ export class Cache {
       );
     }
     const matches = globMatcher(pattern);
-    const found = await cache.run("scan", (signal) => cache.store.scan!(cache.entryPrefix, { signal }));
-    return found.map((k) => cache.logicalKey(k)).filter(matches).sort();
+    const found = await cache.run("scan", (signal) => cache.store.scan!(cache.namespace, { signal }));
+    const listed: string[] = [];
+    for (const key of found) {
+      const path = listedKey(cache, key);
+      if (path !== undefined && matches(path)) listed.push(path);
+    }
+    return listed.sort();
   }
 
   /**
@@ -393,6 +405,28 @@ function checkKey(key: unknown, action: string, what: "key" | "tags" = "key"): s
     throw new TypeError(`Cannot ${action}: ${rule}, current value is ${JSON.stringify(key)}`);
   }
   return key;
+}
+
+/**
+ * Where a child namespace's keys start, after its parent's: `n:{name}:` (the layout is `CacheContext`'s; names
+ * hold no `:`).
+ */
+const CHILD = "n:";
+
+/**
+ * The path `keys()` lists the stored `key` under (`users/admins/7` for an entry of the namespace
+ * `users/admins`), or `undefined` when the key is not an entry (a tag version, a lock, a generation).
+ */
+function listedKey(cache: CacheContext, key: string): string | undefined {
+  const entry = cache.entryPrefix.slice(cache.namespace.length);
+  let at = cache.namespace.length, path = "";
+  while (key.startsWith(CHILD, at)) {
+    const end = key.indexOf(":", at + CHILD.length);
+    if (end < 0) return undefined;
+    path += key.slice(at + CHILD.length, end) + "/";
+    at = end + 1;
+  }
+  return key.startsWith(entry, at) ? path + key.slice(at + entry.length) : undefined;
 }
 
 /**

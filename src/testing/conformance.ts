@@ -803,6 +803,30 @@ export function testAdapter(
     },
   );
 
+  withInstances(
+    "keys(): a cache lists its namespaces' keys after their path, a namespace its own",
+    async (_c, a, b) => {
+      if (!a.store.scan) return; // a store that cannot list keys
+      const users = a.namespace("users"), admins = users.namespace("admins");
+      await a.set("user:1", 1, { ttl: 60, tags: ["t"] });
+      await users.set("1", 2, { ttl: 60, tags: ["t"] });
+      await admins.set("7", 3, { ttl: 60 });
+      await b.namespace("orders").set("9", 4, { ttl: 60 });
+      await settle();
+      const listed = (cache: Cache, pattern?: string) =>
+        poll(() => cache.keys(pattern), (keys) => keys.length > 0);
+      same(
+        await poll(() => a.keys(), (keys) => keys.length === 4),
+        ["orders/9", "user:1", "users/1", "users/admins/7"],
+        "every namespace's entries, no tag version, lock or generation",
+      );
+      same(await listed(a, "users/*"), ["users/1", "users/admins/7"], "a pattern over the path");
+      same(await listed(a, "user:*"), ["user:1"], "a pattern over this cache's keys");
+      same(await listed(users), ["1", "admins/7"], "a namespace lists its own, and those under it");
+      same(await listed(b.namespace("users").namespace("admins")), ["7"], "from another instance too");
+    },
+  );
+
   withInstances("a namespaced hit takes one store read, its generations with it", async (clock, a) => {
     const { counter, cache } = await countedDeletes(clock, a);
     try {
