@@ -6,7 +6,7 @@
  * @module
  */
 
-import { validateLoaded, validateStored } from "./schema.ts";
+import { describeIssues, type StandardSchemaV1, validateLoaded, validateStored } from "./schema.ts";
 import { LoadContext, type StaleEntry } from "./loader_context.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
@@ -229,12 +229,26 @@ export class LoadRunner<A> {
       return { value: output, copy: () => output };
     }
     const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
-      ? await this.#store(job, claimed, prior, added, encoded, negative, ttl, loadMs, ctx.etag)
+      ? await this.#store(
+        job,
+        claimed,
+        prior,
+        added,
+        encoded,
+        negative,
+        ttl,
+        loadMs,
+        ctx.etag,
+        ctx.kept ? observed?.[0] ?? undefined : undefined,
+      )
       : undefined;
     return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
-  /** Stores a load's entry; `added`: the keys of the tags it added, `prior`: those read before the load. */
+  /**
+   * Stores a load's entry; `added`: the keys of the tags it added, `prior`: those read before the load, `kept`:
+   * the entry read before the load, when its value was kept (`ctx.notModified()`, whose `ctx.stale` it is).
+   */
   async #store(
     job: Job<A>,
     claimed: Claim,
@@ -245,6 +259,7 @@ export class LoadRunner<A> {
     ttl: number,
     loadMs: number,
     etag: string | undefined,
+    kept: string | undefined,
   ): Promise<number | undefined> {
     let keys = job.keys, claim = claimed, servable = true, withAdded = false;
     if (prior.length > 0 || added.length > 0) {
@@ -262,10 +277,10 @@ export class LoadRunner<A> {
       };
       servable = more.servable;
     }
-    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded };
+    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
-    const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
+    const [stored] = await storeEntries(job.cache, this.#what, [entry], job.budget);
     if (!stored) return undefined;
     // L1 and the store change together: an entry that is not served must not leave the one it replaced there.
     if (!servable) return void job.l1?.forget([keys[0]]);
@@ -275,10 +290,39 @@ export class LoadRunner<A> {
 }
 
 /**
+ * A stored value checked by the read's `schema`: its output, or `NOTHING` when it fails (a miss, loaded afresh:
+ * counted as `cache.schema.rejected` and logged at most once per error-log interval).
+ */
+export async function validStored(
+  cache: CacheContext,
+  schema: StandardSchemaV1,
+  value: unknown,
+  what: string,
+  key: string,
+): Promise<unknown> {
+  const result = await validateStored(schema, value);
+  if (!result.issues) return result.value;
+  cache.metrics.count("cache.schema.rejected", what);
+  cache.warnEvery(
+    `schema:${what}`,
+    `a stored value of ${what} (key ${key}) fails its schema (${
+      describeIssues(result.issues)
+    }): treated as a miss and loaded afresh`,
+  );
+  return NOTHING;
+}
+
+/** A joining caller's copy of a load's result: the schema's output, as the loader's caller got. */
+export function joinedCopy(result: LoadResult, schema: StandardSchemaV1 | undefined, what: string): unknown {
+  const copy = result.copy();
+  return schema && !isNegativeCacheResult(copy) ? validateLoaded(schema, copy, what) : copy;
+}
+
+/**
  * The entry `observed` (entry, then versions) held at `keys[0]`, offered to the loader as `ctx.stale` while it is
  * still valid: expired or softly invalidated, never hard-invalidated (its value must not come back).
  */
-function replacedEntry(
+export function replacedEntry(
   cache: CacheContext,
   keys: readonly string[],
   observed: readonly (string | null)[] | undefined,

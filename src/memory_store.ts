@@ -16,7 +16,14 @@
  * @module
  */
 
-import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
+import type {
+  CacheStore,
+  Derivation,
+  StoreCapabilities,
+  StoreRefresh,
+  StoreSlot,
+  StoreWrite,
+} from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
@@ -374,6 +381,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (old?.deps) release(old.deps, false);
     return true;
   };
+  /** A value's ends replaced, its middle kept: a write of the result, when the ends are as expected. */
+  const refresh = (r: StoreRefresh, now: number): boolean => {
+    const old = slots.get(r.key);
+    if (old === undefined || gone(old, now)) return false;
+    const raw = text(old), from = r.ifStartsWith.length, to = raw.length - r.ifEndsWith.length;
+    if (to < from || !raw.startsWith(r.ifStartsWith) || !raw.endsWith(r.ifEndsWith)) return false;
+    const { key, ttlMs, dependsOn, scope } = r;
+    return write({ key, value: r.head + raw.slice(from, to) + r.tail, ttlMs, dependsOn, scope }, now);
+  };
   /**
    * S3-FIFO: evict from the small queue while it holds its share, else from the main queue. The entries are
    * what the two queues hold: not the keys held for them, nor a slot about to be overwritten (already out).
@@ -448,6 +464,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     setMany(writes) {
       const now = clock.now();
       return Promise.resolve(writes.map((w) => write(w, now)));
+    },
+    refreshMany(refreshes) {
+      const now = clock.now();
+      return Promise.resolve(refreshes.map((r) => refresh(r, now)));
     },
     deleteMany(keys) {
       for (const key of keys) {

@@ -309,3 +309,28 @@ Deno.test("memory store: cleared slots are reclaimed by writes and eviction, ahe
     "every live entry kept: the cleared ones went first",
   );
 });
+
+Deno.test("memory store: refreshMany replaces both ends of a value only when they are as expected", async () => {
+  const store = memoryStore();
+  await store.setMany([{ key: "k", value: "[h1|middle|t1]", ttlMs: 60_000 }]);
+  const refresh = {
+    key: "k",
+    ifStartsWith: "[h1|",
+    ifEndsWith: "|t1]",
+    head: "[h2é|",
+    tail: "|t2]",
+    ttlMs: 60_000,
+  };
+  assert.deepEqual(
+    await store.refreshMany!([
+      { ...refresh, ifStartsWith: "[hX|" },
+      { ...refresh, ifEndsWith: "|tX]" },
+      { ...refresh, key: "missing" },
+      { ...refresh, ifStartsWith: "[h1|middle", ifEndsWith: "middle|t1]" }, // the ends overlap
+    ]),
+    [false, false, false, false],
+  );
+  assert.deepEqual(await store.getMany(["k"]), ["[h1|middle|t1]"]);
+  assert.deepEqual(await store.refreshMany!([refresh]), [true]);
+  assert.deepEqual(await store.getMany(["k"]), ["[h2é|middle|t2]"]);
+});

@@ -51,6 +51,30 @@ export interface StoreWrite {
   readonly scope?: string;
 }
 
+/**
+ * A rewrite of both ends of a stored value, its middle kept as stored (an entry kept by `ctx.notModified()`:
+ * new metadata around the same value), so that the value does not travel again. Applied only when the value
+ * starts with `ifStartsWith` and ends with `ifEndsWith` (which `head` and `tail` replace), atomically.
+ */
+export interface StoreRefresh {
+  /** The stored key (namespaced by the core). */
+  readonly key: string;
+  /** What the value must start with (non-empty; it includes the token a conditional write compares). */
+  readonly ifStartsWith: string;
+  /** What the value must end with, after `ifStartsWith`. */
+  readonly ifEndsWith: string;
+  /** Replaces `ifStartsWith`. */
+  readonly head: string;
+  /** Replaces `ifEndsWith`. */
+  readonly tail: string;
+  /** Physical lifetime in milliseconds from now; always > 0. */
+  readonly ttlMs: number;
+  /** As in {@linkcode StoreWrite.dependsOn}. */
+  readonly dependsOn?: readonly string[];
+  /** As in {@linkcode StoreWrite.scope}. */
+  readonly scope?: string;
+}
+
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
 export interface StoreSlot {
   /** A type-level brand only: a slot comes from {@linkcode CacheStore.slotOf}, never from user code. */
@@ -177,6 +201,12 @@ export interface CacheStore {
   uniqueToken?(): string;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
+  /**
+   * Optional: applies the refreshes, each as one atomic step (Redis: a script that sends only the ends);
+   * resolves, per refresh, whether it was applied (`false` when the key is missing or its ends differ). Without
+   * it the core writes the whole value again (`setMany`, conditional on its token).
+   */
+  refreshMany?(refreshes: readonly StoreRefresh[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */
   deleteMany(keys: readonly string[], options?: StoreCallOptions): Promise<void>;
   /**
