@@ -196,7 +196,8 @@ export class Cache {
   /**
    * Values for `keys`, in their order: one batch read for all of them and their tags, one call of `loader`
    * with only the missing keys (values in the same order, or a `Map`), one batch write. Concurrent calls that
-   * overlap share loads.
+   * overlap share loads. The loader's second argument holds each missing key's {@linkcode LoaderContext} (in
+   * the order of `missing`; `addTags` is not available in a batch); `schema` validates as `cacheRead`'s does.
    *
    * @example
    * ```ts
@@ -207,7 +208,8 @@ export class Cache {
    * console.log(users); // [{ key: "user:1" }, { key: "user:2" }]
    * ```
    *
-   * @throws {TypeError} a loader that returns no value for some keys (named; nothing is cached).
+   * @throws {TypeError} a loader that returns no value for some keys (named; nothing is cached); a
+   * `SchemaError` (a `TypeError`) for a loaded value that fails `schema` (not cached).
    */
   async getOrSetMany<R>(
     keys: readonly string[],
