@@ -74,7 +74,7 @@ async function clearCell(open: () => Promise<Cache>, repeats: number) {
       // Untimed: every clear faces its live entries (a batch of 1,000 per store round trip).
       const keys = Array.from({ length: n }, (_, i) => `k${i}`), space = cache.namespace(`s${n}`);
       for (let i = 0; i < n; i += 1000) {
-        await space.getOrSetMany(keys.slice(i, i + 1000), (missing) => missing, { ttl: 3600 });
+        await space.getOrSetMany(keys.slice(i, i + 1000), (missing) => missing, { ttl: 60 }); // gone soon after
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 50)); // the fill's background work settles first
