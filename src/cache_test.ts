@@ -280,6 +280,10 @@ Deno.test("cache: clear() on the memory store scans nothing and writes nothing, 
   });
   const a = await createCache({ store: counted }), b = await createCache({ store: counted });
   const users = a.namespace("users");
+  let loads = 0;
+  const read = users.cacheRead({ key: "r:{id}", ttl: 60 }, ({ id }: { id: number }) => (loads++, id));
+  await read({ id: 1 });
+  await read({ id: 1 }); // a hit through the store slot the function remembers
   for (let i = 0; i < 20_000; i++) await a.set(`k${i}`, i, { ttl: 60 });
   await users.set("u", 1, { ttl: 60 });
   const gate = deferred<number>();
@@ -295,6 +299,9 @@ Deno.test("cache: clear() on the memory store scans nothing and writes nothing, 
     [undefined, undefined, undefined, undefined],
     "every entry, the namespace's, and the load that was in flight are misses",
   );
+  assert.equal(loads, 1);
+  await read({ id: 1 });
+  assert.equal(loads, 2, "a cached function's remembered slot is not served after the clear");
   await a.set("k0", "again", { ttl: 60 });
   assert.equal(await b.get("k0"), "again", "and stores again after the clear");
   await a.close();
