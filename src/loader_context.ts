@@ -165,7 +165,7 @@ export class LoadContext implements LoaderContext {
     this.#open("addTags");
     if (!this.#tagsAddable) {
       throw new TypeError(
-        `Cannot add a tag to ${this.#what}'s result: a getOrSetMany loader cannot add tags (its batch read does not validate them); use getOrSet or cacheRead, or declare the tags in its options`,
+        `Cannot add a tag to ${this.#what}'s result: a getOrSetMany loader cannot; declare the tags, or use getOrSet`,
       );
     }
     for (const tag of tags) {
