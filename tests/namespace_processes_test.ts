@@ -7,41 +7,16 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { LinePeer } from "./_helpers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
 
 const PEER = new URL("./fixtures/namespace_peer.ts", import.meta.url).pathname;
 
-class Peer {
-  #child: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #output: ReadableStreamDefaultReader<string>;
-  #pending = "";
-
+class Peer extends LinePeer {
   constructor(env: Record<string, string>) {
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--unstable-kv", PEER],
-      env: { ...env, NO_COLOR: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
-    this.#output = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  async send(command: Record<string, unknown>): Promise<unknown> {
-    await this.#stdin.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
-    while (!this.#pending.includes("\n")) {
-      const { value, done } = await this.#output.read();
-      assert.ok(!done, `the peer exited before answering ${JSON.stringify(command)}`);
-      this.#pending += value;
-    }
-    const end = this.#pending.indexOf("\n");
-    const line = this.#pending.slice(0, end);
-    this.#pending = this.#pending.slice(end + 1);
-    return JSON.parse(line);
+    super("peer", Deno.execPath(), ["run", "-A", "--unstable-kv", PEER], env);
   }
 
   set(path: string[], key: string, value: string) {
@@ -54,11 +29,6 @@ class Peer {
 
   async clear(path: string[]) {
     assert.deepEqual(await this.send({ op: "clear", path }), { delivered: true });
-  }
-
-  async close() {
-    await this.#stdin.close();
-    await this.#child.status;
   }
 }
 
