@@ -18,7 +18,7 @@
 
 import calculateSlot from "cluster-key-slot";
 import type { CacheStore, StoreWrite } from "../src/store.ts";
-import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
+import { DELETE_IF_STARTS_WITH, GET_HEADS, REFRESH_ENDS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis, type RedisTarget } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/credentials.ts";
@@ -306,6 +306,21 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       );
       return replies.map((reply) => reply !== null);
     },
+    async refreshMany(refreshes, options) {
+      // Only the ends travel: the value stays on the server (one script per entry, in one round trip).
+      const replies = await call(
+        () =>
+          Promise.all(refreshes.map((r) =>
+            client.eval(REFRESH_ENDS, {
+              keys: [r.key],
+              arguments: [r.ifStartsWith, r.ifEndsWith, r.head, r.tail, String(pxOf(r))],
+            })
+          )),
+        false,
+        options?.signal,
+      );
+      return replies.map((reply) => reply === 1);
+    },
     async deleteIfStartsWith(key, prefix, options) {
       const script = { keys: [key], arguments: [prefix] };
       return await call(() => client.eval(DELETE_IF_STARTS_WITH, script), options?.background) === 1;
@@ -365,7 +380,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
 }
 
 /** A write's ttl in whole milliseconds, at least 1 (`PX`). */
-function pxOf(w: StoreWrite): number {
+function pxOf(w: Pick<StoreWrite, "ttlMs">): number {
   return Math.max(1, Math.ceil(w.ttlMs));
 }
 

@@ -21,7 +21,7 @@ import type { CacheStore } from "../src/store.ts";
 import { type Env, readEnv } from "../src/env.ts";
 import { checkOptions, optionNames } from "../src/option_names.ts";
 import { redactUrl, splitUserinfo } from "../src/credentials.ts";
-import { DELETE_IF_STARTS_WITH, GET_HEADS, SET_IF_STARTS_WITH } from "./_scripts.ts";
+import { DELETE_IF_STARTS_WITH, GET_HEADS, REFRESH_ENDS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/clock.ts";
 export type { Env } from "../src/env.ts";
@@ -123,6 +123,17 @@ export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOption
       }
       const replies = await pipeline.exec();
       return replies.map((reply) => reply !== null && reply !== 0 && reply !== "0");
+    },
+    async refreshMany(refreshes) {
+      if (refreshes.length === 0) return [];
+      // Only the ends travel: the value stays on the server.
+      const pipeline = client.pipeline();
+      for (const r of refreshes) {
+        const px = String(Math.max(1, Math.ceil(r.ttlMs)));
+        pipeline.eval(REFRESH_ENDS, [r.key], [r.ifStartsWith, r.ifEndsWith, r.head, r.tail, px]);
+      }
+      const replies = await pipeline.exec();
+      return replies.map((reply) => reply === 1 || reply === "1");
     },
     async deleteIfStartsWith(key, prefix) {
       return Number(await client.eval(DELETE_IF_STARTS_WITH, [key], [prefix])) === 1;

@@ -189,8 +189,13 @@ try {
   const hang = JSON.parse(
     out(deno, ["run", "-A", "bench/hang_latency.ts", "2000", "50"]),
   );
+  console.log("# namespaces: a namespaced hit against a plain one, and clear() at 1 and 100k entries");
+  const namespaces = JSON.parse(
+    out(deno, ["run", "-A", "bench/namespaces.ts", env.TEST_REDIS_URL, quick ? "11" : "41"], { env }),
+  );
   const results = {
     date: new Date().toISOString(),
+    namespaces,
     peers,
     redis,
     l1,
@@ -482,7 +487,7 @@ function fmt(n, digits = 0) {
 }
 
 function markdown(
-  { peers, redis, l1, costs, processes, hang, date, hitRatio },
+  { peers, redis, l1, costs, processes, hang, date, hitRatio, namespaces },
 ) {
   const cells = hitRatios(peers.memoryHits, peers.peers);
   const lines = [
@@ -595,8 +600,32 @@ function markdown(
       fmt(hang.max, 1)
     } ms; the store was called ${hang.storeCalls} times before the breaker skipped it.`,
     "",
+    ...namespaceTables(namespaces),
   ];
   return lines.join("\n");
+}
+
+/** A namespaced hit against a plain one, and what one `clear()` takes at 1 and 100k entries (bench/namespaces.ts). */
+function namespaceTables(namespaces) {
+  if (!namespaces) return [];
+  const clear = (store) => namespaces.clear[store].map((c) => `${fmt(c.microseconds)} µs`).join(" | ");
+  return [
+    "**Namespaces** (one cached function with one tag, 1,000 warm keys, sequential hits; plain and namespaced in alternating rounds, the ratio the median of the per-round ratios; target ≤ 1.05×)",
+    "",
+    "| store, depth | plain hits/s | namespaced hits/s | namespaced hit costs |",
+    "| --- | ---: | ---: | ---: |",
+    ...Object.entries(namespaces.hits).map(([cell, h]) =>
+      `| ${cell} | ${fmt(h.plainPerSec)} | ${fmt(h.namespacedPerSec)} | ${fmt(h.costRatio, 2)}× |`
+    ),
+    "",
+    "**`clear()`** of a namespace (median; O(1): the same cost whatever it holds)",
+    "",
+    "| store | 1 entry | 100,000 entries |",
+    "| --- | ---: | ---: |",
+    `| memory | ${clear("memory")} |`,
+    `| redis | ${clear("redis")} |`,
+    "",
+  ];
 }
 
 /** What the heap snapshot says keeps an entry above 1.5× the bare `Map`. */

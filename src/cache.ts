@@ -196,7 +196,8 @@ export class Cache {
   /**
    * Values for `keys`, in their order: one batch read for all of them and their tags, one call of `loader`
    * with only the missing keys (values in the same order, or a `Map`), one batch write. Concurrent calls that
-   * overlap share loads.
+   * overlap share loads. The loader's second argument holds each missing key's {@linkcode LoaderContext} (in
+   * the order of `missing`; `addTags` is not available in a batch); `schema` validates as `cacheRead`'s does.
    *
    * @example
    * ```ts
@@ -207,7 +208,8 @@ export class Cache {
    * console.log(users); // [{ key: "user:1" }, { key: "user:2" }]
    * ```
    *
-   * @throws {TypeError} a loader that returns no value for some keys (named; nothing is cached).
+   * @throws {TypeError} a loader that returns no value for some keys (named; nothing is cached); a
+   * `SchemaError` (a `TypeError`) for a loaded value that fails `schema` (not cached).
    */
   async getOrSetMany<R>(
     keys: readonly string[],
@@ -295,7 +297,14 @@ export class Cache {
     return createResource(name, idField, this.#resolve);
   }
 
-  /** Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`. */
+  /**
+   * Logical keys (without namespace) of stored entries matching a glob such as `"user:*"`, this cache's and
+   * its namespaces': a namespace's keys after its path, each name followed by `/` (`users/1`,
+   * `users/admins/7`), so `keys("users/*")` lists the `users` namespace. A key of this cache that itself
+   * starts with a namespace's name and `/` cannot be told from that namespace's: list the namespace
+   * (`namespace("users").keys()`) to be sure. On a remote store, entries made misses by `clear()` are listed
+   * until they expire (diagnostics: the store is scanned, not validated).
+   */
   async keys(pattern = "*"): Promise<string[]> {
     const cache = this.#resolve();
     if (!cache.store.scan) throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
@@ -307,9 +316,14 @@ export class Cache {
     const matches = globMatcher(pattern);
     const found = await cache.guarded.run(
       "scan",
-      (signal) => cache.store.scan!(cache.keys.entryPrefix, { signal }),
+      (signal) => cache.store.scan!(cache.keys.namespace, { signal }),
     );
-    return found.map((k) => cache.keys.logicalKey(k)).filter(matches).sort();
+    const listed: string[] = [];
+    for (const key of found) {
+      const path = cache.keys.listedKey(key);
+      if (path !== undefined && matches(path)) listed.push(path);
+    }
+    return listed.sort();
   }
 
   /**

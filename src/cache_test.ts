@@ -265,3 +265,45 @@ Deno.test("cache: namespaces named from data stay bounded in memory; a forgotten
   );
   await cache.close();
 });
+
+Deno.test("cache: clear() on the memory store scans nothing and writes nothing, at any entry count; a load in flight in another instance does not store", async () => {
+  const store = memoryStore({ maxEntries: 200_000 });
+  const calls: string[] = [];
+  const counted = new Proxy(store, {
+    get(target, name, receiver) {
+      const value = Reflect.get(target, name, receiver);
+      if (typeof value !== "function" || name === "peek" || name === "peekDerived" || name === "peekSlot") {
+        return value;
+      }
+      return (...args: unknown[]) => (calls.push(String(name)), value.apply(target, args));
+    },
+  });
+  const a = await createCache({ store: counted }), b = await createCache({ store: counted });
+  const users = a.namespace("users");
+  let loads = 0;
+  const read = users.cacheRead({ key: "r:{id}", ttl: 60 }, ({ id }: { id: number }) => (loads++, id));
+  await read({ id: 1 });
+  await read({ id: 1 }); // a hit through the store slot the function remembers
+  for (let i = 0; i < 20_000; i++) await a.set(`k${i}`, i, { ttl: 60 });
+  await users.set("u", 1, { ttl: 60 });
+  const gate = deferred<number>();
+  const inFlight = b.getOrSet("slow", () => gate.promise, { ttl: 60 });
+  await new Promise((resolve) => setTimeout(resolve, 10)); // its marker is written
+  calls.length = 0;
+  await a.clear();
+  assert.deepEqual(calls, ["clearScope"], "one call, no scan and no delete");
+  gate.resolve(7);
+  assert.equal(await inFlight, 7, "the caller gets its load");
+  assert.deepEqual(
+    [await a.get("k0"), await a.get("k19999"), await users.get("u"), await b.get("slow")],
+    [undefined, undefined, undefined, undefined],
+    "every entry, the namespace's, and the load that was in flight are misses",
+  );
+  assert.equal(loads, 1);
+  await read({ id: 1 });
+  assert.equal(loads, 2, "a cached function's remembered slot is not served after the clear");
+  await a.set("k0", "again", { ttl: 60 });
+  assert.equal(await b.get("k0"), "again", "and stores again after the clear");
+  await a.close();
+  await b.close();
+});

@@ -74,6 +74,8 @@ export async function claimMany(
         value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
         ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
         ifAbsent: true,
+        // A marker is cleared with its namespace, so the load it guards cannot store across a clear().
+        scope: entry ? cache.keys.namespace : undefined,
       });
     }
     if (writes.length > 0) {

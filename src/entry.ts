@@ -63,12 +63,49 @@ export interface Entry extends EntryMeta {
 
 /** Encodes an entry for the store. */
 export function encodeEntry(meta: EntryMeta, value: Encoded): string {
-  const flags = (meta.negative ? 1 : 0) | (value.json ? 2 : 0) | (meta.added ? ADDED : 0);
+  return entryHead(meta, value.json) + value.text + entryTail(meta);
+}
+
+/** What an encoded entry holds before its value. */
+function entryHead(meta: EntryMeta, json: boolean): string {
+  const flags = (meta.negative ? 1 : 0) | (json ? 2 : 0) | (meta.added ? ADDED : 0);
   return `${HEAD}${meta.token}",${meta.createdAt},${meta.freshUntil},${meta.refreshAt},${meta.staleUntil},${flags},${meta.ttl},${meta.loadMs},${
     JSON.stringify(meta.versions)
-  },${JSON.stringify(meta.dependencies)},${value.text}${
-    meta.etag === undefined ? "" : `,${JSON.stringify(meta.etag)}`
-  }]`;
+  },${JSON.stringify(meta.dependencies)},`;
+}
+
+/** What an encoded entry holds after its value. */
+function entryTail(meta: EntryMeta): string {
+  return meta.etag === undefined ? "]" : `,${JSON.stringify(meta.etag)}]`;
+}
+
+/** An entry's text as its metadata (`head`, `tail`) around its value's text, kept as stored (`middle`). */
+export interface EntryEnds {
+  readonly head: string;
+  readonly middle: string;
+  readonly tail: string;
+  readonly json: boolean;
+  readonly negative: boolean;
+}
+
+/**
+ * The ends of the stored entry `raw` (what a refresh in place compares), or `undefined` when `raw` is not an
+ * entry whose metadata encodes back to the same text (it is then written whole).
+ */
+export function entryEnds(raw: string): EntryEnds | undefined {
+  const entry = decodeEntry(raw);
+  if (entry === undefined) return undefined;
+  const head = entryHead(entry, entry.json), tail = entryTail(entry);
+  if (raw.length < head.length + tail.length || !raw.startsWith(head) || !raw.endsWith(tail)) {
+    return undefined;
+  }
+  const middle = raw.slice(head.length, raw.length - tail.length);
+  return { head, middle, tail, json: entry.json, negative: entry.negative };
+}
+
+/** The ends an entry with `meta` gets around a value kept as stored (see {@linkcode entryEnds}). */
+export function endsFor(meta: EntryMeta, json: boolean): { head: string; tail: string } {
+  return { head: entryHead(meta, json), tail: entryTail(meta) };
 }
 
 /**

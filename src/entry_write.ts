@@ -8,11 +8,11 @@
 
 import type { CacheContext } from "./context.ts";
 import type { Budget } from "./deadline.ts";
-import { encodeEntry, type EntryMeta } from "./entry.ts";
+import { encodeEntry, endsFor, entryEnds, type EntryMeta } from "./entry.ts";
 import type { Encoded } from "./codec.ts";
 import type { Claim } from "./flight.ts";
 import type { ReadOptions } from "./read_options.ts";
-import type { StoreWrite } from "./store.ts";
+import type { StoreRefresh, StoreWrite } from "./store.ts";
 import { tokenFor } from "./token.ts";
 import { utf8Length } from "./keys.ts";
 
@@ -32,6 +32,16 @@ export interface Storable {
   readonly etag?: string;
   /** The last of `keys` are tags the loader added (`ctx.addTags`). */
   readonly added?: boolean;
+  /** The stored entry whose value the loader kept (`ctx.notModified()`), as read. */
+  readonly kept?: string;
+}
+
+/** How one result is stored: `write`, or `refresh` (its ends only) where the store can. */
+export interface EntryWrite {
+  readonly write: StoreWrite;
+  /** The same result as new ends around the kept entry's value, as stored: the value is not sent again. */
+  readonly refresh?: StoreRefresh;
+  readonly freshUntil: number;
 }
 
 /** The conditional write of a result and its logical expiry; `undefined` when it is not to be stored. */
@@ -40,7 +50,7 @@ export function entryWrite(
   what: string,
   shape: EntryShape,
   item: Storable,
-): { write: StoreWrite; freshUntil: number } | undefined {
+): EntryWrite | undefined {
   const { guard, versions } = item.claim;
   if (guard === undefined || versions === undefined || item.ttl <= 0) return undefined;
   const { clock, random } = cache.settings;
@@ -66,7 +76,12 @@ export function entryWrite(
     etag: item.etag,
     added: item.added,
   };
-  const value = encodeEntry(meta, item.encoded);
+  // A kept value is stored as it was (not serialized again), so that a store able to refresh its ends in place
+  // leaves it there; the entry it replaces must be the claimed one.
+  const ends = item.kept !== undefined && cache.store.refreshMany ? entryEnds(item.kept) : undefined;
+  const inPlace = ends !== undefined && ends.negative === item.negative && ends.head.startsWith(guard);
+  const encoded = inPlace ? { text: ends.middle, json: ends.json } : item.encoded;
+  const value = encodeEntry(meta, encoded);
   const max = cache.store.capabilities.maxValueBytes;
   if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
     cache.metrics.count("cache.error", what);
@@ -76,40 +91,56 @@ export function entryWrite(
     );
     return undefined;
   }
-  return {
-    write: {
-      key: item.keys[0],
-      value,
-      ttlMs: meta.staleUntil - now,
-      ifStartsWith: guard,
-      // For the in-process stores that hold them (a remote store would only be sent them).
-      dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
-    },
-    freshUntil: meta.freshUntil,
+  const write: StoreWrite = {
+    key: item.keys[0],
+    value,
+    ttlMs: meta.staleUntil - now,
+    ifStartsWith: guard,
+    // For the in-process stores that hold them (a remote store would only be sent them).
+    dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
+    scope: cache.keys.namespace,
   };
+  const refresh: StoreRefresh | undefined = inPlace
+    ? {
+      key: write.key,
+      ifStartsWith: ends.head,
+      ifEndsWith: ends.tail,
+      ...endsFor(meta, ends.json),
+      ttlMs: write.ttlMs,
+      dependsOn: write.dependsOn,
+      scope: write.scope,
+    }
+    : undefined;
+  return { write, refresh, freshUntil: meta.freshUntil };
 }
 
 /**
- * Applies conditional entry writes in one store call; resolves, per write, whether it was stored (a write
- * that lost to an invalidation or a newer write is counted as superseded). Store failures are reported by
- * `run` and read as not stored: callers still get their values.
+ * Applies conditional entry writes in one store call (refreshes in place in a second one sent with it);
+ * resolves, per entry, whether it was stored (a write that lost to an invalidation or a newer write is counted
+ * as superseded). Store failures are reported by `run` and read as not stored: callers still get their values.
  */
 export async function storeEntries(
   cache: CacheContext,
   what: string,
-  writes: readonly StoreWrite[],
+  entries: readonly EntryWrite[],
   budget: Budget | undefined,
 ): Promise<boolean[]> {
-  if (writes.length === 0) return [];
+  if (entries.length === 0) return [];
+  const store = cache.store;
+  const writes = entries.filter((e) => !e.refresh).map((e) => e.write);
+  const refreshes = entries.flatMap((e) => e.refresh ? [e.refresh] : []);
   try {
-    const stored = await cache.guarded.run(
-      "write",
-      (signal) => cache.store.setMany(writes, { signal }),
-      budget,
-    );
+    const stored = await cache.guarded.run("write", async (signal) => {
+      const [written, refreshed] = await Promise.all([
+        writes.length > 0 ? store.setMany(writes, { signal }) : [],
+        refreshes.length > 0 ? store.refreshMany!(refreshes, { signal }) : [],
+      ]);
+      let w = 0, r = 0;
+      return entries.map((e) => e.refresh ? refreshed[r++] : written[w++]);
+    }, budget);
     for (const ok of stored) if (!ok) cache.metrics.count("cache.write.superseded", what);
     return stored;
   } catch {
-    return writes.map(() => false);
+    return entries.map(() => false);
   }
 }

@@ -229,12 +229,26 @@ export class LoadRunner<A> {
       return { value: output, copy: () => output };
     }
     const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
-      ? await this.#store(job, claimed, prior, added, encoded, negative, ttl, loadMs, ctx.etag)
+      ? await this.#store(
+        job,
+        claimed,
+        prior,
+        added,
+        encoded,
+        negative,
+        ttl,
+        loadMs,
+        ctx.etag,
+        ctx.kept ? observed?.[0] ?? undefined : undefined,
+      )
       : undefined;
     return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
   }
 
-  /** Stores a load's entry; `added`: the keys of the tags it added, `prior`: those read before the load. */
+  /**
+   * Stores a load's entry; `added`: the keys of the tags it added, `prior`: those read before the load, `kept`:
+   * the entry read before the load, when its value was kept (`ctx.notModified()`, whose `ctx.stale` it is).
+   */
   async #store(
     job: Job<A>,
     claimed: Claim,
@@ -245,6 +259,7 @@ export class LoadRunner<A> {
     ttl: number,
     loadMs: number,
     etag: string | undefined,
+    kept: string | undefined,
   ): Promise<number | undefined> {
     let keys = job.keys, claim = claimed, servable = true, withAdded = false;
     if (prior.length > 0 || added.length > 0) {
@@ -262,10 +277,10 @@ export class LoadRunner<A> {
       };
       servable = more.servable;
     }
-    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded };
+    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept };
     const entry = entryWrite(job.cache, this.#what, this.#options, item);
     if (!entry) return undefined;
-    const [stored] = await storeEntries(job.cache, this.#what, [entry.write], job.budget);
+    const [stored] = await storeEntries(job.cache, this.#what, [entry], job.budget);
     if (!stored) return undefined;
     // The near tier and the store change together: an entry that is not served must not leave the one it
     // replaced there.
@@ -279,7 +294,7 @@ export class LoadRunner<A> {
  * The entry `observed` (entry, then versions) held at `keys[0]`, offered to the loader as `ctx.stale` while it is
  * still valid: expired or softly invalidated, never hard-invalidated (its value must not come back).
  */
-function replacedEntry(
+export function replacedEntry(
   cache: CacheContext,
   keys: readonly string[],
   observed: readonly (string | null)[] | undefined,

@@ -80,7 +80,8 @@ export interface LoaderContext {
    * await invalidateTags("org:7"); // getUser({ id: 1 }) loads again
    * ```
    *
-   * @throws {TypeError} a tag that is not a non-empty, well-formed string; once the loader settled.
+   * @throws {TypeError} a tag that is not a non-empty, well-formed string; once the loader settled; in a
+   * `getOrSetMany` loader (its batch read does not validate added tags).
    */
   addTags(...tags: string[]): void;
   /**
@@ -112,9 +113,13 @@ export class LoadContext implements LoaderContext {
   #stale: StaleEntry | undefined;
   #settled = false;
 
-  constructor(what: string, findStale?: () => StaleEntry | undefined) {
+  /** `false` for a batch's loads (`getOrSetMany`), whose reads cannot validate added tags. */
+  readonly #tagsAddable: boolean;
+
+  constructor(what: string, findStale?: () => StaleEntry | undefined, tagsAddable = true) {
     this.#what = what;
     this.#findStale = findStale;
+    this.#tagsAddable = tagsAddable;
   }
 
   get stale(): StaleEntry | undefined {
@@ -158,6 +163,11 @@ export class LoadContext implements LoaderContext {
 
   addTags(...tags: string[]): void {
     this.#open("addTags");
+    if (!this.#tagsAddable) {
+      throw new TypeError(
+        `Cannot add a tag to ${this.#what}'s result: a getOrSetMany loader cannot; declare the tags, or use getOrSet`,
+      );
+    }
     for (const tag of tags) {
       if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
         throw new TypeError(

@@ -11,7 +11,7 @@ import type { CacheContext } from "./context.ts";
 import { Budget } from "./deadline.ts";
 import { decodeEntry, isLoadingMarker } from "./entry.ts";
 import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
-import { type EntryShape, entryWrite, storeEntries } from "./entry_write.ts";
+import { type EntryShape, type EntryWrite, entryWrite, storeEntries } from "./entry_write.ts";
 import { claimMany } from "./claim.ts";
 import { runLoader } from "./run_loader.ts";
 import { Flight, type LoadResult } from "./flight.ts";
@@ -23,7 +23,9 @@ import { compareVersions } from "./versions.ts";
 import { verdict } from "./verdict.ts";
 import { deleteUnreadable } from "./read/unreadable.ts";
 import type { L1Tier } from "./l1/tier.ts";
-import type { StoreWrite } from "./store.ts";
+import { LoadContext, type LoaderContext } from "./loader_context.ts";
+import { replacedEntry } from "./load_runner.ts";
+import { checkSchema, joinedCopy, type StandardSchemaV1, validateLoaded, validStored } from "./schema.ts";
 
 /** Options of `getOrSetMany`. */
 export interface GetOrSetManyOptions extends EntryShape {
@@ -37,11 +39,22 @@ export interface GetOrSetManyOptions extends EntryShape {
   name?: string;
   /** `false`: these keys neither read nor fill the two-level cache's L1. @default {true} */
   l1?: boolean;
+  /**
+   * Validates values as `cacheRead`'s `schema` does (any Standard Schema v1): a stored value that fails is a miss
+   * (counted as `cache.schema.rejected`) and is loaded again; a loaded one that fails is not cached, and the call
+   * rejects with a `SchemaError`. Callers get the schema's output.
+   */
+  schema?: StandardSchemaV1;
 }
 
-/** Loads the missing keys: values in the order given, or a `Map` from key to value. */
+/**
+ * Loads the missing keys: values in the order given, or a `Map` from key to value. `contexts` holds each missing
+ * key's loader context, in the order of `missing` (see `LoaderContext`; `addTags` is not available here): return
+ * `contexts[i].notModified()` as the value of `missing[i]` to keep its stale value.
+ */
 export type ManyLoader<R> = (
   missing: string[],
+  contexts: readonly LoaderContext[],
 ) => readonly R[] | ReadonlyMap<string, R> | Promise<readonly R[] | ReadonlyMap<string, R>>;
 
 /** Every option name of {@linkcode GetOrSetManyOptions}. */
@@ -54,6 +67,7 @@ const OPTION_NAMES = optionNames<GetOrSetManyOptions>({
   zeroCopy: 1,
   name: 1,
   l1: 1,
+  schema: 1,
 });
 
 /** One distinct key of the batch and what the read found for it. */
@@ -64,6 +78,8 @@ interface Item {
   value?: unknown;
   /** Served by L1 (not read from the store). */
   near?: boolean;
+  /** What the read found: a value, a miss (`NOTHING`), or an entry to delete first (`CORRUPT`). */
+  found?: unknown;
   flight?: Flight;
   joined?: boolean;
 }
@@ -81,12 +97,20 @@ export async function getOrSetMany<R>(
   checkTtl(options.staleTtl, what, "staleTtl");
   if (!Array.isArray(keys)) throw new TypeError(`Cannot cache ${what}: keys must be an array of strings`);
   if (typeof loader !== "function") throw new TypeError(`Cannot cache ${what}: expected a loader function`);
+  const schema = options.schema;
+  if (schema !== undefined) checkSchema(schema, what);
   const unique = [...new Set(keys)];
   const items = await Promise.all(unique.map((key) => itemFor(cache, key, options.tags, what)));
   const ttl = cache.ttlSeconds(options.ttl);
   if (ttl === 0) {
     cache.metrics.count("cache.skip", what, unique.length);
-    return valuesInOrder(keys, unique, await loader(unique), what) as Awaited<R>[];
+    // Nothing is replaced: no stale entries.
+    const contexts = unique.map(() => new LoadContext(what, undefined, false));
+    const loaded = valuesInOrder(unique, unique, await load(loader, unique, contexts), what);
+    const values = await Promise.all(
+      loaded.map((value, i) => loadedOutput(contexts[i].settle(value), schema, what)),
+    );
+    return valuesInOrder(keys, unique, values, what) as Awaited<R>[];
   }
   const started = performance.now();
   const budget = new Budget(cache.settings.deadlineMs);
@@ -99,6 +123,13 @@ export async function getOrSetMany<R>(
   const mark = cache.invalidation.mark;
   await readAll(cache, items.filter((item) => !item.near), budget);
   const now = cache.settings.clock.now();
+  for (const item of items) {
+    if (item.near) item.found = item.value;
+    else {item.found = item.raws
+        ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy)
+        : NOTHING;}
+  }
+  if (schema !== undefined) await Promise.all(items.map((item) => checkFound(cache, item, schema, what)));
   const toLoad: Item[] = [];
   const unreadable: Item[] = [];
   for (const item of items) {
@@ -108,7 +139,7 @@ export async function getOrSetMany<R>(
       if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l1");
       continue;
     }
-    const value = item.raws ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy) : NOTHING;
+    const value = item.found;
     if (value === CORRUPT) unreadable.push(item);
     else if (value !== NOTHING) {
       item.value = value;
@@ -145,7 +176,7 @@ export async function getOrSetMany<R>(
   await Promise.all(items.map(async (item) => {
     if (!item.flight) return byKey.set(item.key, item.value);
     const result = await item.flight.promise;
-    byKey.set(item.key, item.joined ? result.copy() : result.value);
+    byKey.set(item.key, item.joined ? await joinedCopy(result, schema, what) : result.value);
   }));
   cache.diagnostics.debug(
     `[MANY] keys=${unique.length} hits=${unique.length - toLoad.length} loaded=${toLoad.length} duration_ms=${
@@ -157,6 +188,40 @@ export async function getOrSetMany<R>(
     if (!seen.has(key)) return seen.add(key), byKey.get(key);
     return structuredClone(byKey.get(key)); // a repeated key gets its own copy
   }) as Awaited<R>[];
+}
+
+/**
+ * Checks a found value against the schema: one that fails is a miss (see {@linkcode validStored}), also when L1
+ * held it; one that passes is the schema's output.
+ */
+async function checkFound(cache: CacheContext, item: Item, schema: StandardSchemaV1, what: string) {
+  const found = item.found;
+  if (found === NOTHING || found === CORRUPT || isNegativeCacheResult(found)) return;
+  item.found = await validStored(cache, schema, found, what, item.key);
+  if (item.near) {
+    if (item.found === NOTHING) item.near = false;
+    else item.value = item.found;
+  }
+}
+
+/** The batch loader's answer, with each missing key's context. */
+function load<R>(loader: ManyLoader<R>, missing: string[], contexts: readonly LoadContext[]) {
+  try {
+    return Promise.resolve(loader(missing, contexts)).catch((error) => {
+      for (const ctx of contexts) ctx.fail();
+      throw error;
+    });
+  } catch (error) {
+    for (const ctx of contexts) ctx.fail();
+    return Promise.reject(error);
+  }
+}
+
+/** What the caller gets of a loaded value: the schema's output (a `SchemaError` when it fails). */
+function loadedOutput(value: unknown, schema: StandardSchemaV1 | undefined, what: string): Promise<unknown> {
+  return schema && !isNegativeCacheResult(value)
+    ? validateLoaded(schema, value, what)
+    : Promise.resolve(value);
 }
 
 async function itemFor(
@@ -277,23 +342,37 @@ async function loadMissing<R>(
       budget,
     );
     items.forEach((item, i) => item.flight!.loading(claims[i]));
+    // Each key's context, as a single read's load makes it (ctx.stale: the entry the read found, while valid).
+    const contexts = items.map((item, i) =>
+      new LoadContext(what, () => replacedEntry(cache, item.keys, item.raws, [], claims[i]), false)
+    );
     const loadStarted = cache.settings.clock.now();
     const missing = items.map((item) => item.key);
     const { value: loaded, durationMs } = await runLoader(
       cache,
       what,
       { keys: missing },
-      () => loader(missing),
+      () => load(loader, missing, contexts),
     );
-    const values = valuesInOrder(missing, missing, loaded, what);
+    const values = valuesInOrder(missing, missing, loaded, what).map((value, i) => contexts[i].settle(value));
     const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
     cache.metrics.count("cache.load", what);
     cache.metrics.time("cache.load.ms", durationMs, what);
-    const writes: StoreWrite[] = [], written: Item[] = [], results: LoadResult[] = [];
+    // What each caller gets: the schema's output; a value that fails it is not stored, and its key rejects.
+    const outputs = await Promise.all(
+      values.map((value) =>
+        loadedOutput(value, options.schema, what).then((output) => ({ output }), (error) => ({ error }))
+      ),
+    );
+    const writes: EntryWrite[] = [], written: Item[] = [], results: (LoadResult | { error: unknown })[] = [];
     for (let i = 0; i < items.length; i++) {
-      const value = values[i];
+      const value = values[i], ctx = contexts[i], checked = outputs[i];
+      if ("error" in checked) {
+        results.push(checked);
+        continue;
+      }
       const negative = isNegativeCacheResult(value);
-      const itemTtl = negative ? value.ttl : ttl;
+      const itemTtl = ctx.ttl ?? (negative ? value.ttl : ttl);
       let encoded: Encoded | undefined;
       try {
         encoded = cache.codec.serialize(negative ? value.value : value, what);
@@ -306,18 +385,30 @@ async function loadMissing<R>(
       }
       const copyOf = encoded;
       results.push({
-        value,
+        value: checked.output,
         copy: copyOf ? () => readEncoded(copyOf, negative, itemTtl, cache.codec) : () => value,
       });
-      if (!encoded || items[i].flight!.dropped) continue;
-      const item = { keys: items[i].keys, claim: claims[i], encoded, negative, ttl: itemTtl, loadMs };
+      if (!encoded || ctx.skipped || items[i].flight!.dropped) continue;
+      const kept = ctx.kept ? items[i].raws?.[0] ?? undefined : undefined;
+      const item = {
+        keys: items[i].keys,
+        claim: claims[i],
+        encoded,
+        negative,
+        ttl: itemTtl,
+        loadMs,
+        etag: ctx.etag,
+        kept,
+      };
       const entry = entryWrite(cache, what, options, item);
-      if (entry) writes.push(entry.write), written.push(items[i]);
+      if (entry) writes.push(entry), written.push(items[i]);
     }
     const stored = await storeEntries(cache, what, writes, budget);
     // L1 and the store change together: only what the store took is kept.
-    if (keep) stored.forEach((ok, i) => ok && keep(written[i].keys, writes[i].value));
-    results.forEach((result, i) => settlers[i].resolve(result));
+    if (keep) stored.forEach((ok, i) => ok && keep(written[i].keys, writes[i].write.value));
+    results.forEach((result, i) =>
+      "error" in result ? settlers[i].reject(result.error) : settlers[i].resolve(result)
+    );
   } catch (error) {
     for (const settle of settlers) settle.reject(error);
     throw error;

@@ -16,7 +16,14 @@
  * @module
  */
 
-import type { CacheStore, Derivation, StoreCapabilities, StoreSlot, StoreWrite } from "./store.ts";
+import type {
+  CacheStore,
+  Derivation,
+  StoreCapabilities,
+  StoreRefresh,
+  StoreSlot,
+  StoreWrite,
+} from "./store.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { utf8Length } from "./keys.ts";
 import { checkOptions, optionNames } from "./option_names.ts";
@@ -64,7 +71,23 @@ interface Slot {
   derive?: Derivation<unknown>;
   /** The keys it depends on ({@linkcode StoreWrite.dependsOn}), held while it is. */
   readonly deps: readonly string[] | undefined;
+  /** The namespace it was written under ({@linkcode StoreWrite.scope}): once that is cleared, it reads as gone. */
+  readonly scope: Scope;
 }
+
+/**
+ * One namespace's generation in the store: `clearScope` marks it cleared (its slots then read as gone, one
+ * field compared on a hit) and forgets it, so that later writes under the name start a new one.
+ */
+interface Scope {
+  readonly name: string;
+  cleared: boolean;
+  /** Live slots written under it: it is forgotten with the last. */
+  slots: number;
+}
+
+/** The scope of slots written without one: never cleared (shared by every store, never counted). */
+const UNSCOPED: Scope = { name: "", cleared: false, slots: 0 };
 
 /** The memory store: a {@linkcode CacheStore} that also tells its size and what it derived from a value. */
 export interface MemoryStore extends CacheStore {
@@ -187,12 +210,30 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const dependents = new Map<string, number>();
   const smallTarget = Math.max(1, Math.floor(maxEntries / 10));
   const ghosts = new Ghosts(maxEntries - smallTarget);
+  /** The current scope of each namespace that live slots were written under. */
+  const scopes = new Map<string, Scope>();
+  const scopeOf = (name: string | undefined): Scope => {
+    if (name === undefined) return UNSCOPED;
+    let scope = scopes.get(name);
+    if (scope === undefined) scopes.set(name, scope = { name, cleared: false, slots: 0 });
+    scope.slots++;
+    return scope;
+  };
+  /** A slot is gone (dropped or overwritten): its scope is forgotten with its last slot. */
+  const leave = (scope: Scope) => {
+    if (scope !== UNSCOPED && --scope.slots === 0 && scopes.get(scope.name) === scope) {
+      scopes.delete(scope.name);
+    }
+  };
+  /** Expired, or its namespace was cleared since it was written. */
+  const gone = (slot: Slot, now: number) => slot.expiresAt <= since(now) || slot.scope.cleared;
 
   /** Drops a slot (`evicted`: to make room); a handle on it held elsewhere reads it as expired from now on. */
   const drop = (slot: Slot, evicted: boolean) => {
     slots.delete(slot.key);
     bytes -= slot.bytes;
     slot.expiresAt = 0;
+    leave(slot.scope);
     if (slot.deps) release(slot.deps, evicted);
   };
   /** An entry depending on `deps` is written: they are held apart from the entries. */
@@ -240,7 +281,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const live = (key: string, now: number): Slot | undefined => {
     const slot = slots.get(key);
     if (slot === undefined) return undefined;
-    if (slot.expiresAt <= since(now)) {
+    if (gone(slot, now)) {
       remove(slot);
       return undefined;
     }
@@ -274,7 +315,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const sweep = (queue: Queue, now: number) => {
     for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
       const next = slot.newer;
-      if (slot.expiresAt <= since(now)) remove(slot);
+      if (gone(slot, now)) remove(slot);
       slot = next;
     }
   };
@@ -282,7 +323,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     // One lookup; a write's own condition is not a read (were it one, every entry a load stores over its
     // loading marker would start as read once, and S3-FIFO would keep one-off keys as it keeps hot ones).
     let old = slots.get(w.key);
-    if (old !== undefined && old.expiresAt <= since(now)) {
+    if (old !== undefined && gone(old, now)) {
       remove(old);
       old = undefined;
     }
@@ -303,6 +344,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       old.queue.unlink(old);
       bytes -= old.bytes;
       old.expiresAt = 0;
+      leave(old.scope);
     }
     sweep(small, now);
     sweep(main, now);
@@ -330,6 +372,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       derived: undefined,
       derive: undefined,
       deps,
+      scope: scopeOf(w.scope),
     };
     queue.push(slot);
     slots.set(w.key, slot);
@@ -337,6 +380,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     if (deps) hold(deps);
     if (old?.deps) release(old.deps, false);
     return true;
+  };
+  /** A value's ends replaced, its middle kept: a write of the result, when the ends are as expected. */
+  const refresh = (r: StoreRefresh, now: number): boolean => {
+    const old = slots.get(r.key);
+    if (old === undefined || gone(old, now)) return false;
+    const raw = text(old), from = r.ifStartsWith.length, to = raw.length - r.ifEndsWith.length;
+    if (to < from || !raw.startsWith(r.ifStartsWith) || !raw.endsWith(r.ifEndsWith)) return false;
+    const { key, ttlMs, dependsOn, scope } = r;
+    return write({ key, value: r.head + raw.slice(from, to) + r.tail, ttlMs, dependsOn, scope }, now);
   };
   /**
    * S3-FIFO: evict from the small queue while it holds its share, else from the main queue. The entries are
@@ -349,7 +401,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       if (small.size >= smallTarget || main.size === 0) {
         const slot = small.oldest!;
         small.unlink(slot);
-        if (slot.freq > 0) {
+        if (slot.freq > 0 && !slot.scope.cleared) {
           slot.freq = 0;
           main.push(slot); // read while it was new: it stays
         } else {
@@ -359,7 +411,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       } else {
         const slot = main.oldest!;
         main.unlink(slot);
-        if (slot.freq > 0) {
+        if (slot.freq > 0 && !slot.scope.cleared) {
           slot.freq--;
           main.push(slot); // one more round for each read
         } else drop(slot, true);
@@ -403,8 +455,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     peekSlot<T>(handle: StoreSlot, now = clock.now(), derive: Derivation<T>): T | null {
       const slot = handle as unknown as Slot;
-      // Dropped (overwritten, evicted, deleted) or expired: the caller looks its key up again.
-      if (slot.expiresAt <= since(now)) return null;
+      // Dropped (overwritten, evicted, deleted), expired or cleared: the caller looks its key up again.
+      if (slot.expiresAt <= since(now) || slot.scope.cleared) return null;
       if (slot.freq < 3) slot.freq++;
       return derived(slot, derive);
     },
@@ -412,6 +464,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     setMany(writes) {
       const now = clock.now();
       return Promise.resolve(writes.map((w) => write(w, now)));
+    },
+    refreshMany(refreshes) {
+      const now = clock.now();
+      return Promise.resolve(refreshes.map((r) => refresh(r, now)));
     },
     deleteMany(keys) {
       for (const key of keys) {
@@ -425,10 +481,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       remove(slots.get(key)!);
       return Promise.resolve(true);
     },
+    clearScope(scope) {
+      // Namespaces nest by prefix: a parent's clear reaches its children's scopes. The cost is the number of
+      // namespaces with live entries, not of entries: those are dropped when next looked at, swept or evicted.
+      for (const [name, held] of scopes) {
+        if (!name.startsWith(scope)) continue;
+        held.cleared = true;
+        scopes.delete(name);
+      }
+      return Promise.resolve();
+    },
     scan(prefix) {
-      const now = since(clock.now());
+      const now = clock.now();
       const found: string[] = [];
-      for (const [key, slot] of slots) if (key.startsWith(prefix) && slot.expiresAt > now) found.push(key);
+      for (const [key, slot] of slots) if (key.startsWith(prefix) && !gone(slot, now)) found.push(key);
       return Promise.resolve(found);
     },
     close() {
@@ -439,6 +505,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       held.clear();
       dependents.clear();
       ghosts.clear();
+      scopes.clear();
       bytes = 0;
       return Promise.resolve();
     },

@@ -260,3 +260,77 @@ Deno.test("memory store: keys an entry depends on are held beside it, not as ent
   assert.deepEqual(await store.getMany(["v1", "v2", "b", "c", "d"]), ["1", null, "b", "c", "d"]);
   assert.equal(store.size, 4, "three entries and v1");
 });
+
+Deno.test("memory store: clearScope drops a namespace and those under it, without touching a slot", async () => {
+  const store = memoryStore();
+  const scoped = (key: string, scope?: string) => ({ key, value: key, ttlMs: 60_000, scope });
+  await store.setMany([
+    scoped("a:e:1", "a:"),
+    scoped("a:n:x:e:1", "a:n:x:"),
+    scoped("a:n:xy:e:1", "a:n:xy:"),
+    scoped("b:e:1", "b:"),
+    scoped("a:t:tag"), // unscoped: a tag version outlives a clear
+    { ...scoped("a:e:m", "a:"), value: "~marker" },
+  ]);
+  await store.clearScope!("a:n:x:");
+  assert.deepEqual(await store.getMany(["a:e:1", "a:n:x:e:1", "a:n:xy:e:1"]), ["a:e:1", null, "a:n:xy:e:1"]);
+  assert.equal(store.size, 5, "a cleared key is dropped when next looked at, not by the clear");
+  await store.clearScope!("a:");
+  assert.deepEqual(await store.peek!(["a:e:1", "a:n:xy:e:1", "b:e:1", "a:t:tag"]), [
+    null,
+    null,
+    "b:e:1",
+    "a:t:tag",
+  ]);
+  assert.deepEqual((await store.scan!("")).sort(), ["a:t:tag", "b:e:1"], "a scan lists no cleared key");
+  // A load that wrote its marker before the clear cannot store over it afterwards.
+  assert.deepEqual(await store.setMany([{ ...scoped("a:e:m", "a:"), ifStartsWith: "~marker" }]), [false]);
+  // Writes after the clear start a new generation of the scope, which the old clear does not reach.
+  await store.setMany([scoped("a:e:1", "a:"), scoped("a:n:x:e:1", "a:n:x:")]);
+  assert.deepEqual(await store.getMany(["a:e:1", "a:n:x:e:1"]), ["a:e:1", "a:n:x:e:1"]);
+  await store.clearScope!("a:");
+  assert.deepEqual(await store.getMany(["a:e:1", "a:n:x:e:1", "b:e:1"]), [null, null, "b:e:1"]);
+});
+
+Deno.test("memory store: cleared slots are reclaimed by writes and eviction, ahead of live ones", async () => {
+  const store = memoryStore({ maxEntries: 100 });
+  for (let i = 0; i < 100; i++) {
+    await store.setMany([{ key: `c${i}`, value: "x", ttlMs: 60_000, scope: "c:" }]);
+  }
+  await store.getMany(Array.from({ length: 100 }, (_, i) => `c${i}`)); // read: each would get second chances
+  await store.clearScope!("c:");
+  for (let i = 0; i < 100; i++) {
+    await store.setMany([{ key: `l${i}`, value: "x", ttlMs: 60_000, scope: "l:" }]);
+  }
+  assert.equal(store.size, 100);
+  assert.deepEqual(
+    (await store.scan!("l")).length,
+    100,
+    "every live entry kept: the cleared ones went first",
+  );
+});
+
+Deno.test("memory store: refreshMany replaces both ends of a value only when they are as expected", async () => {
+  const store = memoryStore();
+  await store.setMany([{ key: "k", value: "[h1|middle|t1]", ttlMs: 60_000 }]);
+  const refresh = {
+    key: "k",
+    ifStartsWith: "[h1|",
+    ifEndsWith: "|t1]",
+    head: "[h2é|",
+    tail: "|t2]",
+    ttlMs: 60_000,
+  };
+  assert.deepEqual(
+    await store.refreshMany!([
+      { ...refresh, ifStartsWith: "[hX|" },
+      { ...refresh, ifEndsWith: "|tX]" },
+      { ...refresh, key: "missing" },
+      { ...refresh, ifStartsWith: "[h1|middle", ifEndsWith: "middle|t1]" }, // the ends overlap
+    ]),
+    [false, false, false, false],
+  );
+  assert.deepEqual(await store.getMany(["k"]), ["[h1|middle|t1]"]);
+  assert.deepEqual(await store.refreshMany!([refresh]), [true]);
+  assert.deepEqual(await store.getMany(["k"]), ["[h2é|middle|t2]"]);
+});

@@ -20,7 +20,7 @@ import { CALL_OPTION_NAMES, type CallOptions, type Loader, type ReadOptions } fr
 import { checkOptionNames } from "./option_names.ts";
 import type { Job } from "./read_job.ts";
 import { LoadRunner } from "./load_runner.ts";
-import { describeIssues, validateLoaded, validateStored } from "./schema.ts";
+import { validateLoaded, validStored } from "./schema.ts";
 import { LoadContext } from "./loader_context.ts";
 import { entryValidity } from "./added_tags.ts";
 import { Serving } from "./read/serving.ts";
@@ -247,18 +247,8 @@ export class Reader<A, R> {
       let rejected = false;
       const schema = this.#serving.schema;
       if (schema !== undefined && value !== NOTHING && !entry!.negative) {
-        const result = await validateStored(schema, value);
-        if (result.issues) {
-          rejected = true;
-          value = NOTHING;
-          cache.metrics.count("cache.schema.rejected", this.#what);
-          cache.diagnostics.warnEvery(
-            `schema:${this.#what}`,
-            `a stored value of ${this.#what} (key ${job.logical}) fails its schema (${
-              describeIssues(result.issues)
-            }): treated as a miss and loaded afresh`,
-          );
-        } else value = result.value;
+        value = await validStored(cache, schema, value, this.#what, job.logical);
+        rejected = value === NOTHING;
       }
       if (value !== NOTHING) {
         if (judged === "stale") return await this.#refresh.serveStale(job, entry!, value as R, raws, started);

@@ -6,6 +6,8 @@
  */
 
 import { NOTHING } from "./entry_value.ts";
+import type { LoadResult } from "./flight.ts";
+import { isNegativeCacheResult } from "./negative.ts";
 
 /** One problem a validator found. */
 export interface SchemaIssue {
@@ -138,4 +140,39 @@ export async function validateLoaded(
   const result = await schema["~standard"].validate(value);
   if (result.issues) throw new SchemaError(what, result.issues);
   return result.value;
+}
+
+/** Where a cache counts and reports stored values its schema rejects. */
+export interface SchemaReporting {
+  readonly metrics: { count(name: "cache.schema.rejected", what: string): void };
+  readonly diagnostics: { warnEvery(id: string, message: string): void };
+}
+
+/**
+ * A stored value checked by the read's `schema`: its output, or `NOTHING` when it fails (a miss, loaded afresh:
+ * counted as `cache.schema.rejected` and logged at most once per error-log interval).
+ */
+export async function validStored(
+  cache: SchemaReporting,
+  schema: StandardSchemaV1,
+  value: unknown,
+  what: string,
+  key: string,
+): Promise<unknown> {
+  const result = await validateStored(schema, value);
+  if (!result.issues) return result.value;
+  cache.metrics.count("cache.schema.rejected", what);
+  cache.diagnostics.warnEvery(
+    `schema:${what}`,
+    `a stored value of ${what} (key ${key}) fails its schema (${
+      describeIssues(result.issues)
+    }): treated as a miss and loaded afresh`,
+  );
+  return NOTHING;
+}
+
+/** A joining caller's copy of a load's result: the schema's output, as the loader's caller got. */
+export function joinedCopy(result: LoadResult, schema: StandardSchemaV1 | undefined, what: string): unknown {
+  const copy = result.copy();
+  return schema && !isNegativeCacheResult(copy) ? validateLoaded(schema, copy, what) : copy;
 }

@@ -44,6 +44,35 @@ export interface StoreWrite {
    * still read as gone: the core then treats this value as invalid.
    */
   readonly dependsOn?: readonly string[];
+  /**
+   * The namespace the key belongs to (a prefix of it; given to in-process stores): a later
+   * {@linkcode CacheStore.clearScope} of it, or of a namespace it lies under, makes the key read as missing.
+   */
+  readonly scope?: string;
+}
+
+/**
+ * A rewrite of both ends of a stored value, its middle kept as stored (an entry kept by `ctx.notModified()`:
+ * new metadata around the same value), so that the value does not travel again. Applied only when the value
+ * starts with `ifStartsWith` and ends with `ifEndsWith` (which `head` and `tail` replace), atomically.
+ */
+export interface StoreRefresh {
+  /** The stored key (namespaced by the core). */
+  readonly key: string;
+  /** What the value must start with (non-empty; it includes the token a conditional write compares). */
+  readonly ifStartsWith: string;
+  /** What the value must end with, after `ifStartsWith`. */
+  readonly ifEndsWith: string;
+  /** Replaces `ifStartsWith`. */
+  readonly head: string;
+  /** Replaces `ifEndsWith`. */
+  readonly tail: string;
+  /** Physical lifetime in milliseconds from now; always > 0. */
+  readonly ttlMs: number;
+  /** As in {@linkcode StoreWrite.dependsOn}. */
+  readonly dependsOn?: readonly string[];
+  /** As in {@linkcode StoreWrite.scope}. */
+  readonly scope?: string;
 }
 
 /** An in-process store's handle on the value held at one key (opaque; see {@linkcode CacheStore.slotOf}). */
@@ -172,6 +201,12 @@ export interface CacheStore {
   uniqueToken?(): string;
   /** Applies the writes; returns per write whether it was stored (`false`: key existed for `ifAbsent`). */
   setMany(writes: readonly StoreWrite[], options?: StoreCallOptions): Promise<boolean[]>;
+  /**
+   * Optional: applies the refreshes, each as one atomic step (Redis: a script that sends only the ends);
+   * resolves, per refresh, whether it was applied (`false` when the key is missing or its ends differ). Without
+   * it the core writes the whole value again (`setMany`, conditional on its token).
+   */
+  refreshMany?(refreshes: readonly StoreRefresh[], options?: StoreCallOptions): Promise<boolean[]>;
   /** Deletes the keys; missing keys are ignored. Must work when the backend refuses writes for lack of memory. */
   deleteMany(keys: readonly string[], options?: StoreCallOptions): Promise<void>;
   /**
@@ -179,6 +214,12 @@ export interface CacheStore {
    * and passed to another holder). Resolves `true` when it deleted.
    */
   deleteIfStartsWith(key: string, prefix: string, options?: StoreCallOptions): Promise<boolean>;
+  /**
+   * In-process stores: makes every key written with a {@linkcode StoreWrite.scope} that starts with `scope`
+   * read as missing from now on (a later write under it is kept), at a cost that does not grow with the number
+   * of keys (they are dropped lazily). `clear()` then costs no scan; a store without it is scanned.
+   */
+  clearScope?(scope: string): Promise<void>;
   /** Lists stored keys that start with `prefix` (diagnostics only; may be slow on large stores). */
   scan?(prefix: string, options?: StoreCallOptions): Promise<string[]>;
   /**

@@ -80,3 +80,50 @@ export async function freshCache(
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * A process driven one JSON command a line on stdin, each answered by one JSON line on stdout (the peers of
+ * tests that need several real processes on one store).
+ */
+export class LinePeer {
+  readonly name: string;
+  readonly #child: Deno.ChildProcess;
+  readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #output: ReadableStreamDefaultReader<string>;
+  #pending = "";
+
+  constructor(name: string, command: string, args: string[], env: Record<string, string>) {
+    this.name = name;
+    this.#child = new Deno.Command(command, {
+      args,
+      env: { ...env, NO_COLOR: "1" },
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#stdin = this.#child.stdin.getWriter();
+    this.#output = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  }
+
+  /** Sends `command`; resolves with the peer's answer. */
+  async send<T>(command: Record<string, unknown>): Promise<T> {
+    await this.#stdin.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
+    while (!this.#pending.includes("\n")) {
+      const { value, done } = await this.#output.read();
+      if (done) throw new Error(`${this.name} exited before answering ${JSON.stringify(command)}`);
+      this.#pending += value;
+    }
+    const end = this.#pending.indexOf("\n");
+    const line = this.#pending.slice(0, end);
+    this.#pending = this.#pending.slice(end + 1);
+    return JSON.parse(line);
+  }
+
+  /** Closes its stdin and waits for it; kills it after `closing` fails. Resolves with its exit code. */
+  async close(closing?: Promise<unknown>): Promise<number> {
+    await closing?.catch(() => this.#child.kill());
+    await this.#stdin.close().catch(() => {});
+    await this.#output.cancel().catch(() => {});
+    return (await this.#child.status).code;
+  }
+}

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { LinePeer } from "./_helpers.ts";
 
 const test = (name: string, fn: () => Promise<void>) =>
   Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
@@ -17,38 +18,12 @@ const NPM_BUILD = fileURLToPath(new URL("../npm/esm/mod.js", import.meta.url));
 const MOD = new URL("../mod.ts", import.meta.url).href;
 
 /** A process of tests/fixtures/kv_peer.mjs, driven one command at a time. */
-class Peer {
-  #child: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #output: ReadableStreamDefaultReader<string>;
-  #pending = "";
-
-  constructor(readonly name: string, runtime: "deno" | "node", env: Record<string, string>) {
+class Peer extends LinePeer {
+  constructor(name: string, runtime: "deno" | "node", env: Record<string, string>) {
     const [cmd, args, lib] = runtime === "deno"
       ? [Deno.execPath(), ["run", "-A", PEER], MOD]
       : ["node", [PEER], pathToFileURL(NPM_BUILD).href];
-    this.#child = new Deno.Command(cmd, {
-      args,
-      env: { ...env, LIB: lib, NAME: name, NO_COLOR: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
-    this.#output = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  }
-
-  async send<T>(command: Record<string, unknown>): Promise<T> {
-    await this.#stdin.write(new TextEncoder().encode(JSON.stringify(command) + "\n"));
-    while (!this.#pending.includes("\n")) {
-      const { value, done } = await this.#output.read();
-      assert.ok(!done, `${this.name} exited before answering ${JSON.stringify(command)}`);
-      this.#pending += value;
-    }
-    const end = this.#pending.indexOf("\n");
-    const line = this.#pending.slice(0, end);
-    this.#pending = this.#pending.slice(end + 1);
-    return JSON.parse(line);
+    super(name, cmd, args, { ...env, LIB: lib, NAME: name });
   }
 
   read(id: number) {
@@ -60,11 +35,8 @@ class Peer {
   }
 
   /** Closes the cache and waits for the process; kills it when it does not exit. */
-  async close() {
-    await this.send({ op: "close" }).catch(() => this.#child.kill());
-    await this.#stdin.close().catch(() => {});
-    await this.#output.cancel().catch(() => {});
-    assert.equal((await this.#child.status).code, 0, `${this.name} exit code`);
+  async shut() {
+    assert.equal(await this.close(this.send({ op: "close" })), 0, `${this.name} exit code`);
   }
 }
 
@@ -82,7 +54,7 @@ async function withPeers(
   try {
     await fn(peers);
   } finally {
-    await Promise.all(Object.values(peers).map((peer) => peer.close()));
+    await Promise.all(Object.values(peers).map((peer) => peer.shut()));
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -346,3 +346,40 @@ test("redis: closeCache with a paused server is bounded (the graceful close give
     await server.stop(); // (CLIENT UNPAUSE would itself wait out the pause on Redis 7.0)
   }
 });
+
+test("redis and upstash: refreshMany replaces the ends of a value in one script, lengths in bytes, the value left on the server", async () => {
+  const server = await RedisServer.start();
+  const bridge = await UpstashBridge.start(server.url);
+  const stores = [redisStore(server.url), upstashStore({ url: bridge.url, token: bridge.token })];
+  try {
+    for (const store of stores) {
+      const key = `refresh:${store.name}`;
+      const middle = "é😀".repeat(1000); // multi-byte: the script counts bytes, the core UTF-16 units
+      await store.setMany([{ key, value: `["ü|${middle}|ü"]`, ttlMs: 60_000 }]);
+      const refresh = {
+        key,
+        ifStartsWith: `["ü|`,
+        ifEndsWith: `|ü"]`,
+        head: `["ö2|`,
+        tail: `|"]`,
+        ttlMs: 60_000,
+      };
+      assert.deepEqual(
+        await store.refreshMany!([{ ...refresh, ifStartsWith: `["ö|` }, { ...refresh, ifEndsWith: `|ö"]` }]),
+        [false, false],
+        store.name,
+      );
+      const received = async () =>
+        Number((await redisCli(server.port, "info", "stats")).match(/total_net_input_bytes:(\d+)/)![1]);
+      const before = await received();
+      assert.deepEqual(await store.refreshMany!([refresh]), [true], store.name);
+      const bytes = await received() - before; // the value alone is 6,000 bytes
+      assert.ok(bytes < 2_000, `${store.name}: ${bytes} bytes reached the server for the refresh`);
+      assert.deepEqual(await store.getMany([key]), [`["ö2|${middle}|"]`], store.name);
+    }
+  } finally {
+    for (const store of stores) await store.close?.();
+    await bridge.stop();
+    await server.stop();
+  }
+});

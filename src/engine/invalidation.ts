@@ -127,8 +127,9 @@ export class Invalidation {
    * Makes every entry of this namespace and of the namespaces under it a miss, in every process sharing the
    * store. Remote stores: one delete of the namespace's generation key, which all those entries were stored
    * under (O(1) whatever their number), queued and retried like a tag invalidation. In-process stores (which
-   * read no generation, so that a hit costs no extra lookup): the namespace's keys are deleted. Either way a
-   * load in flight does not store, and nobody joins it afterwards.
+   * read no generation, so that a hit costs no extra lookup): the store's `clearScope`, which drops the entries
+   * lazily, else a scan and delete of the namespace's keys. Either way a load in flight does not store, and
+   * nobody joins it afterwards.
    */
   clear(): Promise<InvalidationResult> {
     const { keys: space, diagnostics } = this.#parts;
@@ -145,14 +146,16 @@ export class Invalidation {
   async #clearInProcess(): Promise<InvalidationResult> {
     const { keys: space, inflight } = this.#parts;
     const prefix = space.namespace;
-    if (!this.#store.scan) {
-      throw new TypeError(
-        `Cannot clear ${prefix}: the ${this.#store.name} store can neither scan nor be cleared`,
-      );
+    const store = this.#store;
+    if (!store.clearScope && !store.scan) {
+      throw new TypeError(`Cannot clear ${prefix}: the ${store.name} store can neither scan nor be cleared`);
     }
     inflight.dropWhere((entryKey) => entryKey.startsWith(prefix));
-    const keys = (await this.#store.scan(prefix)).filter((key) => !space.isLockKey(key));
-    await this.#store.deleteMany(keys);
+    if (store.clearScope) await store.clearScope(prefix); // O(1) in entries: no scan
+    else {
+      const keys = (await store.scan!(prefix)).filter((key) => !space.isLockKey(key));
+      await store.deleteMany(keys);
+    }
     return { delivered: true, landed: Promise.resolve() };
   }
 

@@ -87,6 +87,22 @@ export class KeySpace {
     return entryKey.slice(this.namespace.length + SPACE.entry.length);
   }
 
+  /**
+   * The path `keys()` lists the stored `key` under (`users/admins/7` for an entry of the namespace
+   * `users/admins` under this one), or `undefined` when the key is not an entry (a tag version, a lock, a
+   * generation).
+   */
+  listedKey(key: string): string | undefined {
+    let at = this.namespace.length, path = "";
+    while (key.startsWith(SPACE.child, at)) {
+      const end = key.indexOf(":", at + SPACE.child.length);
+      if (end < 0) return undefined;
+      path += key.slice(at + SPACE.child.length, end) + "/";
+      at = end + 1;
+    }
+    return key.startsWith(SPACE.entry, at) ? path + key.slice(at + SPACE.entry.length) : undefined;
+  }
+
   /** Prefix of every entry key, for listings. */
   get entryPrefix(): string {
     return this.namespace + SPACE.entry;

@@ -11,9 +11,8 @@ import type { CacheContext } from "../context.ts";
 import type { Entry } from "../entry.ts";
 import { NOTHING, readValue } from "../entry_value.ts";
 import type { LoadResult } from "../flight.ts";
-import { isNegativeCacheResult } from "../negative.ts";
 import type { ReadResult } from "../read_options.ts";
-import { type StandardSchemaV1, validateLoaded, validNow } from "../schema.ts";
+import { joinedCopy, type StandardSchemaV1, validNow } from "../schema.ts";
 
 /** Where a hit came from, for events and debug lines: the store (`l2`) unless L1. */
 export type HitKind = "HIT" | "STALE";
@@ -49,9 +48,7 @@ export class Serving {
 
   /** A joining caller's copy of a load's result: the schema's output, as the loader's caller got. */
   copyOf(result: LoadResult): unknown {
-    const copy = result.copy();
-    const schema = this.schema;
-    return schema && !isNegativeCacheResult(copy) ? validateLoaded(schema, copy, this.what) : copy;
+    return joinedCopy(result, this.schema, this.what);
   }
 
   /** Accounts for a served entry: `onResult`, counters, the event and the debug line. */

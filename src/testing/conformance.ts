@@ -803,6 +803,30 @@ export function testAdapter(
     },
   );
 
+  withInstances(
+    "keys(): a cache lists its namespaces' keys after their path, a namespace its own",
+    async (_c, a, b) => {
+      if (!a.store.scan) return; // a store that cannot list keys
+      const users = a.namespace("users"), admins = users.namespace("admins");
+      await a.set("user:1", 1, { ttl: 60, tags: ["t"] });
+      await users.set("1", 2, { ttl: 60, tags: ["t"] });
+      await admins.set("7", 3, { ttl: 60 });
+      await b.namespace("orders").set("9", 4, { ttl: 60 });
+      await settle();
+      const listed = (cache: Cache, pattern?: string) =>
+        poll(() => cache.keys(pattern), (keys) => keys.length > 0);
+      same(
+        await poll(() => a.keys(), (keys) => keys.length === 4),
+        ["orders/9", "user:1", "users/1", "users/admins/7"],
+        "every namespace's entries, no tag version, lock or generation",
+      );
+      same(await listed(a, "users/*"), ["users/1", "users/admins/7"], "a pattern over the path");
+      same(await listed(a, "user:*"), ["user:1"], "a pattern over this cache's keys");
+      same(await listed(users), ["1", "admins/7"], "a namespace lists its own, and those under it");
+      same(await listed(b.namespace("users").namespace("admins")), ["7"], "from another instance too");
+    },
+  );
+
   withInstances("a namespaced hit takes one store read, its generations with it", async (clock, a) => {
     const { counter, cache } = await countedDeletes(clock, a);
     try {
@@ -922,6 +946,107 @@ export function testAdapter(
   );
 
   withInstances(
+    "getOrSetMany: schema and the loader context, with the semantics of single reads",
+    async (clock, a, b) => {
+      const expectThrow = async (what: string, test: (e: unknown) => boolean, work: () => unknown) => {
+        let threw: unknown;
+        try {
+          await work();
+        } catch (error) {
+          threw = error;
+        }
+        check(test(threw), `${what} (${threw})`);
+      };
+      const isN: StandardSchemaV1<unknown, { n: number; checked: true }> = {
+        "~standard": {
+          version: 1,
+          vendor: "conformance",
+          validate: (v) =>
+            typeof (v as { n?: unknown })?.n === "number"
+              ? { value: { n: (v as { n: number }).n, checked: true as const } }
+              : { issues: [{ message: "expected a number", path: ["n"] }] },
+        },
+      };
+      // Schema: a stored value of another shape is a miss, reloaded; callers get the output.
+      await b.set("m:1", { n: "old" }, { ttl: 60 });
+      await b.set("m:2", { n: 2 }, { ttl: 60 });
+      await settle();
+      const rejected = () => a.metrics()["cache.schema.rejected"] ?? 0;
+      let asked: string[] = [];
+      const loadN = (keys: string[]) => (asked.push(...keys), keys.map((k) => ({ n: Number(k.slice(2)) })));
+      const before = rejected();
+      const got = await poll(
+        () => a.getOrSetMany(["m:1", "m:2"], loadN, { ttl: 60, schema: isN }),
+        () => rejected() > before,
+      );
+      same(got, [{ n: 1, checked: true }, { n: 2, checked: true }], "the schema's output");
+      same(
+        [asked, rejected() - before],
+        [["m:1"], 1],
+        "the rejected value reloaded, counted; the other a hit",
+      );
+      await settle();
+      same(await poll(() => b.get("m:1"), (v) => v !== undefined), { n: 1 }, "what loaded is stored");
+      await expectThrow(
+        "a loaded value that fails is a SchemaError",
+        (e) => e instanceof TypeError && (e as SchemaError).issues?.length === 1,
+        () =>
+          a.getOrSetMany(["m:3", "bad"], (keys) => keys.map((k) => k === "bad" ? {} : { n: 3 }), {
+            schema: isN,
+          }),
+      );
+      await settle();
+      same(await poll(() => b.get("m:3"), (v) => v !== undefined), { n: 3 }, "the valid one is stored");
+      same(await b.get("bad"), undefined, "the failing one is not");
+      await expectThrow(
+        "not a schema",
+        (e) => e instanceof TypeError && (e as Error).message.includes("Standard Schema"),
+        () => a.getOrSetMany(["x"], (k) => k, { schema: {} as never }),
+      );
+
+      // Context: stale and notModified per key, setTtl, setEtag, skip; addTags is a TypeError here.
+      asked = [];
+      const stales: unknown[] = [];
+      const first = await a.getOrSetMany(["c:1", "c:2", "c:3"], (keys, ctx) => {
+        ctx[0].setEtag("e1");
+        ctx[1].setTtl(5);
+        ctx[2].skip();
+        stales.push(...ctx.map((c) => c.stale));
+        return keys.map((k) => ({ k }));
+      }, { ttl: 10, staleTtl: 600 });
+      same(first, [{ k: "c:1" }, { k: "c:2" }, { k: "c:3" }], "loaded");
+      same(stales, [undefined, undefined, undefined], "nothing replaced on a first load");
+      await settle();
+      same(await b.get("c:3"), undefined, "skip stores nothing");
+      clock.advance(6_000);
+      same(await b.get("c:2"), undefined, "expired after its own ttl, not the batch's");
+      same(await b.get("c:1"), { k: "c:1" }, "the others keep the batch's");
+      clock.advance(5_000); // c:1 expired, still valid within its grace: offered to the next load
+      const etags: unknown[] = [];
+      const kept = await a.getOrSetMany(["c:1"], (_keys, ctx) => {
+        etags.push(ctx[0].stale?.etag);
+        return [ctx[0].notModified()];
+      }, { ttl: 10, staleTtl: 600 });
+      same([kept, etags], [[{ k: "c:1" }], ["e1"]], "notModified keeps the stale value, its etag offered");
+      await settle();
+      same(await poll(() => b.get("c:1"), (v) => v !== undefined), { k: "c:1" }, "fresh again");
+      await expectThrow(
+        "notModified without a stale entry",
+        (e) => e instanceof TypeError,
+        () => a.getOrSetMany(["none"], (_keys, ctx) => [ctx[0].notModified()]),
+      );
+      await expectThrow(
+        "addTags in a batch",
+        (e) => e instanceof TypeError && (e as Error).message.includes("getOrSetMany"),
+        () => a.getOrSetMany(["t"], (keys, ctx) => (ctx[0].addTags("x"), keys)),
+      );
+      let late: LoaderContext | undefined;
+      await a.getOrSetMany(["late"], (keys, ctx) => (late = ctx[0], keys));
+      await expectThrow("a call after the loader settled", (e) => e instanceof TypeError, () => late!.skip());
+    },
+  );
+
+  withInstances(
     "loader context: ctx.stale, notModified, setTtl, setEtag and skip decide what a load stores",
     async (clock, a, b) => {
       const expectThrow = async (what: string, type: typeof TypeError, work: () => unknown) => {
@@ -1022,6 +1147,65 @@ export function testAdapter(
       await settle();
       clock.advance(11_000);
       same(await read({ id: 1 }), r1, "cacheRead's loader gets the context as its second argument");
+    },
+  );
+
+  withInstances(
+    "loader context: notModified() refreshes the entry in place where the store can, its value not sent again",
+    async (clock, a, b) => {
+      const sent = { values: 0, refreshes: 0, refreshBytes: 0 };
+      const big = "v".repeat(20_000); // what must not travel again
+      const store: CacheStore = {
+        ...a.store,
+        setMany: (writes, o) => {
+          sent.values += writes.filter((w) => w.value.includes(big)).length;
+          return a.store.setMany(writes, o);
+        },
+        refreshMany: a.store.refreshMany && ((refreshes, o) => {
+          sent.refreshes += refreshes.length;
+          for (const r of refreshes) sent.refreshBytes += r.ifStartsWith.length + r.ifEndsWith.length;
+          for (const r of refreshes) sent.refreshBytes += r.head.length + r.tail.length;
+          return a.store.refreshMany!(refreshes, o);
+        }),
+      };
+      const prefix = a.keyPrefix.split(":")[0];
+      const cache = await createCache({ store, prefix, clock, deadlineMs: 5000 });
+      try {
+        let loads = 0;
+        const options = { ttl: 10, staleTtl: 600, tags: ["cfg"] };
+        const load = (ctx: LoaderContext) => (loads++, ctx.stale ? ctx.notModified() : { big });
+        same(await cache.getOrSet("cfg", load, options), { big }, "first load");
+        check(sent.values === 1, `the first load writes the value (${sent.values})`);
+        await settle();
+        clock.advance(11_000); // stale within its grace: served, and refreshed in the background
+        same(await cache.getOrSet("cfg", load, options), { big }, "served stale");
+        const refreshed = async () => {
+          // The refresh runs in the background: waited for (bounded), beyond the store's propagation delay.
+          for (let i = 0; i < 100 && await b.get("cfg") === undefined; i++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return await b.get("cfg");
+        };
+        same(await refreshed(), { big }, "fresh again for another instance");
+        await b.invalidateTags(["cfg"], { soft: true }); // soft: the next load is offered the value too
+        await settle();
+        same(await cache.getOrSet("cfg", load, options), { big }, "softly invalidated: served stale");
+        same(await refreshed(), { big }, "valid again under the new version");
+        const before = loads;
+        same(await b.getOrSet("cfg", load, options), { big }, "a hit");
+        check(loads === before && loads === 3, `three loads, the last two kept the value (${loads})`);
+        const values: number = sent.values; // not narrowed by the first check
+        if (a.store.refreshMany) {
+          check(
+            values === 1 && sent.refreshes === 2 && sent.refreshBytes < 2_000,
+            `refreshed in place: the value written once, two refreshes of ${sent.refreshBytes} bytes in all (${
+              JSON.stringify(sent)
+            })`,
+          );
+        } else check(values === 3, `written whole by a store that cannot refresh (${values})`);
+      } finally {
+        await cache.close();
+      }
     },
   );
 

@@ -81,6 +81,20 @@ export function faultStore(inner: CacheStore, options: { inProcess?: boolean } =
         if (f.mode === "late") return abandoned(o, f.ms, () => inner.setMany(writes));
         return inner.setMany(writes, o);
       }, true),
+    // Refreshes fail, lag and arrive late as writes do.
+    refreshMany: inner.refreshMany &&
+      ((refreshes, o) =>
+        guard(o, () => {
+          const f = wrapper.fault;
+          if (f.mode === "oom") {
+            return Promise.reject(new Error("OOM command not allowed when used memory > 'maxmemory'."));
+          }
+          if (f.mode === "lag") {
+            return later(f.ms, () => inner.refreshMany!(refreshes), refreshes.map(() => true));
+          }
+          if (f.mode === "late") return abandoned(o, f.ms, () => inner.refreshMany!(refreshes));
+          return inner.refreshMany!(refreshes, o);
+        }, true)),
     deleteMany: (keys, o) =>
       guard(o, () => {
         const f = wrapper.fault;

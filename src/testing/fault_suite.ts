@@ -479,6 +479,62 @@ export function testFaults(
   );
 
   withFaults(
+    "a namespace's clear() during an outage: its entries and a load in flight across it are not served, its parent's and siblings' are",
+    async (c) => {
+      const cache = instance(), users = cache.namespace("users"), orders = cache.namespace("orders");
+      await cache.set("p", "parent", { ttl: 60 });
+      await users.set("x", "old", { ttl: 60 });
+      await orders.set("o", "order", { ttl: 60 });
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => release = resolve);
+      let slowLoads = 0;
+      const slow = users.getOrSet("slow", async () => (slowLoads++, await gate, "v1"), { ttl: 60 });
+      await waitFor(() => slowLoads === 1); // claimed under the namespace's generation, then held
+      const other = await createCache({ store: c.inner, prefix: c.ns, clock: c.clock });
+      try {
+        c.store.fault = { mode: "throw" };
+        const { delivered, landed } = await users.clear();
+        check(!delivered, "reported as queued");
+        check(await users.get("x") === undefined, "down: nothing of the namespace served");
+        // Reads answer again, the delete does not land yet: the namespace's old generation is still stored.
+        c.store.fault = { mode: "delay", ms: DEADLINE_MS * 2, writesOnly: true };
+        c.clock.advance(1000); // past the breaker's cooldown
+        const generation = `${c.ns}:v1:n:users:g`;
+        check(
+          (await c.inner.getMany([generation]))[0] !== null,
+          "the namespace's old generation is still stored",
+        );
+        const reads = c.store.calls;
+        check(
+          await users.get("x") === undefined,
+          "the namespace's entry is not served while its clear is pending",
+        );
+        check(await cache.get("p") === "parent", "the parent's entry is");
+        check(await orders.get("o") === "order", "and a sibling's");
+        check(c.store.calls > reads, "the store was read");
+        release();
+        check(await slow === "v1", "the held caller gets its own load");
+        check(await users.getOrSet("slow", () => "v2", { ttl: 60 }) === "v2", "later callers do not get it");
+        c.store.fault = { mode: "none" };
+        const until = Date.now() + 3000;
+        while (getMetrics()["cache.invalidate.pending"] > 0 && Date.now() < until) await sleep(20);
+        check(getMetrics()["cache.invalidate.pending"] === 0, "landed within 3 s of recovery");
+        await landed;
+        const otherUsers = other.namespace("users");
+        check(
+          await otherUsers.get("x") === undefined,
+          "another process misses in the namespace once it landed",
+        );
+        check(await otherUsers.get("slow") !== "v1", "nor gets the load that was in flight");
+        check(await other.get("p") === "parent", "and still hits the parent's entry");
+        check(await other.namespace("orders").get("o") === "order", "and the sibling's");
+      } finally {
+        await other.close();
+      }
+    },
+  );
+
+  withFaults(
     "a queued invalidation landing while a read is out: the read's old entry is not served",
     async (c) => {
       const { db, get, loads } = user();
