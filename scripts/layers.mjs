@@ -41,6 +41,8 @@ export const LAYERS = [
   // Loading: the load after a miss, what it stakes out (claim, lock) and how its entry is written.
   ["loads", [
     "src/load_runner.ts",
+    "src/batch_load.ts",
+    "src/loaded.ts",
     "src/read_job.ts",
     "src/run_loader.ts",
     "src/claim.ts",

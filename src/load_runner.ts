@@ -13,9 +13,9 @@ import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
 import type { CacheContext } from "./context.ts";
 import { decodeEntry, hasAddedTags, isLoadingMarker } from "./entry.ts";
-import { entryWrite, storeEntries } from "./entry_write.ts";
+import { encodeLoaded, loadResult, storeLoaded } from "./loaded.ts";
 import type { Encoded } from "./codec.ts";
-import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
+import { NOTHING, readValue } from "./entry_value.ts";
 import { compareVersions } from "./versions.ts";
 import { verdict } from "./verdict.ts";
 import { isNegativeCacheResult } from "./negative.ts";
@@ -217,17 +217,8 @@ export class LoadRunner<A> {
         `[MISS] key=${job.logical} duration_ms=${callMs.toFixed(1)}ms ttl=${ttl} cause=${cause}`,
       );
     }
-    let encoded: Encoded;
-    try {
-      encoded = cache.codec.serialize(negative ? value.value : value, this.#what);
-    } catch (error) {
-      cache.metrics.count("cache.error", this.#what);
-      cache.diagnostics.warnOnce(
-        `serialize:${this.#what}`,
-        `${(error as Error).message}; results are returned but not cached`,
-      );
-      return { value: output, copy: () => output };
-    }
+    const encoded = encodeLoaded(cache, this.#what, negative ? value.value : value);
+    if (!encoded) return loadResult(cache, output, undefined, negative, ttl);
     const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
       ? await this.#store(
         job,
@@ -242,7 +233,7 @@ export class LoadRunner<A> {
         ctx.kept ? observed?.[0] ?? undefined : undefined,
       )
       : undefined;
-    return { value: output, copy: () => readEncoded(encoded, negative, ttl, cache.codec), freshUntil };
+    return loadResult(cache, output, encoded, negative, ttl, freshUntil);
   }
 
   /**
@@ -277,16 +268,17 @@ export class LoadRunner<A> {
       };
       servable = more.servable;
     }
-    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept };
-    const entry = entryWrite(job.cache, this.#what, this.#options, item);
-    if (!entry) return undefined;
-    const [stored] = await storeEntries(job.cache, this.#what, [entry], job.budget);
-    if (!stored) return undefined;
-    // The near tier and the store change together: an entry that is not served must not leave the one it
-    // replaced there.
-    if (!servable) return void job.near.forget([keys[0]]);
-    job.near.keep(keys, entry.write.value, job.since);
-    return entry.freshUntil;
+    const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept, servable };
+    const [freshUntil] = await storeLoaded(
+      job.cache,
+      this.#what,
+      this.#options,
+      [item],
+      job.budget,
+      job.near,
+      job.since,
+    );
+    return freshUntil;
   }
 }
 

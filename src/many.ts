@@ -10,22 +10,21 @@
 import type { CacheContext } from "./context.ts";
 import { Budget } from "./deadline.ts";
 import { decodeEntry, isLoadingMarker } from "./entry.ts";
-import { NOTHING, readEncoded, readValue } from "./entry_value.ts";
-import { type EntryShape, type EntryWrite, entryWrite, storeEntries } from "./entry_write.ts";
-import { claimMany } from "./claim.ts";
-import { runLoader } from "./run_loader.ts";
-import { Flight, type LoadResult } from "./flight.ts";
-import type { Encoded } from "./codec.ts";
+import { NOTHING, readValue } from "./entry_value.ts";
+import type { EntryShape } from "./entry_write.ts";
+import type { Flight } from "./flight.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import { checkTtl, type Ttl } from "./ttl.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { compareVersions } from "./versions.ts";
 import { verdict } from "./verdict.ts";
 import { deleteUnreadable } from "./read/unreadable.ts";
-import type { L1Tier } from "./l1/tier.ts";
-import { LoadContext, type LoaderContext } from "./loader_context.ts";
-import { replacedEntry } from "./load_runner.ts";
-import { checkSchema, joinedCopy, type StandardSchemaV1, validateLoaded, validStored } from "./schema.ts";
+import { LoadContext } from "./loader_context.ts";
+import { checkSchema, joinedCopy, type StandardSchemaV1, validStored } from "./schema.ts";
+import { Due, type NearTier, Peeked, type Validated } from "./near_tier.ts";
+import { load, loadedOutput, loadMissing, type ManyLoader, valuesInOrder } from "./batch_load.ts";
+
+export type { ManyLoader } from "./batch_load.ts";
 
 /** Options of `getOrSetMany`. */
 export interface GetOrSetManyOptions extends EntryShape {
@@ -46,16 +45,6 @@ export interface GetOrSetManyOptions extends EntryShape {
    */
   schema?: StandardSchemaV1;
 }
-
-/**
- * Loads the missing keys: values in the order given, or a `Map` from key to value. `contexts` holds each missing
- * key's loader context, in the order of `missing` (see `LoaderContext`; `addTags` is not available here): return
- * `contexts[i].notModified()` as the value of `missing[i]` to keep its stale value.
- */
-export type ManyLoader<R> = (
-  missing: string[],
-  contexts: readonly LoaderContext[],
-) => readonly R[] | ReadonlyMap<string, R> | Promise<readonly R[] | ReadonlyMap<string, R>>;
 
 /** Every option name of {@linkcode GetOrSetManyOptions}. */
 const OPTION_NAMES = optionNames<GetOrSetManyOptions>({
@@ -100,7 +89,9 @@ export async function getOrSetMany<R>(
   const schema = options.schema;
   if (schema !== undefined) checkSchema(schema, what);
   const unique = [...new Set(keys)];
-  const items = await Promise.all(unique.map((key) => itemFor(cache, key, options.tags, what)));
+  const made = unique.map((key) => itemFor(cache, key, options.tags, what));
+  // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
+  const items = made.some((item) => item instanceof Promise) ? await Promise.all(made) : made as Item[];
   const ttl = cache.ttlSeconds(options.ttl);
   if (ttl === 0) {
     cache.metrics.count("cache.skip", what, unique.length);
@@ -114,14 +105,15 @@ export async function getOrSetMany<R>(
   }
   const started = performance.now();
   const budget = new Budget(cache.settings.deadlineMs);
-  const l1 = options.l1 === false ? undefined : cache.l1;
-  const since = l1 ? cache.settings.clock.now() : 0; // L1 dates what the read vouches for by it
-  if (l1) {
-    await Promise.all(items.map((item) => nearValue(cache, l1, item, since, options.zeroCopy)));
+  const near = options.l1 === false ? cache.storeTier : cache.near;
+  const since = near.dated ? cache.settings.clock.now() : 0; // L1 dates what the read vouches for by it
+  const due = items.map((item) => nearValue(cache, near, item, since, options.zeroCopy));
+  if (due.some((found) => found !== undefined)) {
+    await Promise.all(due);
     budget.spend(performance.now() - started); // validations waited for are the call's store time too
   }
   const mark = cache.invalidation.mark;
-  await readAll(cache, items.filter((item) => !item.near), budget);
+  await readAll(cache, items.filter((item) => !item.near && !item.raws), budget);
   const now = cache.settings.clock.now();
   for (const item of items) {
     if (item.near) item.found = item.value;
@@ -132,20 +124,22 @@ export async function getOrSetMany<R>(
   if (schema !== undefined) await Promise.all(items.map((item) => checkFound(cache, item, schema, what)));
   const toLoad: Item[] = [];
   const unreadable: Item[] = [];
+  let hits = 0, nearHits = 0;
   for (const item of items) {
     if (item.near) {
-      cache.metrics.count("cache.hit", what);
-      cache.metrics.count("cache.l1.hit", what);
-      if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l1");
+      nearHits++;
+      if (cache.diagnostics.observed) {
+        looked(cache, "hit", item.key, what, started, near.name === "l1" ? "l1" : "l2");
+      }
       continue;
     }
     const value = item.found;
     if (value === CORRUPT) unreadable.push(item);
     else if (value !== NOTHING) {
       item.value = value;
-      cache.metrics.count("cache.hit", what);
+      hits++;
       if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l2");
-      l1?.keep(item.keys, item.raws![0]!, since);
+      near.keep(item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
@@ -156,28 +150,27 @@ export async function getOrSetMany<R>(
       item.joined = true;
     } else toLoad.push(item);
   }
+  // Counted once for the batch: a hundred hits are one update, not a hundred.
+  if (hits + nearHits > 0) cache.metrics.count("cache.hit", what, hits + nearHits);
+  if (nearHits > 0 && near.name === "l1") cache.metrics.count("cache.l1.hit", what, nearHits);
   if (unreadable.length > 0) {
     const items = unreadable.map((item) => ({ logical: item.key, keys: item.keys, raws: item.raws }));
     await deleteUnreadable(cache, what, items, budget);
   }
   if (toLoad.length > 0) {
-    await loadMissing(
-      cache,
-      toLoad,
-      loader,
-      ttl,
-      budget,
-      options,
-      what,
-      l1 && ((keys, raw) => l1.keep(keys, raw, since)),
-    );
+    await loadMissing(cache, toLoad, loader, ttl, budget, options, what, near, since);
   }
   const byKey = new Map<string, unknown>();
-  await Promise.all(items.map(async (item) => {
-    if (!item.flight) return byKey.set(item.key, item.value);
-    const result = await item.flight.promise;
-    byKey.set(item.key, item.joined ? await joinedCopy(result, schema, what) : result.value);
-  }));
+  const loading: Promise<unknown>[] = [];
+  for (const item of items) {
+    if (!item.flight) byKey.set(item.key, item.value);
+    else {
+      loading.push(item.flight.promise.then(async (result) => {
+        byKey.set(item.key, item.joined ? await joinedCopy(result, schema, what) : result.value);
+      }));
+    }
+  }
+  if (loading.length > 0) await Promise.all(loading);
   cache.diagnostics.debug(
     `[MANY] keys=${unique.length} hits=${unique.length - toLoad.length} loaded=${toLoad.length} duration_ms=${
       (performance.now() - started).toFixed(1)
@@ -204,32 +197,12 @@ async function checkFound(cache: CacheContext, item: Item, schema: StandardSchem
   }
 }
 
-/** The batch loader's answer, with each missing key's context. */
-function load<R>(loader: ManyLoader<R>, missing: string[], contexts: readonly LoadContext[]) {
-  try {
-    return Promise.resolve(loader(missing, contexts)).catch((error) => {
-      for (const ctx of contexts) ctx.fail();
-      throw error;
-    });
-  } catch (error) {
-    for (const ctx of contexts) ctx.fail();
-    return Promise.reject(error);
-  }
-}
-
-/** What the caller gets of a loaded value: the schema's output (a `SchemaError` when it fails). */
-function loadedOutput(value: unknown, schema: StandardSchemaV1 | undefined, what: string): Promise<unknown> {
-  return schema && !isNegativeCacheResult(value)
-    ? validateLoaded(schema, value, what)
-    : Promise.resolve(value);
-}
-
-async function itemFor(
+function itemFor(
   cache: CacheContext,
   key: unknown,
   tags: GetOrSetManyOptions["tags"],
   what: string,
-): Promise<Item> {
+): Item | Promise<Item> {
   if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
     throw new TypeError(
       `Cannot cache ${what}: keys must be non-empty, well-formed strings, current value is ${
@@ -248,19 +221,31 @@ async function itemFor(
   const storeKeys = [cache.keys.entryKey(key)];
   for (const generation of cache.keys.generationKeys) storeKeys.push(generation);
   for (const tag of names) storeKeys.push(cache.keys.tagKey(tag));
-  return { key, keys: await Promise.all(storeKeys) };
+  return storeKeys.every((k) => typeof k === "string")
+    ? { key, keys: storeKeys as string[] }
+    : Promise.all(storeKeys).then((keys) => ({ key, keys }));
 }
 
-/** The item's value from L1, when L1 may serve it (validated first when due). */
-async function nearValue(
+/**
+ * The item's value from the near tier, when it may serve it: set at once, or once validated (the promise
+ * returned then; `undefined` otherwise). What an in-process store's peek read is the item's read.
+ */
+function nearValue(
   cache: CacheContext,
-  l1: L1Tier,
+  near: NearTier,
   item: Item,
   since: number,
   zeroCopy: boolean | undefined,
-): Promise<void> {
-  const entry = await l1.entry(item.keys, since);
-  const value = entry ? readValue(entry, cache.codec, zeroCopy) : NOTHING;
+): Promise<void> | undefined {
+  const found = near.find(item.keys, since);
+  if (found instanceof Peeked) item.raws = found.raws;
+  else if (found instanceof Due) {
+    return found.validation.then((entry) => nearHit(cache, item, entry, zeroCopy));
+  } else nearHit(cache, item, found, zeroCopy);
+}
+
+function nearHit(cache: CacheContext, item: Item, entry: Validated, zeroCopy: boolean | undefined): void {
+  const value = entry && entry !== "unavailable" ? readValue(entry, cache.codec, zeroCopy) : NOTHING;
   if (value === NOTHING) return;
   item.value = value;
   item.near = true;
@@ -312,150 +297,6 @@ function validValue(
   );
   if (judged === "corrupt") return CORRUPT;
   return judged === "fresh" ? readValue(entry!, cache.codec, zeroCopy) : NOTHING;
-}
-
-/** Claims, loads (one loader call) and stores (one write) the items nobody else is loading. */
-async function loadMissing<R>(
-  cache: CacheContext,
-  items: Item[],
-  loader: ManyLoader<R>,
-  ttl: number,
-  budget: Budget,
-  options: GetOrSetManyOptions,
-  what: string,
-  keep?: (keys: readonly string[], raw: string) => void,
-): Promise<void> {
-  const settlers = items.map((item) => {
-    const flight = new Flight(item.keys.slice(1));
-    let settle!: { resolve: (r: LoadResult) => void; reject: (e: unknown) => void };
-    flight.promise = new Promise<LoadResult>((resolve, reject) => settle = { resolve, reject });
-    flight.promise.catch(() => {}); // awaited by the callers; a rejection is theirs
-    cache.inflight.add(item.keys[0], flight);
-    item.flight = flight;
-    return settle;
-  });
-  try {
-    const claims = await claimMany(
-      cache,
-      items.map((i) => ({ keys: i.keys, observed: i.raws })),
-      ttl,
-      budget,
-    );
-    items.forEach((item, i) => item.flight!.loading(claims[i]));
-    // Each key's context, as a single read's load makes it (ctx.stale: the entry the read found, while valid).
-    const contexts = items.map((item, i) =>
-      new LoadContext(what, () => replacedEntry(cache, item.keys, item.raws, [], claims[i]), false)
-    );
-    const loadStarted = cache.settings.clock.now();
-    const missing = items.map((item) => item.key);
-    const { value: loaded, durationMs } = await runLoader(
-      cache,
-      what,
-      { keys: missing },
-      () => load(loader, missing, contexts),
-    );
-    const values = valuesInOrder(missing, missing, loaded, what).map((value, i) => contexts[i].settle(value));
-    const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
-    cache.metrics.count("cache.load", what);
-    cache.metrics.time("cache.load.ms", durationMs, what);
-    // What each caller gets: the schema's output; a value that fails it is not stored, and its key rejects.
-    const outputs = await Promise.all(
-      values.map((value) =>
-        loadedOutput(value, options.schema, what).then((output) => ({ output }), (error) => ({ error }))
-      ),
-    );
-    const writes: EntryWrite[] = [], written: Item[] = [], results: (LoadResult | { error: unknown })[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const value = values[i], ctx = contexts[i], checked = outputs[i];
-      if ("error" in checked) {
-        results.push(checked);
-        continue;
-      }
-      const negative = isNegativeCacheResult(value);
-      const itemTtl = ctx.ttl ?? (negative ? value.ttl : ttl);
-      let encoded: Encoded | undefined;
-      try {
-        encoded = cache.codec.serialize(negative ? value.value : value, what);
-      } catch (error) {
-        cache.metrics.count("cache.error", what);
-        cache.diagnostics.warnOnce(
-          `serialize:${what}`,
-          `${(error as Error).message}; results are returned but not cached`,
-        );
-      }
-      const copyOf = encoded;
-      results.push({
-        value: checked.output,
-        copy: copyOf ? () => readEncoded(copyOf, negative, itemTtl, cache.codec) : () => value,
-      });
-      if (!encoded || ctx.skipped || items[i].flight!.dropped) continue;
-      const kept = ctx.kept ? items[i].raws?.[0] ?? undefined : undefined;
-      const item = {
-        keys: items[i].keys,
-        claim: claims[i],
-        encoded,
-        negative,
-        ttl: itemTtl,
-        loadMs,
-        etag: ctx.etag,
-        kept,
-      };
-      const entry = entryWrite(cache, what, options, item);
-      if (entry) writes.push(entry), written.push(items[i]);
-    }
-    const stored = await storeEntries(cache, what, writes, budget);
-    // L1 and the store change together: only what the store took is kept.
-    if (keep) stored.forEach((ok, i) => ok && keep(written[i].keys, writes[i].write.value));
-    results.forEach((result, i) =>
-      "error" in result ? settlers[i].reject(result.error) : settlers[i].resolve(result)
-    );
-  } catch (error) {
-    for (const settle of settlers) settle.reject(error);
-    throw error;
-  }
-}
-
-/**
- * The loader's answer (for `wanted`) as values in the order of `keys`; a missing value, or an array of the
- * wrong length, is an error naming the keys.
- */
-function valuesInOrder(
-  keys: readonly string[],
-  wanted: readonly string[],
-  answer: readonly unknown[] | ReadonlyMap<string, unknown>,
-  what: string,
-): unknown[] {
-  let values: unknown[];
-  if (answer instanceof Map) {
-    const missing = wanted.filter((key) => !answer.has(key));
-    if (missing.length > 0) throw loaderError(what, missing);
-    values = wanted.map((key) => answer.get(key));
-  } else if (Array.isArray(answer)) {
-    if (answer.length < wanted.length) throw loaderError(what, wanted.slice(answer.length));
-    if (answer.length > wanted.length) {
-      throw new TypeError(
-        `Cannot cache ${what}: the loader returned ${answer.length} values for ${wanted.length} keys; nothing was cached`,
-      );
-    }
-    values = [...answer];
-  } else {
-    throw new TypeError(
-      `Cannot cache ${what}: the loader must return an array or a Map, current value is ${answer}`,
-    );
-  }
-  if (keys === wanted) return values;
-  const byKey = new Map(wanted.map((key, i) => [key, values[i]]));
-  return keys.map((key) => byKey.get(key));
-}
-
-function loaderError(what: string, missing: readonly string[]): TypeError {
-  const shown = missing.slice(0, 5).map((k) => JSON.stringify(k)).join(", ") +
-    (missing.length > 5 ? ", …" : "");
-  return new TypeError(
-    `Cannot cache ${what}: the loader returned no value for ${missing.length} key${
-      missing.length === 1 ? "" : "s"
-    } (${shown}); nothing was cached`,
-  );
 }
 
 /** A hit or miss event for one key of a batch. */
