@@ -23,7 +23,8 @@ export type { CacheInstance } from "./src/init.ts";
 export type { CacheOptions } from "./src/open.ts";
 // Features (l1, integrity, telemetry) are made by their own entry points; their option types live there.
 export type { CacheFeature, FeatureName } from "./src/features.ts";
-export { Cache, createCache } from "./src/cache.ts";
+export { Cache } from "./src/cache.ts";
+export { createCache } from "./src/create_cache.ts";
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
 export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";
 export type { EntryShape } from "./src/entry_write.ts";

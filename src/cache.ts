@@ -10,24 +10,28 @@ import type { CacheContext, InvalidationResult } from "./context.ts";
 import type { Undelivered } from "./invalidation_queue.ts";
 import type { CacheStore } from "./store.ts";
 import type { Metrics } from "./metrics.ts";
-import { type CacheOptions, openCache } from "./open.ts";
-import { MetricsRegistry } from "./metrics.ts";
-import { CacheEvents } from "./events.ts";
 import type { CacheEventListener, CacheEventType } from "./events.ts";
 import { type CachedFunction, createReader } from "./read.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./write.ts";
 import { createResource, type Resource } from "./resource.ts";
-import {
-  CALL_OPTION_NAMES,
-  type CallOptions,
-  type Loader,
-  READ_OPTION_NAMES,
-  type ReadOptions,
-} from "./read_options.ts";
+import type { Loader, ReadOptions } from "./read_options.ts";
 import type { TemplateArg } from "./keys.ts";
 import { readStored, readStoredMany } from "./stored.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "./many.ts";
-import { checkOptions, optionNames } from "./option_names.ts";
+import { checkOptions } from "./option_names.ts";
+import {
+  checkKey,
+  GET_OR_SET_OPTION_NAMES,
+  type GetOrSetOptions,
+  INVALIDATE_OPTION_NAMES,
+  type InvalidateOptions,
+  SET_OPTION_NAMES,
+  type SetOptions,
+} from "./cache_options.ts";
+import { listKeys } from "./listing.ts";
+import { literalReader } from "./literal_reader.ts";
+
+export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./cache_options.ts";
 import type { LoaderContext } from "./loader_context.ts";
 
 /**
@@ -35,43 +39,6 @@ import type { LoaderContext } from "./loader_context.ts";
  * that it works across the copies of the core a CommonJS build holds.
  */
 export const CONTEXT: unique symbol = Symbol.for("@svc-infra/cache/context");
-
-/** Options of {@linkcode Cache.getOrSet}: a read's options, with literal tags, and a call's. */
-export interface GetOrSetOptions
-  extends Omit<ReadOptions<string, unknown>, "key" | "tags">, Omit<CallOptions, "onResult"> {
-  /** Tags of the entry: literal names (no templates: there is no argument to render from). */
-  tags?: readonly string[];
-}
-
-/** Every option name of {@linkcode GetOrSetOptions}: derived as the type is. */
-const GET_OR_SET_OPTION_NAMES = [
-  ...READ_OPTION_NAMES.filter((name) => name !== "key"),
-  ...CALL_OPTION_NAMES.filter((name) => name !== "onResult"),
-];
-
-/** Options of {@linkcode Cache.set}. */
-export type SetOptions = Pick<GetOrSetOptions, "ttl" | "tags" | "smoothExpiry" | "earlyTtl" | "staleTtl">;
-
-/** Every option name of {@linkcode SetOptions}. */
-const SET_OPTION_NAMES = optionNames<SetOptions>({
-  ttl: 1,
-  tags: 1,
-  smoothExpiry: 1,
-  earlyTtl: 1,
-  staleTtl: 1,
-});
-
-/** Options of {@linkcode Cache.invalidateTags}. */
-export interface InvalidateOptions {
-  /**
-   * Soft: tagged entries become stale instead of misses, so within their `staleTtl` a hit serves the old value
-   * while one refresh runs. Entries without `staleTtl` are misses, as with a hard invalidation.
-   */
-  soft?: boolean;
-}
-
-/** Every option name of {@linkcode InvalidateOptions}. */
-const INVALIDATE_OPTION_NAMES = optionNames<InvalidateOptions>({ soft: 1 });
 
 /**
  * One cache: a store, a namespace, settings, metrics and its own queue of undelivered invalidations. Made by
@@ -126,7 +93,7 @@ export class Cache {
    * ```ts
    * import { createCache } from "@svc-infra/cache";
    * const cache = await createCache({ prefix: "app" });
-   * const users = cache.keys.namespace("users");
+   * const users = cache.namespace("users");
    * await users.set("1", { name: "Ada" }, { ttl: 60 });
    * await cache.set("1", "not a user", { ttl: 60 });
    * await users.clear();
@@ -187,7 +154,7 @@ export class Cache {
     try {
       checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
-      return this.#door(key, options)(loader, call) as Promise<Awaited<R>>;
+      return literalReader(key, options, this.#resolve)(loader, call) as Promise<Awaited<R>>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -249,7 +216,7 @@ export class Cache {
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${JSON.stringify(key)}`);
     // A value that cannot be stored is an error here, not a silent miss later.
     this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
-    await this.#door(key, options)(() => value, { force: true });
+    await literalReader(key, options, this.#resolve)(() => value, { force: true });
   }
 
   /** Removes the entry at `key`; a load in flight cannot undo it. */
@@ -305,25 +272,8 @@ export class Cache {
    * (`namespace("users").keys()`) to be sure. On a remote store, entries made misses by `clear()` are listed
    * until they expire (diagnostics: the store is scanned, not validated).
    */
-  async keys(pattern = "*"): Promise<string[]> {
-    const cache = this.#resolve();
-    if (!cache.store.scan) throw new TypeError(`Cannot list keys: the ${cache.store.name} store cannot scan`);
-    if (typeof pattern !== "string") {
-      throw new TypeError(
-        `Cannot list keys: the pattern must be a string, current value is ${typeof pattern}`,
-      );
-    }
-    const matches = globMatcher(pattern);
-    const found = await cache.guarded.run(
-      "scan",
-      (signal) => cache.store.scan!(cache.keys.namespace, { signal }),
-    );
-    const listed: string[] = [];
-    for (const key of found) {
-      const path = cache.keys.listedKey(key);
-      if (path !== undefined && matches(path)) listed.push(path);
-    }
-    return listed.sort();
+  keys(pattern = "*"): Promise<string[]> {
+    return listKeys(this.#resolve(), pattern);
   }
 
   /**
@@ -381,85 +331,4 @@ export class Cache {
   close(): Promise<Undelivered> {
     return this.#close();
   }
-
-  /** The read path for one literal key: a cached function whose key and tags are fixed. */
-  #door(key: string, options: GetOrSetOptions): CachedFunction<unknown, unknown> {
-    const { tags = [], waitUntil: _w, signal: _s, force: _f, ...readOptions } = options;
-    if (!Array.isArray(tags)) {
-      throw new TypeError(`Cannot cache ${key}: tags must be an array of strings, current value is ${tags}`);
-    }
-    for (const tag of tags) checkKey(tag, "cache", "tags");
-    const fixed = checkKey(key, "cache");
-    return createReader<unknown, unknown>(
-      { ...readOptions, key: () => fixed, tags: () => tags, name: readOptions.name ?? "getOrSet" },
-      // The argument is the call's loader, so that one read path serves every call.
-      (loader: unknown, ctx: LoaderContext) => (loader as (ctx: LoaderContext) => unknown)(ctx),
-      [],
-      undefined,
-      this.#resolve,
-    );
-  }
-}
-
-/** A key or tag given to the imperative API: a non-empty, well-formed string. */
-function checkKey(key: unknown, action: string, what: "key" | "tags" = "key"): string {
-  if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
-    const rule = what === "key"
-      ? "the key must be a non-empty, well-formed string"
-      : "tags must be non-empty, well-formed strings";
-    throw new TypeError(`Cannot ${action}: ${rule}, current value is ${JSON.stringify(key)}`);
-  }
-  return key;
-}
-
-/**
- * A matcher for a glob where `*` is any run of characters. Linear in the key, unlike a regular expression of
- * `.*`s, which backtracks exponentially (`*a*a*a…*b`): the text between stars is found in order, each piece at
- * its leftmost place, which leaves the most room for the rest, so the first fit found is a fit if any is.
- */
-export function globMatcher(pattern: string): (key: string) => boolean {
-  const parts = pattern.split("*");
-  if (parts.length === 1) return (key) => key === pattern;
-  const first = parts[0], last = parts[parts.length - 1], middle = parts.slice(1, -1);
-  return (key) => {
-    if (key.length < first.length + last.length || !key.startsWith(first) || !key.endsWith(last)) {
-      return false;
-    }
-    let at = first.length;
-    const end = key.length - last.length;
-    for (const part of middle) {
-      const found = key.indexOf(part, at);
-      if (found < 0 || found + part.length > end) return false;
-      at = found + part.length;
-    }
-    return true;
-  };
-}
-
-/**
- * Creates a cache instance with its own store, namespace, metrics and invalidation queue. Every option of
- * `initCache` is accepted; without any it is in-memory. Instances never share state unless they share a
- * store and a namespace (then they see each other's entries and invalidations, as two processes would).
- *
- * @example Two caches in one process
- * ```ts
- * import { createCache } from "@svc-infra/cache";
- * const sessions = await createCache({ prefix: "sessions" });
- * const config = await createCache({ prefix: "config" });
- * await sessions.set("s:1", { user: 1 }, { ttl: 60 });
- * console.log(await sessions.get("s:1"), await config.get("s:1")); // { user: 1 } undefined
- * await Promise.all([sessions.close(), config.close()]);
- * ```
- *
- * @throws {TypeError} a malformed option, as for `initCache`.
- */
-export async function createCache(options: CacheOptions = {}): Promise<Cache> {
-  const { context, ownedStore } = await openCache(
-    options,
-    "Cannot create cache",
-    new MetricsRegistry(),
-    new CacheEvents(),
-  );
-  let closed: Promise<Undelivered> | undefined;
-  return new Cache(() => context, () => closed ??= context.close(ownedStore));
 }

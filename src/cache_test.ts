@@ -4,7 +4,7 @@ import { memoryStore } from "./memory_store.ts";
 import { deferred, RecordingLogger } from "../tests/_helpers.ts";
 import { faultStore } from "./testing/fault_store.ts";
 import fc from "fast-check";
-import { globMatcher } from "./cache.ts";
+import { globMatcher } from "./listing.ts";
 
 Deno.test("cache: getOrSet's type is the loader's; bad keys, tags and option names are TypeErrors", async () => {
   const cache = await createCache();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { redactUrl, urlSecrets } from "./credentials.ts";
 import { parseRedisUrl } from "../adapters/redis.ts";
 import { upstashStore } from "../adapters/upstash.ts";
-import { createCache } from "./cache.ts";
+import { createCache } from "./create_cache.ts";
 
 const SECRET = "S3CRET";
 

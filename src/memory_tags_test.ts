@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createCache } from "./cache.ts";
+import { createCache } from "./create_cache.ts";
 import { memoryStore } from "./memory_store.ts";
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };

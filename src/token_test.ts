@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createCache } from "./cache.ts";
+import { createCache } from "./create_cache.ts";
 import { memoryStore } from "./memory_store.ts";
 import { randomToken, tokenFor } from "./token.ts";
 import type { StoreWrite } from "./store.ts";

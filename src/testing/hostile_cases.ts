@@ -8,7 +8,8 @@
  */
 
 import type { CacheStore } from "../store.ts";
-import { type Cache, createCache } from "../cache.ts";
+import type { Cache } from "../cache.ts";
+import { createCache } from "../create_cache.ts";
 import { fitKey } from "../keys.ts";
 import { MAX_TTL_SECONDS } from "../ttl.ts";
 

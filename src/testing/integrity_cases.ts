@@ -7,7 +7,7 @@
  */
 
 import type { CacheStore } from "../store.ts";
-import { createCache } from "../cache.ts";
+import { createCache } from "../create_cache.ts";
 import { sealed as sealedEntries } from "../integrity/mod.ts";
 
 type WithStore = (title: string, fn: (store: CacheStore, ns: string) => Promise<void>) => void;
