@@ -47,6 +47,7 @@ export const LAYERS = [
     "src/load_runner.ts",
     "src/batch_load.ts",
     "src/loaded.ts",
+    "src/replaced_entry.ts",
     "src/read_job.ts",
     "src/run_loader.ts",
     "src/claim.ts",

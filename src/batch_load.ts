@@ -14,7 +14,7 @@ import { runLoader } from "./run_loader.ts";
 import { Flight, type LoadResult } from "./flight.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import { LoadContext, type LoaderContext } from "./loader_context.ts";
-import { replacedEntry } from "./load_runner.ts";
+import { replacedEntry } from "./replaced_entry.ts";
 import { type StandardSchemaV1, validateLoaded } from "./schema.ts";
 import { encodeLoaded, loadResult, storeLoaded, type ToStore } from "./loaded.ts";
 import type { NearTier } from "./near_tier.ts";

@@ -7,7 +7,8 @@
  */
 
 import { validateLoaded, validateStored } from "./schema.ts";
-import { LoadContext, type StaleEntry } from "./loader_context.ts";
+import { LoadContext } from "./loader_context.ts";
+import { replacedEntry } from "./replaced_entry.ts";
 import { type Claim, Flight, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "./deadline.ts";
@@ -16,13 +17,12 @@ import { decodeEntry, hasAddedTags, isLoadingMarker } from "./entry.ts";
 import { encodeLoaded, loadResult, storeLoaded } from "./loaded.ts";
 import type { Encoded } from "./codec.ts";
 import { NOTHING, readValue } from "./entry_value.ts";
-import { compareVersions } from "./versions.ts";
 import { verdict } from "./verdict.ts";
 import { isNegativeCacheResult } from "./negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "./read_options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { runLoader } from "./run_loader.ts";
-import { addedDependencies, addedKeysFor, addedKeysOf, entryValidity, priorAddedKeys } from "./added_tags.ts";
+import { addedDependencies, addedKeysFor, entryValidity, priorAddedKeys } from "./added_tags.ts";
 import type { Job } from "./read_job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -280,39 +280,4 @@ export class LoadRunner<A> {
     );
     return freshUntil;
   }
-}
-
-/**
- * The entry `observed` (entry, then versions) held at `keys[0]`, offered to the loader as `ctx.stale` while it is
- * still valid: expired or softly invalidated, never hard-invalidated (its value must not come back).
- */
-export function replacedEntry(
-  cache: CacheContext,
-  keys: readonly string[],
-  observed: readonly (string | null)[] | undefined,
-  prior: readonly string[],
-  claimed: Claim,
-): StaleEntry | undefined {
-  // A load whose caller read nothing (a refresh after a near-tier hit, a forced load) offers what its claim
-  // found, read before the load like a caller's read.
-  const state = observed ??
-    (claimed.found !== undefined && claimed.versions && [claimed.found, ...claimed.versions]);
-  const raw = state ? state[0] : undefined;
-  if (!raw || isLoadingMarker(raw) || cache.invalidation.isPending(keys)) return undefined;
-  const entry = decodeEntry(raw);
-  if (!entry) return undefined;
-  // With added tags (`prior`, this entry's), their versions are those the claim read before the load.
-  const current = prior.length === 0
-    ? state as readonly (string | null)[]
-    : claimed.versions && !cache.invalidation.isPending(prior) &&
-        sameKeys(addedKeysOf(cache, entry, keys), prior)
-    ? [raw, ...claimed.versions]
-    : undefined;
-  if (!current || compareVersions(entry.versions, current) === "invalid") return undefined;
-  const value = readValue(entry, cache.codec);
-  return value === NOTHING ? undefined : { value, storedAt: entry.createdAt, etag: entry.etag };
-}
-
-function sameKeys(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((key, i) => key === b[i]);
 }
