@@ -17,47 +17,47 @@
  * @module
  */
 
-export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/init.ts";
-export { prometheusMetrics } from "./src/prometheus.ts";
-export type { CacheInstance } from "./src/init.ts";
-export type { CacheOptions } from "./src/open.ts";
+export { closeCache, getMetrics, initCache, instance, invalidateTags, resetMetrics } from "./src/api/init.ts";
+export { prometheusMetrics } from "./src/observe/prometheus.ts";
+export type { CacheInstance } from "./src/api/init.ts";
+export type { CacheOptions } from "./src/api/open.ts";
 // Features (l1, integrity, telemetry) are made by their own entry points; their option types live there.
-export type { CacheFeature, FeatureName } from "./src/features.ts";
-export { Cache } from "./src/cache.ts";
-export { createCache } from "./src/create_cache.ts";
-export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/cache.ts";
-export type { GetOrSetManyOptions, ManyLoader } from "./src/many.ts";
-export type { EntryShape } from "./src/entry_write.ts";
-export type { ValueTypes } from "./src/codec.ts";
-export { cacheRead } from "./src/read.ts";
-export type { CachedArgs, CachedFunction, MethodContext } from "./src/read.ts";
-export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read_options.ts";
-export { cacheWrite, recache } from "./src/write.ts";
+export type { CacheFeature, FeatureName } from "./src/api/features.ts";
+export { Cache } from "./src/api/cache.ts";
+export { createCache } from "./src/api/create_cache.ts";
+export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./src/api/cache.ts";
+export type { GetOrSetManyOptions, ManyLoader } from "./src/read/get_or_set_many.ts";
+export type { EntryShape } from "./src/load/entry_write.ts";
+export type { ValueTypes } from "./src/entry/codec.ts";
+export { cacheRead } from "./src/api/cache_read.ts";
+export type { CachedArgs, CachedFunction, MethodContext } from "./src/api/cache_read.ts";
+export type { CallOptions, Loader, LockOptions, ReadOptions, ReadResult } from "./src/read/options.ts";
+export { cacheWrite, recache } from "./src/api/cache_write.ts";
 export type {
   RecacheOptions,
   RecacheSpec,
   WriteCallOptions,
   WriteFunction,
   WriteOptions,
-} from "./src/write.ts";
-export { resource } from "./src/resource.ts";
-export type { Resource, ResourceReadOptions } from "./src/resource.ts";
-export { isNegativeCacheResult, negativeCache, unwrapNegativeCacheResult } from "./src/negative.ts";
-export type { NegativeCacheOptions, NegativeCacheResult } from "./src/negative.ts";
-export { NEGATIVE_BRAND } from "./src/negative.ts";
-export type { TagsOption } from "./src/tags.ts";
-export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/ttl.ts";
-export type { Ttl, TtlName } from "./src/ttl.ts";
-export { CacheTimeoutError, StoreError } from "./src/errors.ts";
-export { SchemaError } from "./src/schema.ts";
-export type { SchemaIssue, SchemaResult, StandardSchemaV1 } from "./src/schema.ts";
-export type { LoaderContext, StaleEntry } from "./src/loader_context.ts";
-export * from "./src/store.ts"; // the store contract (types only): what a custom store implements
-export type { InvalidationResult, Logger } from "./src/context.ts";
-export type { WaitUntil, WaitUntilOption } from "./src/wait_until.ts";
-export type { Undelivered } from "./src/invalidation_queue.ts";
-export type { Clock } from "./src/clock.ts";
-export type { Env } from "./src/env.ts";
-export type { Metrics } from "./src/metrics.ts";
-export type { CacheEvent, CacheEventListener, CacheEventType } from "./src/events.ts";
-export type { Placeholders, TemplateArg } from "./src/keys.ts";
+} from "./src/api/cache_write.ts";
+export { resource } from "./src/api/resource.ts";
+export type { Resource, ResourceReadOptions } from "./src/api/resource.ts";
+export { isNegativeCacheResult, negativeCache, unwrapNegativeCacheResult } from "./src/entry/negative.ts";
+export type { NegativeCacheOptions, NegativeCacheResult } from "./src/entry/negative.ts";
+export { NEGATIVE_BRAND } from "./src/entry/negative.ts";
+export type { TagsOption } from "./src/keys/tags.ts";
+export { TTL_DEFAULT, TTL_LONG, TTL_SHORT } from "./src/base/ttl.ts";
+export type { Ttl, TtlName } from "./src/base/ttl.ts";
+export { CacheTimeoutError, StoreError } from "./src/base/errors.ts";
+export { SchemaError } from "./src/read/schema.ts";
+export type { SchemaIssue, SchemaResult, StandardSchemaV1 } from "./src/read/schema.ts";
+export type { LoaderContext, StaleEntry } from "./src/load/loader_context.ts";
+export * from "./src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { InvalidationResult, Logger } from "./src/engine/context.ts";
+export type { WaitUntil, WaitUntilOption } from "./src/base/wait_until.ts";
+export type { Undelivered } from "./src/engine/invalidation_queue.ts";
+export type { Clock } from "./src/base/clock.ts";
+export type { Env } from "./src/base/env.ts";
+export type { Metrics } from "./src/observe/metrics.ts";
+export type { CacheEvent, CacheEventListener, CacheEventType } from "./src/observe/events.ts";
+export type { Placeholders, TemplateArg } from "./src/keys/template.ts";

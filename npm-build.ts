@@ -40,12 +40,12 @@ await Deno.remove(OUT, { recursive: true }).catch(() => {});
 const adapterSpecifiers: esbuild.Plugin = {
   name: "adapter-specifiers",
   setup(build) {
-    build.onLoad({ filter: /[\\/]src[\\/]url\.ts$/ }, async (args) => ({
+    build.onLoad({ filter: /[\\/]src[\\/]store[\\/]url\.ts$/ }, async (args) => ({
       loader: "ts",
       contents: (await Deno.readTextFile(args.path))
-        .replaceAll('"../adapters/redis.ts"', `"${deno.name}/adapters/redis"`)
-        .replaceAll('"../adapters/upstash.ts"', `"${deno.name}/adapters/upstash"`)
-        .replaceAll('"../adapters/deno_kv.ts"', `"${deno.name}/adapters/deno-kv"`),
+        .replaceAll('"../../adapters/redis.ts"', `"${deno.name}/adapters/redis"`)
+        .replaceAll('"../../adapters/upstash.ts"', `"${deno.name}/adapters/upstash"`)
+        .replaceAll('"../../adapters/deno_kv.ts"', `"${deno.name}/adapters/deno-kv"`),
     }));
   },
 };

@@ -14,7 +14,7 @@
  */
 
 import { ErrorReply } from "@redis/client";
-import { unref } from "../src/timers.ts";
+import { unref } from "../src/base/timers.ts";
 
 /** While failures go on, the slot map is checked this often: hits resume this soon after a promotion. */
 const CHECK_INTERVAL_MS = 250;

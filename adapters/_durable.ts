@@ -16,7 +16,7 @@
  */
 
 import calculateSlot from "cluster-key-slot";
-import { unref } from "../src/timers.ts";
+import { unref } from "../src/base/timers.ts";
 
 /** Longest wait for the replicas' acknowledgments, well within a call's deadline. */
 const WAIT_MS = 300;

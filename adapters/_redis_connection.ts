@@ -18,7 +18,7 @@
  */
 
 import { createClient, createCluster } from "@redis/client";
-import { unref } from "../src/timers.ts";
+import { unref } from "../src/base/timers.ts";
 
 /** A parsed Redis URL. */
 export interface RedisTarget {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { unref } from "../src/timers.ts";
+import { unref } from "../src/base/timers.ts";
 
 const FIRST_RETRY_MS = 50;
 const LAST_RETRY_MS = 2000;

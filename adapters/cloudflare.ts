@@ -40,5 +40,5 @@ export {
   type CacheLike,
   purgeCacheApi,
 } from "./cloudflare_cache_api.ts";
-export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../src/clock.ts";
+export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../src/base/clock.ts";

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { checkOptionNames } from "../src/option_names.ts";
+import { checkOptionNames } from "../src/api/option_names.ts";
 
 /** The part of a Hono context the tier uses. */
 export interface CacheApiContext {

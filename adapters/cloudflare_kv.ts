@@ -15,10 +15,10 @@
  * @module
  */
 
-import type { CacheStore } from "../src/store.ts";
-import { checkOptionNames } from "../src/option_names.ts";
-import { utf8Length } from "../src/keys.ts";
-import { randomToken } from "../src/token.ts";
+import type { CacheStore } from "../src/store/store.ts";
+import { checkOptionNames } from "../src/api/option_names.ts";
+import { utf8Length } from "../src/keys/template.ts";
+import { randomToken } from "../src/entry/token.ts";
 import {
   askObject,
   type DurableObjectNamespaceLike,

@@ -26,11 +26,11 @@
  * @module
  */
 
-import type { CacheStore, StoreWrite } from "../src/store.ts";
+import type { CacheStore, StoreWrite } from "../src/store/store.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-import { checkOptions, optionNames } from "../src/option_names.ts";
-export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../src/clock.ts";
+import { checkOptions, optionNames } from "../src/api/option_names.ts";
+export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../src/base/clock.ts";
 
 /** A key as the store writes it: `[root, key]`. */
 export type KvKey = readonly string[];

@@ -29,9 +29,9 @@
  * @module
  */
 
-import type { CacheStore, StoreWrite } from "../src/store.ts";
-import { checkOptionNames } from "../src/option_names.ts";
-import { utf8Length } from "../src/keys.ts";
+import type { CacheStore, StoreWrite } from "../src/store/store.ts";
+import { checkOptionNames } from "../src/api/option_names.ts";
+import { utf8Length } from "../src/keys/template.ts";
 
 /** The part of a Durable Object namespace binding (`env.CACHE`) the store uses. */
 export interface DurableObjectNamespaceLike {

@@ -11,7 +11,7 @@
  * @module
  */
 
-export { memoryStore } from "../src/memory_store.ts";
-export type { MemoryStore, MemoryStoreOptions } from "../src/memory_store.ts";
-export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../src/clock.ts";
+export { memoryStore } from "../src/store/memory_store.ts";
+export type { MemoryStore, MemoryStoreOptions } from "../src/store/memory_store.ts";
+export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../src/base/clock.ts";

@@ -17,17 +17,17 @@
  */
 
 import calculateSlot from "cluster-key-slot";
-import type { CacheStore, StoreWrite } from "../src/store.ts";
+import type { CacheStore, StoreWrite } from "../src/store/store.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, REFRESH_ENDS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 import { openRedis, type RedisTarget } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
-import { redactUrl, splitUserinfo } from "../src/credentials.ts";
-import { checkOptions, optionNames } from "../src/option_names.ts";
-import { unref } from "../src/timers.ts";
+import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
+import { checkOptions, optionNames } from "../src/api/option_names.ts";
+import { unref } from "../src/base/timers.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 import { type DurableCommand, durableWrites } from "./_durable.ts";
-export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../src/clock.ts";
+export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../src/base/clock.ts";
 export type { RedisTarget } from "./_redis_connection.ts";
 
 /** The commands the store uses, as both a node-redis client and a cluster provide them. */

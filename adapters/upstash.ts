@@ -17,14 +17,14 @@
  */
 
 import { Redis } from "@upstash/redis";
-import type { CacheStore } from "../src/store.ts";
-import { type Env, readEnv } from "../src/env.ts";
-import { checkOptions, optionNames } from "../src/option_names.ts";
-import { redactUrl, splitUserinfo } from "../src/credentials.ts";
+import type { CacheStore } from "../src/store/store.ts";
+import { type Env, readEnv } from "../src/base/env.ts";
+import { checkOptions, optionNames } from "../src/api/option_names.ts";
+import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, REFRESH_ENDS, SET_IF_STARTS_WITH } from "./_scripts.ts";
-export * from "../src/store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../src/clock.ts";
-export type { Env } from "../src/env.ts";
+export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../src/base/clock.ts";
+export type { Env } from "../src/base/env.ts";
 
 /** The commands the store uses, as `@upstash/redis`'s `Redis` provides them. */
 export interface UpstashClient {

@@ -8,7 +8,7 @@
  */
 
 import { createCache } from "../mod.ts";
-import type { CacheStore } from "../src/store.ts";
+import type { CacheStore } from "../src/store/store.ts";
 import { redisStore } from "../adapters/redis.ts";
 import { upstashStore } from "../adapters/upstash.ts";
 import { denoKvStore } from "../adapters/deno_kv.ts";

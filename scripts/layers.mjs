@@ -25,83 +25,55 @@ export const LAYERS = [
     "src/integrity/mod.ts",
     "src/telemetry/mod.ts",
   ]],
-  // The public calls: opening caches, cached functions, resources, their read and write verbs, Prometheus.
-  ["calls", [
-    "src/init.ts",
-    "src/open.ts",
-    "src/prometheus.ts",
-    "src/default_cache.ts",
-    "src/cache.ts",
-    "src/create_cache.ts",
-    "src/cache_options.ts",
-    "src/listing.ts",
-    "src/literal_reader.ts",
-    "src/resource.ts",
-    "src/read.ts",
-    "src/write.ts",
-  ]],
-  // The read paths: one call's read (`reader`), batches (`many`), `get`/`has` (`stored`).
-  ["reads", ["src/reader.ts", "src/many.ts", "src/stored.ts", "src/read/"]],
-  // Loading: the load after a miss, what it stakes out (claim, lock) and how its entry is written.
-  ["loads", [
-    "src/load_runner.ts",
-    "src/batch_load.ts",
-    "src/loaded.ts",
-    "src/replaced_entry.ts",
-    "src/read_job.ts",
-    "src/run_loader.ts",
-    "src/claim.ts",
-    "src/lock.ts",
-    "src/entry_write.ts",
-    "src/added_tags.ts",
-  ]],
+  // The public calls (`api/`): opening caches, the instance API, cached functions, resources, Prometheus.
+  ["calls", ["src/api/", "src/observe/prometheus.ts"]],
+  // The read paths (`read/`): a cached function's call, batches, `get`/`has`; and the in-process store's peek
+  // as a near tier (it reads through the cache's parts).
+  ["reads", ["src/read/", "src/tier/memory_peek.ts"]],
+  // Loading (`load/`): the load after a miss, what it stakes out (claim, lock) and how its entries are written.
+  ["loads", ["src/load/"]],
   // The features as the core sees them (what `l1:`, `integrity:`, `telemetry:` carry).
-  ["features", ["src/features.ts"]],
-  // One cache instance's state: settings, key spaces, guarded store calls, events, invalidation, flights.
-  ["context", ["src/context.ts"]],
-  // The engine's parts, one concept each: settings, key spaces, diagnostics, guarded store calls, background
-  // work, invalidation. Each receives only what it needs from the others.
+  ["features", ["src/api/features.ts"]],
+  // One cache: the parts of the engine, made once when it opens.
+  ["context", ["src/engine/context.ts"]],
+  // The engine's parts (`engine/`), one concept each: settings, key spaces, diagnostics, guarded store calls,
+  // background work, flights, invalidation. Each receives only what it needs from the others.
   ["engine", ["src/engine/"]],
   // The L1 tier: it declares what it needs from its cache (`L1Host`) instead of importing the context.
   ["l1", ["src/l1/"]],
-  // The parts a read is made of; none imports the context (each declares the little it needs from it).
+  // The parts a read is made of, and the near-tier contract; none imports the context (each declares the little
+  // it needs from it).
   ["parts", [
-    "src/read_batch.ts",
-    "src/read_keys.ts",
-    "src/tags.ts",
-    "src/read_options.ts",
-    "src/invalidation_queue.ts",
+    "src/keys/read_keys.ts",
+    "src/keys/tags.ts",
+    "src/engine/read_batch.ts",
+    "src/engine/invalidation_queue.ts",
+    "src/read/options.ts",
+    "src/read/schema.ts",
+    "src/load/flight.ts",
+    "src/entry/verdict.ts",
+    "src/entry/value.ts",
+    "src/entry/negative.ts",
+    "src/tier/near_tier.ts",
     "src/telemetry/otel.ts",
-    "src/flight.ts",
-    "src/verdict.ts",
-    "src/schema.ts",
-    "src/entry_value.ts",
-    "src/negative.ts",
-    "src/near_tier.ts",
   ]],
-  // Stores: the adapters, the in-memory store, the integrity wrapper, and the URL that picks one.
-  ["stores", ["adapters/", "src/integrity/", "src/memory_store.ts", "src/url.ts"]],
+  // Stores (`store/`, `adapters/`): the in-memory store, the adapters, the integrity wrapper, the URL that picks one.
+  ["stores", ["adapters/", "src/integrity/", "src/store/memory_store.ts", "src/store/url.ts"]],
   // The store contract and what every store and reader shares: the interface, tokens, the entry envelope.
-  ["contract", ["src/store.ts", "src/token.ts", "src/entry.ts"]],
+  ["contract", ["src/store/store.ts", "src/entry/token.ts", "src/entry/entry.ts"]],
   // Helpers that know nothing of caches or stores.
   ["base", [
-    "src/breaker.ts",
-    "src/clock.ts",
-    "src/codec.ts",
-    "src/credentials.ts",
-    "src/deadline.ts",
-    "src/env.ts",
-    "src/errors.ts",
-    "src/events.ts",
-    "src/keys.ts",
-    "src/loader_context.ts",
-    "src/metrics.ts",
-    "src/option_names.ts",
-    "src/timers.ts",
-    "src/ttl.ts",
-    "src/versions.ts",
-    "src/wait_until.ts",
-    "src/xfetch.ts",
+    "src/base/",
+    "src/keys/template.ts",
+    "src/entry/codec.ts",
+    "src/entry/versions.ts",
+    "src/engine/breaker.ts",
+    "src/engine/deadline.ts",
+    "src/observe/events.ts",
+    "src/observe/metrics.ts",
+    "src/load/loader_context.ts",
+    "src/api/option_names.ts",
+    "src/read/xfetch.ts",
   ]],
 ];
 

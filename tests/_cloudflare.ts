@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { CacheStore, StoreCallOptions } from "../src/store.ts";
+import type { CacheStore, StoreCallOptions } from "../src/store/store.ts";
 import { freePort } from "./_servers.ts";
 
 /** `wrangler dev` with the given configs, in its own process group, state in a fresh directory. */

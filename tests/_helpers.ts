@@ -7,7 +7,7 @@
 
 import { type CacheOptions, initCache, resetMetrics } from "../mod.ts";
 import type { Clock, Logger } from "../mod.ts";
-import type { EntryMeta } from "../src/entry.ts";
+import type { EntryMeta } from "../src/entry/entry.ts";
 
 /** An entry's metadata, with `overrides`: for tests that encode entries by hand. */
 export function entryMeta(overrides: Partial<EntryMeta> = {}): EntryMeta {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { toWaitUntil, type WaitUntil, type WaitUntilOption } from "../wait_until.ts";
+import { toWaitUntil, type WaitUntil, type WaitUntilOption } from "../base/wait_until.ts";
 
 /** The background work of one cache. */
 export class BackgroundWork {

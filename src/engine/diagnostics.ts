@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { MetricsRegistry } from "../metrics.ts";
-import type { CacheEvent, CacheEvents } from "../events.ts";
+import type { MetricsRegistry } from "../observe/metrics.ts";
+import type { CacheEvent, CacheEvents } from "../observe/events.ts";
 import type { Telemetry } from "../telemetry/otel.ts";
 import type { ContextSettings } from "./settings.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Flight } from "../flight.ts";
+import type { Flight } from "../load/flight.ts";
 
 /** The loads in progress, by entry key. */
 export class Flights {

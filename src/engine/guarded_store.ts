@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import { StoreError } from "../errors.ts";
-import { CircuitBreaker } from "../breaker.ts";
-import { type Budget, Deadlines } from "../deadline.ts";
+import type { CacheStore } from "../store/store.ts";
+import { StoreError } from "../base/errors.ts";
+import { CircuitBreaker } from "./breaker.ts";
+import { type Budget, Deadlines } from "./deadline.ts";
 import type { Diagnostics } from "./diagnostics.ts";
 import type { ContextSettings } from "./settings.ts";
 

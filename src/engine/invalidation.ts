@@ -7,12 +7,12 @@
  * @module
  */
 
-import type { CacheStore, StoreWrite } from "../store.ts";
-import { revised, tokenOf } from "../versions.ts";
-import { tokenFor } from "../token.ts";
-import { Budget } from "../deadline.ts";
-import type { InvalidationQueue } from "../invalidation_queue.ts";
-import type { Flight } from "../flight.ts";
+import type { CacheStore, StoreWrite } from "../store/store.ts";
+import { revised, tokenOf } from "../entry/versions.ts";
+import { tokenFor } from "../entry/token.ts";
+import { Budget } from "./deadline.ts";
+import type { InvalidationQueue } from "./invalidation_queue.ts";
+import type { Flight } from "../load/flight.ts";
 import type { Flights } from "./flights.ts";
 import type { KeySpace } from "./key_space.ts";
 import type { GuardedStore } from "./guarded_store.ts";

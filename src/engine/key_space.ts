@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { StoreCapabilities } from "../store.ts";
-import { fitKey, looksHashed } from "../keys.ts";
+import type { StoreCapabilities } from "../store/store.ts";
+import { fitKey, looksHashed } from "../keys/template.ts";
 
 const SPACE = { entry: "e:", tag: "t:", lock: "l:", generation: "g", child: "n:" } as const;
 

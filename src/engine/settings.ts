@@ -5,12 +5,12 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { type Env, envFlag, readEnv } from "../env.ts";
-import type { LockOptions } from "../read_options.ts";
-import type { ValueTypes } from "../codec.ts";
-import type { WaitUntil } from "../wait_until.ts";
+import type { CacheStore } from "../store/store.ts";
+import { type Clock, systemClock } from "../base/clock.ts";
+import { type Env, envFlag, readEnv } from "../base/env.ts";
+import type { LockOptions } from "../read/options.ts";
+import type { ValueTypes } from "../entry/codec.ts";
+import type { WaitUntil } from "../base/wait_until.ts";
 
 /** Where log lines go; `console` by default. */
 export interface Logger {

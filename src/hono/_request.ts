@@ -5,7 +5,7 @@
  */
 
 import type { HonoContext as Context } from "./types.ts";
-import type { WaitUntilOption } from "../wait_until.ts";
+import type { WaitUntilOption } from "../base/wait_until.ts";
 
 /** Route params and query values, for rendering key and tag templates (params win). */
 export function requestFields(c: Context): Record<string, string> {

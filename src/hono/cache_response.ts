@@ -8,13 +8,13 @@
  * @module
  */
 
-import { type CompiledTemplate, compileTemplate, renderTemplate, renderValue } from "../keys.ts";
-import { isNegativeCacheResult, negativeCache } from "../negative.ts";
-import { type Cache, CONTEXT } from "../cache.ts";
-import { instance } from "../init.ts";
-import { checkTtl, type Ttl } from "../ttl.ts";
-import { checkOptionNames } from "../option_names.ts";
-import type { ReadResult } from "../read_options.ts";
+import { type CompiledTemplate, compileTemplate, renderTemplate, renderValue } from "../keys/template.ts";
+import { isNegativeCacheResult, negativeCache } from "../entry/negative.ts";
+import { type Cache, CONTEXT } from "../api/cache.ts";
+import { instance } from "../api/init.ts";
+import { checkTtl, type Ttl } from "../base/ttl.ts";
+import { checkOptionNames } from "../api/option_names.ts";
+import type { ReadResult } from "../read/options.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
 import {
   listedNames,

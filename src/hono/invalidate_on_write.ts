@@ -5,11 +5,11 @@
  * @module
  */
 
-import { compileTemplate, renderTemplate } from "../keys.ts";
-import { type Cache, CONTEXT } from "../cache.ts";
-import { instance } from "../init.ts";
-import { checkOptionNames } from "../option_names.ts";
-import { recacheAll, type RecacheSpec } from "../write.ts";
+import { compileTemplate, renderTemplate } from "../keys/template.ts";
+import { type Cache, CONTEXT } from "../api/cache.ts";
+import { instance } from "../api/init.ts";
+import { checkOptionNames } from "../api/option_names.ts";
+import { recacheAll, type RecacheSpec } from "../api/cache_write.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
 import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { prometheusMetrics } from "../prometheus.ts";
+import { prometheusMetrics } from "../observe/prometheus.ts";
 
 /**
  * A handler for a metrics route: the default cache's metrics, or what `metrics` renders (an instance's:

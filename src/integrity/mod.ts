@@ -15,14 +15,14 @@
  * @module
  */
 
-import type { CacheFeature, IntegrityPlugin } from "../features.ts";
-import { readEnv } from "../env.ts";
-import { checkOptions, optionNames } from "../option_names.ts";
+import type { CacheFeature, IntegrityPlugin } from "../api/features.ts";
+import { readEnv } from "../base/env.ts";
+import { checkOptions, optionNames } from "../api/option_names.ts";
 import type { KeyMaterial } from "./keys.ts";
 import { sealedStore, sealerFor } from "./sealed_store.ts";
 
 export type { KeyMaterial } from "./keys.ts";
-export type { CacheFeature, FeatureName } from "../features.ts";
+export type { CacheFeature, FeatureName } from "../api/features.ts";
 
 /** The keys of `sealed()`; each kind omitted is read from the cache's environment. */
 export interface SealedOptions {

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { CacheStore, StoreCallOptions, StoreWrite } from "../store.ts";
-import { memoryStore } from "../memory_store.ts";
+import type { CacheStore, StoreCallOptions, StoreWrite } from "../store/store.ts";
+import { memoryStore } from "../store/memory_store.ts";
 import { encryptionKeys, type KeyMaterial, keysFromEnv, signingKeys } from "./keys.ts";
 import { Sealer } from "./sealer.ts";
 

@@ -5,13 +5,13 @@
  * @module
  */
 
-import { decodeEntry, type Entry, reencodeEntry, writeGuard } from "../entry.ts";
-import type { Derivation } from "../store.ts";
-import type { ReadBatch } from "../read_batch.ts";
+import { decodeEntry, type Entry, reencodeEntry, writeGuard } from "../entry/entry.ts";
+import type { Derivation } from "../store/store.ts";
+import type { ReadBatch } from "../engine/read_batch.ts";
 
 /** A validation's answer: the entry (valid), `undefined` (invalid or invalidated here), or no answer. */
-export type { Validated } from "../near_tier.ts";
-import type { Validated } from "../near_tier.ts";
+export type { Validated } from "../tier/near_tier.ts";
+import type { Validated } from "../tier/near_tier.ts";
 
 /** What L1 keeps per entry key. */
 export interface Kept {

@@ -15,12 +15,12 @@
  * @module
  */
 
-import type { CacheFeature, L1Plugin } from "../features.ts";
+import type { CacheFeature, L1Plugin } from "../api/features.ts";
 import { type L1Options, l1Settings } from "./options.ts";
 import { L1Tier } from "./tier.ts";
 
 export type { L1Options } from "./options.ts";
-export type { CacheFeature, FeatureName } from "../features.ts";
+export type { CacheFeature, FeatureName } from "../api/features.ts";
 
 /**
  * The `l1` option of `createCache` and `initCache`: a first level in process memory in front of a remote

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkOptionNames, optionNames } from "../option_names.ts";
+import { checkOptionNames, optionNames } from "../api/option_names.ts";
 
 /** Options of the two-level cache's first level. */
 export interface L1Options {

@@ -11,15 +11,15 @@
  * @module
  */
 
-import { decodeEntry, type Entry } from "../entry.ts";
-import type { StoreSlot } from "../store.ts";
-import { peekRemembered } from "../read_keys.ts";
-import { type MemoryStore, memoryStore } from "../memory_store.ts";
+import { decodeEntry, type Entry } from "../entry/entry.ts";
+import type { StoreSlot } from "../store/store.ts";
+import { peekRemembered } from "../keys/read_keys.ts";
+import { type MemoryStore, memoryStore } from "../store/memory_store.ts";
 import { InvalidationLog } from "./invalidation_log.ts";
 import { type Kept, unvalidated } from "./kept.ts";
-import { Due, type NearFound, type NearTier } from "../near_tier.ts";
+import { Due, type NearFound, type NearTier } from "../tier/near_tier.ts";
 import { EARLY_VALIDATION, type L1Host, Validator } from "./validator.ts";
-import { isFresh, verdict } from "../verdict.ts";
+import { isFresh, verdict } from "../entry/verdict.ts";
 import type { L1Settings } from "./options.ts";
 
 /** One cache's L1. */

@@ -7,13 +7,13 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import type { Clock } from "../clock.ts";
-import type { MetricsRegistry } from "../metrics.ts";
-import type { MemoryStore } from "../memory_store.ts";
-import { compareVersions } from "../versions.ts";
-import { verdict } from "../verdict.ts";
-import { type BatchCache, type BatchRead, ReadBatch } from "../read_batch.ts";
+import type { CacheStore } from "../store/store.ts";
+import type { Clock } from "../base/clock.ts";
+import type { MetricsRegistry } from "../observe/metrics.ts";
+import type { MemoryStore } from "../store/memory_store.ts";
+import { compareVersions } from "../entry/versions.ts";
+import { verdict } from "../entry/verdict.ts";
+import { type BatchCache, type BatchRead, ReadBatch } from "../engine/read_batch.ts";
 import type { InvalidationLog } from "./invalidation_log.ts";
 import { AgingQueue } from "./aging_queue.ts";
 import type { Kept, Validated } from "./kept.ts";

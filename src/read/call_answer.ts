@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { CallOptions } from "../read_options.ts";
+import type { CallOptions } from "./options.ts";
 
 /** `result`, or sooner a rejection when `call.signal` aborts. */
 export function answer<R>(result: Promise<R>, call: CallOptions | undefined): Promise<R> {

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Flight } from "../flight.ts";
-import type { Job } from "../read_job.ts";
-import { CacheTimeoutError } from "../errors.ts";
+import type { Flight } from "../load/flight.ts";
+import type { Job } from "../load/job.ts";
+import { CacheTimeoutError } from "../base/errors.ts";
 import type { Serving } from "./serving.ts";
 
 /** Waits for `flight`'s value, within `hardTimeoutMs` when set; `joined`: the caller joined another's load. */

@@ -7,15 +7,15 @@
  * @module
  */
 
-import type { Entry } from "../entry.ts";
-import type { Flight } from "../flight.ts";
-import { Budget } from "../deadline.ts";
-import { settledWithin } from "../timers.ts";
-import { xfetchDue } from "../xfetch.ts";
-import type { CacheContext } from "../context.ts";
-import type { Job } from "../read_job.ts";
-import type { LoadRunner } from "../load_runner.ts";
-import type { ReadOptions } from "../read_options.ts";
+import type { Entry } from "../entry/entry.ts";
+import type { Flight } from "../load/flight.ts";
+import { Budget } from "../engine/deadline.ts";
+import { settledWithin } from "../base/timers.ts";
+import { xfetchDue } from "./xfetch.ts";
+import type { CacheContext } from "../engine/context.ts";
+import type { Job } from "../load/job.ts";
+import type { LoadRunner } from "../load/load_runner.ts";
+import type { ReadOptions } from "./options.ts";
 import type { Serving } from "./serving.ts";
 
 const DEFAULT_REFRESH_BACKOFF_MS = 10_000;

@@ -7,12 +7,12 @@
  * @module
  */
 
-import type { CacheContext } from "../context.ts";
-import type { Entry } from "../entry.ts";
-import { NOTHING, readValue } from "../entry_value.ts";
-import type { LoadResult } from "../flight.ts";
-import type { ReadResult } from "../read_options.ts";
-import { joinedCopy, type StandardSchemaV1, validNow } from "../schema.ts";
+import type { CacheContext } from "../engine/context.ts";
+import type { Entry } from "../entry/entry.ts";
+import { NOTHING, readValue } from "../entry/value.ts";
+import type { LoadResult } from "../load/flight.ts";
+import type { ReadResult } from "./options.ts";
+import { joinedCopy, type StandardSchemaV1, validNow } from "./schema.ts";
 
 /** Where a hit came from, for events and debug lines: the store (`l2`) unless L1. */
 export type HitKind = "HIT" | "STALE";

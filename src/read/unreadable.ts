@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { CacheContext } from "../context.ts";
-import type { Budget } from "../deadline.ts";
+import type { CacheContext } from "../engine/context.ts";
+import type { Budget } from "../engine/deadline.ts";
 
 /** One unreadable entry: its logical key, the keys its read used and what that read returned (entry first). */
 export interface Unreadable {

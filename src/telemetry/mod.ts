@@ -17,11 +17,11 @@
  * @module
  */
 
-import type { CacheFeature, TelemetryPlugin } from "../features.ts";
+import type { CacheFeature, TelemetryPlugin } from "../api/features.ts";
 import { telemetryFor, type TelemetryOptions } from "./otel.ts";
 
 export type { MeterLike, SpanLike, TelemetryAttributes, TelemetryOptions, TracerLike } from "./otel.ts";
-export type { CacheFeature, FeatureName } from "../features.ts";
+export type { CacheFeature, FeatureName } from "../api/features.ts";
 
 /**
  * The `telemetry` option of `createCache` and `initCache`: OpenTelemetry metrics and spans. Without a `meter`

@@ -10,8 +10,8 @@
  * @module
  */
 
-import type { CacheEvent } from "../events.ts";
-import { checkOptions, optionNames } from "../option_names.ts";
+import type { CacheEvent } from "../observe/events.ts";
+import { checkOptions, optionNames } from "../api/option_names.ts";
 
 /** TelemetryAttributes of a data point or a span, as OpenTelemetry takes them. */
 export type TelemetryAttributes = Record<string, string>;

@@ -13,10 +13,10 @@
  */
 
 import fc from "fast-check";
-import type { CacheStore } from "../store.ts";
-import type { Cache } from "../cache.ts";
-import type { SchemaError, StandardSchemaV1 } from "../schema.ts";
-import type { LoaderContext } from "../loader_context.ts";
+import type { CacheStore } from "../store/store.ts";
+import type { Cache } from "../api/cache.ts";
+import type { SchemaError, StandardSchemaV1 } from "../read/schema.ts";
+import type { LoaderContext } from "../load/loader_context.ts";
 import {
   cacheRead,
   closeCache,

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { CacheStore, StoreCallOptions } from "../store.ts";
+import type { CacheStore, StoreCallOptions } from "../store/store.ts";
 
 /** What the wrapper does to each call. */
 export type Fault =

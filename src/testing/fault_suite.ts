@@ -13,8 +13,8 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import type { Logger } from "../context.ts";
+import type { CacheStore } from "../store/store.ts";
+import type { Logger } from "../engine/context.ts";
 import {
   cacheRead,
   CacheTimeoutError,
@@ -26,7 +26,7 @@ import {
   invalidateTags,
   resetMetrics,
 } from "../../mod.ts";
-import type { CacheOptions } from "../open.ts";
+import type { CacheOptions } from "../api/open.ts";
 import { twoLevel } from "../l1/mod.ts";
 import { type FaultStore, faultStore } from "./fault_store.ts";
 import type { TestRegistrar } from "./conformance.ts";

@@ -7,11 +7,11 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import type { Cache } from "../cache.ts";
-import { createCache } from "../create_cache.ts";
-import { fitKey } from "../keys.ts";
-import { MAX_TTL_SECONDS } from "../ttl.ts";
+import type { CacheStore } from "../store/store.ts";
+import type { Cache } from "../api/cache.ts";
+import { createCache } from "../api/create_cache.ts";
+import { fitKey } from "../keys/template.ts";
+import { MAX_TTL_SECONDS } from "../base/ttl.ts";
 
 type WithStore = (title: string, fn: (store: CacheStore, ns: string) => Promise<void>) => void;
 

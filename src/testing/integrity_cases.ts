@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { CacheStore } from "../store.ts";
-import { createCache } from "../create_cache.ts";
+import type { CacheStore } from "../store/store.ts";
+import { createCache } from "../api/create_cache.ts";
 import { sealed as sealedEntries } from "../integrity/mod.ts";
 
 type WithStore = (title: string, fn: (store: CacheStore, ns: string) => Promise<void>) => void;

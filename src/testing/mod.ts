@@ -8,5 +8,5 @@
 export { type ConformanceOptions, testAdapter, type TestRegistrar } from "./conformance.ts";
 export { type Fault, type FaultStore, faultStore } from "./fault_store.ts";
 export { testFaults } from "./fault_suite.ts";
-export * from "../store.ts"; // the store contract (types only): what a custom store implements
-export type { Clock } from "../clock.ts";
+export * from "../store/store.ts"; // the store contract (types only): what a custom store implements
+export type { Clock } from "../base/clock.ts";

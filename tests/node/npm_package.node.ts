@@ -275,7 +275,7 @@ const FEATURE_MARKS: Record<keyof typeof FEATURE_IMPORTS, string> = {
   l1: "[L1-PUSH]", // src/l1/tier.ts
   integrity: "AES-GCM", // src/integrity/keys.ts
   telemetry: "cache.backend.duration", // src/telemetry/otel.ts
-  prometheus: "# TYPE", // src/prometheus.ts
+  prometheus: "# TYPE", // src/observe/prometheus.ts
   hono: "x-cache", // src/hono/
 };
 const KB = 1024;
@@ -313,7 +313,7 @@ test("npm package: every CommonJS entry requires the one core chunk instead of c
     readdirSync(dir, { withFileTypes: true }).flatMap((f) =>
       f.isDirectory() ? files(join(dir, f.name)) : f.name.endsWith(".cjs") ? [join(dir, f.name)] : []
     );
-  // Text only the core holds (src/open.ts): in exactly one file, a chunk.
+  // Text only the core holds (src/api/open.ts): in exactly one file, a chunk.
   const holding = files(cjs).filter((f) => readFileSync(f, "utf8").includes("[INIT] store="));
   assert.equal(holding.length, 1, `the core is in ${holding.join(", ")}`);
   assert.match(holding[0], /[\\/]chunks[\\/]/);

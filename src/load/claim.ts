@@ -1,0 +1,112 @@
+/**
+ * What a load does before it reads its data: it fixes the state its entry will be valid under. Missing tag
+ * versions are created (`ifAbsent`, with fresh tokens, so concurrent creators agree), and an empty entry key
+ * gets a loading marker (`ifAbsent`), all in one store call. The load's entry write then requires the key to
+ * still start with the claimed guard, and its versions to still be current when read: an invalidation (a
+ * delete of the entry or of a tag version) made after the claim makes the write fail or the entry a miss.
+ *
+ * @module
+ */
+
+import type { CacheContext } from "../engine/context.ts";
+import type { Budget } from "../engine/deadline.ts";
+import { loadingMarker, writeGuard } from "../entry/entry.ts";
+import type { Claim } from "./flight.ts";
+import type { StoreWrite } from "../store/store.ts";
+import { tokenFor } from "../entry/token.ts";
+
+/** A loading marker lives at least this long, so that a load slower than its ttl can still store. */
+const MIN_MARKER_MS = 60_000;
+
+/**
+ * Claims `keys` (the entry key, then tag-version keys) for a load. `observed` is what the caller already read
+ * (`null` = missing); without it the keys are read first. Never throws: what it cannot establish is
+ * `undefined` in the claim, and such a load is returned but not stored.
+ */
+export async function claim(
+  cache: CacheContext,
+  keys: readonly string[],
+  observed: readonly (string | null)[] | undefined,
+  ttlSeconds: number,
+  budget: Budget,
+): Promise<Claim> {
+  return (await claimMany(cache, [{ keys, observed }], ttlSeconds, budget))[0];
+}
+
+/** The keys of one load to claim, and what was read at them (if anything). */
+export interface ClaimRequest {
+  readonly keys: readonly string[];
+  readonly observed?: readonly (string | null)[];
+}
+
+/** Claims several loads in one store call (keys they share, such as a tag, are created once). */
+export async function claimMany(
+  cache: CacheContext,
+  requests: readonly ClaimRequest[],
+  ttlSeconds: number,
+  budget: Budget,
+): Promise<Claim[]> {
+  const seen = new Map<string, string | null | undefined>();
+  const entryKeys = new Set<string>();
+  for (const { keys, observed } of requests) {
+    entryKeys.add(keys[0]);
+    keys.forEach((key, i) => {
+      if (seen.get(key) === undefined) seen.set(key, observed ? observed[i] : undefined);
+    });
+  }
+  try {
+    const unique = [...seen.keys()];
+    const unread = unique.filter((key) => seen.get(key) === undefined);
+    if (unread.length > 0) {
+      const raws = await cache.guarded.run(
+        "read",
+        (signal) => cache.store.getMany(unread, { signal }),
+        budget,
+      );
+      unread.forEach((key, i) => seen.set(key, raws[i]));
+    }
+    const writes: StoreWrite[] = [];
+    for (const key of unique) {
+      if (seen.get(key) !== null) continue;
+      const entry = entryKeys.has(key);
+      writes.push({
+        key,
+        value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
+        ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
+        ifAbsent: true,
+        // A marker is cleared with its namespace, so the load it guards cannot store across a clear().
+        scope: entry ? cache.keys.namespace : undefined,
+      });
+    }
+    if (writes.length > 0) {
+      const stored = await cache.guarded.run(
+        "claim",
+        (signal) => cache.store.setMany(writes, { signal }),
+        budget,
+      );
+      const lost = writes.filter((_, j) => !stored[j]).map((w) => w.key);
+      writes.forEach((w, j) => seen.set(w.key, stored[j] ? w.value : null));
+      if (lost.length > 0) {
+        // Another writer got there first: its value is the state to load under.
+        const current = await cache.guarded.run(
+          "read",
+          (signal) => cache.store.getMany(lost, { signal }),
+          budget,
+        );
+        lost.forEach((key, j) => seen.set(key, current[j]));
+      }
+    }
+    return requests.map(({ keys, observed }) => {
+      const entry = seen.get(keys[0]) ?? null;
+      const versions = keys.slice(1).map((key) => seen.get(key) ?? null);
+      return {
+        guard: entry === null ? undefined : writeGuard(entry),
+        // A version that vanished again between the calls cannot vouch for an entry.
+        versions: versions.every((v) => v !== null) ? versions as string[] : undefined,
+        found: observed || entry === null ? undefined : entry,
+      };
+    });
+  } catch {
+    return requests.map(() => ({ guard: undefined, versions: undefined })); // reported by run()
+  }
+}

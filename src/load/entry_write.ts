@@ -1,0 +1,146 @@
+/**
+ * Storing a load's result: the entry's lifetimes (ttl, smoothExpiry's jitter, earlyTtl, grace), its envelope,
+ * the store's size limit, and the conditional write (compare-and-set on the claimed guard) that loses to any
+ * invalidation made since the claim.
+ *
+ * @module
+ */
+
+import type { CacheContext } from "../engine/context.ts";
+import type { Budget } from "../engine/deadline.ts";
+import { encodeEntry, endsFor, entryEnds, type EntryMeta } from "../entry/entry.ts";
+import type { Encoded } from "../entry/codec.ts";
+import type { Claim } from "./flight.ts";
+import type { ReadOptions } from "../read/options.ts";
+import type { StoreRefresh, StoreWrite } from "../store/store.ts";
+import { tokenFor } from "../entry/token.ts";
+import { utf8Length } from "../keys/template.ts";
+
+/** The read options that shape a stored entry. */
+export type EntryShape = Pick<ReadOptions<string, unknown>, "smoothExpiry" | "earlyTtl" | "staleTtl">;
+
+/** One result to store: its keys (entry, then dependencies), its claim, its encoded value. */
+export interface Storable {
+  readonly keys: readonly string[];
+  readonly claim: Claim;
+  readonly encoded: Encoded;
+  readonly negative: boolean;
+  /** Seconds. */
+  readonly ttl: number;
+  readonly loadMs: number;
+  /** The loader's `ctx.setEtag` (or the kept entry's). */
+  readonly etag?: string;
+  /** The last of `keys` are tags the loader added (`ctx.addTags`). */
+  readonly added?: boolean;
+  /** The stored entry whose value the loader kept (`ctx.notModified()`), as read. */
+  readonly kept?: string;
+}
+
+/** How one result is stored: `write`, or `refresh` (its ends only) where the store can. */
+export interface EntryWrite {
+  readonly write: StoreWrite;
+  /** The same result as new ends around the kept entry's value, as stored: the value is not sent again. */
+  readonly refresh?: StoreRefresh;
+  readonly freshUntil: number;
+}
+
+/** The conditional write of a result and its logical expiry; `undefined` when it is not to be stored. */
+export function entryWrite(
+  cache: CacheContext,
+  what: string,
+  shape: EntryShape,
+  item: Storable,
+): EntryWrite | undefined {
+  const { guard, versions } = item.claim;
+  if (guard === undefined || versions === undefined || item.ttl <= 0) return undefined;
+  const { clock, random } = cache.settings;
+  const now = clock.now();
+  // smoothExpiry draws the entry's own lifetime from ttl ± 10 %; earlyTtl scales with it.
+  const factor = shape.smoothExpiry ? 0.9 + random() * 0.2 : 1;
+  const lifetimeMs = Math.max(1, Math.round(item.ttl * 1000 * factor));
+  const early = shape.earlyTtl;
+  const graceMs = item.negative ? 0 : (shape.staleTtl ?? 0) * 1000;
+  const meta: EntryMeta = {
+    token: tokenFor(cache.store),
+    createdAt: now,
+    freshUntil: now + lifetimeMs,
+    refreshAt: early !== undefined && !item.negative
+      ? now + Math.round(early * 1000 * factor)
+      : now + lifetimeMs,
+    staleUntil: now + lifetimeMs + graceMs,
+    negative: item.negative,
+    ttl: item.ttl,
+    loadMs: item.loadMs,
+    versions,
+    dependencies: item.keys.slice(1).map((key) => key.slice(cache.keys.root.length)),
+    etag: item.etag,
+    added: item.added,
+  };
+  // A kept value is stored as it was (not serialized again), so that a store able to refresh its ends in place
+  // leaves it there; the entry it replaces must be the claimed one.
+  const ends = item.kept !== undefined && cache.store.refreshMany ? entryEnds(item.kept) : undefined;
+  const inPlace = ends !== undefined && ends.negative === item.negative && ends.head.startsWith(guard);
+  const encoded = inPlace ? { text: ends.middle, json: ends.json } : item.encoded;
+  const value = encodeEntry(meta, encoded);
+  const max = cache.store.capabilities.maxValueBytes;
+  if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
+    cache.metrics.count("cache.error", what);
+    cache.diagnostics.warnOnce(
+      `size:${what}`,
+      `a result of ${what} is larger than the ${cache.store.name} store accepts (${max} bytes); such results are returned but not cached`,
+    );
+    return undefined;
+  }
+  const write: StoreWrite = {
+    key: item.keys[0],
+    value,
+    ttlMs: meta.staleUntil - now,
+    ifStartsWith: guard,
+    // For the in-process stores that hold them (a remote store would only be sent them).
+    dependsOn: item.keys.length > 1 && cache.store.capabilities.inProcess ? item.keys.slice(1) : undefined,
+    scope: cache.keys.namespace,
+  };
+  const refresh: StoreRefresh | undefined = inPlace
+    ? {
+      key: write.key,
+      ifStartsWith: ends.head,
+      ifEndsWith: ends.tail,
+      ...endsFor(meta, ends.json),
+      ttlMs: write.ttlMs,
+      dependsOn: write.dependsOn,
+      scope: write.scope,
+    }
+    : undefined;
+  return { write, refresh, freshUntil: meta.freshUntil };
+}
+
+/**
+ * Applies conditional entry writes in one store call (refreshes in place in a second one sent with it);
+ * resolves, per entry, whether it was stored (a write that lost to an invalidation or a newer write is counted
+ * as superseded). Store failures are reported by `run` and read as not stored: callers still get their values.
+ */
+export async function storeEntries(
+  cache: CacheContext,
+  what: string,
+  entries: readonly EntryWrite[],
+  budget: Budget | undefined,
+): Promise<boolean[]> {
+  if (entries.length === 0) return [];
+  const store = cache.store;
+  const writes = entries.filter((e) => !e.refresh).map((e) => e.write);
+  const refreshes = entries.flatMap((e) => e.refresh ? [e.refresh] : []);
+  try {
+    const stored = await cache.guarded.run("write", async (signal) => {
+      const [written, refreshed] = await Promise.all([
+        writes.length > 0 ? store.setMany(writes, { signal }) : [],
+        refreshes.length > 0 ? store.refreshMany!(refreshes, { signal }) : [],
+      ]);
+      let w = 0, r = 0;
+      return entries.map((e) => e.refresh ? refreshed[r++] : written[w++]);
+    }, budget);
+    for (const ok of stored) if (!ok) cache.metrics.count("cache.write.superseded", what);
+    return stored;
+  } catch {
+    return entries.map(() => false);
+  }
+}
