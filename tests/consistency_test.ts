@@ -130,6 +130,7 @@ async function check(
   assert.ok(existsSync(NPM_BUILD), "the Node workers use the npm build: run `npm run build` (npm test does)");
   const db = await RedisServer.start();
   try {
+    const runtimes = ["deno", "deno", "node", "node"] as const;
     const env = {
       CACHE_URL: cache.url,
       CACHE_TOKEN: cache.token ?? "",
@@ -140,8 +141,8 @@ async function check(
       CONCURRENCY: String(loops),
       LANDING_MS: String(landingMs),
       DURATION_MS: String(durationMs),
+      WORKERS: String(runtimes.length),
     };
-    const runtimes = ["deno", "deno", "node", "node"] as const;
     // With l1, one process of each runtime has the two-level cache and the other has not: a value one of them
     // keeps in L1 is held to what the others acknowledged, and the reverse.
     const withL1 = runtimes.map((_, i) => l1 && i % 2 === 0);
@@ -150,7 +151,15 @@ async function check(
         worker(r, { ...env, L1_MAX_STALE_MS: withL1[i] ? String(L1_MAX_STALE_MS) : "0" })
       ),
     );
-    await Promise.all([runs, faults()]);
+    // Faults are timed from the moment every worker is up and starts its run (see checker_worker.mjs).
+    const started = Date.now() + EXIT_GRACE_MS;
+    const allUp = async () => {
+      while (await redisCli(db.port, "GET", "ready") !== String(runtimes.length)) {
+        assert.ok(Date.now() < started, "the workers did not all start");
+        await sleep(10);
+      }
+    };
+    await Promise.all([runs, allUp().then(faults)]);
     const reports = await runs;
     const total = reports.reduce((a, r) => ({
       ...a,

@@ -299,10 +299,11 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   // The core without the features and without the instance methods (initCache makes the default instance
   // only when instance() is called): 23.5 KB; 31.8 KB before (39.0 KB where @opentelemetry/api is installed);
   // 25.7 KB with the loader context, schema checks and namespaces of the read path; 27.1 KB with the loader's
-  // added tags (ctx.addTags); 27.5 KB here (27.8 KB as npm run build measures it) with the memory store's O(1)
-  // clear (scopes) and the refresh in place of a value kept by ctx.notModified(). A ceiling, so it does not
-  // grow further unnoticed.
-  assert.ok(core.gzipped <= 28 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
+  // added tags (ctx.addTags); 27.5 KB with the memory store's O(1) clear (scopes) and the refresh in place of a
+  // value kept by ctx.notModified(); 28.5 KB here (28.8 KB as npm run build measures it) with the engine split
+  // into parts (a class per concept: key spaces, diagnostics, guarded store calls, background work, flights,
+  // invalidation) and the near tiers behind one interface. A ceiling, so it does not grow further unnoticed.
+  assert.ok(core.gzipped <= 29 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
   // Issue 28's target, reported rather than failed (a passing run prints no failure): the core itself.
   console.log(`# core bundle target 12 KB gzipped: ${core.gzipped <= 12 * KB ? "met" : "not met yet"}`);
 });
