@@ -225,6 +225,27 @@ Deno.test("memory store: one configured for many entries costs what it holds, no
   );
 });
 
+Deno.test("memory store: a value built by concatenation is held as one string, not as its pieces", async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, "run with --v8-flags=--expose-gc (npm test does) to measure retained memory");
+  const n = 20_000;
+  // As an entry's encoding is built: a template of many pieces (here 24), 120 characters in all.
+  const value = (i: number) =>
+    `["svc4","${i.toString(16).padStart(16, "0")}",${1e12 + i},${2e12 + i},${3e12 + i},${4e12 + i},2,3600,0,${
+      JSON.stringify([])
+    },${JSON.stringify([])},${JSON.stringify({ id: i, name: `user ${i}` })}]`;
+  const store = memoryStore({ maxEntries: n });
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  for (let i = 0; i < n; i++) await store.setMany([{ key: `k${i}`, value: value(i), ttlMs: 60_000 }]);
+  gc();
+  const perEntry = (Deno.memoryUsage().heapUsed - before) / n;
+  assert.equal(store.size, n);
+  assert.deepEqual(store.peek!(["k7"]), [value(7)]);
+  // Flat: the text (about 140 B), its key, slot and map entry. As pieces: about 650 B more.
+  assert.ok(perEntry < 600, `an entry of 120 characters holds ${perEntry.toFixed(0)} B of heap`);
+});
+
 Deno.test("memory store: overwriting a key of a full store evicts nothing, and a too large overwrite removes it", async () => {
   const store = memoryStore({ maxEntries: 3, maxValueBytes: 10 });
   await store.setMany(["a", "b", "c"].map((key) => ({ key, value: key, ttlMs: 1000 })));
