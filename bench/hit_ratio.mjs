@@ -177,7 +177,8 @@ const traces = [["zipf 0.99", zipfTrace(false)], [
   zipfTrace(true),
 ]];
 if (real) traces.push(["CloudPhysics block trace", real]);
-else out.absent = `the CloudPhysics trace: neither ${TRACE_FILE.pathname} nor ${TRACE_URL} could be read`;
+else {out.absent =
+    `the CloudPhysics trace: ${TRACE_FILE.pathname} is absent (libCacheSim data/cloudPhysicsIO.txt; see the file header)`;}
 for (const [name, trace] of traces) {
   const keys = distinct(trace);
   const rows = {};

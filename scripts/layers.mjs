@@ -58,7 +58,13 @@ export const LAYERS = [
     "src/telemetry/otel.ts",
   ]],
   // Stores (`store/`, `adapters/`): the in-memory store, the adapters, the integrity wrapper, the URL that picks one.
-  ["stores", ["adapters/", "src/integrity/", "src/store/memory_store.ts", "src/store/memory_slots.ts", "src/store/url.ts"]],
+  ["stores", [
+    "adapters/",
+    "src/integrity/",
+    "src/store/memory_store.ts",
+    "src/store/memory_slots.ts",
+    "src/store/url.ts",
+  ]],
   // The store contract and what every store and reader shares: the interface, tokens, the entry envelope.
   ["contract", ["src/store/store.ts", "src/entry/token.ts", "src/entry/entry.ts"]],
   // Helpers that know nothing of caches or stores.
