@@ -178,7 +178,7 @@ const traces = [["zipf 0.99", zipfTrace(false)], [
 ]];
 if (real) traces.push(["CloudPhysics block trace", real]);
 else {out.absent =
-    `the CloudPhysics trace: ${TRACE_FILE.pathname} is absent (libCacheSim data/cloudPhysicsIO.txt; see the file header)`;}
+    "the CloudPhysics trace: bench/traces/cloudPhysicsIO.txt is absent (see bench/hit_ratio.mjs)";}
 for (const [name, trace] of traces) {
   const keys = distinct(trace);
   const rows = {};
