@@ -164,7 +164,7 @@ export class Cache {
    * Values for `keys`, in their order: one batch read for all of them and their tags, one call of `loader`
    * with only the missing keys (values in the same order, or a `Map`), one batch write. Concurrent calls that
    * overlap share loads. The loader's second argument holds each missing key's {@linkcode LoaderContext} (in
-   * the order of `missing`; `addTags` is not available in a batch); `schema` validates as `cacheRead`'s does.
+   * the order of `missing`); `schema` validates as `cacheRead`'s does.
    *
    * @example
    * ```ts

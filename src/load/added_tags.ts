@@ -26,6 +26,7 @@
 import type { CacheContext } from "../engine/context.ts";
 import type { Budget } from "../engine/deadline.ts";
 import { decodeEntry, type Entry, hasAddedTags, sharedEntry } from "../entry/entry.ts";
+import type { Claim } from "./flight.ts";
 import { compareVersions, type Validity } from "../entry/versions.ts";
 
 /** The version an entry holds for an added tag whose version its load did not read first: equal to no version. */
@@ -163,5 +164,35 @@ async function addedValidity(
   return {
     validity: rest === "invalid" ? rest : first === "soft" ? first : rest,
     pending: cache.invalidation.isPending(added, mark),
+  };
+}
+
+/**
+ * What a load's entry is stored under: the declared `keys` and `claimed` versions, then (when its loader added
+ * tags, or the replaced entry had some) the added tags' keys and versions (see {@linkcode addedDependencies}).
+ * `servable` is `false` when an added tag's version was not read before the load; `withAdded` when the entry
+ * depends on added tags.
+ */
+export function storedDependencies(
+  keys: readonly string[],
+  claimed: Claim,
+  prior: readonly string[],
+  added: readonly string[],
+): { keys: readonly string[]; claim: Claim; servable: boolean; withAdded: boolean } {
+  if (prior.length === 0 && added.length === 0) {
+    return { keys, claim: claimed, servable: true, withAdded: false };
+  }
+  const declared = keys.length - 1;
+  const versions = claimed.versions ?? [];
+  const more = addedDependencies(added, prior, versions, declared);
+  return {
+    keys: more.keys.length > 0 ? [...keys, ...more.keys] : keys,
+    // Without versions the claim vouches for nothing, and nothing is stored (see `entryWrite`).
+    claim: {
+      guard: claimed.guard,
+      versions: claimed.versions && [...versions.slice(0, declared), ...more.versions],
+    },
+    servable: more.servable,
+    withAdded: more.keys.length > 0,
   };
 }

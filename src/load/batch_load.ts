@@ -15,13 +15,14 @@ import { Flight, type LoadResult } from "./flight.ts";
 import { isNegativeCacheResult } from "../entry/negative.ts";
 import { LoadContext, type LoaderContext } from "./loader_context.ts";
 import { replacedEntry } from "./replaced_entry.ts";
+import { addedKeysFor, priorAddedKeys, storedDependencies } from "./added_tags.ts";
 import { type StandardSchemaV1, validateLoaded } from "../read/schema.ts";
 import { encodeLoaded, loadResult, storeLoaded, type ToStore } from "./loaded.ts";
 import type { NearTier } from "../tier/near_tier.ts";
 
 /**
  * Loads the missing keys: values in the order given, or a `Map` from key to value. `contexts` holds each missing
- * key's loader context, in the order of `missing` (see `LoaderContext`; `addTags` is not available here): return
+ * key's loader context, in the order of `missing` (see `LoaderContext`): return
  * `contexts[i].notModified()` as the value of `missing[i]` to keep its stale value.
  */
 export type ManyLoader<R> = (
@@ -33,6 +34,8 @@ export type ManyLoader<R> = (
 export interface BatchOptions extends EntryShape {
   readonly schema?: StandardSchemaV1;
 }
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /** One missing key: its entry and dependency keys, what the batch read found there, and its load once started. */
 export interface BatchItem {
@@ -64,57 +67,10 @@ export async function loadMissing<R>(
     return settle;
   });
   try {
-    const claims = await claimMany(
-      cache,
-      items.map((i) => ({ keys: i.keys, observed: i.raws })),
-      ttl,
-      budget,
-    );
-    items.forEach((item, i) => item.flight!.loading(claims[i]));
-    // Each key's context, as a single read's load makes it (ctx.stale: the entry the read found, while valid).
-    const contexts = items.map((item, i) =>
-      new LoadContext(what, () => replacedEntry(cache, item.keys, item.raws, [], claims[i]), false)
-    );
-    const loadStarted = cache.settings.clock.now();
-    const missing = items.map((item) => item.key);
-    const { value: loaded, durationMs } = await runLoader(
-      cache,
-      what,
-      { keys: missing },
-      () => load(loader, missing, contexts),
-    );
-    const values = valuesInOrder(missing, missing, loaded, what).map((value, i) => contexts[i].settle(value));
-    const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
-    cache.metrics.count("cache.load", what);
-    cache.metrics.time("cache.load.ms", durationMs, what);
-    // What each caller gets: the schema's output; a value that fails it is not stored, and its key rejects.
-    const outputs = await Promise.all(
-      values.map((value) =>
-        loadedOutput(value, options.schema, what).then((output) => ({ output }), (error) => ({ error }))
-      ),
-    );
-    const toStore: ToStore[] = [], storing: number[] = [], results: (LoadResult | { error: unknown })[] = [];
-    for (let i = 0; i < items.length; i++) {
-      const value = values[i], ctx = contexts[i], checked = outputs[i];
-      if ("error" in checked) {
-        results.push(checked);
-        continue;
-      }
-      const negative = isNegativeCacheResult(value);
-      const itemTtl = ctx.ttl ?? (negative ? value.ttl : ttl);
-      const encoded = encodeLoaded(cache, what, negative ? value.value : value);
-      results.push(loadResult(cache, checked.output, encoded, negative, itemTtl));
-      if (!encoded || ctx.skipped || items[i].flight!.dropped) continue;
-      const kept = ctx.kept ? items[i].raws?.[0] ?? undefined : undefined;
-      const { keys } = items[i];
-      toStore.push({ keys, claim: claims[i], encoded, negative, ttl: itemTtl, loadMs, etag: ctx.etag, kept });
-      storing.push(i);
-    }
-    const freshUntil = await storeLoaded(cache, what, options, toStore, budget, near, since);
-    storing.forEach((i, at) => {
-      const result = results[i] as LoadResult;
-      results[i] = { ...result, freshUntil: freshUntil[at] };
-    });
+    // The added tags of each key's previous entry are read with the claim, before the load (see added_tags.ts).
+    const priors = items.map((item) => priorAddedKeys(cache, item.keys, item.raws));
+    const batch: Batch<R> = { cache, loader, ttl, budget, options, what, near, since };
+    const results = await loadRound(batch, items, priors, false);
     results.forEach((result, i) =>
       "error" in result ? settlers[i].reject(result.error) : settlers[i].resolve(result)
     );
@@ -122,6 +78,123 @@ export async function loadMissing<R>(
     for (const settle of settlers) settle.reject(error);
     throw error;
   }
+}
+
+/** What every round of one batch load shares. */
+interface Batch<R> {
+  readonly cache: CacheContext;
+  readonly loader: ManyLoader<R>;
+  readonly ttl: number;
+  readonly budget: Budget;
+  readonly options: BatchOptions;
+  readonly what: string;
+  readonly near: NearTier;
+  readonly since: number;
+}
+
+/**
+ * One round: claims `items` (their keys and the `priors`' added tags), calls the loader once, and stores what it
+ * returned. A key whose loader added a tag its claim had not read, and that callers joined because they read the
+ * state it claimed, is loaded once more (`again`), its added tags read first, as a single load does: those
+ * callers' reads did not cover that tag.
+ */
+async function loadRound<R>(
+  batch: Batch<R>,
+  items: readonly BatchItem[],
+  priors: readonly (readonly string[])[],
+  again: boolean,
+): Promise<(LoadResult | { error: unknown })[]> {
+  const { cache, loader, ttl, budget, options, what, near, since } = batch;
+  const claims = await claimMany(
+    cache,
+    items.map((item, i) => ({ keys: [...item.keys, ...priors[i]], observed: item.raws })),
+    ttl,
+    budget,
+  );
+  items.forEach((item, i) => item.flight!.loading(claims[i]));
+  // Each key's context, as a single read's load makes it (ctx.stale: the entry the read found, while valid).
+  const contexts = items.map((item, i) =>
+    new LoadContext(what, () => replacedEntry(cache, item.keys, item.raws, priors[i], claims[i]))
+  );
+  const loadStarted = cache.settings.clock.now();
+  const missing = items.map((item) => item.key);
+  const { value: loaded, durationMs } = await runLoader(
+    cache,
+    what,
+    { keys: missing },
+    () => load(loader, missing, contexts),
+  );
+  const values = valuesInOrder(missing, missing, loaded, what).map((value, i) => contexts[i].settle(value));
+  const loadMs = Math.max(0, cache.settings.clock.now() - loadStarted);
+  cache.metrics.count("cache.load", what);
+  cache.metrics.time("cache.load.ms", durationMs, what);
+  const added = await Promise.all(
+    contexts.map((ctx, i) =>
+      ctx.addedTags || (ctx.kept && priors[i].length > 0)
+        ? addedKeysFor(cache, items[i].keys, ctx.addedTags ?? [], ctx.kept ? priors[i] : [])
+        : NO_KEYS
+    ),
+  );
+  const redo = again
+    ? []
+    : items.flatMap((item, i) =>
+      added[i].some((key) => !priors[i].includes(key)) && item.flight!.closeStateJoins() ? [i] : []
+    );
+  // What each caller gets: the schema's output; a value that fails it is not stored, and its key rejects.
+  const outputs = await Promise.all(
+    values.map((value) =>
+      loadedOutput(value, options.schema, what).then((output) => ({ output }), (error) => ({ error }))
+    ),
+  );
+  const toStore: ToStore[] = [], storing: number[] = [], results: (LoadResult | { error: unknown })[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const value = values[i], ctx = contexts[i], checked = outputs[i];
+    if ("error" in checked) {
+      results.push(checked);
+      continue;
+    }
+    const negative = isNegativeCacheResult(value);
+    const itemTtl = ctx.ttl ?? (negative ? value.ttl : ttl);
+    const encoded = encodeLoaded(cache, what, negative ? value.value : value);
+    results.push(loadResult(cache, checked.output, encoded, negative, itemTtl));
+    if (!encoded || ctx.skipped || items[i].flight!.dropped || redo.includes(i)) continue;
+    const kept = ctx.kept ? items[i].raws?.[0] ?? undefined : undefined;
+    const { keys, claim, servable, withAdded } = storedDependencies(
+      items[i].keys,
+      claims[i],
+      priors[i],
+      added[i],
+    );
+    toStore.push({
+      keys,
+      claim,
+      encoded,
+      negative,
+      ttl: itemTtl,
+      loadMs,
+      etag: ctx.etag,
+      added: withAdded,
+      kept,
+      servable,
+    });
+    storing.push(i);
+  }
+  const freshUntil = await storeLoaded(cache, what, options, toStore, budget, near, since);
+  storing.forEach((i, at) => {
+    const result = results[i] as LoadResult;
+    results[i] = { ...result, freshUntil: freshUntil[at] };
+  });
+  if (redo.length > 0) {
+    // Read afresh (their claim reads the state), the tags they added read before the second load.
+    const second = await loadRound(
+      batch,
+      redo.map((i) => ({ key: items[i].key, keys: items[i].keys, flight: items[i].flight })),
+      redo.map((i) => added[i]),
+      true,
+    );
+    redo.forEach((i, at) => results[i] = second[at]);
+  }
+  return results;
 }
 
 /** The batch loader's answer, with each missing key's context. */

@@ -22,7 +22,7 @@ import { isNegativeCacheResult } from "../entry/negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "../read/options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { runLoader } from "./run_loader.ts";
-import { addedDependencies, addedKeysFor, entryValidity, priorAddedKeys } from "./added_tags.ts";
+import { addedKeysFor, entryValidity, priorAddedKeys, storedDependencies } from "./added_tags.ts";
 import type { Job } from "./job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
@@ -252,22 +252,7 @@ export class LoadRunner<A> {
     etag: string | undefined,
     kept: string | undefined,
   ): Promise<number | undefined> {
-    let keys = job.keys, claim = claimed, servable = true, withAdded = false;
-    if (prior.length > 0 || added.length > 0) {
-      const declared = keys.length - 1;
-      const versions = claimed.versions ?? [];
-      const more = addedDependencies(added, prior, versions, declared);
-      if (more.keys.length > 0) {
-        keys = [...keys, ...more.keys];
-        withAdded = true;
-      }
-      // Without versions the claim vouches for nothing, and nothing is stored (see `entryWrite`).
-      claim = {
-        guard: claimed.guard,
-        versions: claimed.versions && [...versions.slice(0, declared), ...more.versions],
-      };
-      servable = more.servable;
-    }
+    const { keys, claim, servable, withAdded } = storedDependencies(job.keys, claimed, prior, added);
     const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept, servable };
     const [freshUntil] = await storeLoaded(
       job.cache,

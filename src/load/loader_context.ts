@@ -80,8 +80,7 @@ export interface LoaderContext {
    * await invalidateTags("org:7"); // getUser({ id: 1 }) loads again
    * ```
    *
-   * @throws {TypeError} a tag that is not a non-empty, well-formed string; once the loader settled; in a
-   * `getOrSetMany` loader (its batch read does not validate added tags).
+   * @throws {TypeError} a tag that is not a non-empty, well-formed string; once the loader settled.
    */
   addTags(...tags: string[]): void;
   /**
@@ -113,13 +112,9 @@ export class LoadContext implements LoaderContext {
   #stale: StaleEntry | undefined;
   #settled = false;
 
-  /** `false` for a batch's loads (`getOrSetMany`), whose reads cannot validate added tags. */
-  readonly #tagsAddable: boolean;
-
-  constructor(what: string, findStale?: () => StaleEntry | undefined, tagsAddable = true) {
+  constructor(what: string, findStale?: () => StaleEntry | undefined) {
     this.#what = what;
     this.#findStale = findStale;
-    this.#tagsAddable = tagsAddable;
   }
 
   get stale(): StaleEntry | undefined {
@@ -163,11 +158,6 @@ export class LoadContext implements LoaderContext {
 
   addTags(...tags: string[]): void {
     this.#open("addTags");
-    if (!this.#tagsAddable) {
-      throw new TypeError(
-        `Cannot add a tag to ${this.#what}'s result: a getOrSetMany loader cannot; declare the tags, or use getOrSet`,
-      );
-    }
     for (const tag of tags) {
       if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
         throw new TypeError(

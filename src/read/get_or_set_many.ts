@@ -9,14 +9,15 @@
 
 import type { CacheContext } from "../engine/context.ts";
 import { Budget } from "../engine/deadline.ts";
-import { decodeEntry, isLoadingMarker } from "../entry/entry.ts";
+import { decodeEntry, type Entry, isLoadingMarker } from "../entry/entry.ts";
 import { NOTHING, readValue } from "../entry/value.ts";
 import type { EntryShape } from "../load/entry_write.ts";
 import type { Flight } from "../load/flight.ts";
 import { isNegativeCacheResult } from "../entry/negative.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
-import { compareVersions } from "../entry/versions.ts";
+import { compareVersions, type Validity } from "../entry/versions.ts";
+import { entryValidity } from "../load/added_tags.ts";
 import { verdict } from "../entry/verdict.ts";
 import { deleteUnreadable } from "./unreadable.ts";
 import { LoadContext } from "../load/loader_context.ts";
@@ -71,6 +72,8 @@ interface Item {
   found?: unknown;
   flight?: Flight;
   joined?: boolean;
+  /** The keys of tags the found entry's loader added, read to validate it. */
+  added?: readonly string[];
 }
 
 /** Values for `keys` (in their order), loading the missing ones with one call of `loader`. */
@@ -96,7 +99,7 @@ export async function getOrSetMany<R>(
   if (ttl === 0) {
     cache.metrics.count("cache.skip", what, unique.length);
     // Nothing is replaced: no stale entries.
-    const contexts = unique.map(() => new LoadContext(what, undefined, false));
+    const contexts = unique.map(() => new LoadContext(what));
     const loaded = valuesInOrder(unique, unique, await load(loader, unique, contexts), what);
     const values = await Promise.all(
       loaded.map((value, i) => loadedOutput(contexts[i].settle(value), schema, what)),
@@ -115,12 +118,17 @@ export async function getOrSetMany<R>(
   const mark = cache.invalidation.mark;
   await readAll(cache, items.filter((item) => !item.near && !item.raws), budget);
   const now = cache.settings.clock.now();
+  const checking: Promise<void>[] = [];
   for (const item of items) {
     if (item.near) item.found = item.value;
-    else {item.found = item.raws
-        ? validValue(cache, item.raws, now, item.keys, mark, options.zeroCopy)
-        : NOTHING;}
+    else if (!item.raws) item.found = NOTHING;
+    else {
+      const found = validValue(cache, item, now, mark, options.zeroCopy, budget);
+      if (found instanceof Promise) checking.push(found.then((value) => void (item.found = value)));
+      else item.found = found;
+    }
   }
+  if (checking.length > 0) await Promise.all(checking);
   if (schema !== undefined) await Promise.all(items.map((item) => checkFound(cache, item, schema, what)));
   const toLoad: Item[] = [];
   const unreadable: Item[] = [];
@@ -139,7 +147,7 @@ export async function getOrSetMany<R>(
       item.value = value;
       hits++;
       if (cache.diagnostics.observed) looked(cache, "hit", item.key, what, started, "l2");
-      near.keep(item.keys, item.raws![0]!, since);
+      near.keep(item.added ? [...item.keys, ...item.added] : item.keys, item.raws![0]!, since);
       continue;
     }
     cache.metrics.count("cache.miss", what);
@@ -277,26 +285,38 @@ const CORRUPT: unique symbol = Symbol("corrupt");
  */
 function validValue(
   cache: CacheContext,
-  raws: (string | null)[],
+  item: Item,
   now: number,
-  keys: readonly string[],
   mark: number,
   zeroCopy: boolean | undefined,
-): unknown {
-  const raw = raws[0];
+  budget: Budget,
+): unknown | Promise<unknown> {
+  const raws = item.raws!, keys = item.keys, raw = raws[0];
   if (raw === null || isLoadingMarker(raw)) return NOTHING;
   const entry = decodeEntry(raw);
-  // Fresh only: a batch has no background refresh to serve a stale value with.
-  const judged = verdict(
-    entry,
-    entry ? compareVersions(entry.versions, raws) : "invalid",
-    cache.invalidation.isPending(keys, mark),
-    now,
-    false,
-    false,
-  );
-  if (judged === "corrupt") return CORRUPT;
-  return judged === "fresh" ? readValue(entry!, cache.codec, zeroCopy) : NOTHING;
+  if (entry?.added) {
+    // Stored with tags its loader added: their versions are read too (one more request, for such entries only).
+    return entryValidity(cache, entry, keys, raws, mark, budget).then(({ validity, pending, added }) => {
+      item.added = added;
+      return judged(cache, entry, validity, pending, now, zeroCopy);
+    });
+  }
+  const validity = entry ? compareVersions(entry.versions, raws) : "invalid";
+  return judged(cache, entry, validity, cache.invalidation.isPending(keys, mark), now, zeroCopy);
+}
+
+/** The value of an entry judged by the rule every read uses; fresh only: a batch has no refresh to serve stale with. */
+function judged(
+  cache: CacheContext,
+  entry: Entry | undefined,
+  validity: Validity,
+  pending: boolean,
+  now: number,
+  zeroCopy: boolean | undefined,
+): unknown {
+  const verdicted = verdict(entry, validity, pending, now, false, false);
+  if (verdicted === "corrupt") return CORRUPT;
+  return verdicted === "fresh" ? readValue(entry!, cache.codec, zeroCopy) : NOTHING;
 }
 
 /** A hit or miss event for one key of a batch. */

@@ -1012,7 +1012,7 @@ export function testAdapter(
         () => a.getOrSetMany(["x"], (k) => k, { schema: {} as never }),
       );
 
-      // Context: stale and notModified per key, setTtl, setEtag, skip; addTags is a TypeError here.
+      // Context: stale and notModified per key, setTtl, setEtag, skip, addTags.
       asked = [];
       const stales: unknown[] = [];
       const first = await a.getOrSetMany(["c:1", "c:2", "c:3"], (keys, ctx) => {
@@ -1043,10 +1043,41 @@ export function testAdapter(
         (e) => e instanceof TypeError,
         () => a.getOrSetMany(["none"], (_keys, ctx) => [ctx[0].notModified()]),
       );
+      // addTags: like a single load's, once the tag's version was read before a load; then validated on hits.
+      let batchLoads = 0;
+      const tagging = (keys: string[], ctx: readonly LoaderContext[]) => (
+        ctx.forEach((c, i) => c.addTags(`org:${keys[i]}`)), batchLoads++, keys.map((k) => ({ k, batchLoads }))
+      );
+      same(await a.getOrSetMany(["t:1", "t:2"], tagging, { ttl: 60 }), [
+        { k: "t:1", batchLoads: 1 },
+        { k: "t:2", batchLoads: 1 },
+      ], "first load, tags added");
+      await settle();
+      same(await b.get("t:1"), undefined, "not served: the added tag's version was not read before the load");
+      same(
+        (await b.getOrSetMany(["t:1", "t:2"], tagging, { ttl: 60 })).map((v) => v.batchLoads),
+        [2, 2],
+        "the next load reads the added tags' versions first",
+      );
+      await settle();
+      same(
+        (await a.getOrSetMany(["t:1", "t:2"], tagging, { ttl: 60 })).map((v) => v.batchLoads),
+        [2, 2],
+        "its entries are served by a batch",
+      );
+      same(await poll(() => b.get("t:2"), (v) => v !== undefined), { k: "t:2", batchLoads: 2 }, "and by get");
+      await b.invalidateTags(["org:t:1"]);
+      await settle();
+      same(
+        (await a.getOrSetMany(["t:1", "t:2"], tagging, { ttl: 60 })).map((v) => v.batchLoads),
+        [3, 2],
+        "an invalidation of an added tag makes that entry a miss in a batch",
+      );
+      check(batchLoads === 3, `three batch loads (${batchLoads})`);
       await expectThrow(
-        "addTags in a batch",
-        (e) => e instanceof TypeError && (e as Error).message.includes("getOrSetMany"),
-        () => a.getOrSetMany(["t"], (keys, ctx) => (ctx[0].addTags("x"), keys)),
+        "addTags with a bad tag in a batch",
+        (e) => e instanceof TypeError,
+        () => a.getOrSetMany(["t:3"], (keys, ctx) => (ctx[0].addTags(""), keys)),
       );
       let late: LoaderContext | undefined;
       await a.getOrSetMany(["late"], (keys, ctx) => (late = ctx[0], keys));
@@ -1381,6 +1412,24 @@ export function testAdapter(
         const [v3, v4] = await Promise.all([p3, p4]);
         check(v3 === "old" || v3 === "new", `${key}: the caller who started it gets a load (${v3})`);
         same(v4, "new", `${key}: a caller who started after the invalidation`);
+        await settle();
+        same(await b.getOrSet(key, joined.load, { ttl: 60 }), "new", `${key}: and a later read`);
+      }
+
+      // The same when a batch (getOrSetMany) runs the load and a single read joins it.
+      for (const [key, waitMs] of [["k5", 50], ["k6", 0]] as const) {
+        source.value = "old";
+        const joined = held(1);
+        const batch = (_keys: string[], ctx: readonly LoaderContext[]) =>
+          Promise.all(ctx.map((c) => joined.load(c)));
+        const p5 = a.getOrSetMany([key], batch, { ttl: 60 });
+        await invalidateDuring(joined.state, 1);
+        const p6 = a.getOrSet(key, joined.load, { ttl: 60 });
+        if (waitMs) await new Promise((r) => setTimeout(r, waitMs)); // it has read and joined
+        joined.state.release();
+        const [[v5], v6] = await Promise.all([p5, p6]);
+        check(v5 === "old" || v5 === "new", `${key}: the batch that started it gets a load (${v5})`);
+        same(v6, "new", `${key}: a caller who started after the invalidation`);
         await settle();
         same(await b.getOrSet(key, joined.load, { ttl: 60 }), "new", `${key}: and a later read`);
       }
