@@ -16,6 +16,7 @@
  */
 
 import { checkOptionNames } from "../src/api/option_names.ts";
+import { checkPositive } from "../src/base/positive.ts";
 
 /** The part of a Hono context the tier uses. */
 export interface CacheApiContext {
@@ -77,11 +78,7 @@ export function cacheApiTier(
       "Cannot create the Cache API tier: maxStaleMs is required (how late an invalidation made in another data center may be seen)",
     );
   }
-  if (!(maxStaleMs > 0) || !Number.isFinite(maxStaleMs)) {
-    throw new RangeError(
-      `Cannot create the Cache API tier: maxStaleMs must be a positive number, current value is ${maxStaleMs}`,
-    );
-  }
+  checkPositive("Cannot create the Cache API tier", "maxStaleMs", maxStaleMs);
   return async (c, next) => {
     const request = c.req.raw;
     if (c.req.method !== "GET" || request.headers.has("authorization") || request.headers.has("cookie")) {

@@ -24,6 +24,7 @@ import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
 import { unref } from "../src/base/timers.ts";
+import { checkPositive } from "../src/base/positive.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
@@ -148,12 +149,11 @@ export function parseRedisUrl(url: string): RedisTarget {
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
   checkOptions(options, REDIS_OPTION_NAMES, "Cannot create Redis store");
-  const connectTimeoutMs = options.connectTimeoutMs ?? 1000;
-  if (!(Number.isFinite(connectTimeoutMs) && connectTimeoutMs > 0)) {
-    throw new RangeError(
-      `Cannot create Redis store: connectTimeoutMs must be a positive number, current value is ${connectTimeoutMs}`,
-    );
-  }
+  const connectTimeoutMs = checkPositive(
+    "Cannot create Redis store",
+    "connectTimeoutMs",
+    options.connectTimeoutMs ?? 1000,
+  );
   const connection = typeof clientOrUrl === "string"
     ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;

@@ -63,6 +63,9 @@ export const LAYERS = [
     "src/integrity/",
     "src/store/memory_store.ts",
     "src/store/memory_slots.ts",
+    "src/store/memory_held.ts",
+    "src/store/memory_scopes.ts",
+    "src/store/s3_fifo.ts",
     "src/store/url.ts",
   ]],
   // The store contract and what every store and reader shares: the interface, tokens, the entry envelope.

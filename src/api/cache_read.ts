@@ -11,6 +11,7 @@ import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "../keys/template.ts";
 import { compileTags } from "../keys/tags.ts";
 import { checkTtl } from "../base/ttl.ts";
+import { checkPositive } from "../base/positive.ts";
 import {
   type CallOptions,
   type Loader,
@@ -165,9 +166,6 @@ export function checkLock(lock: ReadOptions<string, unknown>["lock"], context: s
   }
   checkOptionNames(lock, LOCK_OPTION_NAMES, `${context}: lock`);
   for (const name of ["ttlMs", "pollMs"] as const) {
-    const value = lock[name];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      throw new RangeError(`${context}: lock.${name} must be a positive number, current value is ${value}`);
-    }
+    checkPositive(context, `lock.${name}`, lock[name]);
   }
 }

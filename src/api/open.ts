@@ -22,6 +22,7 @@ import { checkLock } from "./cache_read.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "../base/timers.ts";
 import { MAX_TTL_SECONDS } from "../base/ttl.ts";
+import { checkPositive } from "../base/positive.ts";
 import {
   type CacheFeature,
   checkUnreadKeys,
@@ -200,18 +201,18 @@ export async function openCache(
   const integrity = pluggedFeature<IntegrityPlugin>(options.integrity, "integrity", what);
   const telemetry = pluggedFeature<TelemetryPlugin>(options.telemetry, "telemetry", what);
   checkUnreadKeys(integrity, env, what);
-  positive(what, "deadlineMs", options.deadlineMs);
-  positive(what, "tagTtl", options.tagTtl);
+  checkPositive(what, "deadlineMs", options.deadlineMs);
+  checkPositive(what, "tagTtl", options.tagTtl);
   if (options.tagTtl !== undefined && options.tagTtl > MAX_TTL_SECONDS) {
     throw new RangeError(
       `${what}: tagTtl must be at most ${MAX_TTL_SECONDS} seconds (what every store honours), current value is ${options.tagTtl}`,
     );
   }
-  positive(what, "breakerThreshold", options.breakerThreshold);
-  positive(what, "breakerCooldownMs", options.breakerCooldownMs);
-  positive(what, "retryMaxMs", options.retryMaxMs);
-  positive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
-  positive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
+  checkPositive(what, "breakerThreshold", options.breakerThreshold);
+  checkPositive(what, "breakerCooldownMs", options.breakerCooldownMs);
+  checkPositive(what, "retryMaxMs", options.retryMaxMs);
+  checkPositive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
+  checkPositive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
   // Each feature checks its options, and integrity and telemetry find their keys and instruments, before a
   // connection opens.
   const l1 = l1Feature?.open(what);
@@ -279,10 +280,4 @@ export async function openCache(
     url ? ` url=${redactUrl(url)}` : ""
   }`;
   return { context: next, ownedStore: owned ? store : undefined, describe };
-}
-
-function positive(what: string, name: string, value: number | undefined) {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new RangeError(`${what}: ${name} must be a positive number, current value is ${value}`);
-  }
 }

@@ -5,6 +5,7 @@
  */
 
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
+import { checkPositive } from "../base/positive.ts";
 
 /** Options of the two-level cache's first level. */
 export interface L1Options {
@@ -45,10 +46,7 @@ export function l1Settings(given: L1Options, what: string): L1Settings {
   }
   checkOptionNames(given, NAMES, `${what}: l1`);
   for (const name of NAMES) {
-    const value = given[name];
-    if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-      throw new RangeError(`${what}: l1.${name} must be a positive number, current value is ${value}`);
-    }
+    checkPositive(what, `l1.${name}`, given[name]);
   }
   return {
     maxEntries: given.maxEntries ?? 10_000,

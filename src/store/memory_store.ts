@@ -1,34 +1,22 @@
 /**
- * The in-memory store: bounded (entries and bytes), lazy expiry, no timer per key, and S3-FIFO eviction (Yang
- * et al., "FIFO queues are all you need for cache eviction", SOSP 2023). New entries enter a small queue (a
- * tenth of the store); one read there promotes an entry to the main queue when it reaches the end, otherwise
- * it leaves and only its key is remembered (the ghost), so one-off keys (scans) never push out the hot set. The
- * main queue gives each entry as many second chances as it was read (up to 3). A hit is one map lookup and a
- * counter; eviction is O(1) amortized at any capacity (linked queues, a ring of ghost keys). An entry read
- * through a {@linkcode Derivation} that can re-encode it is kept once, decoded: its text is made again when it
- * is read as text.
- *
- * The keys an entry depends on (its tag versions, {@linkcode StoreWrite.dependsOn}) are held apart while an
- * entry that depends on them lives: they are not entries (`maxEntries` does not count them; `maxBytes` does),
- * so they never push out the entries that need them, and they go when the last of those goes. Until an entry
- * depends on one (a version a load has just created), it is held as an entry is.
+ * The in-memory store: bounded (entries and bytes), lazy expiry, no timer per key, S3-FIFO eviction
+ * (`s3_fifo.ts`). A hit is one map lookup and a counter. An entry read through a {@linkcode Derivation} that can
+ * re-encode it is kept once, decoded: its text is made again when it is read as text. The keys entries depend on
+ * are held apart from them (`memory_held.ts`), and namespaces are cleared in O(1) (`memory_scopes.ts`).
  *
  * @module
  */
 
-import type {
-  CacheStore,
-  Derivation,
-  StoreCapabilities,
-  StoreRefresh,
-  StoreSlot,
-  StoreWrite,
-} from "./store.ts";
+import type { CacheStore, Derivation, StoreRefresh, StoreSlot, StoreWrite } from "./store.ts";
 import { type Clock, systemClock } from "../base/clock.ts";
 import { utf8Length } from "../keys/template.ts";
 import { checkOptions, optionNames } from "../api/option_names.ts";
 import { counterTokens } from "../entry/token.ts";
-import { flat, Ghosts, Queue, type Scope, type Slot, smallInteger, UNSCOPED } from "./memory_slots.ts";
+import { checkPositive } from "../base/positive.ts";
+import { flat, type Slot, smallInteger } from "./memory_slots.ts";
+import { S3Fifo } from "./s3_fifo.ts";
+import { HeldKeys } from "./memory_held.ts";
+import { Scopes } from "./memory_scopes.ts";
 
 /** Options of {@linkcode memoryStore}. */
 export interface MemoryStoreOptions {
@@ -86,9 +74,10 @@ const SWEEP_PER_WRITE = 2;
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   checkOptions(options, MEMORY_STORE_OPTION_NAMES, "Cannot create memory store");
-  const maxEntries = positive("maxEntries", options.maxEntries ?? 10_000);
-  const maxBytes = positive("maxBytes", options.maxBytes ?? 64 << 20);
-  const maxValueBytes = positive("maxValueBytes", options.maxValueBytes ?? 1 << 20);
+  const what = "Cannot create memory store";
+  const maxEntries = checkPositive(what, "maxEntries", options.maxEntries ?? 10_000);
+  const maxBytes = checkPositive(what, "maxBytes", options.maxBytes ?? 64 << 20);
+  const maxValueBytes = checkPositive(what, "maxValueBytes", options.maxValueBytes ?? 1 << 20);
   const clock = options.clock ?? systemClock;
   // Expiry is kept in ms since a point a little before the store was made, not since 1970: small integers that
   // V8 keeps in the slot itself (a time since 1970 is a boxed number, one more object per entry to allocate,
@@ -98,27 +87,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const since = (now: number) => now - epoch;
   const slots = new Map<string, Slot>();
   let bytes = 0;
-  const small = new Queue(), main = new Queue();
-  /** Keys live entries depend on (never evicted; see the module doc), and how many entries depend on each. */
-  const held = new Queue();
-  const dependents = new Map<string, number>();
-  const smallTarget = Math.max(1, Math.floor(maxEntries / 10));
-  const ghosts = new Ghosts(maxEntries - smallTarget);
-  /** The current scope of each namespace that live slots were written under. */
-  const scopes = new Map<string, Scope>();
-  const scopeOf = (name: string | undefined): Scope => {
-    if (name === undefined) return UNSCOPED;
-    let scope = scopes.get(name);
-    if (scope === undefined) scopes.set(name, scope = { name, cleared: false, slots: 0 });
-    scope.slots++;
-    return scope;
-  };
-  /** A slot is gone (dropped or overwritten): its scope is forgotten with its last slot. */
-  const leave = (scope: Scope) => {
-    if (scope !== UNSCOPED && --scope.slots === 0 && scopes.get(scope.name) === scope) {
-      scopes.delete(scope.name);
-    }
-  };
+  const fifo = new S3Fifo(maxEntries);
+  const scopes = new Scopes();
   /** Expired, or its namespace was cleared since it was written. */
   const gone = (slot: Slot, now: number) => slot.expiresAt <= since(now) || slot.scope.cleared;
 
@@ -127,50 +97,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     slots.delete(slot.key);
     bytes -= slot.bytes;
     slot.expiresAt = 0;
-    leave(slot.scope);
-    if (slot.deps) release(slot.deps, evicted);
-  };
-  /** An entry depending on `deps` is written: they are held apart from the entries. */
-  const hold = (deps: readonly string[]) => {
-    for (const dep of deps) {
-      const count = dependents.get(dep) ?? 0;
-      dependents.set(dep, count + 1);
-      const slot = count === 0 ? slots.get(dep) : undefined;
-      if (slot !== undefined && slot.queue !== held) {
-        slot.queue.unlink(slot);
-        held.push(slot);
-      }
-    }
-  };
-  /**
-   * An entry depending on `deps` is gone. A key no entry depends on any more goes too when the entry was
-   * evicted (no load is under way for it); otherwise (deleted, expired, overwritten) it is held as a new entry
-   * is, since the load that follows has read it as current: were it gone, that load would store an entry that
-   * reads as invalid (a miss, never a stale hit, but a load for nothing).
-   */
-  const release = (deps: readonly string[], evicted: boolean) => {
-    for (const dep of deps) {
-      const count = dependents.get(dep)! - 1;
-      if (count > 0) {
-        dependents.set(dep, count);
-        continue;
-      }
-      dependents.delete(dep);
-      const slot = slots.get(dep);
-      // Not one being overwritten (out of its queue already, expiry 0): its write decides where it goes.
-      if (slot === undefined || slot.queue !== held || slot.expiresAt === 0) continue;
-      if (evicted) remove(slot);
-      else {
-        held.unlink(slot);
-        slot.freq = 0;
-        small.push(slot);
-      }
-    }
+    scopes.leave(slot.scope);
+    if (slot.deps) held.release(slot.deps, evicted);
   };
   const remove = (slot: Slot) => {
     slot.queue.unlink(slot);
     drop(slot, false);
   };
+  /** Keys live entries depend on: never evicted (see `memory_held.ts`). */
+  const held = new HeldKeys({ slots, entries: fifo.small, remove });
   /** The live slot at `key`, counted as read; an expired one is dropped. */
   const live = (key: string, now: number): Slot | undefined => {
     const slot = slots.get(key);
@@ -205,14 +140,6 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     slot.bytes += delta;
     bytes += delta;
   };
-  /** Drops expired entries at the old end of a queue, a few per write: no timers. */
-  const sweep = (queue: Queue, now: number) => {
-    for (let seen = 0, slot = queue.oldest; slot && seen < SWEEP_PER_WRITE; seen++) {
-      const next = slot.newer;
-      if (gone(slot, now)) remove(slot);
-      slot = next;
-    }
-  };
   const write = (w: StoreWrite, now: number): boolean => {
     // One lookup; a write's own condition is not a read (were it one, every entry a load stores over its
     // loading marker would start as read once, and S3-FIFO would keep one-off keys as it keeps hot ones).
@@ -238,20 +165,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       old.queue.unlink(old);
       bytes -= old.bytes;
       old.expiresAt = 0;
-      leave(old.scope);
+      scopes.leave(old.scope);
     }
-    sweep(small, now);
-    sweep(main, now);
-    evict(size); // room first: the entry being written must not be its own eviction's victim
-    // A key entries depend on stays held; an overwrite keeps the entry's standing; a key evicted lately (a
-    // ghost) was wanted again: main queue.
-    const queue = dependents.has(w.key)
-      ? held
-      : old && old.queue !== held
-      ? old.queue
-      : ghosts.take(w.key)
-      ? main
-      : small;
+    fifo.sweep(SWEEP_PER_WRITE, now, gone, remove);
+    // Room first: the entry being written must not be its own eviction's victim.
+    while (fifo.size > 0 && (fifo.size + 1 > maxEntries || bytes + size > maxBytes)) {
+      drop(fifo.victim(), true);
+    }
+    // A key entries depend on stays held; an overwrite keeps the entry's standing (see `S3Fifo.queueFor`).
+    const queue = held.has(w.key)
+      ? held.queue
+      : fifo.queueFor(w.key, old && old.queue !== held.queue ? old.queue : undefined);
     const deps = w.dependsOn !== undefined && w.dependsOn.length > 0 ? w.dependsOn : undefined;
     const slot: Slot = {
       key: w.key,
@@ -266,13 +190,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       derived: undefined,
       derive: undefined,
       deps,
-      scope: scopeOf(w.scope),
+      scope: scopes.enter(w.scope),
     };
     queue.push(slot);
     slots.set(w.key, slot);
     bytes += size;
-    if (deps) hold(deps);
-    if (old?.deps) release(old.deps, false);
+    if (deps) held.hold(deps);
+    if (old?.deps) held.release(old.deps, false);
     return true;
   };
   /** A value's ends replaced, its middle kept: a write of the result, when the ends are as expected. */
@@ -284,39 +208,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const { key, ttlMs, dependsOn, scope } = r;
     return write({ key, value: r.head + raw.slice(from, to) + r.tail, ttlMs, dependsOn, scope }, now);
   };
-  /**
-   * S3-FIFO: evict from the small queue while it holds its share, else from the main queue. The entries are
-   * what the two queues hold: not the keys held for them, nor a slot about to be overwritten (already out).
-   */
-  const evict = (incoming: number) => {
-    while (
-      small.size + main.size > 0 && (small.size + main.size + 1 > maxEntries || bytes + incoming > maxBytes)
-    ) {
-      if (small.size >= smallTarget || main.size === 0) {
-        const slot = small.oldest!;
-        small.unlink(slot);
-        if (slot.freq > 0 && !slot.scope.cleared) {
-          slot.freq = 0;
-          main.push(slot); // read while it was new: it stays
-        } else {
-          drop(slot, true);
-          ghosts.add(slot.key);
-        }
-      } else {
-        const slot = main.oldest!;
-        main.unlink(slot);
-        if (slot.freq > 0 && !slot.scope.cleared) {
-          slot.freq--;
-          main.push(slot); // one more round for each read
-        } else drop(slot, true);
-      }
-    }
-  };
-  const capabilities: StoreCapabilities = {
+  const capabilities = {
     maxKeyBytes: 1024,
     maxValueBytes,
     inProcess: true,
-    consistency: "strong",
+    consistency: "strong" as const,
     maxEntries,
   };
 
@@ -376,13 +272,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve(true);
     },
     clearScope(scope) {
-      // Namespaces nest by prefix: a parent's clear reaches its children's scopes. The cost is the number of
-      // namespaces with live entries, not of entries: those are dropped when next looked at, swept or evicted.
-      for (const [name, held] of scopes) {
-        if (!name.startsWith(scope)) continue;
-        held.cleared = true;
-        scopes.delete(name);
-      }
+      scopes.clear(scope);
       return Promise.resolve();
     },
     scan(prefix) {
@@ -394,23 +284,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     close() {
       for (const slot of slots.values()) slot.expiresAt = 0;
       slots.clear();
-      small.clear();
-      main.clear();
+      fifo.clear();
       held.clear();
-      dependents.clear();
-      ghosts.clear();
-      scopes.clear();
+      scopes.reset();
       bytes = 0;
       return Promise.resolve();
     },
   };
-}
-
-function positive(name: string, value: number): number {
-  if (!(value > 0) || !Number.isFinite(value)) {
-    throw new RangeError(
-      `Cannot create memory store: ${name} must be a positive number, current value is ${value}`,
-    );
-  }
-  return value;
 }
