@@ -16,11 +16,12 @@ import { createWriter, type WriteFunction, type WriteOptions } from "./cache_wri
 import { createResource, type Resource } from "./resource.ts";
 import type { Loader, ReadOptions } from "../read/options.ts";
 import type { TemplateArg } from "../keys/template.ts";
-import { readStored, readStoredMany } from "../read/by_key.ts";
+import { getStored, readStored, readStoredMany } from "../read/by_key.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "../read/get_or_set_many.ts";
 import { checkOptions } from "./option_names.ts";
 import {
   checkKey,
+  checkKeys,
   GET_OR_SET_OPTION_NAMES,
   type GetOrSetOptions,
   INVALIDATE_OPTION_NAMES,
@@ -30,15 +31,10 @@ import {
 } from "./cache_options.ts";
 import { listKeys } from "./listing.ts";
 import { literalReader } from "./literal_reader.ts";
+import { childEngine, CONTEXT } from "./engine_of.ts";
 
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./cache_options.ts";
 import type { LoaderContext } from "../load/loader_context.ts";
-
-/**
- * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
- * that it works across the copies of the core a CommonJS build holds.
- */
-export const CONTEXT: unique symbol = Symbol.for("@svc-infra/cache/context");
 
 /**
  * One cache: a store, a namespace, settings, metrics and its own queue of undelivered invalidations. Made by
@@ -105,21 +101,13 @@ export class Cache {
    * @throws {RangeError} a namespace nested more than 8 levels under its cache.
    */
   namespace(name: string): Cache {
-    this.#resolve().child(name); // a bad name fails here, not at the first call
-    let parent: CacheContext | undefined, child: CacheContext | undefined;
-    // The default cache is replaced by initCache: the child follows it, made once per parent.
-    const resolve = () => {
-      const current = this.#resolve();
-      if (current !== parent) child = (parent = current).child(name);
-      return child!;
-    };
-    return new Cache(resolve, () => Promise.resolve({ keys: [], namespace: false }));
+    return new Cache(childEngine(this.#resolve, name), () => Promise.resolve({ keys: [], namespace: false }));
   }
 
   /**
    * Makes every entry of this cache, and of the namespaces under it, a miss in every process sharing the
    * store: one write (the namespace's generation), however many entries there are (an in-process store
-   * deletes the namespace's keys instead). Delivered, queued and retried as {@linkcode invalidateTags} is:
+   * marks them gone at once, in O(1) too). Delivered, queued and retried as {@linkcode invalidateTags} is:
    * once it resolves, no entry stored before it is served here, and none anywhere once `landed` settles; a
    * load in flight does not store.
    *
@@ -133,12 +121,8 @@ export class Cache {
    * console.log(delivered, await cache.get("a")); // true undefined
    * ```
    */
-  clear(): Promise<InvalidationResult> {
-    try {
-      return this.#resolve().invalidation.clear();
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clear(): Promise<InvalidationResult> {
+    return await this.#resolve().invalidation.clear();
   }
 
   /**
@@ -188,17 +172,7 @@ export class Cache {
 
   /** The fresh value at `key`; `undefined` when absent, expired or invalidated. Never loads. */
   async get<T = unknown>(key: string): Promise<T | undefined> {
-    const cache = this.#resolve();
-    const started = cache.diagnostics.observed ? performance.now() : 0;
-    const found = await readStored(cache, checkKey(key, "get"));
-    cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
-    if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
-    if (cache.diagnostics.observed) {
-      const durationMs = performance.now() - started;
-      const tier = found ? (found.fromL1 ? "l1" : "l2") : undefined;
-      cache.diagnostics.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });
-    }
-    return found?.value as T | undefined;
+    return await getStored(this.#resolve(), checkKey(key, "get")) as T | undefined;
   }
 
   /** `true` when `key` holds a fresh, valid entry. */
@@ -226,21 +200,13 @@ export class Cache {
   }
 
   /** Invalidates tags: every tagged entry becomes a miss (or, `soft`, stale). */
-  invalidateTags(tags: readonly string[], options: InvalidateOptions = {}): Promise<InvalidationResult> {
-    if (!Array.isArray(tags)) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot invalidate: tags must be an array of strings, current value is ${JSON.stringify(tags)}`,
-        ),
-      );
-    }
-    try {
-      checkOptions(options, INVALIDATE_OPTION_NAMES, "Cannot invalidate");
-      for (const tag of tags) checkKey(tag, "invalidate", "tags");
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.#resolve().invalidation.tags(tags, options.soft === true);
+  async invalidateTags(
+    tags: readonly string[],
+    options: InvalidateOptions = {},
+  ): Promise<InvalidationResult> {
+    checkKeys(tags, "invalidate", "tags");
+    checkOptions(options, INVALIDATE_OPTION_NAMES, "Cannot invalidate");
+    return await this.#resolve().invalidation.tags(tags, options.soft === true);
   }
 
   /** `cacheRead` bound to this cache. */
@@ -284,12 +250,7 @@ export class Cache {
    * @throws {TypeError} keys that are not an array of non-empty, well-formed strings.
    */
   async getMany(keys: readonly string[]): Promise<unknown[]> {
-    if (!Array.isArray(keys)) {
-      throw new TypeError(
-        `Cannot get: keys must be an array of strings, current value is ${JSON.stringify(keys)}`,
-      );
-    }
-    const found = await readStoredMany(this.#resolve(), keys.map((key) => checkKey(key, "get")));
+    const found = await readStoredMany(this.#resolve(), checkKeys(keys, "get"));
     return found.map((stored) => stored?.value);
   }
 

@@ -55,3 +55,13 @@ export function checkKey(key: unknown, action: string, what: "key" | "tags" = "k
   }
   return key;
 }
+
+/** Checks a list of keys (or of tags, `what`) as {@linkcode checkKey} checks one. */
+export function checkKeys(keys: unknown, action: string, what: "keys" | "tags" = "keys"): string[] {
+  if (!Array.isArray(keys)) {
+    throw new TypeError(
+      `Cannot ${action}: ${what} must be an array of strings, current value is ${JSON.stringify(keys)}`,
+    );
+  }
+  return keys.map((key) => checkKey(key, action, what === "keys" ? "key" : "tags"));
+}

@@ -10,7 +10,8 @@
 
 import { type CompiledTemplate, compileTemplate, renderTemplate, renderValue } from "../keys/template.ts";
 import { isNegativeCacheResult, negativeCache } from "../entry/negative.ts";
-import { type Cache, CONTEXT } from "../api/cache.ts";
+import type { Cache } from "../api/cache.ts";
+import { CONTEXT } from "../api/engine_of.ts";
 import { instance } from "../api/init.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames } from "../api/option_names.ts";

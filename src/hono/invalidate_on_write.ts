@@ -6,7 +6,8 @@
  */
 
 import { compileTemplate, renderTemplate } from "../keys/template.ts";
-import { type Cache, CONTEXT } from "../api/cache.ts";
+import type { Cache } from "../api/cache.ts";
+import { CONTEXT } from "../api/engine_of.ts";
 import { instance } from "../api/init.ts";
 import { checkOptionNames } from "../api/option_names.ts";
 import { recacheAll, type RecacheSpec } from "../api/cache_write.ts";

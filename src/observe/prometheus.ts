@@ -9,7 +9,8 @@
  */
 
 import { type Histogram, LATENCY_BUCKETS_MS, type MetricsRegistry } from "./metrics.ts";
-import { type Cache, CONTEXT } from "../api/cache.ts";
+import type { Cache } from "../api/cache.ts";
+import { CONTEXT } from "../api/engine_of.ts";
 import { defaultState } from "../api/default_cache.ts";
 
 const GAUGES: ReadonlySet<string> = new Set(["cache.invalidate.pending"]);

@@ -21,6 +21,20 @@ export interface Stored {
   readonly fromL1: boolean;
 }
 
+/** `get`: the value {@linkcode readStored} finds, counted as a hit or a miss and reported as an event. */
+export async function getStored(cache: CacheContext, key: string): Promise<unknown> {
+  const started = cache.diagnostics.observed ? performance.now() : 0;
+  const found = await readStored(cache, key);
+  cache.metrics.count(found ? "cache.hit" : "cache.miss", "get");
+  if (found?.fromL1) cache.metrics.count("cache.l1.hit", "get");
+  if (cache.diagnostics.observed) {
+    const durationMs = performance.now() - started;
+    const tier = found ? (found.fromL1 ? "l1" : "l2") : undefined;
+    cache.diagnostics.emit({ type: found ? "hit" : "miss", key, function: "get", tier, durationMs });
+  }
+  return found?.value;
+}
+
 /** The fresh, valid value at a logical key, or `undefined` (also when the store cannot be reached). */
 export async function readStored(cache: CacheContext, key: string): Promise<Stored | undefined> {
   try {
