@@ -1,17 +1,19 @@
 /**
  * Which keys one call of a cached function reads: the logical key rendered from its argument, the entry key,
- * the namespace generation (remote stores) and its tags' version keys. When the key and the tags depend on one
- * property at most, the rendered keys are remembered per value of it: hot calls skip rendering, and the store
- * is handed the same key strings (whose hashes are cached). A remembered plan also holds what it last read:
+ * the namespace generation (remote stores) and its tags' version keys. When the key and the tag templates
+ * depend on one property at most, the rendered keys are remembered per value of it: hot calls skip rendering,
+ * and the store is handed the same key strings (whose hashes are cached). A tags function is called on every
+ * call (its tags may depend on anything): the remembered keys serve it while it returns the same tags. A remembered plan also holds what it last read:
  * the store slot (in-process stores) or the entry text and its decoding (remote stores).
  *
  * @module
  */
 
 import { type CompiledTemplate, renderTemplate } from "./template.ts";
-import { type CompiledTags, renderTags, type TagWarnings } from "./tags.ts";
+import { type CompiledTags, functionTags, renderTags, type TagWarnings } from "./tags.ts";
 import type { CacheStore, Derivation, StoreSlot } from "../store/store.ts";
 import { decodeEntry, type Entry } from "../entry/entry.ts";
+import type { NearMemo } from "../tier/near_tier.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
 /**
@@ -26,15 +28,10 @@ const MEMO_DEFAULT = 10_000;
 const MEMO_TEXT = 2 << 20;
 
 /** What a call reads. `keys` holds promises only when a key is long enough to need hashing (`pending`). */
-export interface ReadPlan {
+export interface ReadPlan extends NearMemo {
   readonly logical: string;
   readonly keys: readonly (string | Promise<string>)[];
   readonly pending: boolean;
-  /**
-   * Where the in-process store (the cache's own, or its L1's: a cache has one or the other) held the entry when
-   * last read: the next hit skips the key lookup.
-   */
-  slot: StoreSlot | undefined;
   /**
    * The text a remote store last returned for the entry and its decoding (remembered plans only): an unchanged
    * entry, the common hit, is compared instead of parsed, and its value copied from the kept tree.
@@ -42,6 +39,8 @@ export interface ReadPlan {
   decoded: { readonly raw: string; readonly entry: Entry } | undefined;
   /** Kept in the memo for later calls with the same value. */
   readonly remembered: boolean;
+  /** What the tags function returned for it (a remembered plan serves a call whose function returns the same). */
+  readonly fnTags?: readonly string[];
 }
 
 /**
@@ -92,7 +91,7 @@ export class ReadKeys<A> {
     this.#keyFn = keyFn;
     this.#tags = tags;
     const fields = new Set([...(template?.fields ?? []), ...tags.templates.flatMap((t) => t.fields)]);
-    if (template && !tags.fn && fields.size <= 1) this.#memoField = fields.size ? [...fields][0] : null;
+    if (template && fields.size <= 1) this.#memoField = fields.size ? [...fields][0] : null;
   }
 
   /** The logical key (without namespace) of an argument. */
@@ -110,9 +109,15 @@ export class ReadKeys<A> {
   /** The keys a call with `arg` reads in `cache`. */
   plan(cache: KeySpaces, arg: A): ReadPlan {
     const memo = this.#memoFor(cache, arg);
-    if (memo) return memo; // shared by every call with this value: plans are read, never changed
+    let fnTags: readonly string[] | undefined;
+    if (memo) {
+      if (!this.#tags.fn) return memo; // shared by every call with this value: plans are read, never changed
+      fnTags = functionTags(this.#tags.fn, arg, this.#what);
+      if (sameTags(memo.fnTags!, fnTags)) return memo;
+    }
     const logical = this.logicalKey(arg);
-    const tagList = renderTags(this.#tags, arg, this.#what, cache.diagnostics);
+    if (this.#tags.fn) fnTags ??= functionTags(this.#tags.fn, arg, this.#what);
+    const tagList = renderTags(this.#tags, arg, this.#what, cache.diagnostics, false, fnTags);
     // Keys are strings unless one is long enough to need hashing (async Web Crypto): keep the common case sync.
     const spaces = cache.keys;
     const keys: (string | Promise<string>)[] = [spaces.entryKey(logical)];
@@ -123,8 +128,18 @@ export class ReadKeys<A> {
       if (typeof key !== "string") pending = true;
       keys.push(key);
     }
-    if (!pending) this.#remember(cache, arg, logical, keys as string[]);
-    return { logical, keys, pending, slot: undefined, decoded: undefined, remembered: false };
+    if (!pending) this.#remember(cache, arg, logical, keys as string[], fnTags);
+    return {
+      logical,
+      keys,
+      pending,
+      slot: undefined,
+      current: undefined,
+      currentAt: 0,
+      currentUntil: 0,
+      decoded: undefined,
+      remembered: false,
+    };
   }
 
   #memoFor(cache: KeySpaces, arg: A) {
@@ -160,7 +175,7 @@ export class ReadKeys<A> {
     this.#memoText = 0;
   }
 
-  #remember(cache: KeySpaces, arg: A, logical: string, keys: string[]) {
+  #remember(cache: KeySpaces, arg: A, logical: string, keys: string[], fnTags?: readonly string[]) {
     if (this.#memoField === undefined || this.#memoCache !== cache) return;
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
@@ -170,8 +185,18 @@ export class ReadKeys<A> {
       keys,
       pending: false,
       slot: undefined,
+      current: undefined,
+      currentAt: 0,
+      currentUntil: 0,
       decoded: undefined,
       remembered: true,
+      fnTags: fnTags && [...fnTags], // a copy: the function may change the array it returned
     });
   }
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

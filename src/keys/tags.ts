@@ -37,10 +37,11 @@ export interface TagWarnings {
 }
 
 /**
- * Renders the tags of one call. For a read, a template whose property the call did not pass is skipped with a
- * warning, once per function and template (the seed's "literal tag" warning, made safe: the entry is merely
- * tagged less). For a write (`strict`) it is the `TypeError` itself: an invalidation that silently skipped a
- * tag would leave readers stale, so the write must not run.
+ * Renders the tags of one call: its templates, then what the tags function returns (`fnTags`, when the caller
+ * called it already). For a read, a template whose property the call did not pass is skipped with a warning,
+ * once per function and template (the seed's "literal tag" warning, made safe: the entry is merely tagged
+ * less). For a write (`strict`) it is the `TypeError` itself: an invalidation that silently skipped a tag would
+ * leave readers stale, so the write must not run.
  */
 export function renderTags<A>(
   tags: CompiledTags<A>,
@@ -48,6 +49,7 @@ export function renderTags<A>(
   what: string,
   cache: TagWarnings,
   strict = false,
+  fnTags?: readonly string[],
 ): string[] {
   const out: string[] = [];
   for (const template of tags.templates) {
@@ -61,14 +63,17 @@ export function renderTags<A>(
       );
     }
   }
-  if (tags.fn) {
-    const extra = tags.fn(arg);
-    if (!Array.isArray(extra) || extra.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
-      throw new TypeError(
-        `Cannot cache ${what}: the tags function must return an array of non-empty, well-formed strings`,
-      );
-    }
-    out.push(...extra);
-  }
+  if (tags.fn) out.push(...(fnTags ?? functionTags(tags.fn, arg, what)));
   return out;
+}
+
+/** What a tags function returns for `arg`, checked: an array of non-empty, well-formed strings. */
+export function functionTags<A>(fn: (arg: A) => readonly string[], arg: A, what: string): readonly string[] {
+  const tags = fn(arg);
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
+    throw new TypeError(
+      `Cannot cache ${what}: the tags function must return an array of non-empty, well-formed strings`,
+    );
+  }
+  return tags;
 }

@@ -89,12 +89,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   let bytes = 0;
   const fifo = new S3Fifo(maxEntries);
   const scopes = new Scopes();
+  /** Changes of the keys live entries depend on (see `CacheStore.dependencyEpoch`). */
+  let changes = 0;
   /** Expired, or its namespace was cleared since it was written. */
   const gone = (slot: Slot, now: number) => slot.expiresAt <= since(now) || slot.scope.cleared;
 
   /** Drops a slot (`evicted`: to make room); a handle on it held elsewhere reads it as expired from now on. */
   const drop = (slot: Slot, evicted: boolean) => {
     slots.delete(slot.key);
+    if (held.has(slot.key)) changes++;
     bytes -= slot.bytes;
     slot.expiresAt = 0;
     scopes.leave(slot.scope);
@@ -172,8 +175,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     while (fifo.size > 0 && (fifo.size + 1 > maxEntries || bytes + size > maxBytes)) {
       drop(fifo.victim(), true);
     }
-    // A key entries depend on stays held; an overwrite keeps the entry's standing (see `S3Fifo.queueFor`).
-    const queue = held.has(w.key)
+    // A key entries depend on stays held (its change counted); an overwrite keeps the entry's standing.
+    const depended = held.has(w.key);
+    if (depended) changes++;
+    const queue = depended
       ? held.queue
       : fifo.queueFor(w.key, old && old.queue !== held.queue ? old.queue : undefined);
     const deps = w.dependsOn !== undefined && w.dependsOn.length > 0 ? w.dependsOn : undefined;
@@ -271,7 +276,15 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       remove(slots.get(key)!);
       return Promise.resolve(true);
     },
+    dependencyEpoch() {
+      return changes;
+    },
+    expiresAt(key) {
+      const slot = slots.get(key);
+      return slot === undefined ? undefined : slot.expiresAt + epoch;
+    },
     clearScope(scope) {
+      changes++; // the keys entries depend on may be in it
       scopes.clear(scope);
       return Promise.resolve();
     },
@@ -282,6 +295,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
       return Promise.resolve(found);
     },
     close() {
+      changes++;
       for (const slot of slots.values()) slot.expiresAt = 0;
       slots.clear();
       fifo.clear();

@@ -174,6 +174,19 @@ export interface CacheStore {
    */
   peekSlot?<T>(slot: StoreSlot, now: number | undefined, derive: Derivation<T>): T | null;
   /**
+   * In-process stores that hold the keys entries depend on ({@linkcode StoreWrite.dependsOn}) may count their
+   * changes: a number that changes whenever such a key is written, deleted or dropped (an expiry counts when
+   * the store drops the key; a cleared scope counts at once). A reader that found an entry's dependencies
+   * current at one count may skip reading them while it stays the same. A method, not a property, so that a
+   * store spread into a wrapper (`{ ...store, getMany }`) still reports the count as it changes.
+   */
+  dependencyEpoch?(): number;
+  /**
+   * When the value at `key` expires, by the store's clock; `undefined` when it holds none. With
+   * `dependencyEpoch`: how long dependencies found current stay so.
+   */
+  expiresAt?(key: string): number | undefined;
+  /**
    * The first `length` characters of each value (`null` when missing), in one round trip: what validating an
    * in-process copy needs (an entry's token, versions), without the values. Stores without it are read whole.
    */

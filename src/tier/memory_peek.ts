@@ -10,12 +10,12 @@
 
 import type { CacheContext } from "../engine/context.ts";
 import { decodeEntry, type Entry, sharedEntry } from "../entry/entry.ts";
-import type { CacheStore, Derivation, StoreSlot } from "../store/store.ts";
+import type { CacheStore, Derivation } from "../store/store.ts";
 import { compareVersions } from "../entry/versions.ts";
 import { isFresh } from "../entry/verdict.ts";
 import { peekRemembered } from "../keys/read_keys.ts";
 import { addedKeysOf } from "../load/added_tags.ts";
-import { type NearFound, type NearTier, NO_NEAR_TIER, Peeked } from "./near_tier.ts";
+import { type NearFound, type NearMemo, type NearTier, NO_NEAR_TIER, Peeked } from "./near_tier.ts";
 
 /** The near tier of `cache`'s store: its synchronous peek when it is in process, else none. */
 export function storeTierOf(cache: CacheContext): NearTier {
@@ -41,7 +41,7 @@ class MemoryPeekTier implements NearTier {
    * The entry at `keys[0]` when it may be served fresh at `now`; else what the store holds at `keys` (entry,
    * then declared versions), for the lookup to continue from. `memo` remembers the slot a hot key was found in.
    */
-  find(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): NearFound {
+  find(keys: readonly string[], now: number, memo?: NearMemo): NearFound {
     const store = this.#store, cache = this.#cache;
     const storeNow = this.#sameClock ? now : undefined;
     let entry: Entry | undefined, raws: (string | null)[] | undefined;
@@ -55,9 +55,20 @@ class MemoryPeekTier implements NearTier {
     }
     if (entry !== undefined) {
       const added = entry.added ? addedKeysOf(cache, entry, keys) : undefined;
-      const valid = raws
-        ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
-        : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
+      const epoch = this.#sameClock ? store.dependencyEpoch?.() : undefined;
+      let valid: boolean;
+      if (memo?.current === entry && memo.currentAt === epoch && now < memo.currentUntil) {
+        valid = true; // found current before, and none of its dependencies changed or expired since
+      } else {
+        valid = raws
+          ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
+          : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
+        if (valid && memo !== undefined && epoch !== undefined) {
+          memo.current = entry;
+          memo.currentAt = epoch;
+          memo.currentUntil = firstExpiry(store, keys, added);
+        }
+      }
       // A peek is synchronous: no queued delete lands during it, so it needs no mark.
       const invalidation = cache.invalidation;
       const pending = invalidation.isPending(keys) || (added !== undefined && invalidation.isPending(added));
@@ -102,6 +113,18 @@ function heldVersionsMatch(
     }
   }
   return true;
+}
+
+/** When the first of the values at `keys[1..]` and `added` expires (`Infinity`: none is held). */
+function firstExpiry(
+  store: CacheStore,
+  keys: readonly string[],
+  added: readonly string[] | undefined,
+): number {
+  let first = Infinity;
+  for (let i = 1; i < keys.length; i++) first = Math.min(first, store.expiresAt?.(keys[i]) ?? Infinity);
+  if (added) { for (const key of added) first = Math.min(first, store.expiresAt?.(key) ?? Infinity); }
+  return first;
 }
 
 /** The same for a store that peeks text: `raws` holds the entry then the declared versions. */

@@ -23,6 +23,18 @@ export class Peeked {
   constructor(readonly raws: (string | null)[]) {}
 }
 
+/**
+ * What a hot key's read plan remembers for its near tier: the slot its entry was found in (the next hit skips
+ * the key lookup), and the entry whose dependencies were last found current, with the store's
+ * `dependencyEpoch` then and when the first of them expires (while neither passes, hits skip reading them).
+ */
+export interface NearMemo {
+  slot: StoreSlot | undefined;
+  current: Entry | undefined;
+  currentAt: number;
+  currentUntil: number;
+}
+
 /** What {@linkcode NearTier.find} found: an entry to serve now, one to serve once validated, or a miss. */
 export type NearFound = Entry | Due | Peeked | undefined;
 
@@ -33,7 +45,7 @@ export interface NearTier {
   /** `true` when finding needs the clock (so a cache without a near tier reads no clock per call). */
   readonly dated: boolean;
   /** The entry at `keys` (entry, then dependencies) at `now`; `memo` remembers where a hot key was found. */
-  find(keys: readonly string[], now: number, memo?: { slot: StoreSlot | undefined }): NearFound;
+  find(keys: readonly string[], now: number, memo?: NearMemo): NearFound;
   /** The keys an entry is held with (how `get` and `has` find them without knowing its tags). */
   keysOf(entryKey: string, now: number): readonly string[] | undefined;
   /** When the store cannot be reached: an entry that may be served within its grace (`staleTtl`). */
