@@ -302,8 +302,10 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   // added tags (ctx.addTags); 27.5 KB with the memory store's O(1) clear (scopes) and the refresh in place of a
   // value kept by ctx.notModified(); 28.5 KB here (28.8 KB as npm run build measures it) with the engine split
   // into parts (a class per concept: key spaces, diagnostics, guarded store calls, background work, flights,
-  // invalidation) and the near tiers behind one interface. A ceiling, so it does not grow further unnoticed.
-  assert.ok(core.gzipped <= 29 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
+  // invalidation) and the near tiers behind one interface; 28.9 KB (29.2 KB) with the memory store's parts as
+  // classes and tagged hits that skip re-reading unchanged tag versions (+0.4 KB together). A ceiling, so it
+  // does not grow further unnoticed.
+  assert.ok(core.gzipped <= 29.5 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
   // Issue 28's target, reported rather than failed (a passing run prints no failure): the core itself.
   console.log(`# core bundle target 12 KB gzipped: ${core.gzipped <= 12 * KB ? "met" : "not met yet"}`);
 });
