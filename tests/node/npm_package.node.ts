@@ -135,19 +135,28 @@ test("npm package: the example in CommonJS", () => {
   expectSeedSteps(run(process.execPath, ["resource_example.cjs"]));
 });
 
-test("npm package: CommonJS keeps Dates and Maps through a hit (devalue is bundled into the CJS build)", () => {
-  writeFileSync(
-    join(project, "rich.cjs"),
-    `const { cacheRead, initCache } = require("@svc-infra/cache");
+test("npm package: ESM and CommonJS keep Dates and Maps through a hit, with devalue bundled (no dependency)", () => {
+  const body = (imports: string) =>
+    `${imports}
 (async () => {
   await initCache();
   const get = cacheRead({ key: "rich", ttl: 60 }, () => ({ at: new Date(0), tags: new Map([["a", 1]]) }));
   await get();
   const hit = await get();
   console.log(hit.at instanceof Date, hit.tags instanceof Map, hit.tags.get("a"));
-})();`,
+})();`;
+  writeFileSync(
+    join(project, "rich.cjs"),
+    body(`const { cacheRead, initCache } = require("@svc-infra/cache");`),
   );
+  writeFileSync(join(project, "rich.mjs"), body(`import { cacheRead, initCache } from "@svc-infra/cache";`));
   assert.equal(run(process.execPath, ["rich.cjs"]).trim(), "true true 1");
+  assert.equal(run(process.execPath, ["rich.mjs"]).trim(), "true true 1");
+  const installed = join(project, "node_modules/@svc-infra/cache");
+  const manifest = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+  assert.equal(manifest.dependencies, undefined, "no runtime dependency");
+  assert.ok(!existsSync(join(project, "node_modules/devalue")), "devalue is not installed beside it");
+  assert.match(readFileSync(join(installed, "THIRD_PARTY_LICENSES"), "utf8"), /^devalue \S+ \(MIT\)/);
 });
 
 test("npm package: one default cache per process, whatever the module format or entry point", () => {
