@@ -148,8 +148,9 @@ export function issue29Lines({ issue29: r, writes, hitRatio, breakdown }) {
         fmt(ops(tags, "20 tag templates") / untagged, 2)
       }×`,
       t5 >= 0.7 && tf >= 0.7,
-      "a hit checks each tag's version in the store (one \`peekDerived\` → \`live\` lookup per tag, " +
-        "\`heldVersionsMatch\`), and a tags function is called, and its keys rendered, on every hit; profile " +
+      "a hit reads no tag version that cannot have changed (the store counts changes of the keys entries " +
+        "depend on), but a tags function runs on every hit (its tags may depend on anything: the caller's " +
+        "function builds its array and strings, compared with the remembered ones); profile " +
         `with a function: ${top(p["tags/1,000 keys/5 tags, a function"])}; with 20 templates: ${
           top(p["tags/1,000 keys/20 tag templates"])
         }`,

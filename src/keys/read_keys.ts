@@ -10,7 +10,7 @@
  */
 
 import { type CompiledTemplate, renderTemplate } from "./template.ts";
-import { type CompiledTags, functionTags, renderTags, type TagWarnings } from "./tags.ts";
+import { checkFunctionTags, type CompiledTags, functionTags, renderTags, type TagWarnings } from "./tags.ts";
 import type { CacheStore, Derivation, StoreSlot } from "../store/store.ts";
 import { decodeEntry, type Entry } from "../entry/entry.ts";
 import type { NearMemo } from "../tier/near_tier.ts";
@@ -112,8 +112,10 @@ export class ReadKeys<A> {
     let fnTags: readonly string[] | undefined;
     if (memo) {
       if (!this.#tags.fn) return memo; // shared by every call with this value: plans are read, never changed
-      fnTags = functionTags(this.#tags.fn, arg, this.#what);
-      if (sameTags(memo.fnTags!, fnTags)) return memo;
+      const returned = this.#tags.fn(arg);
+      // The same tags as those checked when the plan was made: served without checking them again.
+      if (Array.isArray(returned) && sameTags(memo.fnTags!, returned)) return memo;
+      fnTags = checkFunctionTags(returned, this.#what);
     }
     const logical = this.logicalKey(arg);
     if (this.#tags.fn) fnTags ??= functionTags(this.#tags.fn, arg, this.#what);

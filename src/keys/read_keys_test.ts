@@ -55,3 +55,28 @@ Deno.test("read keys: the memo starts over before its kept texts pass their boun
     if (id === 0) assert.equal(kept.length, 1, "a first large entry is kept");
   }
 });
+
+Deno.test("read keys: with a tags function, a remembered plan serves a call while the function returns the same tags", () => {
+  let calls = 0;
+  const keys = new ReadKeys<{ id: number; org: unknown }>(
+    "fn",
+    compileTemplate("doc:{id}", "fn"),
+    undefined,
+    compileTags(({ org }: { org: unknown }) => (calls++, org === "bad" ? [""] : [`org:${org}`]), "fn"),
+  );
+  keys.plan(cache, { id: 1, org: 7 }); // made, and remembered
+  const first = keys.plan(cache, { id: 1, org: 7 });
+  assert.deepEqual([first.keys, first.remembered], [["e:doc:1", "g", "t:org:7"], true]);
+  assert.equal(keys.plan(cache, { id: 1, org: 7 }), first, "the same tags: the remembered plan");
+  const moved = keys.plan(cache, { id: 1, org: 8 });
+  assert.deepEqual(moved.keys, ["e:doc:1", "g", "t:org:8"], "other tags: a plan with their keys");
+  const again = keys.plan(cache, { id: 1, org: 8 });
+  assert.deepEqual([again.keys, again.remembered], [moved.keys, true], "remembered in its turn");
+  assert.deepEqual(keys.plan(cache, { id: 1, org: 7 }).keys, first.keys, "and the first tags again");
+  assert.equal(calls, 6, "the function is called once per call");
+  assert.throws(
+    () => keys.plan(cache, { id: 1, org: "bad" }),
+    TypeError,
+    "a bad answer is refused on a remembered key",
+  );
+});

@@ -67,9 +67,13 @@ export function renderTags<A>(
   return out;
 }
 
-/** What a tags function returns for `arg`, checked: an array of non-empty, well-formed strings. */
+/** What a tags function returns for `arg`, checked (see {@linkcode checkFunctionTags}). */
 export function functionTags<A>(fn: (arg: A) => readonly string[], arg: A, what: string): readonly string[] {
-  const tags = fn(arg);
+  return checkFunctionTags(fn(arg), what);
+}
+
+/** What a tags function returned, when it is an array of non-empty, well-formed strings; else a `TypeError`. */
+export function checkFunctionTags(tags: unknown, what: string): readonly string[] {
   if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
     throw new TypeError(
       `Cannot cache ${what}: the tags function must return an array of non-empty, well-formed strings`,
