@@ -148,7 +148,8 @@ export class Cache {
    * Values for `keys`, in their order: one batch read for all of them and their tags, one call of `loader`
    * with only the missing keys (values in the same order, or a `Map`), one batch write. Concurrent calls that
    * overlap share loads. The loader's second argument holds each missing key's {@linkcode LoaderContext} (in
-   * the order of `missing`); `schema` validates as `cacheRead`'s does.
+   * the order of `missing`; a key whose loader added a tag, joined by a read that did not cover that tag, is
+   * loaded once more, as `getOrSet` does); `schema` validates as `cacheRead`'s does.
    *
    * @example
    * ```ts

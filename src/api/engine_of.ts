@@ -16,7 +16,6 @@ export const CONTEXT: unique symbol = Symbol.for("@svc-infra/cache/context");
  * A namespace's engine (`cache.namespace(name)`): the child of its parent's. The default cache's engine is
  * replaced by each `initCache`, so the child follows its parent, made once per parent engine.
  */
-
 export function childEngine(parent: () => CacheContext, name: string): () => CacheContext {
   parent().child(name); // a bad name throws now, not at the first call
   let resolved: CacheContext | undefined, child: CacheContext | undefined;

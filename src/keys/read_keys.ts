@@ -3,8 +3,9 @@
  * the namespace generation (remote stores) and its tags' version keys. When the key and the tag templates
  * depend on one property at most, the rendered keys are remembered per value of it: hot calls skip rendering,
  * and the store is handed the same key strings (whose hashes are cached). A tags function is called on every
- * call (its tags may depend on anything): the remembered keys serve it while it returns the same tags. A remembered plan also holds what it last read:
- * the store slot (in-process stores) or the entry text and its decoding (remote stores).
+ * call (its tags may depend on anything): the remembered keys serve it while it returns the same tags. A
+ * remembered plan also holds what it last read: the store slot and the entry whose versions were found current
+ * (in-process stores), or the entry text and its decoding (remote stores).
  *
  * @module
  */
@@ -39,8 +40,6 @@ export interface ReadPlan extends NearMemo {
   decoded: { readonly raw: string; readonly entry: Entry } | undefined;
   /** Kept in the memo for later calls with the same value. */
   readonly remembered: boolean;
-  /** What the tags function returned for it (a remembered plan serves a call whose function returns the same). */
-  readonly fnTags?: readonly string[];
 }
 
 /**
@@ -82,6 +81,8 @@ export class ReadKeys<A> {
   readonly #memoField?: string | null;
   #memo = new Map<unknown, ReadPlan>();
   #memoCache?: KeySpaces;
+  /** What the tags function returned for each remembered plan (a plan serves a call that returns the same). */
+  readonly #fnTags = new WeakMap<ReadPlan, readonly string[]>();
   /** Entry text kept decoded by the memo's plans. */
   #memoText = 0;
 
@@ -114,7 +115,7 @@ export class ReadKeys<A> {
       if (!this.#tags.fn) return memo; // shared by every call with this value: plans are read, never changed
       const returned = this.#tags.fn(arg);
       // The same tags as those checked when the plan was made: served without checking them again.
-      if (Array.isArray(returned) && sameTags(memo.fnTags!, returned)) return memo;
+      if (Array.isArray(returned) && sameTags(this.#fnTags.get(memo)!, returned)) return memo;
       fnTags = checkFunctionTags(returned, this.#what);
     }
     const logical = this.logicalKey(arg);
@@ -137,8 +138,6 @@ export class ReadKeys<A> {
       pending,
       slot: undefined,
       current: undefined,
-      currentAt: 0,
-      currentUntil: 0,
       decoded: undefined,
       remembered: false,
     };
@@ -182,18 +181,17 @@ export class ReadKeys<A> {
     const value = this.#memoField === null ? MEMO_NONE : (arg as Record<string, unknown>)[this.#memoField];
     if (typeof value !== "number" && typeof value !== "string" && value !== MEMO_NONE) return;
     if (this.#memo.size >= (cache.store.capabilities.maxEntries ?? MEMO_DEFAULT)) this.#startOver();
-    this.#memo.set(value, {
+    const plan: ReadPlan = {
       logical,
       keys,
       pending: false,
       slot: undefined,
       current: undefined,
-      currentAt: 0,
-      currentUntil: 0,
       decoded: undefined,
       remembered: true,
-      fnTags: fnTags && [...fnTags], // a copy: the function may change the array it returned
-    });
+    };
+    this.#memo.set(value, plan);
+    if (fnTags) this.#fnTags.set(plan, [...fnTags]); // a copy: the function may change the array it returned
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The load of a batch's missing keys (`getOrSetMany`): each key registered as a load in progress (so any read
  * of this cache joins it), one claim for all, one call of the batch loader, then what a single load does with
- * each value (see `loaded.ts`): encoded, handed to its callers, and written together in one store call.
+ * each value (see `loaded.ts`): encoded, handed to its callers, and written together in one store call. Keys
+ * that must be loaded again (see `loadRound`) get a second round of their own.
  *
  * @module
  */
@@ -70,10 +71,23 @@ export async function loadMissing<R>(
     // The added tags of each key's previous entry are read with the claim, before the load (see added_tags.ts).
     const priors = items.map((item) => priorAddedKeys(cache, item.keys, item.raws));
     const batch: Batch<R> = { cache, loader, ttl, budget, options, what, near, since };
-    const results = await loadRound(batch, items, priors, false);
-    results.forEach((result, i) =>
-      "error" in result ? settlers[i].reject(result.error) : settlers[i].resolve(result)
-    );
+    const settle = (i: number, result: LoadResult | { error: unknown }) =>
+      "error" in result ? settlers[i].reject(result.error) : settlers[i].resolve(result);
+    const { results, redo, added } = await loadRound(batch, items, priors, false);
+    // The keys loaded once are settled now; those loaded again (see `loadRound`) when their load is done, each
+    // on its own: a failure of the second call is theirs alone, as a single load's would be.
+    results.forEach((result, i) => redo.includes(i) || settle(i, result));
+    if (redo.length > 0) {
+      let second: (LoadResult | { error: unknown })[];
+      try {
+        // Read afresh (their claim reads the state), the tags they added read before the second load.
+        const again = redo.map((i) => ({ key: items[i].key, keys: items[i].keys, flight: items[i].flight }));
+        second = (await loadRound(batch, again, redo.map((i) => added[i]), true)).results;
+      } catch (error) {
+        second = redo.map(() => ({ error }));
+      }
+      redo.forEach((i, at) => settle(i, second[at]));
+    }
   } catch (error) {
     for (const settle of settlers) settle.reject(error);
     throw error;
@@ -95,15 +109,16 @@ interface Batch<R> {
 /**
  * One round: claims `items` (their keys and the `priors`' added tags), calls the loader once, and stores what it
  * returned. A key whose loader added a tag its claim had not read, and that callers joined because they read the
- * state it claimed, is loaded once more (`again`), its added tags read first, as a single load does: those
- * callers' reads did not cover that tag.
+ * state it claimed, is not stored but named in `redo` (unless this round is already the second, `again`), with
+ * the keys of the tags it added: it must be loaded once more, those tags read first, as a single load does:
+ * those callers' reads did not cover that tag.
  */
 async function loadRound<R>(
   batch: Batch<R>,
   items: readonly BatchItem[],
   priors: readonly (readonly string[])[],
   again: boolean,
-): Promise<(LoadResult | { error: unknown })[]> {
+): Promise<{ results: (LoadResult | { error: unknown })[]; redo: number[]; added: (readonly string[])[] }> {
   const { cache, loader, ttl, budget, options, what, near, since } = batch;
   const claims = await claimMany(
     cache,
@@ -184,17 +199,7 @@ async function loadRound<R>(
     const result = results[i] as LoadResult;
     results[i] = { ...result, freshUntil: freshUntil[at] };
   });
-  if (redo.length > 0) {
-    // Read afresh (their claim reads the state), the tags they added read before the second load.
-    const second = await loadRound(
-      batch,
-      redo.map((i) => ({ key: items[i].key, keys: items[i].keys, flight: items[i].flight })),
-      redo.map((i) => added[i]),
-      true,
-    );
-    redo.forEach((i, at) => results[i] = second[at]);
-  }
-  return results;
+  return { results, redo, added };
 }
 
 /** The batch loader's answer, with each missing key's context. */

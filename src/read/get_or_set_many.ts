@@ -1,8 +1,9 @@
 /**
  * `getOrSetMany`: a batch of keys in one read (entries and their tag versions together: one `MGET` per slot,
  * one `/pipeline`, one `getMany`), one loader call for the misses, one claim and one conditional write for
- * what it loaded. Keys another caller is loading are joined, not loaded twice; keys this batch loads are
- * joinable by every other read of this cache while it runs.
+ * what it loaded (a second call and write for keys loaded again after `ctx.addTags`: see `batch_load.ts`). Keys
+ * another caller is loading are joined, not loaded twice; keys this batch loads are joinable by every other read
+ * of this cache while it runs.
  *
  * @module
  */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Derivation } from "./store.ts";
+import type { Derivation, StoreWrite } from "./store.ts";
 
 export interface Slot {
   readonly key: string;
@@ -28,6 +28,35 @@ export interface Slot {
   readonly deps: readonly string[] | undefined;
   /** The namespace it was written under ({@linkcode StoreWrite.scope}): once that is cleared, it reads as gone. */
   readonly scope: Scope;
+}
+
+/**
+ * The slot of a write, expiring at `expiresAt` (the store's own time), with every field declared up front: one
+ * shape for all, no property array added on its first hit.
+ */
+export function newSlot(
+  write: StoreWrite,
+  expiresAt: number,
+  bytes: number,
+  freq: number,
+  queue: Queue,
+  scope: Scope,
+): Slot {
+  const deps = write.dependsOn;
+  return {
+    key: write.key,
+    value: flat(write.value),
+    expiresAt: smallInteger(expiresAt),
+    bytes,
+    freq,
+    queue,
+    newer: undefined,
+    older: undefined,
+    derived: undefined,
+    derive: undefined,
+    deps: deps !== undefined && deps.length > 0 ? deps : undefined,
+    scope,
+  };
 }
 
 /**
@@ -119,7 +148,7 @@ export class Ghosts {
  * `ms` as a small integer (at most 1 ms earlier) while it is below 2^30, the range V8 keeps unboxed on every
  * platform; past it, unchanged. Arithmetic on a clock reading yields a boxed number even when it is integral.
  */
-export function smallInteger(ms: number): number {
+function smallInteger(ms: number): number {
   return ms >= 0 && ms < 2 ** 30 ? ms | 0 : ms;
 }
 
@@ -128,7 +157,7 @@ export function smallInteger(ms: number): number {
  * per piece, each kept as long as the entry until a read flattens it (about 800 B for a 120-character entry,
  * against 160 B flat); reading a character flattens it now, while its pieces are still young garbage.
  */
-export function flat(text: string): string {
+function flat(text: string): string {
   text.charCodeAt(0);
   return text;
 }

@@ -13,7 +13,7 @@ import { utf8Length } from "../keys/template.ts";
 import { checkOptions, optionNames } from "../api/option_names.ts";
 import { counterTokens } from "../entry/token.ts";
 import { checkPositive } from "../base/positive.ts";
-import { flat, type Slot, smallInteger } from "./memory_slots.ts";
+import { newSlot, type Slot } from "./memory_slots.ts";
 import { S3Fifo } from "./s3_fifo.ts";
 import { HeldKeys } from "./memory_held.ts";
 import { Scopes } from "./memory_scopes.ts";
@@ -73,8 +73,8 @@ const SWEEP_PER_WRITE = 2;
  * ```
  */
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
-  checkOptions(options, MEMORY_STORE_OPTION_NAMES, "Cannot create memory store");
   const what = "Cannot create memory store";
+  checkOptions(options, MEMORY_STORE_OPTION_NAMES, what);
   const maxEntries = checkPositive(what, "maxEntries", options.maxEntries ?? 10_000);
   const maxBytes = checkPositive(what, "maxBytes", options.maxBytes ?? 64 << 20);
   const maxValueBytes = checkPositive(what, "maxValueBytes", options.maxValueBytes ?? 1 << 20);
@@ -181,26 +181,11 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     const queue = depended
       ? held.queue
       : fifo.queueFor(w.key, old && old.queue !== held.queue ? old.queue : undefined);
-    const deps = w.dependsOn !== undefined && w.dependsOn.length > 0 ? w.dependsOn : undefined;
-    const slot: Slot = {
-      key: w.key,
-      value: flat(w.value),
-      expiresAt: smallInteger(since(now) + w.ttlMs),
-      bytes: size,
-      freq: old?.freq ?? 0,
-      queue,
-      // Declared up front so every slot has one shape, with no property array added on its first hit.
-      newer: undefined,
-      older: undefined,
-      derived: undefined,
-      derive: undefined,
-      deps,
-      scope: scopes.enter(w.scope),
-    };
+    const slot = newSlot(w, since(now) + w.ttlMs, size, old?.freq ?? 0, queue, scopes.enter(w.scope));
     queue.push(slot);
     slots.set(w.key, slot);
     bytes += size;
-    if (deps) held.hold(deps);
+    if (slot.deps) held.hold(slot.deps);
     if (old?.deps) held.release(old.deps, false);
     return true;
   };

@@ -40,7 +40,8 @@ export class S3Fifo {
 
   /**
    * The next entry to evict, unlinked from its queue: from the small queue while it holds its share, else from
-   * the main queue; entries read since they were last looked at (and not cleared) are passed over once per read.
+   * the main queue. An entry read while in the small queue (and not cleared) moves to the main queue instead; one
+   * in the main queue is passed over once per read since it was last looked at.
    */
   victim(): Slot {
     for (;;) {

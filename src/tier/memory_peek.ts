@@ -30,16 +30,25 @@ class MemoryPeekTier implements NearTier {
   readonly #store: CacheStore;
   /** The store runs on the cache's clock: it is read at the call's time (no clock read of its own). */
   readonly #sameClock: boolean;
+  /**
+   * The store counts the changes of the keys entries depend on and tells their expiry, and entries declare those
+   * keys to it (an in-process store is given `dependsOn`): a hit may skip reading versions found current before.
+   */
+  readonly #counted: boolean;
 
   constructor(cache: CacheContext) {
+    const store = cache.store;
     this.#cache = cache;
-    this.#store = cache.store;
-    this.#sameClock = cache.store.clock === cache.settings.clock;
+    this.#store = store;
+    this.#sameClock = store.clock === cache.settings.clock;
+    this.#counted = this.#sameClock && store.capabilities.inProcess && store.dependencyEpoch !== undefined &&
+      store.expiresAt !== undefined;
   }
 
   /**
    * The entry at `keys[0]` when it may be served fresh at `now`; else what the store holds at `keys` (entry,
-   * then declared versions), for the lookup to continue from. `memo` remembers the slot a hot key was found in.
+   * then declared versions), for the lookup to continue from. `memo` remembers the slot a hot key was found in
+   * and the entry whose versions were found current, with the store's count of their changes then.
    */
   find(keys: readonly string[], now: number, memo?: NearMemo): NearFound {
     const store = this.#store, cache = this.#cache;
@@ -55,18 +64,19 @@ class MemoryPeekTier implements NearTier {
     }
     if (entry !== undefined) {
       const added = entry.added ? addedKeysOf(cache, entry, keys) : undefined;
-      const epoch = this.#sameClock ? store.dependencyEpoch?.() : undefined;
+      const epoch = this.#counted ? store.dependencyEpoch!() : undefined;
       let valid: boolean;
-      if (memo?.current === entry && memo.currentAt === epoch && now < memo.currentUntil) {
+      const current = memo?.current;
+      if (
+        current !== undefined && current.entry === entry && current.epoch === epoch && now < current.until
+      ) {
         valid = true; // found current before, and none of its dependencies changed or expired since
       } else {
         valid = raws
           ? peekedVersionsMatch(store, entry.versions, raws, added, storeNow)
           : heldVersionsMatch(store, entry.versions, keys, added, storeNow);
-        if (valid && memo !== undefined && epoch !== undefined) {
-          memo.current = entry;
-          memo.currentAt = epoch;
-          memo.currentUntil = firstExpiry(store, keys, added);
+        if (valid && memo !== undefined && epoch !== undefined && (keys.length > 1 || added !== undefined)) {
+          memo.current = { entry, epoch, until: firstExpiry(store, keys, added) };
         }
       }
       // A peek is synchronous: no queued delete lands during it, so it needs no mark.
@@ -122,8 +132,8 @@ function firstExpiry(
   added: readonly string[] | undefined,
 ): number {
   let first = Infinity;
-  for (let i = 1; i < keys.length; i++) first = Math.min(first, store.expiresAt?.(keys[i]) ?? Infinity);
-  if (added) { for (const key of added) first = Math.min(first, store.expiresAt?.(key) ?? Infinity); }
+  for (let i = 1; i < keys.length; i++) first = Math.min(first, store.expiresAt!(keys[i]) ?? Infinity);
+  if (added) { for (const key of added) first = Math.min(first, store.expiresAt!(key) ?? Infinity); }
   return first;
 }
 

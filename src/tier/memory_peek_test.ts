@@ -73,3 +73,22 @@ Deno.test("memory peek: a hit skips reading tag versions found current before, u
   await hits("after all of it");
   await cache.close();
 });
+
+Deno.test("memory peek: a store that is not given the keys entries depend on never lets a hit skip their versions", async () => {
+  const inner = memoryStore();
+  // A wrapper that says it is not in process: entries are written without `dependsOn`, so the count of their
+  // changes cannot cover them.
+  const store = { ...inner, capabilities: { ...inner.capabilities, inProcess: false } };
+  const cache = await createCache({ store });
+  let loads = 0;
+  const read = cache.cacheRead({ key: "u:{id}", ttl: 60, tags: ["t:{id}"] }, ({ id }: { id: number }) => ({
+    id,
+    load: ++loads,
+  }));
+  for (let i = 0; i < 3; i++) await read({ id: 1 });
+  assert.equal(loads, 1);
+  await cache.invalidateTags(["t:1"]);
+  await read({ id: 1 });
+  assert.equal(loads, 2, "the invalidation is seen");
+  await cache.close();
+});

@@ -25,14 +25,21 @@ export class Peeked {
 
 /**
  * What a hot key's read plan remembers for its near tier: the slot its entry was found in (the next hit skips
- * the key lookup), and the entry whose dependencies were last found current, with the store's
- * `dependencyEpoch` then and when the first of them expires (while neither passes, hits skip reading them).
+ * the key lookup), and the last entry whose dependencies were found current (only for entries that have some).
  */
 export interface NearMemo {
   slot: StoreSlot | undefined;
-  current: Entry | undefined;
-  currentAt: number;
-  currentUntil: number;
+  current: CurrentEntry | undefined;
+}
+
+/**
+ * An entry whose dependencies were found current, the store's `dependencyEpoch` then and when the first of them
+ * expires: while neither passes, its hits skip reading them.
+ */
+export interface CurrentEntry {
+  readonly entry: Entry;
+  readonly epoch: number;
+  readonly until: number;
 }
 
 /** What {@linkcode NearTier.find} found: an entry to serve now, one to serve once validated, or a miss. */
