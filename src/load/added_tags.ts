@@ -26,7 +26,8 @@
 import type { CacheContext } from "../engine/context.ts";
 import type { Budget } from "../engine/deadline.ts";
 import { decodeEntry, type Entry, hasAddedTags, sharedEntry } from "../entry/entry.ts";
-import type { Claim } from "./flight.ts";
+import type { Claim, Flight } from "./flight.ts";
+import type { LoadContext } from "./loader_context.ts";
 import { compareVersions, type Validity } from "../entry/versions.ts";
 
 /** The version an entry holds for an added tag whose version its load did not read first: equal to no version. */
@@ -165,6 +166,32 @@ async function addedValidity(
     validity: rest === "invalid" ? rest : first === "soft" ? first : rest,
     pending: cache.invalidation.isPending(added, mark),
   };
+}
+
+const NO_KEYS: readonly string[] = Object.freeze([]);
+
+/**
+ * The keys of the tags a settled load's entry depends on beyond its declared `keys`: those its loader added, and
+ * (when it kept the replaced entry's value, `notModified()`) those that entry had (`prior`).
+ */
+export function loadAddedKeys(
+  cache: CacheContext,
+  keys: readonly string[],
+  ctx: LoadContext,
+  prior: readonly string[],
+): Promise<readonly string[]> | readonly string[] {
+  return ctx.addedTags || (ctx.kept && prior.length > 0)
+    ? addedKeysFor(cache, keys, ctx.addedTags ?? [], ctx.kept ? prior : [])
+    : NO_KEYS;
+}
+
+/**
+ * `true` when a load added a tag its claim had not read (`added` beyond `prior`) and callers joined it because
+ * they read the state it claimed: their reads did not cover that tag, so the value is not for them, and the key
+ * is loaded once more, that tag read first. Later joins by state are refused from now on.
+ */
+export function mustLoadAgain(added: readonly string[], prior: readonly string[], flight: Flight): boolean {
+  return added.some((key) => !prior.includes(key)) && flight.closeStateJoins();
 }
 
 /**

@@ -16,7 +16,7 @@ import { Flight, type LoadResult } from "./flight.ts";
 import { isNegativeCacheResult } from "../entry/negative.ts";
 import { LoadContext, type LoaderContext } from "./loader_context.ts";
 import { replacedEntry } from "./replaced_entry.ts";
-import { addedKeysFor, priorAddedKeys, storedDependencies } from "./added_tags.ts";
+import { loadAddedKeys, mustLoadAgain, priorAddedKeys, storedDependencies } from "./added_tags.ts";
 import { type StandardSchemaV1, validateLoaded } from "../read/schema.ts";
 import { encodeLoaded, loadResult, storeLoaded, type ToStore } from "./loaded.ts";
 import type { NearTier } from "../tier/near_tier.ts";
@@ -35,8 +35,6 @@ export type ManyLoader<R> = (
 export interface BatchOptions extends EntryShape {
   readonly schema?: StandardSchemaV1;
 }
-
-const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /** One missing key: its entry and dependency keys, what the batch read found there, and its load once started. */
 export interface BatchItem {
@@ -144,17 +142,11 @@ async function loadRound<R>(
   cache.metrics.count("cache.load", what);
   cache.metrics.time("cache.load.ms", durationMs, what);
   const added = await Promise.all(
-    contexts.map((ctx, i) =>
-      ctx.addedTags || (ctx.kept && priors[i].length > 0)
-        ? addedKeysFor(cache, items[i].keys, ctx.addedTags ?? [], ctx.kept ? priors[i] : [])
-        : NO_KEYS
-    ),
+    contexts.map((ctx, i) => loadAddedKeys(cache, items[i].keys, ctx, priors[i])),
   );
-  const redo = again
-    ? []
-    : items.flatMap((item, i) =>
-      added[i].some((key) => !priors[i].includes(key)) && item.flight!.closeStateJoins() ? [i] : []
-    );
+  const redo = items.flatMap((item, i) =>
+    mustLoadAgain(added[i], priors[i], item.flight!) && !again ? [i] : []
+  );
   // What each caller gets: the schema's output; a value that fails it is not stored, and its key rejects.
   const outputs = await Promise.all(
     values.map((value) =>

@@ -22,12 +22,17 @@ import { isNegativeCacheResult } from "../entry/negative.ts";
 import type { Loader, LockOptions, ReadOptions } from "../read/options.ts";
 import { releaseLock, tryLock } from "./lock.ts";
 import { runLoader } from "./run_loader.ts";
-import { addedKeysFor, entryValidity, priorAddedKeys, storedDependencies } from "./added_tags.ts";
+import {
+  entryValidity,
+  loadAddedKeys,
+  mustLoadAgain,
+  priorAddedKeys,
+  storedDependencies,
+} from "./added_tags.ts";
 import type { Job } from "./job.ts";
 
 const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_POLL_MS = 50;
-const NO_KEYS: readonly string[] = Object.freeze([]);
 
 /** Starts, locks and stores the loads of one cached function. */
 export class LoadRunner<A> {
@@ -193,13 +198,10 @@ export class LoadRunner<A> {
     }
     const { durationMs } = loaded;
     const value = ctx.settle(loaded.value);
-    const added = ctx.addedTags || (ctx.kept && prior.length > 0)
-      ? await addedKeysFor(cache, keys, ctx.addedTags ?? [], ctx.kept ? prior : [])
-      : NO_KEYS;
-    // Callers who join because they read the state this load claimed, which does not cover the tags it added,
-    // may have read after an invalidation of one of those: this value is not for them. Those who joined already
-    // get a second load's value (as does every caller): it reads those tags' versions first, after they read.
-    if (added.some((key) => !prior.includes(key)) && flight.closeStateJoins() && !again) {
+    const adding = loadAddedKeys(cache, keys, ctx, prior);
+    const added = adding instanceof Promise ? await adding : adding;
+    // Those who joined already get a second load's value (as does every caller): see `mustLoadAgain`.
+    if (mustLoadAgain(added, prior, flight) && !again) {
       return this.#load(job, flight, undefined, cause, added, true);
     }
     const loadMs = Math.max(0, clock.now() - loadStarted);
