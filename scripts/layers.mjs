@@ -74,6 +74,7 @@ export const LAYERS = [
   ["base", [
     "src/base/",
     "src/keys/template.ts",
+    "src/keys/name.ts",
     "src/entry/codec.ts",
     "src/entry/versions.ts",
     "src/engine/breaker.ts",

@@ -7,6 +7,7 @@
 
 import { CALL_OPTION_NAMES, type CallOptions, READ_OPTION_NAMES, type ReadOptions } from "../read/options.ts";
 import { optionNames } from "./option_names.ts";
+import { isName } from "../keys/name.ts";
 
 /** Options of {@linkcode Cache.getOrSet}: a read's options, with literal tags, and a call's. */
 export interface GetOrSetOptions
@@ -47,7 +48,7 @@ export const INVALIDATE_OPTION_NAMES = optionNames<InvalidateOptions>({ soft: 1 
 
 /** A key or tag given to the imperative API: a non-empty, well-formed string. */
 export function checkKey(key: unknown, action: string, what: "key" | "tags" = "key"): string {
-  if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+  if (!isName(key)) {
     const rule = what === "key"
       ? "the key must be a non-empty, well-formed string"
       : "tags must be non-empty, well-formed strings";

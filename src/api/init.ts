@@ -12,6 +12,7 @@ import { activeCache, defaultState, replaceActive } from "./default_cache.ts";
 import { type CacheOptions, openCache } from "./open.ts";
 import { Cache } from "./cache.ts";
 import type { Metrics } from "../observe/metrics.ts";
+import { isName } from "../keys/name.ts";
 
 /**
  * Configures the cache: backend, namespace, observability. Call it once at start-up; calling it again
@@ -85,7 +86,7 @@ export async function closeCache(): Promise<Undelivered> {
  */
 export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
   for (const tag of tags) {
-    if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
+    if (!isName(tag)) {
       const hint = Array.isArray(tag) ? " (pass each tag as an argument: invalidateTags(...tags))" : "";
       throw new TypeError(
         `Cannot invalidate: tags must be non-empty strings, current value is ${JSON.stringify(tag)}${hint}`,

@@ -15,6 +15,7 @@ import { checkFunctionTags, type CompiledTags, functionTags, renderTags, type Ta
 import type { CacheStore, Derivation, StoreSlot } from "../store/store.ts";
 import { decodeEntry, type Entry } from "../entry/entry.ts";
 import type { NearMemo } from "../tier/near_tier.ts";
+import { isName } from "./name.ts";
 
 const MEMO_NONE: unique symbol = Symbol("no placeholder");
 /**
@@ -99,7 +100,7 @@ export class ReadKeys<A> {
   logicalKey(arg: A): string {
     if (this.#template) return renderTemplate(this.#template, arg, this.#what);
     const key = (this.#keyFn as (arg: A) => string)(arg);
-    if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+    if (!isName(key)) {
       throw new TypeError(
         `Cannot cache ${this.#what}: the key function must return a non-empty, well-formed string`,
       );

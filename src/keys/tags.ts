@@ -6,6 +6,7 @@
  */
 
 import { type CompiledTemplate, compileTemplate, renderTemplate } from "./template.ts";
+import { isNameList } from "./name.ts";
 
 /** Tags of a call: templates such as `"user:{userId}"`, or a function of the argument. */
 export type TagsOption<A> = readonly string[] | ((arg: A) => readonly string[]);
@@ -74,7 +75,7 @@ export function functionTags<A>(fn: (arg: A) => readonly string[], arg: A, what:
 
 /** What a tags function returned, when it is an array of non-empty, well-formed strings; else a `TypeError`. */
 export function checkFunctionTags(tags: unknown, what: string): readonly string[] {
-  if (!Array.isArray(tags) || tags.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
+  if (!isNameList(tags)) {
     throw new TypeError(
       `Cannot cache ${what}: the tags function must return an array of non-empty, well-formed strings`,
     );

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { isName } from "../keys/name.ts";
+
 /** The entry a load replaces, when it is still stored and valid (see {@linkcode LoaderContext.stale}). */
 export interface StaleEntry {
   /** The stored value (before any `schema`). */
@@ -159,7 +161,7 @@ export class LoadContext implements LoaderContext {
   addTags(...tags: string[]): void {
     this.#open("addTags");
     for (const tag of tags) {
-      if (typeof tag !== "string" || tag === "" || !tag.isWellFormed()) {
+      if (!isName(tag)) {
         throw new TypeError(
           `Cannot add a tag to ${this.#what}'s result: a tag must be a non-empty, well-formed string, current value is ${
             typeof tag === "string" ? JSON.stringify(tag) : typeof tag

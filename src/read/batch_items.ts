@@ -15,6 +15,7 @@ import { isNegativeCacheResult } from "../entry/negative.ts";
 import { compareVersions, type Validity } from "../entry/versions.ts";
 import { entryValidity } from "../load/added_tags.ts";
 import { verdict } from "../entry/verdict.ts";
+import { isName, isNameList } from "../keys/name.ts";
 import { type StandardSchemaV1, validStored } from "./schema.ts";
 import { Due, type NearTier, Peeked, type Validated } from "../tier/near_tier.ts";
 
@@ -54,7 +55,7 @@ export function itemFor(
   tags: readonly string[] | ((key: string) => readonly string[]) | undefined,
   what: string,
 ): Item | Promise<Item> {
-  if (typeof key !== "string" || key === "" || !key.isWellFormed()) {
+  if (!isName(key)) {
     throw new TypeError(
       `Cannot cache ${what}: keys must be non-empty, well-formed strings, current value is ${
         JSON.stringify(key)
@@ -62,7 +63,7 @@ export function itemFor(
     );
   }
   const names = typeof tags === "function" ? tags(key) : tags ?? [];
-  if (!Array.isArray(names) || names.some((t) => typeof t !== "string" || t === "" || !t.isWellFormed())) {
+  if (!isNameList(names)) {
     throw new TypeError(
       `Cannot cache ${what}: tags of ${
         JSON.stringify(key)
