@@ -106,7 +106,7 @@ export class Cache {
 
   /**
    * Makes every entry of this cache, and of the namespaces under it, a miss in every process sharing the
-   * store: one write (the namespace's generation), however many entries there are (an in-process store
+   * store: one delete (of the namespace's generation key), however many entries there are (an in-process store
    * marks them gone at once, in O(1) too). Delivered, queued and retried as {@linkcode invalidateTags} is:
    * once it resolves, no entry stored before it is served here, and none anywhere once `landed` settles; a
    * load in flight does not store.

@@ -1,8 +1,7 @@
 /**
  * The default cache: the one `initCache` configures and the global API (`cacheRead`, `invalidateTags`,
  * `getMetrics`, the Hono middleware) uses. Its state lives on `globalThis` under a registered symbol, so every
- * copy of the core in a process (the CommonJS build bundles one per entry point; ESM and CJS may be mixed)
- * shares one default cache.
+ * copy of the core in a process (the ESM and CommonJS builds may be mixed) shares one default cache.
  *
  * @module
  */

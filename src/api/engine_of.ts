@@ -8,7 +8,7 @@ import type { CacheContext } from "../engine/context.ts";
 
 /**
  * Where another entry point finds an instance's engine (`prometheusMetrics(cache)`); a registered symbol, so
- * that it works across the copies of the core a CommonJS build holds.
+ * that it works across the copies of the core in one process (the ESM and CommonJS builds may be mixed).
  */
 export const CONTEXT: unique symbol = Symbol.for("@svc-infra/cache/context");
 

@@ -35,7 +35,7 @@ import {
 
 /** Options of `initCache` and `createCache`. */
 export interface CacheOptions {
-  /** Backend URL: `memory:`; omitted → in-memory. */
+  /** Backend URL: `memory:`, `redis(s)://…`, `https://…` or `upstash:` (Upstash), `denokv:[path]`; omitted → in-memory. */
   url?: string;
   /** Token for token-authenticated backends. */
   token?: string;

@@ -75,7 +75,7 @@ interface Window {
   holding: number;
 }
 
-/** Bounds promises by `ms`; `onExpire` runs for each call that passes it. */
+/** Bounds promises by `ms`; the call's `outcome.expired()` gives the error of each call that passes it. */
 export class Deadlines {
   readonly ms: number;
   readonly #windowMs: number;

@@ -37,8 +37,8 @@ export class GuardedStore {
   /**
    * Runs one store call with the deadline and the breaker. Rejects with `StoreError` on failure, timeout or
    * an open breaker; callers decide what a failure means (a miss, a queued invalidation). With a `budget`,
-   * the call gets what is left of it and spends from it. A `probe` (an invalidation, a lock release) goes
-   * through an open breaker, so it lands as soon as the store answers again; a `background` probe (a timed
+   * the call gets what is left of it and spends from it. A `probe` (an invalidation's delivery or soft revision)
+   * goes through an open breaker, so it lands as soon as the store answers again; a `background` probe (a timed
    * retry) has no caller waiting and does not keep the process alive.
    */
   run<T>(

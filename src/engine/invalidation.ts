@@ -83,7 +83,7 @@ export class Invalidation {
 
   /**
    * Invalidates tags by deleting their version keys in one store call: every entry stored under a version
-   * no longer matches, and a version is only ever created afresh (`ifAbsent`, a new random token), so a late
+   * no longer matches, and a version is only ever created afresh (`ifAbsent`, a new token), so a late
    * or repeated delete can never bring an old version back. When the store cannot be reached the deletes are
    * queued, honoured by this process at once and retried until they land.
    */

@@ -1,7 +1,7 @@
 /**
  * Invalidations that could not reach the store yet. An invalidation is a delete of keys (tag versions, entries),
  * so repeats of a key coalesce, and delivering one twice or late is harmless. The queue belongs to one cache
- * (one store, one namespace), holds at most `maxKeys` keys, and past that escalates to one coarser delete that
+ * and is shared by its child namespaces (one store), holds at most `maxKeys` keys, and past that escalates to one coarser delete that
  * is still correct: the namespace's generation key, which every entry of the namespace depends on. Retries go
  * out in chunks, so a large backlog never travels as one request, and drain within a retry interval of the
  * store answering again.

@@ -16,7 +16,7 @@ import type { WaitUntil } from "../base/wait_until.ts";
 export interface Logger {
   /** Debug lines (`CACHE_DEBUG`). */
   debug(message: string): void;
-  /** Recoveries, such as pending invalidations stored. */
+  /** Not used by the cache today; part of the console shape. */
   info(message: string): void;
   /** Rate-limited backend errors and once-per-function warnings. */
   warn(message: string): void;

@@ -2,8 +2,9 @@
  * Value serialization. Plain JSON data (the common case) is stored as JSON, so a hit costs one `JSON.parse`;
  * anything JSON would change (Dates, Maps, Sets, BigInt, typed arrays, `undefined`, `NaN`, `-0`, shared or
  * cyclic references, null-prototype objects) goes through `devalue`, which keeps it. What neither keeps (an
- * array's named properties) is refused with a `TypeError`, never stored as something else. Every read parses
- * afresh, so two callers never share a mutable object.
+ * array's named properties) is refused with a `TypeError`, never stored as something else. A decoded tree may
+ * be kept for later reads; each caller gets its own copy (or, with `zeroCopy`, one frozen tree), so no caller
+ * can change another's value.
  *
  * @module
  */

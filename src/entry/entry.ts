@@ -3,7 +3,7 @@
  * - an entry, one JSON array so a hit costs a single `JSON.parse`:
  *   `["svc4","token",createdAt,freshUntil,refreshAt,staleUntil,flags,ttlSeconds,loadMs,[version,…],[dependency,…],value]`,
  *   then `,"etag"` when the loader set one (`ctx.setEtag`: builds before it read such an entry as damaged);
- *   (dependencies: the keys, without the namespace, whose versions the entry was stored under: the namespace
+ *   (dependencies: the keys, relative to the top cache's namespace (a child's keep `n:{name}:`), whose versions the entry was stored under: the namespace
  *   generation on remote stores, then its tags; so an entry can be validated by its key alone, as `get` does);
  *   (`flags`: 1 = negative result, 2 = value is plain JSON, else devalue's flattened form, 4 = the last
  *   dependencies are tags its loader added, `ctx.addTags`: builds before it validate them like the rest);
@@ -39,13 +39,13 @@ export interface EntryMeta {
   /** Served as stale until then (grace); `freshUntil` when none. */
   readonly staleUntil: number;
   readonly negative: boolean;
-  /** The ttl in seconds the entry was written with (for logs). */
+  /** The ttl in seconds the entry was written with: a negative result's `ttl` on a hit, and debug lines. */
   readonly ttl: number;
   /** How long the load took, in milliseconds (probabilistic early refresh weighs it). */
   readonly loadMs: number;
   /** Versions of the entry's dependencies, in their order. */
   readonly versions: readonly string[];
-  /** The keys (without the namespace) those versions were read from. */
+  /** The keys those versions were read from, relative to the top cache's namespace. */
   readonly dependencies: readonly string[];
   /** What the loader gave `ctx.setEtag`, offered to the next load as `ctx.stale.etag`. */
   readonly etag?: string;

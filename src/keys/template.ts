@@ -97,15 +97,15 @@ function owner(template: CompiledTemplate, what: string): string {
     : ` for ${what}`;
 }
 
+/** The deepest nesting of an argument rendered into a key; deeper is a `TypeError`, not a stack overflow. */
+export const MAX_KEY_DEPTH = 100;
+
 /**
  * Renders one argument value canonically (see the module doc). Plain objects, arrays, `Date`, `Map`, `Set`,
  * `URL` and `RegExp` render structurally, each with its own marker; anything else (a class instance, a typed
  * array, a function, a symbol) and a cyclic value are a `TypeError` naming the function and the property, since
  * rendering them as `{}` would give different arguments one entry. `path` names the property for errors.
  */
-/** The deepest nesting of an argument rendered into a key; deeper is a `TypeError`, not a stack overflow. */
-export const MAX_KEY_DEPTH = 100;
-
 export function renderValue(value: unknown, what: string, path = "the argument"): string {
   return render(value, what, path, new Set());
 }

@@ -19,7 +19,7 @@ import { tokenFor } from "../entry/token.ts";
 const MIN_MARKER_MS = 60_000;
 
 /**
- * Claims `keys` (the entry key, then tag-version keys) for a load. `observed` is what the caller already read
+ * Claims `keys` (the entry key, then its dependency keys) for a load. `observed` is what the caller already read
  * (`null` = missing); without it the keys are read first. Never throws: what it cannot establish is
  * `undefined` in the claim, and such a load is returned but not stored.
  */

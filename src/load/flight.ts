@@ -30,7 +30,7 @@ export interface Claim {
 
 /** One load of one key, with the state it loads under. */
 export class Flight {
-  /** The tag-version keys of the load, so an invalidation here can drop it. */
+  /** The dependency keys of the load (namespace generations, then tag versions), so an invalidation or `clear()` here can drop it. */
   readonly tagKeys: readonly string[];
   /** Settles with the load's result. */
   promise!: Promise<LoadResult>;

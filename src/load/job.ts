@@ -17,7 +17,7 @@ export interface Job<A> {
   readonly thisArg: unknown;
   readonly arg: A;
   readonly logical: string;
-  /** The entry key, then the tag-version keys: what a hit reads in one batch. */
+  /** The entry key, then its dependency keys (generations, tag versions): what a hit reads in one batch. */
   readonly keys: readonly string[];
   /** Where the keys came from; it remembers the entry a remote store last returned. */
   readonly plan: ReadPlan;

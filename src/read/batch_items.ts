@@ -25,7 +25,7 @@ export interface Item {
   readonly keys: readonly string[];
   raws?: (string | null)[];
   value?: unknown;
-  /** Served by L1 (not read from the store). */
+  /** Served by the near tier (L1, or an in-process store's peek), not read from the store. */
   near?: boolean;
   /** What the read found: a value, a miss (`NOTHING`), or an entry to delete first (`CORRUPT`). */
   found?: unknown;

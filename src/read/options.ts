@@ -1,5 +1,5 @@
 /**
- * Options of cached reads, shared by the wrapper (`read.ts`) and the engine (`reader.ts`).
+ * Options of cached reads, shared by the wrapper (`api/cache_read.ts`) and the engine (`read/reader.ts`).
  *
  * @module
  */
@@ -76,8 +76,8 @@ export interface ReadOptions<K extends string, A> {
   beta?: number;
   /**
    * Seconds an entry stays usable after its ttl (grace). In that window a hit returns the stale value and
-   * refreshes it in the background; when the refresh fails the stale value keeps being served. An
-   * invalidated entry is never served.
+   * refreshes it in the background; when the refresh fails the stale value keeps being served. A
+   * hard-invalidated entry is never served; a softly invalidated one is served stale within this window.
    */
   staleTtl?: number;
   /** In the stale window, wait this long for the refresh before serving the stale value. @default {0} */
@@ -87,7 +87,7 @@ export interface ReadOptions<K extends string, A> {
   /** After a failed background refresh, wait this long before trying again. @default {10000} */
   refreshBackoffMs?: number;
   /**
-   * Hits from an in-process store return one deep-frozen value shared by every caller, with no per-hit copy
+   * Hits served from a kept decoding (the in-process store, L1, a hot key's remembered entry) return one deep-frozen value shared by every caller, with no per-hit copy
    * (mutating it throws in strict mode). Plain JSON values only; others are still copied.
    */
   zeroCopy?: boolean;

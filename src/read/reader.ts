@@ -47,7 +47,7 @@ export class Reader<A, R> {
   readonly #what: string;
   readonly #options: ReadOptions<string, A>;
   readonly #fn: Loader<A, R>;
-  /** The cache this function reads: the default one (resolved per call, so `initCache` may come later). */
+  /** The cache this function reads, the default one unless bound to an instance (resolved per call, so `initCache` may come later). */
   readonly #resolve: () => CacheContext;
   /** Which keys a call reads: its entry key and its dependencies. */
   readonly #keys: ReadKeys<A>;

@@ -14,7 +14,7 @@ import type { LoadResult } from "../load/flight.ts";
 import type { ReadResult } from "./options.ts";
 import { joinedCopy, type StandardSchemaV1, validNow } from "./schema.ts";
 
-/** Where a hit came from, for events and debug lines: the store (`l2`) unless L1. */
+/** How fresh a served entry was: `HIT` (fresh) or `STALE` (within its grace). */
 export type HitKind = "HIT" | "STALE";
 
 /** The serving rules of one cached function. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-/** `true` when this read should refresh the entry now. `random` returns a number in (0, 1]. */
+/** `true` when this read should refresh the entry now. `random` returns a number in [0, 1) (0 is read as the smallest positive number). */
 export function xfetchDue(
   now: number,
   expiresAt: number,
