@@ -17,6 +17,7 @@
 
 import type { CacheStore } from "../src/store/store.ts";
 import { checkOptionNames } from "../src/api/option_names.ts";
+import { checkCount } from "../src/base/positive.ts";
 import { utf8Length } from "../src/keys/template.ts";
 import { randomToken } from "../src/entry/token.ts";
 import {
@@ -120,7 +121,11 @@ export function cloudflareStore(options: CloudflareStoreOptions): CacheStore {
     options.shards ?? 1,
   );
   const bodyKey = options.bodyKey ?? isEntryKey;
-  const maxValueBytes = options.maxValueBytes ?? 26_214_000;
+  const maxValueBytes = checkCount(
+    "Cannot create Cloudflare store",
+    "maxValueBytes",
+    options.maxValueBytes ?? 26_214_000,
+  );
 
   /** The rows of `keys` in the objects. */
   const rows = (keys: readonly string[]) =>

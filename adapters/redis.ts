@@ -24,7 +24,7 @@ import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
 import { unref } from "../src/base/timers.ts";
-import { checkPositive } from "../src/base/positive.ts";
+import { checkCount, checkPositive } from "../src/base/positive.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
@@ -154,6 +154,11 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     "connectTimeoutMs",
     options.connectTimeoutMs ?? 1000,
   );
+  const maxValueBytes = checkCount(
+    "Cannot create Redis store",
+    "maxValueBytes",
+    options.maxValueBytes ?? 16 << 20,
+  );
   const connection = typeof clientOrUrl === "string"
     ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;
@@ -225,7 +230,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     name: cluster ? "redis-cluster" : "redis",
     capabilities: {
       maxKeyBytes: 1024,
-      maxValueBytes: options.maxValueBytes ?? 16 << 20,
+      maxValueBytes,
       inProcess: false,
       consistency: "strong",
     },

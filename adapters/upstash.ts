@@ -20,6 +20,7 @@ import { Redis } from "@upstash/redis";
 import type { CacheStore } from "../src/store/store.ts";
 import { type Env, readEnv } from "../src/base/env.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
+import { checkCount, checkPositive } from "../src/base/positive.ts";
 import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { DELETE_IF_STARTS_WITH, GET_HEADS, REFRESH_ENDS, SET_IF_STARTS_WITH } from "./_scripts.ts";
 export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
@@ -92,12 +93,17 @@ const UPSTASH_OPTION_NAMES = optionNames<UpstashStoreOptions>({
 export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOptions = {}): CacheStore {
   const options: UpstashStoreOptions = isClient(clientOrOptions) ? {} : clientOrOptions;
   checkOptions(options, UPSTASH_OPTION_NAMES, "Cannot create Upstash store");
+  const maxValueBytes = checkCount(
+    "Cannot create Upstash store",
+    "maxValueBytes",
+    options.maxValueBytes ?? 8 << 20,
+  );
   const client = isClient(clientOrOptions) ? clientOrOptions : createClient(options);
   return {
     name: "upstash",
     capabilities: {
       maxKeyBytes: 1024,
-      maxValueBytes: options.maxValueBytes ?? 8 << 20,
+      maxValueBytes,
       inProcess: false,
       consistency: "strong",
     },
@@ -174,7 +180,7 @@ function createClient(options: UpstashStoreOptions): Redis {
       `Cannot create Upstash store: the url "${redactUrl(url)}" holds credentials; pass the token as token`,
     );
   }
-  const timeoutMs = options.timeoutMs ?? 1000;
+  const timeoutMs = checkPositive("Cannot create Upstash store", "timeoutMs", options.timeoutMs ?? 1000);
   return new Redis({
     url,
     token,

@@ -11,6 +11,7 @@ import { activeCache } from "./default_cache.ts";
 import { type CompiledTemplate, compileTemplate, type TemplateArg } from "../keys/template.ts";
 import { compileTags } from "../keys/tags.ts";
 import { checkTtl } from "../base/ttl.ts";
+import { checkEntryShape } from "../load/entry_write.ts";
 import { checkPositive } from "../base/positive.ts";
 import {
   type CallOptions,
@@ -103,7 +104,7 @@ export function createReader<A, R>(
     throw new TypeError(`Cannot cache ${what}: key must be a template string or a function of the argument`);
   }
   checkTtl(options.ttl, what);
-  checkTtl(options.staleTtl, what, "staleTtl");
+  checkEntryShape(options, options.ttl, what);
   for (const name of ["timeoutMs", "hardTimeoutMs", "refreshBackoffMs", "beta"] as const) {
     const value = options[name];
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
@@ -117,14 +118,6 @@ export function createReader<A, R>(
   }
   checkLock(options.lock, `Cannot cache ${what}`);
   if (options.schema !== undefined) checkSchema(options.schema, what);
-  if (options.earlyTtl !== undefined) {
-    checkTtl(options.earlyTtl, what, "earlyTtl");
-    if (typeof options.ttl === "number" && options.earlyTtl >= options.ttl) {
-      throw new RangeError(
-        `Cannot cache ${what}: earlyTtl must be less than ttl, current values are ${options.earlyTtl} and ${options.ttl}`,
-      );
-    }
-  }
   const tags = compileTags(options.tags, what, extraTags);
   if (fn.length > 2) {
     resolve().diagnostics.warnOnce(

@@ -132,10 +132,7 @@ export function createWriter<A, R>(
   const what = options.name ?? (fn.name || "an anonymous write");
   checkOptionNames(options, WRITE_OPTION_NAMES, `Cannot wrap ${what}`, NOT_FOR_WRITES);
   const tags = compileTags(options.tags, what, extraTags);
-  const specs = options.recache ?? [];
-  if (!Array.isArray(specs) || specs.some((s) => typeof s?.reader !== "function")) {
-    throw new TypeError(`Cannot wrap ${what}: recache must be an array of recache(reader) specs`);
-  }
+  const specs = checkRecacheSpecs(options.recache, `Cannot wrap ${what}`);
   if (fn.length > 1) {
     resolve().diagnostics.warnOnce(
       `params:${what}`,
@@ -162,6 +159,18 @@ export function createWriter<A, R>(
   };
   Object.defineProperty(write, "name", { value: what });
   return write as WriteFunction<A, Awaited<R>>;
+}
+
+/** The `recache` option of a write: an array of `recache(reader)` specs, or a `TypeError` that starts with `context`. */
+export function checkRecacheSpecs<A>(
+  specs: readonly RecacheSpec<A>[] | undefined,
+  context: string,
+): readonly RecacheSpec<A>[] {
+  if (specs === undefined) return [];
+  if (!Array.isArray(specs) || specs.some((s) => typeof s?.reader !== "function")) {
+    throw new TypeError(`${context}: recache must be an array of recache(reader) specs`);
+  }
+  return specs;
 }
 
 /** Runs the recaches of a write: awaited, or handed to `waitUntil` when one is given. */

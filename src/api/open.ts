@@ -22,7 +22,7 @@ import { checkLock } from "./cache_read.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "../base/timers.ts";
 import { MAX_TTL_SECONDS } from "../base/ttl.ts";
-import { checkPositive } from "../base/positive.ts";
+import { checkCount, checkPositive } from "../base/positive.ts";
 import {
   type CacheFeature,
   checkUnreadKeys,
@@ -208,11 +208,11 @@ export async function openCache(
       `${what}: tagTtl must be at most ${MAX_TTL_SECONDS} seconds (what every store honours), current value is ${options.tagTtl}`,
     );
   }
-  checkPositive(what, "breakerThreshold", options.breakerThreshold);
+  checkCount(what, "breakerThreshold", options.breakerThreshold);
   checkPositive(what, "breakerCooldownMs", options.breakerCooldownMs);
   checkPositive(what, "retryMaxMs", options.retryMaxMs);
   checkPositive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
-  checkPositive(what, "maxPendingInvalidations", options.maxPendingInvalidations);
+  checkCount(what, "maxPendingInvalidations", options.maxPendingInvalidations);
   // Each feature checks its options, and integrity and telemetry find their keys and instruments, before a
   // connection opens.
   const l1 = l1Feature?.open(what);

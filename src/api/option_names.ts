@@ -1,10 +1,39 @@
 /**
  * Unknown option names are a typo until proven otherwise: they are a `TypeError` that names the closest known
  * option, instead of being ignored (`initCache({ urll })` silently meant "in memory", `cacheWrite({ tagz })`
- * invalidated nothing).
+ * invalidated nothing). Options that mean the same in every options object (flags, `name`, `signal`,
+ * `logger`) are checked for their type here too: `force: "false"` would force a reload, `zeroCopy: "no"` would
+ * turn it on.
  *
  * @module
  */
+
+const flag = [(value: unknown) => typeof value === "boolean", "true or false"] as const;
+
+/** Option name → its test and what it expects, for the names that mean the same wherever they appear. */
+const KINDS: Readonly<Record<string, readonly [test: (value: unknown) => boolean, expected: string]>> = {
+  force: flag,
+  zeroCopy: flag,
+  smoothExpiry: flag,
+  soft: flag,
+  debug: flag,
+  metrics: flag,
+  closeClient: flag,
+  closeKv: flag,
+  push: flag,
+  name: [(value) => typeof value === "string" && value !== "", "a non-empty string"],
+  signal: [
+    (value) =>
+      typeof (value as AbortSignal)?.aborted === "boolean" &&
+      typeof (value as AbortSignal).addEventListener === "function",
+    "an AbortSignal",
+  ],
+  logger: [
+    (value) =>
+      typeof (value as Console)?.debug === "function" && typeof (value as Console).warn === "function",
+    "an object with debug and warn functions (console, or a logger of that shape)",
+  ],
+};
 
 /**
  * The option names of `T`, from an object literal with one property per name: the compiler rejects a missing
@@ -16,7 +45,8 @@ export function optionNames<T>(names: { readonly [K in keyof Required<T>]: 1 }):
 
 /**
  * Throws `TypeError` for the first property of `given` not in `known`, suggesting the closest known name, or
- * saying where an option that belongs elsewhere goes (`misplaced`: name → where it goes).
+ * saying where an option that belongs elsewhere goes (`misplaced`: name → where it goes); and for a known one
+ * of the wrong type, among those every options object reads alike (flags, `name`, `signal`, `logger`).
  */
 export function checkOptionNames(
   given: object,
@@ -25,7 +55,14 @@ export function checkOptionNames(
   misplaced: Readonly<Record<string, string>> = {},
 ): void {
   for (const name of Object.keys(given)) {
-    if (known.includes(name)) continue;
+    if (known.includes(name)) {
+      const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
+      const value = (given as Record<string, unknown>)[name];
+      if (kind && value !== undefined && !kind[0](value)) {
+        throw new TypeError(`${context}: ${name} must be ${kind[1]}, current value is ${shown(value)}`);
+      }
+      continue;
+    }
     const elsewhere = Object.hasOwn(misplaced, name) ? `: ${misplaced[name]}` : "";
     const best = elsewhere ? undefined : closest(name, known);
     throw new TypeError(
@@ -34,6 +71,13 @@ export function checkOptionNames(
       })`,
     );
   }
+}
+
+/** A value as an error message shows it: a string quoted, an object or function by its kind. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return "a function";
+  return typeof value === "object" && value !== null ? "an object" : String(value);
 }
 
 /** An options object: `TypeError` when it is not an object, or for its first unknown name (as above). */

@@ -85,3 +85,73 @@ Deno.test("options: suggestions are plausible typos only", () => {
   assert.equal(closest("prefx", known), "prefix");
   assert.equal(closest("tagsTtl", known), "tagTtl");
 });
+
+Deno.test("options: an option read alike everywhere (flags, name, signal, logger) of the wrong type is a TypeError", async () => {
+  const cache = await createCache();
+  const read = cache.cacheRead({ key: "k:{id}", ttl: 60 }, ({ id }: { id: number }) => id);
+  const wrong = (option: string, expected: RegExp) => ({
+    name: "TypeError",
+    message: new RegExp(`${option} must be ${expected.source}`),
+  });
+  const flag = /true or false/;
+  await assert.rejects(read({ id: 1 }, { force: "false" as never }), wrong("force", flag));
+  assert.throws(
+    () => cache.cacheRead({ key: "k", zeroCopy: "no" as never }, () => 1),
+    wrong("zeroCopy", flag),
+  );
+  assert.throws(
+    () => cache.cacheRead({ key: "k", smoothExpiry: "y" as never }, () => 1),
+    wrong("smoothExpiry", flag),
+  );
+  assert.throws(
+    () => cache.cacheRead({ key: "k", name: 42 as never }, () => 1),
+    wrong("name", /a non-empty string/),
+  );
+  await assert.rejects(read({ id: 1 }, { signal: {} as never }), wrong("signal", /an AbortSignal/));
+  await assert.rejects(cache.getOrSet("k", () => 1, { zeroCopy: 1 as never }), wrong("zeroCopy", flag));
+  await assert.rejects(cache.invalidateTags(["t"], { soft: "no" as never }), wrong("soft", flag));
+  await assert.rejects(
+    cache.getOrSetMany(["k"], (keys) => keys, { smoothExpiry: "y" as never }),
+    wrong("smoothExpiry", flag),
+  );
+  await assert.rejects(
+    createCache({ logger: {} as never }),
+    wrong("logger", /an object with debug and warn/),
+  );
+  await assert.rejects(createCache({ debug: "yes" as never }), wrong("debug", flag));
+  await assert.rejects(createCache({ metrics: 1 as never }), wrong("metrics", flag));
+  assert.throws(() => cacheWrite({ tags: [], name: "" }, () => 1), wrong("name", /a non-empty string/));
+  assert.throws(
+    () => redisStore("redis://127.0.0.1:1", { closeClient: "no" as never }),
+    wrong("closeClient", flag),
+  );
+  assert.throws(() => denoKvStore({} as never, { push: "no" as never }), wrong("push", flag));
+  // Nothing was loaded or stored by the refused calls.
+  assert.deepEqual(await cache.keys("*"), []);
+  // The right types pass.
+  assert.equal(await read({ id: 2 }, { force: false, signal: new AbortController().signal }), 2);
+  await cache.close();
+});
+
+Deno.test("options: counts and sizes are positive integers", async () => {
+  const count = (option: string) => ({
+    name: "RangeError",
+    message: new RegExp(`${option} must be a positive integer`),
+  });
+  assert.throws(() => memoryStore({ maxEntries: 1.5 }), count("maxEntries"));
+  assert.throws(() => memoryStore({ maxBytes: 0 }), count("maxBytes"));
+  assert.throws(() => memoryStore({ maxValueBytes: Infinity }), count("maxValueBytes"));
+  await assert.rejects(createCache({ breakerThreshold: 0.5 }), count("breakerThreshold"));
+  await assert.rejects(createCache({ maxPendingInvalidations: 2.5 }), count("maxPendingInvalidations"));
+  for (const bad of [-1, 0, NaN, Infinity, "16" as never, 1.5]) {
+    assert.throws(() => redisStore("redis://127.0.0.1:1", { maxValueBytes: bad }), count("maxValueBytes"));
+    assert.throws(
+      () => upstashStore({ url: "http://127.0.0.1:1", token: "t", maxValueBytes: bad }),
+      count("maxValueBytes"),
+    );
+  }
+  assert.throws(() => upstashStore({ url: "http://127.0.0.1:1", token: "t", timeoutMs: -1 }), {
+    name: "RangeError",
+    message: /timeoutMs must be a positive number/,
+  });
+});

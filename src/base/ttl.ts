@@ -56,7 +56,8 @@ export const TTL_LONG: number = namedTtl("long");
 
 /** Checks a ttl given in code; `what` names the function for the error message. */
 export function checkTtl(ttl: Ttl | undefined, what: string, option = "ttl"): void {
-  if (ttl === undefined || typeof ttl === "string" && ttl in DEFAULTS) return;
+  // Own names only: "constructor" or "toString" are in every object, not TTL names.
+  if (ttl === undefined || typeof ttl === "string" && Object.hasOwn(DEFAULTS, ttl)) return;
   const problem = typeof ttl === "number" ? ttlProblem(ttl) : "seconds >= 0";
   if (problem) {
     // A string is shown quoted, so "60" does not read as the valid number 60.
@@ -64,5 +65,18 @@ export function checkTtl(ttl: Ttl | undefined, what: string, option = "ttl"): vo
     throw new RangeError(
       `Cannot cache ${what}: ${option} must be ${problem} or "short" | "default" | "long", current value is ${current}`,
     );
+  }
+}
+
+/**
+ * Checks an option given in seconds only (`staleTtl`, `earlyTtl`, `sMaxAge`): a named TTL is refused there,
+ * since it would be read as a number.
+ */
+export function checkSeconds(seconds: number | undefined, what: string, option: string): void {
+  if (seconds === undefined) return;
+  const problem = typeof seconds === "number" ? ttlProblem(seconds) : "seconds >= 0";
+  if (problem) {
+    const current = typeof seconds === "string" ? `the string ${JSON.stringify(seconds)}` : String(seconds);
+    throw new RangeError(`Cannot cache ${what}: ${option} must be ${problem}, current value is ${current}`);
   }
 }

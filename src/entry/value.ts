@@ -7,7 +7,7 @@
 
 import type { Entry } from "./entry.ts";
 import type { Codec, Encoded } from "./codec.ts";
-import { negativeCache } from "./negative.ts";
+import { isNegativeCacheResult, negativeCache } from "./negative.ts";
 
 /** An entry whose value cannot be revived (damaged). */
 export const NOTHING: unique symbol = Symbol("nothing");
@@ -38,4 +38,22 @@ function deepFreeze(value: unknown): unknown {
 export function readEncoded(encoded: Encoded, negative: boolean, ttl: number, codec: Codec): unknown {
   const value = codec.revive(JSON.parse(encoded.text), encoded.json);
   return negative ? negativeCache({ ttl, value }) : value;
+}
+
+/**
+ * Another copy of a value the cache handed out, made as a hit makes one (through the codec, so registered
+ * types and negative results keep what they are). A frozen value (`zeroCopy`) is shared as it is; a value the
+ * codec cannot hold (it was not stored either) has no faithful copy and is handed out as it is.
+ */
+export function copyServed(value: unknown, codec: Codec): unknown {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value)) return value;
+  if (isNegativeCacheResult(value)) {
+    return negativeCache({ ttl: value.ttl, value: copyServed(value.value, codec) });
+  }
+  try {
+    const encoded = codec.serialize(value, "a copy");
+    return codec.revive(JSON.parse(encoded.text), encoded.json);
+  } catch {
+    return value;
+  }
 }

@@ -159,7 +159,12 @@ function renderObject(value: object, what: string, path: string, open: Set<objec
     }
     return `[${out}]`;
   }
-  if (value instanceof Date) return `!d${escape(value.toISOString(), what)}`;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      throw new TypeError(`Cannot render a key for ${what}: ${path} is an invalid Date`);
+    }
+    return `!d${escape(value.toISOString(), what)}`;
+  }
   if (value instanceof URL) return `!url${escape(value.href, what)}`;
   if (value instanceof RegExp) return `!re${escape(value.source, what)}/${value.flags}`;
   if (value instanceof Map) {

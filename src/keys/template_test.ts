@@ -71,6 +71,10 @@ Deno.test("keys: clear TypeErrors for bad templates and arguments", () => {
     () => render("user:{userId}", { userId: () => 1 }),
     /fn: property "userId" is a function, which cannot be part of a key/,
   );
+  assert.throws(() => render("user:{at}", { at: new Date(NaN) }), {
+    name: "TypeError",
+    message: /fn: property "at" is an invalid Date/,
+  });
 });
 
 Deno.test("keys: Map, Set, URL and RegExp render distinctly; class instances and cycles are TypeErrors", () => {

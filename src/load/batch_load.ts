@@ -186,10 +186,10 @@ async function loadRound<R>(
     });
     storing.push(i);
   }
-  const freshUntil = await storeLoaded(cache, what, options, toStore, budget, near, since);
+  const stored = await storeLoaded(cache, what, options, toStore, budget, near, since);
   storing.forEach((i, at) => {
     const result = results[i] as LoadResult;
-    results[i] = { ...result, freshUntil: freshUntil[at] };
+    results[i] = { ...result, stored: stored[at] };
   });
   return { results, redo, added };
 }

@@ -10,14 +10,31 @@ import type { CacheContext } from "../engine/context.ts";
 import type { Budget } from "../engine/deadline.ts";
 import { encodeEntry, endsFor, entryEnds, type EntryMeta } from "../entry/entry.ts";
 import type { Encoded } from "../entry/codec.ts";
-import type { Claim } from "./flight.ts";
+import type { Claim, Lifetime } from "./flight.ts";
 import type { ReadOptions } from "../read/options.ts";
 import type { StoreRefresh, StoreWrite } from "../store/store.ts";
 import { tokenFor } from "../entry/token.ts";
 import { utf8Length } from "../keys/template.ts";
+import { checkSeconds, type Ttl } from "../base/ttl.ts";
 
 /** The read options that shape a stored entry. */
 export type EntryShape = Pick<ReadOptions<string, unknown>, "smoothExpiry" | "earlyTtl" | "staleTtl">;
+
+/**
+ * Checks the options that shape a stored entry, for every kind of read that stores one: `staleTtl` and
+ * `earlyTtl` are seconds (a named TTL there would be stored as `NaN`), and `earlyTtl` is below a numeric `ttl`.
+ *
+ * @throws {RangeError} a `staleTtl` or `earlyTtl` that is not seconds, an `earlyTtl` not below `ttl`.
+ */
+export function checkEntryShape(shape: EntryShape, ttl: Ttl | undefined, what: string): void {
+  checkSeconds(shape.staleTtl, what, "staleTtl");
+  checkSeconds(shape.earlyTtl, what, "earlyTtl");
+  if (shape.earlyTtl !== undefined && typeof ttl === "number" && shape.earlyTtl >= ttl) {
+    throw new RangeError(
+      `Cannot cache ${what}: earlyTtl must be less than ttl, current values are ${shape.earlyTtl} and ${ttl}`,
+    );
+  }
+}
 
 /** One result to store: its keys (entry, then dependencies), its claim, its encoded value. */
 export interface Storable {
@@ -41,7 +58,7 @@ export interface EntryWrite {
   readonly write: StoreWrite;
   /** The same result as new ends around the kept entry's value, as stored: the value is not sent again. */
   readonly refresh?: StoreRefresh;
-  readonly freshUntil: number;
+  readonly lifetime: Lifetime;
 }
 
 /** The conditional write of a result and its logical expiry; `undefined` when it is not to be stored. */
@@ -111,7 +128,7 @@ export function entryWrite(
       scope: write.scope,
     }
     : undefined;
-  return { write, refresh, freshUntil: meta.freshUntil };
+  return { write, refresh, lifetime: { createdAt: now, freshUntil: meta.freshUntil } };
 }
 
 /**

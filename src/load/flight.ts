@@ -10,12 +10,18 @@
 
 import { writeGuard } from "../entry/entry.ts";
 
+/** When a stored entry was made and until when it is fresh (the cache's clock, ms since the epoch). */
+export interface Lifetime {
+  readonly createdAt: number;
+  readonly freshUntil: number;
+}
+
 /** What a load produced: the value for the caller that ran it, and a way to give others their own copy. */
 export interface LoadResult {
   readonly value: unknown;
   readonly copy: () => unknown;
-  /** The stored entry's logical expiry (smoothExpiry's jitter included); absent when nothing was stored. */
-  readonly freshUntil?: number;
+  /** When the stored entry was made and its logical expiry (smoothExpiry's jitter included); absent when nothing was stored. */
+  readonly stored?: Lifetime;
 }
 
 /** What a load claimed before reading its data: the entry guard its write compares, and its tag versions. */

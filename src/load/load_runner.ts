@@ -9,7 +9,7 @@
 import { validateLoaded, validateStored } from "../read/schema.ts";
 import { LoadContext } from "./loader_context.ts";
 import { replacedEntry } from "./replaced_entry.ts";
-import { type Claim, Flight, type LoadResult } from "./flight.ts";
+import { type Claim, Flight, type Lifetime, type LoadResult } from "./flight.ts";
 import { claim } from "./claim.ts";
 import type { Budget } from "../engine/deadline.ts";
 import type { CacheContext } from "../engine/context.ts";
@@ -221,7 +221,7 @@ export class LoadRunner<A> {
     }
     const encoded = encodeLoaded(cache, this.#what, negative ? value.value : value);
     if (!encoded) return loadResult(cache, output, undefined, negative, ttl);
-    const freshUntil = ttl > 0 && !ctx.skipped && !flight.dropped
+    const stored = ttl > 0 && !ctx.skipped && !flight.dropped
       ? await this.#store(
         job,
         claimed,
@@ -235,7 +235,7 @@ export class LoadRunner<A> {
         ctx.kept ? observed?.[0] ?? undefined : undefined,
       )
       : undefined;
-    return loadResult(cache, output, encoded, negative, ttl, freshUntil);
+    return loadResult(cache, output, encoded, negative, ttl, stored);
   }
 
   /**
@@ -253,10 +253,10 @@ export class LoadRunner<A> {
     loadMs: number,
     etag: string | undefined,
     kept: string | undefined,
-  ): Promise<number | undefined> {
+  ): Promise<Lifetime | undefined> {
     const { keys, claim, servable, withAdded } = storedDependencies(job.keys, claimed, prior, added);
     const item = { keys, claim, encoded, negative, ttl, loadMs, etag, added: withAdded, kept, servable };
-    const [freshUntil] = await storeLoaded(
+    const [stored] = await storeLoaded(
       job.cache,
       this.#what,
       this.#options,
@@ -265,6 +265,6 @@ export class LoadRunner<A> {
       job.near,
       job.since,
     );
-    return freshUntil;
+    return stored;
   }
 }

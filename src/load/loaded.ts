@@ -12,7 +12,7 @@ import type { Budget } from "../engine/deadline.ts";
 import type { Encoded } from "../entry/codec.ts";
 import { readEncoded } from "../entry/value.ts";
 import { type EntryShape, type EntryWrite, entryWrite, type Storable, storeEntries } from "./entry_write.ts";
-import type { LoadResult } from "./flight.ts";
+import type { Lifetime, LoadResult } from "./flight.ts";
 import type { NearTier } from "../tier/near_tier.ts";
 
 /** The encoding of a loaded value; `undefined` (warned once per function) when it cannot be stored. */
@@ -39,12 +39,12 @@ export function loadResult(
   encoded: Encoded | undefined,
   negative: boolean,
   ttl: number,
-  freshUntil?: number,
+  stored?: Lifetime,
 ): LoadResult {
   return {
     value: output,
     copy: encoded ? () => readEncoded(encoded, negative, ttl, cache.codec) : () => output,
-    freshUntil,
+    stored,
   };
 }
 
@@ -56,7 +56,7 @@ export interface ToStore extends Storable {
 /**
  * Writes the entries of one load (one store call) and keeps the near tier in step: what the store took is kept
  * there as of `since`, and an entry that may not be served leaves there the one it replaced. Resolves each
- * item's logical expiry, or `undefined` when it was not stored.
+ * item's lifetime (made at, fresh until), or `undefined` when it was not stored.
  */
 export async function storeLoaded(
   cache: CacheContext,
@@ -66,7 +66,7 @@ export async function storeLoaded(
   budget: Budget | undefined,
   near: NearTier,
   since: number,
-): Promise<(number | undefined)[]> {
+): Promise<(Lifetime | undefined)[]> {
   const entries = items.map((item) => entryWrite(cache, what, shape, item));
   const present = entries.filter((entry): entry is EntryWrite => entry !== undefined);
   const stored = await storeEntries(cache, what, present, budget);
@@ -76,6 +76,6 @@ export async function storeLoaded(
     const keys = items[i].keys;
     if (items[i].servable === false) return void near.forget([keys[0]]);
     near.keep(keys, entry.write.value, since);
-    return entry.freshUntil;
+    return entry.lifetime;
   });
 }

@@ -10,8 +10,8 @@
 
 import type { CacheContext } from "../engine/context.ts";
 import { Budget } from "../engine/deadline.ts";
-import { NOTHING } from "../entry/value.ts";
-import type { EntryShape } from "../load/entry_write.ts";
+import { copyServed, NOTHING } from "../entry/value.ts";
+import { checkEntryShape, type EntryShape } from "../load/entry_write.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
 import { deleteUnreadable } from "./unreadable.ts";
@@ -65,7 +65,7 @@ export async function getOrSetMany<R>(
   const what = options.name ?? "getOrSetMany";
   checkOptionNames(options, OPTION_NAMES, `Cannot cache ${what}`);
   checkTtl(options.ttl, what);
-  checkTtl(options.staleTtl, what, "staleTtl");
+  checkEntryShape(options, options.ttl, what);
   if (!Array.isArray(keys)) throw new TypeError(`Cannot cache ${what}: keys must be an array of strings`);
   if (typeof loader !== "function") throw new TypeError(`Cannot cache ${what}: expected a loader function`);
   const schema = options.schema;
@@ -83,7 +83,7 @@ export async function getOrSetMany<R>(
     const values = await Promise.all(
       loaded.map((value, i) => loadedOutput(contexts[i].settle(value), schema, what)),
     );
-    return valuesInOrder(keys, unique, values, what) as Awaited<R>[];
+    return repeatedCopies(keys, new Map(unique.map((key, i) => [key, values[i]])), cache) as Awaited<R>[];
   }
   const started = performance.now();
   const budget = new Budget(cache.settings.deadlineMs);
@@ -163,11 +163,16 @@ export async function getOrSetMany<R>(
       (performance.now() - started).toFixed(1)
     }ms ttl=${ttl}`,
   );
+  return repeatedCopies(keys, byKey, cache) as Awaited<R>[];
+}
+
+/** The values of `keys` in their order; a key given more than once gets its own copy at each later place. */
+function repeatedCopies(keys: readonly string[], byKey: ReadonlyMap<string, unknown>, cache: CacheContext) {
   const seen = new Set<string>();
   return keys.map((key) => {
     if (!seen.has(key)) return seen.add(key), byKey.get(key);
-    return structuredClone(byKey.get(key)); // a repeated key gets its own copy
-  }) as Awaited<R>[];
+    return copyServed(byKey.get(key), cache.codec);
+  });
 }
 
 /** A hit or miss event for one key of a batch. */

@@ -22,8 +22,9 @@ export function waitForLoad<A, R>(
   const result = flight.promise.then((r) => {
     if (job.onResult) {
       const now = job.cache.settings.clock.now();
-      // The stored entry's own expiry (jittered by smoothExpiry), so headers match what later hits say.
-      job.onResult({ status: "miss", createdAt: now, freshUntil: r.freshUntil ?? now + job.ttl * 1000 });
+      // The stored entry's own times (expiry jittered by smoothExpiry), so headers match what later hits say.
+      const { createdAt, freshUntil } = r.stored ?? { createdAt: now, freshUntil: now + job.ttl * 1000 };
+      job.onResult({ status: "miss", createdAt, freshUntil });
     }
     return (joined ? serving.copyOf(r) : r.value) as R;
   });

@@ -12,7 +12,7 @@ import { type Clock, systemClock } from "../base/clock.ts";
 import { utf8Length } from "../keys/template.ts";
 import { checkOptions, optionNames } from "../api/option_names.ts";
 import { counterTokens } from "../entry/token.ts";
-import { checkPositive } from "../base/positive.ts";
+import { checkCount } from "../base/positive.ts";
 import { newSlot, type Slot } from "./memory_slots.ts";
 import { S3Fifo } from "./s3_fifo.ts";
 import { HeldKeys } from "./memory_held.ts";
@@ -75,9 +75,9 @@ const SWEEP_PER_WRITE = 2;
 export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const what = "Cannot create memory store";
   checkOptions(options, MEMORY_STORE_OPTION_NAMES, what);
-  const maxEntries = checkPositive(what, "maxEntries", options.maxEntries ?? 10_000);
-  const maxBytes = checkPositive(what, "maxBytes", options.maxBytes ?? 64 << 20);
-  const maxValueBytes = checkPositive(what, "maxValueBytes", options.maxValueBytes ?? 1 << 20);
+  const maxEntries = checkCount(what, "maxEntries", options.maxEntries ?? 10_000);
+  const maxBytes = checkCount(what, "maxBytes", options.maxBytes ?? 64 << 20);
+  const maxValueBytes = checkCount(what, "maxValueBytes", options.maxValueBytes ?? 1 << 20);
   const clock = options.clock ?? systemClock;
   // Expiry is kept in ms since a point a little before the store was made, not since 1970: small integers that
   // V8 keeps in the slot itself (a time since 1970 is a boxed number, one more object per entry to allocate,

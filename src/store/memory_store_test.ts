@@ -75,7 +75,7 @@ Deno.test("memory store: 100,000 inserts stay within the bound", async () => {
 Deno.test("memory store: rejects bad bounds", () => {
   assert.throws(
     () => memoryStore({ maxEntries: 0 }),
-    /maxEntries must be a positive number, current value is 0/,
+    /maxEntries must be a positive integer, current value is 0/,
   );
   assert.throws(() => memoryStore({ maxBytes: NaN }), RangeError);
 });
