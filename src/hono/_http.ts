@@ -43,14 +43,42 @@ export function listedNames(value: string | null | undefined): string[] {
   return value.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
 }
 
+/** The directives of a `Cache-Control` field, lower case, each with its argument (`""` when it has none). */
+function directives(field: string | null): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const part of field?.split(",") ?? []) {
+    const [name, value = ""] = part.split("=", 2).map((s) => s.trim());
+    if (name !== "") found.set(name.toLowerCase(), value.replace(/^"(.*)"$/, "$1"));
+  }
+  return found;
+}
+
 /**
- * Whether a response may be stored, `Vary` aside: not personal (`Set-Cookie`, `private`, `no-store`),
- * complete (no `206`, no `Content-Range`), of a cacheable status, with a body whose coding can be checked.
+ * `true` when the handler said its response is stale at once, so that no cache may serve it without asking
+ * the origin again (RFC 9111 §4.2.1, §5.2.2.4): `no-cache`, a shared cache's `s-maxage=0`, else `max-age=0`, else
+ * an `Expires` that is not after `Date` (or now); an invalid `Expires` counts as past (§5.3).
+ */
+function staleAtOnce(headers: Headers, control: Map<string, string>): boolean {
+  if (control.has("no-cache")) return true;
+  const lifetime = control.get("s-maxage") ?? control.get("max-age");
+  if (lifetime !== undefined) return !(Number(lifetime) > 0);
+  const expires = headers.get("expires");
+  if (expires === null) return false;
+  const date = Date.parse(headers.get("date") ?? "");
+  const at = Date.parse(expires);
+  return !(at > (Number.isNaN(date) ? Date.now() : date));
+}
+
+/**
+ * Whether a response may be stored, `Vary` aside: not personal (`Set-Cookie`, `private`, `no-store`), not stale
+ * at once by its own freshness, complete (no `206`, no `Content-Range`), of a cacheable status, with a body
+ * whose coding can be checked.
  */
 export function storable(res: Response, negative: boolean): boolean {
   const headers = res.headers;
   if (headers.has("set-cookie") || headers.has("content-range")) return false;
-  if (/\b(private|no-store)\b/i.test(headers.get("cache-control") ?? "")) return false;
+  const control = directives(headers.get("cache-control"));
+  if (control.has("private") || control.has("no-store") || staleAtOnce(headers, control)) return false;
   if (!STORED_STATUSES.has(res.status) && !(negative && NEGATIVE_STATUSES.has(res.status))) return false;
   const coding = headers.get("content-encoding")?.trim().toLowerCase();
   return !coding || coding === "identity" || headers.has("content-length") || coding in CODING_MAGIC;
@@ -95,6 +123,8 @@ export interface Presentation {
   ageSeconds: number;
   /** `Cache-Control` when the handler set none. */
   cacheControl: string;
+  /** Stored per identity: a handler's own `Cache-Control` is made `private` (no `public`, no `s-maxage`). */
+  personal: boolean;
   /** Request headers the response varies on besides its own `Vary`, as the route names them. */
   vary: readonly string[];
   /** The request's `If-None-Match`. */
@@ -103,14 +133,17 @@ export interface Presentation {
 
 /**
  * The response for a stored one: its headers with `X-Cache`, `Age` (added to the handler's own), the
- * `Cache-Control` when the handler set none, and a `Vary` that names every request header the key holds.
+ * `Cache-Control` when the handler set none (a personal response's own made `private`, so that no shared cache
+ * keeps one caller's response for others), and a `Vary` that names every request header the key holds.
  * A 2xx whose `ETag` the request's `If-None-Match` names is a `304` without body (RFC 9110 §13.1.2).
  */
 export function present(stored: StoredResponse, how: Presentation): Response {
   const headers = new Headers(stored.headers);
   headers.set("x-cache", how.cacheStatus);
   headers.set("age", String(how.ageSeconds + (Number(headers.get("age")) || 0)));
-  if (!headers.has("cache-control")) headers.set("cache-control", how.cacheControl);
+  const own = headers.get("cache-control");
+  if (own === null) headers.set("cache-control", how.cacheControl);
+  else if (how.personal) headers.set("cache-control", privately(own));
   const vary = headers.get("vary");
   const named = listedNames(vary);
   const missing = how.vary.filter((name) => !named.includes(name.toLowerCase()));
@@ -123,6 +156,15 @@ export function present(stored: StoredResponse, how: Presentation): Response {
     return new Response(null, { status: 304, headers });
   }
   return new Response(stored.status === 204 ? null : stored.body, { status: stored.status, headers });
+}
+
+/** A `Cache-Control` for one caller only: `private`, without what lets shared caches keep it. */
+function privately(field: string): string {
+  const kept = field.split(",").map((part) => part.trim()).filter((part) => {
+    const name = part.split("=", 1)[0].trim().toLowerCase();
+    return name !== "" && name !== "public" && name !== "s-maxage" && name !== "private";
+  });
+  return ["private", ...kept].join(", ");
 }
 
 /** `If-None-Match` against an entity tag: `*`, or the weak comparison of each listed tag. */

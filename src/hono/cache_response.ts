@@ -13,10 +13,11 @@ import { isNegativeCacheResult, negativeCache } from "../entry/negative.ts";
 import type { Cache } from "../api/cache.ts";
 import { CONTEXT } from "../api/engine_of.ts";
 import { instance } from "../api/init.ts";
-import { checkTtl, type Ttl } from "../base/ttl.ts";
-import { checkOptionNames } from "../api/option_names.ts";
+import { checkSeconds, type Ttl } from "../base/ttl.ts";
+import { checkOptions } from "../api/option_names.ts";
 import type { ReadResult } from "../read/options.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
+import { checkedKey, checkForm, defaultKey, renderedTags } from "./_key.ts";
 import {
   listedNames,
   NEGATIVE_STATUSES,
@@ -29,7 +30,7 @@ import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
 /** Options of {@linkcode cacheResponse}. */
 export interface CacheResponseOptions {
-  /** A template over route params and query (`"user:{id}:http"`), or a function. @default {method, path, sorted query} */
+  /** A template over route params and query (`"user:{id}:http"`), or a function. @default {method, host, path, sorted query} */
   key?: string | ContextFunction<string>;
   /** Tags: templates over params and query (`"user:{id}"`), or a function of the context. */
   tags?: readonly string[] | ContextFunction<readonly string[]>;
@@ -97,6 +98,7 @@ interface HandlerCall {
  *
  * Never caches: other methods, requests with `Authorization` (unless `identity` gives the caller's
  * identity), responses with `Set-Cookie`, `Cache-Control: private`/`no-store`, `Content-Range` or `Vary: *`,
+ * responses stale at once (`no-cache`, `s-maxage=0`, `max-age=0`, an `Expires` not after `Date`),
  * statuses other than 200, 203, 204, 300, 301 and 308 (404 and 410 only with `notFoundTtl`), and bodies whose
  * `Content-Encoding` cannot be checked. A response that varies on a request header the key lacks is not
  * cached; that header joins this route's key from then on.
@@ -113,21 +115,25 @@ interface HandlerCall {
  * console.log(res.headers.get("x-cache"), res.headers.get("cache-control")); // MISS public, max-age=60
  * ```
  *
- * @throws {TypeError} an unknown option (naming the closest known one), a malformed template, `vary` name or `cache`.
- * @throws {RangeError} a negative or non-finite ttl, `sMaxAge` or `notFoundTtl`.
+ * @throws {TypeError} an unknown option (naming the closest known one), an option of the wrong form, a
+ * malformed template, `vary` name or `cache`.
+ * @throws {RangeError} a ttl, `sMaxAge`, `staleTtl`, `earlyTtl` or `notFoundTtl` that is not seconds.
  */
 export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddleware {
+  checkOptions(options, OPTION_NAMES, "Cannot create cacheResponse");
   const name = options.name ?? `http ${typeof options.key === "string" ? options.key : "response"}`;
-  checkOptionNames(options, OPTION_NAMES, `Cannot cache ${name}`);
+  checkForm(name, ["string"], "name", name);
+  checkForm(options.key, ["string", "function"], "key", name);
+  checkForm(options.tags, ["array", "function"], "tags", name);
+  checkForm(options.vary, ["array"], "vary", name);
+  checkForm(options.identity, ["function"], "identity", name);
   const keyTemplate = typeof options.key === "string" ? compileTemplate(options.key, name) : undefined;
   const tagTemplates: CompiledTemplate[] = Array.isArray(options.tags)
     ? options.tags.map((t) => compileTemplate(t, name))
     : [];
-  checkTtl(options.notFoundTtl, name, "notFoundTtl");
+  checkSeconds(options.notFoundTtl, name, "notFoundTtl");
+  checkSeconds(options.sMaxAge, name, "sMaxAge");
   const { sMaxAge, staleTtl } = options;
-  if (sMaxAge !== undefined && !(typeof sMaxAge === "number" && Number.isFinite(sMaxAge) && sMaxAge >= 0)) {
-    throw new RangeError(`Cannot cache ${name}: sMaxAge must be seconds >= 0, current value is ${sMaxAge}`);
-  }
   const routeVary = [...(options.vary ?? [])];
   for (const header of routeVary) {
     if (typeof header !== "string" || !TOKEN.test(header)) {
@@ -143,6 +149,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
       `Cannot cache ${name}: cache must be a cache from createCache, current value is ${cache}`,
     );
   }
+  const diagnostics = () => cache[CONTEXT]().diagnostics;
   // Request headers in the key: the route's `vary`, and those its responses' own `Vary` named.
   let keyHeaders = [...new Set((options.vary ?? []).map((h) => h.toLowerCase()))].sort();
   const read = cache.cacheRead<string, HandlerCall, unknown>({
@@ -173,19 +180,24 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
       if (identity === undefined) return await next();
     }
     const fields = requestFields(c);
-    let key = `http:${method}:${
-      keyTemplate
-        ? renderTemplate(keyTemplate, fields, name)
-        : typeof options.key === "function"
-        ? options.key(c)
-        : defaultKey(c, name)
-    }`;
+    let key: string;
+    if (typeof options.key === "function") key = checkedKey(options.key(c), name);
+    else {
+      try {
+        key = keyTemplate ? renderTemplate(keyTemplate, fields, name) : defaultKey(c, name);
+      } catch (error) {
+        // The request lacks what its key is made of (a query parameter): it is served, not cached.
+        diagnostics().warnOnce(`key:${name}`, `${(error as Error).message}; such requests are not cached`);
+        return await next();
+      }
+    }
+    key = `http:${method}:${key}`;
     const varied = keyHeaders;
     for (const header of varied) key += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
     if (identity !== undefined) key += `|identity=${renderValue(identity, name)}`;
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
-      : tagTemplates.map((t) => renderTemplate(t, fields, name));
+      : renderedTags(tagTemplates, fields, name, diagnostics);
 
     // This request's handler may also run as a background refresh (early or stale) of the entry it was
     // served from. It shares the request's context, so it waits until the request has been answered, then
@@ -235,16 +247,10 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
       cacheStatus: (result?.status ?? "miss").toUpperCase(),
       ageSeconds: Math.max(0, Math.floor((now - createdAt) / 1000)),
       cacheControl: cacheControl(lifetime, identity !== undefined, isNegativeCacheResult(value)),
+      personal: identity !== undefined,
       vary: routeVary,
       ifNoneMatch: c.req.header("if-none-match"),
     });
     markAnswered();
   };
-}
-
-function defaultKey(c: HonoContext, name: string): string {
-  const url = new URL(c.req.url);
-  const query = [...url.searchParams].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0)
-    .map(([k, v]) => `${renderValue(k, name)}=${renderValue(v, name)}`).join("&");
-  return `${renderValue(url.pathname, name)}?${query}`;
 }

@@ -1,6 +1,7 @@
 /**
  * `invalidateOnWrite()`: Hono middleware for mutating routes: after a 2xx response it invalidates tags rendered
- * from the route's params and query, then optionally recaches.
+ * from the route's params and query, then optionally recaches. Templates are rendered before the handler runs,
+ * as `cacheWrite` renders them before the write: a write whose invalidation cannot be rendered must not happen.
  *
  * @module
  */
@@ -9,14 +10,17 @@ import { compileTemplate, renderTemplate } from "../keys/template.ts";
 import type { Cache } from "../api/cache.ts";
 import { CONTEXT } from "../api/engine_of.ts";
 import { instance } from "../api/init.ts";
-import { checkOptionNames } from "../api/option_names.ts";
-import { recacheAll, type RecacheSpec } from "../api/cache_write.ts";
+import { checkOptions } from "../api/option_names.ts";
+import { checkRecacheSpecs, recacheAll, type RecacheSpec } from "../api/cache_write.ts";
 import { executionCtxOf, requestFields } from "./_request.ts";
 import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
 /** Options of {@linkcode invalidateOnWrite}. */
 export interface InvalidateOnWriteOptions {
-  /** Templates over params and query (`"user:{id}"`), or a function of the context. */
+  /**
+   * Templates over params and query (`"user:{id}"`), rendered before the handler runs; or a function of the
+   * context, called after it (so it may read what the handler set).
+   */
   tags: readonly string[] | ContextFunction<readonly string[]>;
   /** Readers warmed afterwards with the params and query; through `executionCtx.waitUntil` where there is one. */
   recache?: readonly RecacheSpec<Record<string, string>>[];
@@ -41,15 +45,15 @@ const OPTION_NAMES = Object.keys(
  * await app.request("/users/1", { method: "PUT" });
  * ```
  *
- * @throws {TypeError} an unknown option (naming the closest known one), missing or malformed `tags`, a `cache`
- * that is not one.
+ * @throws {TypeError} an unknown option (naming the closest known one), missing or malformed `tags` or
+ * `recache`, a `cache` that is not one. When the request lacks a parameter a template names, the handler does
+ * not run and the request fails with a `TypeError`.
  */
 export function invalidateOnWrite(options: InvalidateOnWriteOptions): HonoMiddleware {
   const name = "invalidateOnWrite";
-  if (typeof options === "object" && options !== null) {
-    checkOptionNames(options, OPTION_NAMES, `Cannot create ${name}`);
-  }
-  if (typeof options?.tags !== "function" && !Array.isArray(options?.tags)) {
+  checkOptions(options, OPTION_NAMES, `Cannot create ${name}`);
+  const specs = checkRecacheSpecs(options.recache, `Cannot create ${name}`);
+  if (typeof options.tags !== "function" && !Array.isArray(options.tags)) {
     throw new TypeError(
       `Cannot create ${name}: tags must be an array of templates or a function of the context`,
     );
@@ -62,17 +66,16 @@ export function invalidateOnWrite(options: InvalidateOnWriteOptions): HonoMiddle
   }
   const templates = Array.isArray(options.tags) ? options.tags.map((t) => compileTemplate(t, name)) : [];
   return async function invalidateOnWrite(c: HonoContext, next: () => Promise<void>): Promise<void> {
-    await next();
     const method = c.req.method;
-    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return;
+    if (method === "GET" || method === "HEAD" || method === "OPTIONS") return await next();
+    const fields = requestFields(c);
+    const rendered = templates.map((t) => renderTemplate(t, fields, name));
+    await next();
     const status = c.res?.status ?? 0;
     if (status < 200 || status >= 300) return;
-    const fields = requestFields(c);
-    const tags = typeof options.tags === "function"
-      ? [...options.tags(c)]
-      : templates.map((t) => renderTemplate(t, fields, name));
+    const tags = typeof options.tags === "function" ? [...options.tags(c)] : rendered;
     await cache.invalidateTags(tags);
     const context = cache[CONTEXT]();
-    await recacheAll(context, options.recache ?? [], fields, context.work.waitUntilOf(executionCtxOf(c)));
+    await recacheAll(context, specs, fields, context.work.waitUntilOf(executionCtxOf(c)));
   };
 }
