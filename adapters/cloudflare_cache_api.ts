@@ -17,6 +17,7 @@
 
 import { checkOptionNames } from "../src/api/option_names.ts";
 import { checkPositive } from "../src/base/positive.ts";
+import { mayStore } from "../src/base/cache_control.ts";
 
 /** The part of a Hono context the tier uses. */
 export interface CacheApiContext {
@@ -122,12 +123,12 @@ function executionContext(c: CacheApiContext): CacheApiContext["executionCtx"] {
   }
 }
 
-/** A response the same for every caller, that the tier may keep. */
+/** A response the same for every caller, that the tier may keep (what `cacheResponse` would store). */
 function keepable(response: Response): boolean {
   if (response.status !== 200 || response.headers.has("set-cookie") || response.headers.has("vary")) {
     return false;
   }
-  return !/\b(private|no-store)\b/i.test(response.headers.get("cache-control") ?? "");
+  return mayStore(response.headers);
 }
 
 function defaultCache(): CacheLike {

@@ -31,6 +31,7 @@
 
 import type { CacheStore, StoreWrite } from "../src/store/store.ts";
 import { checkOptionNames } from "../src/api/option_names.ts";
+import { checkCount } from "../src/base/positive.ts";
 import { utf8Length } from "../src/keys/template.ts";
 
 /** The part of a Durable Object namespace binding (`env.CACHE`) the store uses. */
@@ -201,8 +202,12 @@ export function durableObjectStore(
 ): CacheStore {
   checkOptionNames(options, ["name", "shards", "maxValueBytes"], "Cannot create Durable Object store");
   const shards = new ObjectShards(namespace, options.name ?? "svc-infra-cache", options.shards ?? 1);
-  const maxValueBytes = options.maxValueBytes ?? 1_900_000;
-  if (!(maxValueBytes > 0 && maxValueBytes <= 1_990_000)) {
+  const maxValueBytes = checkCount(
+    "Cannot create Durable Object store",
+    "maxValueBytes",
+    options.maxValueBytes ?? 1_900_000,
+  );
+  if (maxValueBytes > 1_990_000) {
     throw new RangeError(
       `Cannot create Durable Object store: maxValueBytes must be from 1 to 1990000 (an object's row holds 2 MB), current value is ${maxValueBytes}`,
     );

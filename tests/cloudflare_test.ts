@@ -22,6 +22,12 @@ test("cloudflare: bad input is a typed error naming the problem", () => {
   );
   assert.throws(() => durableObjectStore(namespace, { shards: 0 }), RangeError);
   assert.throws(() => durableObjectStore(namespace, { maxValueBytes: 3e6 }), RangeError);
+  for (const bad of [1.5, "16", 0]) {
+    assert.throws(
+      () => durableObjectStore(namespace, { maxValueBytes: bad as never }),
+      /maxValueBytes must be a positive integer/,
+    );
+  }
   assert.throws(() => durableObjectStore(namespace, { shard: 2 } as never), /did you mean "shards"/);
   assert.throws(
     () => cloudflareStore({ kv } as never),
@@ -157,7 +163,18 @@ test("cache api tier: keeps only what is the same for every caller; typed errors
     () => new Response("x", { headers: { "cache-control": "private, max-age=9" } }),
   );
   await call("http://a/6", {}, () => new Response("x", { status: 404 }));
-  assert.deepEqual([...kept.keys()], ["http://a/1"], "only the response the same for every caller is kept");
+  // What cacheResponse would not store either: stale already by its own headers (RFC 9111 §4.2.1).
+  const own = (headers: HeadersInit) => () => new Response("x", { headers });
+  await call("http://a/7", {}, own({ "cache-control": "no-cache" }));
+  await call("http://a/8", {}, own({ "cache-control": "public, max-age=0" }));
+  await call("http://a/9", {}, own({ expires: "Thu, 01 Jan 1970 00:00:00 GMT" }));
+  await call("http://a/10", {}, own({ "cache-control": "public, max-age=60", age: "60" }));
+  await call("http://a/11", {}, own({ "cache-control": "public, max-age=60", age: "10" }));
+  assert.deepEqual(
+    [...kept.keys()],
+    ["http://a/1", "http://a/11"],
+    "only the response the same for every caller, and still fresh, is kept",
+  );
   assert.equal((await call("http://a/1", { cookie: "s=1" }, plain)).ran, 1, "a request with a cookie passes");
 });
 

@@ -422,6 +422,12 @@ test("l1: l1: false per call keeps an entry out; options are checked", async () 
       createCache({ l1: twoLevel({ maxStaleMs: -1 }) }),
       /l1.maxStaleMs must be a positive number/,
     );
+    for (const option of ["maxEntries", "maxBytes"]) {
+      await assert.rejects(createCache({ l1: twoLevel({ [option]: 1000.5 }) }), {
+        name: "RangeError",
+        message: new RegExp(`l1.${option} must be a positive integer`),
+      });
+    }
     await assert.rejects(
       createCache({ l1: twoLevel({ maxStale: 1 } as never) }),
       /l1: unknown option "maxStale"; did you mean "maxStaleMs"/,

@@ -89,7 +89,9 @@ export function invalidateTags(...tags: string[]): Promise<InvalidationResult> {
     if (!isName(tag)) {
       const hint = Array.isArray(tag) ? " (pass each tag as an argument: invalidateTags(...tags))" : "";
       throw new TypeError(
-        `Cannot invalidate: tags must be non-empty strings, current value is ${JSON.stringify(tag)}${hint}`,
+        `Cannot invalidate: tags must be non-empty, well-formed strings, current value is ${
+          JSON.stringify(tag)
+        }${hint}`,
       );
     }
   }

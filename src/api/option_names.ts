@@ -58,7 +58,7 @@ export function checkOptionNames(
     if (known.includes(name)) {
       const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
       const value = (given as Record<string, unknown>)[name];
-      if (kind && value !== undefined && !kind[0](value)) {
+      if (kind && value != null && !kind[0](value)) {
         throw new TypeError(`${context}: ${name} must be ${kind[1]}, current value is ${shown(value)}`);
       }
       continue;

@@ -128,8 +128,9 @@ Deno.test("options: an option read alike everywhere (flags, name, signal, logger
   assert.throws(() => denoKvStore({} as never, { push: "no" as never }), wrong("push", flag));
   // Nothing was loaded or stored by the refused calls.
   assert.deepEqual(await cache.keys("*"), []);
-  // The right types pass.
+  // The right types pass; null stands for absent, as fetch's signal: null does.
   assert.equal(await read({ id: 2 }, { force: false, signal: new AbortController().signal }), 2);
+  assert.equal(await read({ id: 3 }, { signal: null as never }), 3);
   await cache.close();
 });
 

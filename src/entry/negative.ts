@@ -4,7 +4,7 @@
  * @module
  */
 
-import { checkTtl } from "../base/ttl.ts";
+import { checkSeconds } from "../base/ttl.ts";
 import { checkOptions, optionNames } from "../api/option_names.ts";
 
 /** Marks negative results; `Symbol.for`, so copies of the library agree. */
@@ -44,7 +44,7 @@ const NEGATIVE_OPTION_NAMES = optionNames<NegativeCacheOptions<unknown>>({ ttl: 
  */
 export function negativeCache<T = null>(options: NegativeCacheOptions<T>): NegativeCacheResult<T> {
   checkOptions(options, NEGATIVE_OPTION_NAMES, "Cannot make a negative result");
-  checkTtl(options.ttl, "a negative result");
+  checkSeconds(options.ttl, "a negative result", "ttl");
   return { [NEGATIVE_BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
 }
 

@@ -39,6 +39,11 @@ Deno.test("negative: keeps its value and rejects a bad ttl", async () => {
   await get();
   assert.deepEqual(unwrapNegativeCacheResult(await get()), { reason: "deleted" });
   assert.throws(() => negativeCache({ ttl: -1 }), RangeError);
+  // Seconds only: a TTL name would be stored as NaN, so nothing would ever be cached.
+  assert.throws(() => negativeCache({ ttl: "short" as never }), {
+    name: "RangeError",
+    message: /ttl must be seconds >= 0, current value is the string "short"/,
+  });
 });
 
 Deno.test("negative: a misspelt option is a TypeError naming the known one", () => {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { mayStore } from "../base/cache_control.ts";
+
 /** A response as stored: status, headers and the whole body. */
 export interface StoredResponse {
   status: number;
@@ -43,42 +45,16 @@ export function listedNames(value: string | null | undefined): string[] {
   return value.split(",").map((name) => name.trim().toLowerCase()).filter((name) => name !== "");
 }
 
-/** The directives of a `Cache-Control` field, lower case, each with its argument (`""` when it has none). */
-function directives(field: string | null): Map<string, string> {
-  const found = new Map<string, string>();
-  for (const part of field?.split(",") ?? []) {
-    const [name, value = ""] = part.split("=", 2).map((s) => s.trim());
-    if (name !== "") found.set(name.toLowerCase(), value.replace(/^"(.*)"$/, "$1"));
-  }
-  return found;
-}
-
 /**
- * `true` when the handler said its response is stale at once, so that no cache may serve it without asking
- * the origin again (RFC 9111 §4.2.1, §5.2.2.4): `no-cache`, a shared cache's `s-maxage=0`, else `max-age=0`, else
- * an `Expires` that is not after `Date` (or now); an invalid `Expires` counts as past (§5.3).
- */
-function staleAtOnce(headers: Headers, control: Map<string, string>): boolean {
-  if (control.has("no-cache")) return true;
-  const lifetime = control.get("s-maxage") ?? control.get("max-age");
-  if (lifetime !== undefined) return !(Number(lifetime) > 0);
-  const expires = headers.get("expires");
-  if (expires === null) return false;
-  const date = Date.parse(headers.get("date") ?? "");
-  const at = Date.parse(expires);
-  return !(at > (Number.isNaN(date) ? Date.now() : date));
-}
-
-/**
- * Whether a response may be stored, `Vary` aside: not personal (`Set-Cookie`, `private`, `no-store`), not stale
- * at once by its own freshness, complete (no `206`, no `Content-Range`), of a cacheable status, with a body
+ * Whether a response may be stored, `Vary` aside: not personal (`Set-Cookie`, `no-store`, `private` unless it is
+ * stored per identity, `personal`), not stale
+ * already by its own freshness (see `mayStore`), complete (no `206`, no `Content-Range`), of a cacheable status, with a body
  * whose coding can be checked.
  */
-export function storable(res: Response, negative: boolean): boolean {
+export function storable(res: Response, negative: boolean, personal: boolean): boolean {
   const headers = res.headers;
   if (headers.has("set-cookie") || headers.has("content-range")) return false;
-  const control = directives(headers.get("cache-control"));
-  if (control.has("private") || control.has("no-store") || staleAtOnce(headers, control)) return false;
+  if (!mayStore(headers, personal)) return false;
   if (!STORED_STATUSES.has(res.status) && !(negative && NEGATIVE_STATUSES.has(res.status))) return false;
   const coding = headers.get("content-encoding")?.trim().toLowerCase();
   return !coding || coding === "identity" || headers.has("content-length") || coding in CODING_MAGIC;

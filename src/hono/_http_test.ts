@@ -29,6 +29,8 @@ Deno.test("hono: a response its handler declares stale at once is not stored (RF
     "expires-past": { expires: "Thu, 01 Jan 1970 00:00:00 GMT" },
     "expires-invalid": { expires: "0" },
     "expires-at-date": { date: "Mon, 07 Dec 2026 10:00:00 GMT", expires: "Mon, 07 Dec 2026 10:00:00 GMT" },
+    "first-max-age-wins": { "cache-control": "max-age=0, max-age=60" },
+    "aged-out": { "cache-control": "max-age=60", age: "60" },
   };
   for (const [name, headers] of Object.entries(staleAtOnce)) {
     const before = runs();
@@ -48,6 +50,7 @@ Deno.test("hono: a response its handler declares stale at once is not stored (RF
     "max-age-60": { "cache-control": "max-age=60" },
     "s-maxage-wins": { "cache-control": "max-age=0, s-maxage=60" },
     "expires-later": { date: "Mon, 07 Dec 2026 10:00:00 GMT", expires: "Mon, 07 Dec 2026 11:00:00 GMT" },
+    "aged-less": { "cache-control": "MAX-AGE=60", age: "10" },
   };
   for (const [name, headers] of Object.entries(fresh)) {
     const before = runs();
@@ -70,6 +73,16 @@ Deno.test("hono: a response stored per identity goes out private, whatever Cache
     assert.match(res.headers.get("vary") ?? "", /authorization/i);
   }
   assert.equal(hit.headers.get("x-cache"), "HIT");
+  // Stored per identity, a response its handler marked private is cached (for that caller alone).
+  const mine = { "cache-control": "private, max-age=60" };
+  await get("mine", mine, auth);
+  const again = await get("mine", mine, auth);
+  assert.equal(again.headers.get("x-cache"), "HIT");
+  assert.equal(again.headers.get("cache-control"), "private, max-age=60");
+  assert.equal(
+    (await get("mine", mine, { headers: { authorization: "Bearer bob" } })).headers.get("x-cache"),
+    "MISS",
+  );
   const none = await get("none", {}, auth);
   assert.equal(none.headers.get("cache-control"), "private, max-age=60", "ours: private, no s-maxage");
   // The same route without Authorization stays public, with the handler's own header as it was.

@@ -122,7 +122,6 @@ interface HandlerCall {
 export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddleware {
   checkOptions(options, OPTION_NAMES, "Cannot create cacheResponse");
   const name = options.name ?? `http ${typeof options.key === "string" ? options.key : "response"}`;
-  checkForm(name, ["string"], "name", name);
   checkForm(options.key, ["string", "function"], "key", name);
   checkForm(options.tags, ["array", "function"], "tags", name);
   checkForm(options.vary, ["array"], "vary", name);
@@ -220,7 +219,9 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         await next();
         const res = c.res;
         // Not cacheable: nothing is stored and nothing is shared with concurrent requests (null).
-        if (!res || !storable(res, options.notFoundTtl !== undefined)) return negativeCache({ ttl: 0 });
+        if (!res || !storable(res, options.notFoundTtl !== undefined, identity !== undefined)) {
+          return negativeCache({ ttl: 0 });
+        }
         const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
         if (unkeyed.length > 0) {
           // Stored under this key, one variant would be served for all: the key takes the header from now on.

@@ -18,8 +18,9 @@ import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 /** Options of {@linkcode invalidateOnWrite}. */
 export interface InvalidateOnWriteOptions {
   /**
-   * Templates over params and query (`"user:{id}"`), rendered before the handler runs; or a function of the
-   * context, called after it (so it may read what the handler set).
+   * Templates over params and query (`"user:{id}"`), rendered before the handler runs (with the answering
+   * route's params also when mounted with `app.use`); or a function of the context, called after it (so it may
+   * read what the handler set).
    */
   tags: readonly string[] | ContextFunction<readonly string[]>;
   /** Readers warmed afterwards with the params and query; through `executionCtx.waitUntil` where there is one. */

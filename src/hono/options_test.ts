@@ -135,3 +135,22 @@ Deno.test("hono: a MISS states the same max-age as the HIT after it, however lon
     "the miss reports the stored entry's times, as the hit does",
   );
 });
+
+Deno.test("hono: mounted with app.use, both middlewares see the answering route's params before its handler runs", async () => {
+  await freshCache();
+  const app = new Hono();
+  const db = new Map([["1", "Ada"]]);
+  let reads = 0;
+  app.use("/users/*", invalidateOnWrite({ tags: ["user:{id}"] }));
+  app.use("/users/*", cacheResponse({ key: "user:{id}", tags: ["user:{id}"], ttl: 60 }));
+  app.get("/users/:id", (c) => (reads++, c.text(db.get(c.req.param("id"))!)));
+  app.put("/users/:id", async (c) => (db.set(c.req.param("id"), await c.req.text()), c.text("ok")));
+  assert.equal((await app.request("/users/1")).headers.get("x-cache"), "MISS");
+  assert.equal((await app.request("/users/1")).headers.get("x-cache"), "HIT", "keyed by the route's :id");
+  const put = await app.request("/users/1", { method: "PUT", body: "Grace" });
+  assert.equal(put.status, 200);
+  const after = await app.request("/users/1");
+  assert.equal(after.headers.get("x-cache"), "MISS", "the route's :id tag was invalidated");
+  assert.equal(await after.text(), "Grace");
+  assert.equal(reads, 2);
+});

@@ -5,7 +5,7 @@
  */
 
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
-import { checkPositive } from "../base/positive.ts";
+import { checkCount, checkPositive } from "../base/positive.ts";
 
 /** Options of the two-level cache's first level. */
 export interface L1Options {
@@ -45,9 +45,9 @@ export function l1Settings(given: L1Options, what: string): L1Settings {
     );
   }
   checkOptionNames(given, NAMES, `${what}: l1`);
-  for (const name of NAMES) {
-    checkPositive(what, `l1.${name}`, given[name]);
-  }
+  checkCount(what, "l1.maxEntries", given.maxEntries);
+  checkCount(what, "l1.maxBytes", given.maxBytes);
+  checkPositive(what, "l1.maxStaleMs", given.maxStaleMs);
   return {
     maxEntries: given.maxEntries ?? 10_000,
     maxBytes: given.maxBytes ?? 64 << 20,

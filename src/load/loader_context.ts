@@ -6,6 +6,7 @@
  */
 
 import { isName } from "../keys/name.ts";
+import { checkSeconds } from "../base/ttl.ts";
 
 /** The entry a load replaces, when it is still stored and valid (see {@linkcode LoaderContext.stale}). */
 export interface StaleEntry {
@@ -139,11 +140,7 @@ export class LoadContext implements LoaderContext {
 
   setTtl(seconds: number): void {
     this.#open("setTtl");
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0) {
-      throw new RangeError(
-        `Cannot set the ttl of ${this.#what}'s result: it must be a number of seconds >= 0, current value is ${seconds}`,
-      );
-    }
+    checkSeconds(seconds, `${this.#what}'s result`, "setTtl's ttl");
     this.ttl = seconds;
   }
 

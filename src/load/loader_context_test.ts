@@ -40,3 +40,16 @@ Deno.test("loader context: a ttl-0 function's loader gets one too, with no stale
   await assert.rejects(cache.getOrSet("z", (ctx) => ctx.notModified(), { ttl: 0 }), TypeError);
   await cache.close();
 });
+
+Deno.test("loader context: setTtl takes the seconds every store honours, as ttl does", async () => {
+  const cache = await createCache();
+  for (const bad of [-1, NaN, 2e12, "60"]) {
+    await assert.rejects(cache.getOrSet(`k${bad}`, (ctx) => (ctx.setTtl(bad as never), 1), { ttl: 60 }), {
+      name: "RangeError",
+      message: /setTtl's ttl must be/,
+    });
+  }
+  assert.equal(await cache.getOrSet("ok", (ctx) => (ctx.setTtl(1e12), 1), { ttl: 60 }), 1);
+  assert.equal(await cache.get("ok"), 1, "stored under the longest ttl");
+  await cache.close();
+});
