@@ -211,3 +211,27 @@ test("integrity: the old options and keys left unread are TypeErrors that say wh
     /did you mean "signingKeys"/,
   );
 });
+
+test("integrity: a write over a tampered entry stores (set, a forced read): it is deleted first", async () => {
+  const server = await RedisServer.start();
+  try {
+    const cache = await createCache({
+      url: server.url,
+      prefix: "tw",
+      integrity: sealed({ signingKeys: [key()] }),
+      logger: quiet,
+    });
+    await cache.set("a", "first", { ttl: 60 });
+    await redisCli(server.port, "SET", "tw:v1:e:a", '["svc4","0","forged"]');
+    assert.equal(await cache.get("a"), undefined, "the tampered entry is not served");
+    await cache.set("a", "second", { ttl: 60 });
+    assert.equal(await cache.get("a"), "second", "set stored over it");
+    await redisCli(server.port, "SET", "tw:v1:e:a", "garbage");
+    assert.equal(await cache.getOrSet("a", () => "third", { ttl: 60, force: true }), "third");
+    assert.equal(await cache.get("a"), "third", "a forced read stored over it");
+    assert.ok(cache.metrics()["cache.integrity.rejected"] >= 2);
+    await cache.close();
+  } finally {
+    await server.stop();
+  }
+});

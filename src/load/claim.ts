@@ -1,7 +1,9 @@
 /**
  * What a load does before it reads its data: it fixes the state its entry will be valid under. Missing tag
  * versions are created (`ifAbsent`, with fresh tokens, so concurrent creators agree), and an empty entry key
- * gets a loading marker (`ifAbsent`), all in one store call. The load's entry write then requires the key to
+ * gets a loading marker (`ifAbsent`), all in one store call; an unreadable value there (garbage, a tampered
+ * sealed entry) is deleted first, so that a write that meets one (`set`, `refresh`, a forced read) still
+ * stores. The load's entry write then requires the key to
  * still start with the claimed guard, and its versions to still be current when read: an invalidation (a
  * delete of the entry or of a tag version) made after the claim makes the write fail or the entry a miss.
  *
@@ -14,6 +16,7 @@ import { loadingMarker, writeGuard } from "../entry/entry.ts";
 import type { Claim } from "./flight.ts";
 import type { StoreWrite } from "../store/store.ts";
 import { tokenFor } from "../entry/token.ts";
+import { deleteUnreadable } from "./unreadable.ts";
 
 /** A loading marker lives at least this long, so that a load slower than its ttl can still store. */
 const MIN_MARKER_MS = 60_000;
@@ -65,6 +68,7 @@ export async function claimMany(
       );
       unread.forEach((key, i) => seen.set(key, raws[i]));
     }
+    await deleteUnreadableEntries(cache, [...entryKeys], seen, budget);
     const writes: StoreWrite[] = [];
     for (const key of unique) {
       if (seen.get(key) !== null) continue;
@@ -94,6 +98,7 @@ export async function claimMany(
           budget,
         );
         lost.forEach((key, j) => seen.set(key, current[j]));
+        await deleteUnreadableEntries(cache, lost.filter((key) => entryKeys.has(key)), seen, budget);
       }
     }
     return requests.map(({ keys, observed }) => {
@@ -109,4 +114,25 @@ export async function claimMany(
   } catch {
     return requests.map(() => ({ guard: undefined, versions: undefined })); // reported by run()
   }
+}
+
+/**
+ * Deletes what is at `entryKeys` when it is neither an entry nor a loading marker (no write could be
+ * conditional on it), recording in `seen` the keys whose delete landed as empty.
+ */
+async function deleteUnreadableEntries(
+  cache: CacheContext,
+  entryKeys: readonly string[],
+  seen: Map<string, string | null | undefined>,
+  budget: Budget,
+): Promise<void> {
+  const found = entryKeys.flatMap((key) => {
+    const raw = seen.get(key);
+    return raw != null && writeGuard(raw) === undefined
+      ? [{ logical: cache.keys.logicalKey(key), keys: [key], raws: [raw] as (string | null)[] }]
+      : [];
+  });
+  if (found.length === 0) return;
+  await deleteUnreadable(cache, "a load", found, budget);
+  for (const item of found) seen.set(item.keys[0], item.raws[0]);
 }

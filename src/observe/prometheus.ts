@@ -14,7 +14,7 @@ import { CONTEXT } from "../api/engine_of.ts";
 import { defaultState } from "../api/default_cache.ts";
 
 const GAUGES: ReadonlySet<string> = new Set(["cache.invalidate.pending"]);
-const LABELLED = /^([^{]+)\{fn="(.*)"\}$/;
+const LABELLED = /^([^{]+)\{fn="(.*)"\}$/s; // `s`: a name may hold line breaks
 const HELP: Readonly<Record<string, string>> = {
   "cache.hit": "Calls served from the cache (fresh or stale)",
   "cache.miss": "Calls the cache could not serve",

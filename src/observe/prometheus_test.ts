@@ -110,6 +110,11 @@ Deno.test("prometheus: the default cache's text parses; label values are escaped
   await cache.cacheRead({ key: "q", ttl: 60, name: 'say "hi"\\now' }, () => 1)();
   const [series] = family(await parse(prometheusMetrics(cache)), "cache_miss").samples;
   assert.equal(series.labels.fn, 'say "hi"\\now');
+  // A line break in a name stays in its label: it never turns into a family of its own.
+  await cache.cacheRead({ key: "r", ttl: 60, name: "two\nlines\r\u2028" }, () => 1)();
+  const misses = family(await parse(prometheusMetrics(cache)), "cache_miss").samples;
+  assert.deepEqual(misses.map((s) => s.labels.fn).sort(), ['say "hi"\\now', "two\nlines\r\u2028"].sort());
+  assert.ok(!prometheusMetrics(cache).includes("two_lines"), "no metric is named after the function");
   assert.ok((await parse(prometheusMetrics())).length > 10);
   const names = Object.keys(getMetrics());
   assert.ok(names.includes("cache.hit") && names.includes("cache.warm.ms"), "getMetrics() names unchanged");

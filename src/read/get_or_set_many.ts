@@ -14,7 +14,7 @@ import { copyServed, NOTHING } from "../entry/value.ts";
 import { checkEntryShape, type EntryShape } from "../load/entry_write.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
-import { deleteUnreadable } from "./unreadable.ts";
+import { deleteUnreadable } from "../load/unreadable.ts";
 import { LoadContext } from "../load/loader_context.ts";
 import { checkSchema, joinedCopy, type StandardSchemaV1 } from "./schema.ts";
 import { checkFound, CORRUPT, type Item, itemFor, nearValue, readAll, validValue } from "./batch_items.ts";

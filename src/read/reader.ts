@@ -28,7 +28,7 @@ import { Refresher } from "./refresh.ts";
 import { Due, type NearFound, type NearTier, Peeked } from "../tier/near_tier.ts";
 import { answer } from "./call_answer.ts";
 import { waitForLoad } from "./load_wait.ts";
-import { deleteUnreadable } from "./unreadable.ts";
+import { deleteUnreadable } from "../load/unreadable.ts";
 
 /** A call past its first step: what it was called with, and the near tier it asked. */
 interface Started<A> {

@@ -358,6 +358,29 @@ export function testFaults(
     );
   }, { deadlineMs: DEADLINE_MS * 4 }); // the delete must land within the call, also on workerd over HTTP under load
 
+  withFaults(
+    "a write over an unreadable entry stores: set, refresh and a forced read delete it first",
+    async (c) => {
+      const cache = instance();
+      const read = cacheRead({ key: "k", ttl: 60 }, () => "refreshed");
+      const writes: [string, () => Promise<unknown>, string][] = [
+        ["set", () => cache.set("k", "set", { ttl: 60 }), "set"],
+        ["a forced read", () => cache.getOrSet("k", () => "forced", { ttl: 60, force: true }), "forced"],
+        ["refresh", () => read.refresh(), "refreshed"],
+      ];
+      const entryKey = `${c.ns}:v1:e:k`;
+      for (const [how, write, value] of writes) {
+        await c.inner.setMany([{ key: entryKey, value: `garbage ${how}`, ttlMs: 60_000 }]);
+        await write();
+        const stored = (await c.inner.getMany([entryKey]))[0];
+        check(stored !== `garbage ${how}`, `${how}: the unreadable value is gone`);
+        check((await cache.get("k")) === value, `${how}: stored, got ${await cache.get("k")}`);
+      }
+      check(getMetrics()["cache.error"] >= 3, "each counted");
+    },
+    { deadlineMs: DEADLINE_MS * 4 },
+  ); // the delete must land within the call, also on workerd over HTTP under load
+
   withFaults("a backend refusing large values: the value is returned, the refusal counted", async (c) => {
     c.store.fault = { mode: "oversize-reject", maxBytes: 200 };
     const big = cacheRead({ key: "big", ttl: 60 }, () => "x".repeat(1000));
