@@ -156,7 +156,9 @@ export function durableWrites(
 
   return {
     async run(commands) {
-      if (!cluster) return await write("", () => Promise.resolve(client as NodeConnection), [...commands]);
+      if (!cluster) {
+        return await write("the server", () => Promise.resolve(client as NodeConnection), [...commands]);
+      }
       const { slots, nodeClient } = client as ClusterClient;
       const groups = new Map<SlotNode, DurableCommand[]>();
       const order = new Map<DurableCommand, number>();

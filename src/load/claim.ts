@@ -68,7 +68,9 @@ export async function claimMany(
       );
       unread.forEach((key, i) => seen.set(key, raws[i]));
     }
-    await deleteUnreadableEntries(cache, [...entryKeys], seen, budget);
+    // Awaited only when there is one: a claim's common path keeps its number of ticks.
+    const deleting = deleteUnreadableEntries(cache, [...entryKeys], seen, budget);
+    if (deleting) await deleting;
     const writes: StoreWrite[] = [];
     for (const key of unique) {
       if (seen.get(key) !== null) continue;
@@ -118,21 +120,22 @@ export async function claimMany(
 
 /**
  * Deletes what is at `entryKeys` when it is neither an entry nor a loading marker (no write could be
- * conditional on it), recording in `seen` the keys whose delete landed as empty.
+ * conditional on it), recording in `seen` the keys whose delete landed as empty; `undefined` when there is none.
  */
-async function deleteUnreadableEntries(
+function deleteUnreadableEntries(
   cache: CacheContext,
   entryKeys: readonly string[],
   seen: Map<string, string | null | undefined>,
   budget: Budget,
-): Promise<void> {
+): Promise<void> | undefined {
   const found = entryKeys.flatMap((key) => {
     const raw = seen.get(key);
     return raw != null && writeGuard(raw) === undefined
       ? [{ logical: cache.keys.logicalKey(key), keys: [key], raws: [raw] as (string | null)[] }]
       : [];
   });
-  if (found.length === 0) return;
-  await deleteUnreadable(cache, "a load", found, budget);
-  for (const item of found) seen.set(item.keys[0], item.raws[0]);
+  if (found.length === 0) return undefined;
+  return deleteUnreadable(cache, "a load", found, budget).then(() => {
+    for (const item of found) seen.set(item.keys[0], item.raws[0]);
+  });
 }

@@ -168,15 +168,12 @@ export class Reader<A, R> {
       const validating = performance.now();
       return found.validation.then((entry) => {
         budget.spend(performance.now() - validating);
-        if (entry === undefined) return start(keys as string[], budget);
-        const kept = entry === "unavailable"
-          ? near.graced(keys as string[], cache.settings.clock.now())
-          : entry;
-        const stale = entry !== kept;
-        const value = kept ? this.#nearHit(cache, near, logical, call.call, kept, stale) : NOTHING;
+        // Unvalidated, an entry past the bound may have been invalidated: looked up (and loaded) instead.
+        if (entry === undefined || entry === "unavailable") return start(keys as string[], budget);
+        const value = this.#nearHit(cache, near, logical, call.call, entry, false);
         if (value === NOTHING) return start(keys as string[], budget);
         const now = cache.settings.clock.now();
-        if (!stale && this.#refresh.due(kept!, now, cache)) {
+        if (this.#refresh.due(entry, now, cache)) {
           this.#refresh.start({ ...jobFor(keys as string[]), since: now }, undefined, "early");
         }
         return value as R;
@@ -227,12 +224,6 @@ export class Reader<A, R> {
         raws = await (budget ? cache.reads.readWithin(keys, budget) : cache.reads.read(keys));
       } catch { /* reported by run(), or skipped by the open breaker; served from the loader below */ }
     }
-    if (!raws) {
-      // The store cannot be reached: what the near tier holds apart from it is served within its grace.
-      const kept = job.near.graced(keys, cache.settings.clock.now());
-      const value = kept ? this.#nearHit(cache, job.near, job.logical, job, kept, true) : NOTHING;
-      if (value !== NOTHING) return value as R;
-    }
     let cause = raws ? "cache_miss" : "cache_unavailable";
     const raw = raws?.[0];
     if (raws && raw && isLoadingMarker(raw)) cause = "loading";
@@ -278,8 +269,26 @@ export class Reader<A, R> {
       new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
     job.startedAt = started;
     const shared = cache.inflight.get(keys[0]);
-    if (shared?.admits(raws, started)) return this.#bounded(job, shared, true);
-    return this.#bounded(job, this.#loads.start(job, raws, cause), false);
+    const loading = shared?.admits(raws, started)
+      ? this.#bounded(job, shared, true)
+      : this.#bounded(job, this.#loads.start(job, raws, cause), false);
+    return raws ? loading : this.#failSafe(job, loading);
+  }
+
+  /**
+   * With the store out of reach the loader answers, so that an invalidation acknowledged elsewhere is honoured;
+   * only when it fails too is what the near tier holds apart from the store served, within its grace (stale),
+   * rather than the error.
+   */
+  async #failSafe(job: Job<A>, loading: Promise<R>): Promise<R> {
+    try {
+      return await loading;
+    } catch (error) {
+      const kept = job.near.graced(job.keys, job.cache.settings.clock.now());
+      const value = kept ? this.#nearHit(job.cache, job.near, job.logical, job, kept, true) : NOTHING;
+      if (value === NOTHING) throw error;
+      return value as R;
+    }
   }
 
   /** Waits for a load, within `hardTimeoutMs` when set; a caller who joined gets its own copy. */
