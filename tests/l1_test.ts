@@ -311,9 +311,26 @@ test("l1: with the store gone, the loader answers; a graced entry is served (sta
       assert.equal(cache.metrics()["cache.l1.stale"] ?? 0, 0);
       // Fail-safe: with the loader failing too, the graced entry is served rather than the error.
       failing = true;
+      const before = cache.metrics();
       for (let i = 0; i < 3; i++) assert.equal(await graced(), "g1");
       await assert.rejects(plain(), /the source is down too/, "without grace the error reaches the caller");
-      assert.equal(cache.metrics()["cache.l1.stale"], 3);
+      const after = cache.metrics();
+      assert.equal(after["cache.l1.stale"], 3);
+      assert.equal(after["cache.hit"] - before["cache.hit"], 3, "each fail-safe call is one (stale) hit");
+      assert.equal(
+        after["cache.miss"] - before["cache.miss"],
+        1,
+        "and no miss: only the call that failed is one",
+      );
+      // A loader that is only slow is not failing: past hardTimeoutMs the caller gets the timeout.
+      failing = false;
+      const slow = cache.getOrSet("g", () => new Promise<string>((r) => setTimeout(() => r("late"), 300)), {
+        ttl: 60,
+        staleTtl: 60,
+        hardTimeoutMs: 100,
+      });
+      await assert.rejects(slow, { name: "CacheTimeoutError" });
+      await sleep(300); // the slow load settles
     },
   );
 });
@@ -339,7 +356,9 @@ test("l1: an invalidation acknowledged elsewhere is honoured past maxStaleMs als
         assert.equal(delivered, true, "acknowledged");
         await redisCli(server.port, "CLIENT", "PAUSE", "2000", "ALL"); // the store hangs right after
         await sleep(150); // past the bound
+        const started = performance.now();
         assert.equal(await read(), "v2", "not the value the acknowledged invalidation replaced");
+        assert.ok(performance.now() - started >= 150, "the store did hang: the read waited for its deadline");
       } finally {
         await writer.close();
         await store.close?.();

@@ -41,6 +41,8 @@ export interface BatchItem {
   readonly key: string;
   readonly keys: readonly string[];
   readonly raws?: (string | null)[];
+  /** The batch read could not use the entry it found (its claim reports it, and it is replaced). */
+  unusable?: boolean;
   flight?: Flight;
 }
 
@@ -120,9 +122,14 @@ async function loadRound<R>(
   const { cache, loader, ttl, budget, options, what, near, since } = batch;
   const claims = await claimMany(
     cache,
-    items.map((item, i) => ({ keys: [...item.keys, ...priors[i]], observed: item.raws })),
+    items.map((item, i) => ({
+      keys: [...item.keys, ...priors[i]],
+      observed: item.raws,
+      unusable: item.unusable && !again,
+    })),
     ttl,
     budget,
+    what,
   );
   items.forEach((item, i) => item.flight!.loading(claims[i]));
   // Each key's context, as a single read's load makes it (ctx.stale: the entry the read found, while valid).

@@ -2,8 +2,8 @@
  * What a load does before it reads its data: it fixes the state its entry will be valid under. Missing tag
  * versions are created (`ifAbsent`, with fresh tokens, so concurrent creators agree), and an empty entry key
  * gets a loading marker (`ifAbsent`), all in one store call; an unreadable value there (garbage, a tampered
- * sealed entry) is deleted first, so that a write that meets one (`set`, `refresh`, a forced read) still
- * stores. The load's entry write then requires the key to
+ * sealed entry) is reported and deleted first, for every load alike (a read's after a miss, `set`, `refresh`,
+ * a forced read), so that the load can store. The load's entry write then requires the key to
  * still start with the claimed guard, and its versions to still be current when read: an invalidation (a
  * delete of the entry or of a tag version) made after the claim makes the write fail or the entry a miss.
  *
@@ -16,7 +16,7 @@ import { loadingMarker, writeGuard } from "../entry/entry.ts";
 import type { Claim } from "./flight.ts";
 import type { StoreWrite } from "../store/store.ts";
 import { tokenFor } from "../entry/token.ts";
-import { deleteUnreadable } from "./unreadable.ts";
+import { settleUnreadable } from "./unreadable.ts";
 
 /** A loading marker lives at least this long, so that a load slower than its ttl can still store. */
 const MIN_MARKER_MS = 60_000;
@@ -32,22 +32,30 @@ export async function claim(
   observed: readonly (string | null)[] | undefined,
   ttlSeconds: number,
   budget: Budget,
+  what: string,
+  unusable = false,
 ): Promise<Claim> {
-  return (await claimMany(cache, [{ keys, observed }], ttlSeconds, budget))[0];
+  return (await claimMany(cache, [{ keys, observed, unusable }], ttlSeconds, budget, what))[0];
 }
 
 /** The keys of one load to claim, and what was read at them (if anything). */
 export interface ClaimRequest {
   readonly keys: readonly string[];
   readonly observed?: readonly (string | null)[];
+  /** The read before the load could not use the entry it found (it is reported here, and replaced). */
+  readonly unusable?: boolean;
 }
 
-/** Claims several loads in one store call (keys they share, such as a tag, are created once). */
+/**
+ * Claims several loads in one store call (keys they share, such as a tag, are created once). `what` names the
+ * function in the report of an unreadable entry.
+ */
 export async function claimMany(
   cache: CacheContext,
   requests: readonly ClaimRequest[],
   ttlSeconds: number,
   budget: Budget,
+  what: string,
 ): Promise<Claim[]> {
   const seen = new Map<string, string | null | undefined>();
   const entryKeys = new Set<string>();
@@ -68,9 +76,10 @@ export async function claimMany(
       );
       unread.forEach((key, i) => seen.set(key, raws[i]));
     }
+    const atEntryKeys = requests.map(({ keys, unusable }) => ({ key: keys[0], unusable }));
     // Awaited only when there is one: a claim's common path keeps its number of ticks.
-    const deleting = deleteUnreadableEntries(cache, [...entryKeys], seen, budget);
-    if (deleting) await deleting;
+    const settling = settleUnreadable(cache, what, atEntryKeys, seen, budget);
+    if (settling) await settling;
     const writes: StoreWrite[] = [];
     for (const key of unique) {
       if (seen.get(key) !== null) continue;
@@ -100,7 +109,8 @@ export async function claimMany(
           budget,
         );
         lost.forEach((key, j) => seen.set(key, current[j]));
-        await deleteUnreadableEntries(cache, lost.filter((key) => entryKeys.has(key)), seen, budget);
+        const lostEntries = lost.filter((key) => entryKeys.has(key)).map((key) => ({ key }));
+        await settleUnreadable(cache, what, lostEntries, seen, budget);
       }
     }
     return requests.map(({ keys, observed }) => {
@@ -116,26 +126,4 @@ export async function claimMany(
   } catch {
     return requests.map(() => ({ guard: undefined, versions: undefined })); // reported by run()
   }
-}
-
-/**
- * Deletes what is at `entryKeys` when it is neither an entry nor a loading marker (no write could be
- * conditional on it), recording in `seen` the keys whose delete landed as empty; `undefined` when there is none.
- */
-function deleteUnreadableEntries(
-  cache: CacheContext,
-  entryKeys: readonly string[],
-  seen: Map<string, string | null | undefined>,
-  budget: Budget,
-): Promise<void> | undefined {
-  const found = entryKeys.flatMap((key) => {
-    const raw = seen.get(key);
-    return raw != null && writeGuard(raw) === undefined
-      ? [{ logical: cache.keys.logicalKey(key), keys: [key], raws: [raw] as (string | null)[] }]
-      : [];
-  });
-  if (found.length === 0) return undefined;
-  return deleteUnreadable(cache, "a load", found, budget).then(() => {
-    for (const item of found) seen.set(item.keys[0], item.raws[0]);
-  });
 }

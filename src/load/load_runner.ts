@@ -169,6 +169,8 @@ export class LoadRunner<A> {
       observed,
       job.ttl,
       job.budget!,
+      this.#what,
+      cause === "corrupt" && !again, // reported once, by the first claim
     );
     if (
       claimed.found !== undefined && hasAddedTags(claimed.found) && prior.length === 0 && claimed.versions
@@ -178,7 +180,7 @@ export class LoadRunner<A> {
       const found = [claimed.found, ...claimed.versions];
       prior = priorAddedKeys(cache, keys, found);
       if (prior.length > 0) {
-        claimed = await claim(cache, [...keys, ...prior], found, job.ttl, job.budget!);
+        claimed = await claim(cache, [...keys, ...prior], found, job.ttl, job.budget!, this.#what);
       }
     }
     flight.loading(claimed);

@@ -1,38 +1,51 @@
 /**
- * Stored values a read cannot use (an entry that did not decode, or whose value cannot be revived), treated
- * the same by every read path: counted as errors (never as an outage), reported at most once per interval,
- * deleted in one request, then loaded afresh. Deleted first, so that the load can claim the key: left in
- * place, every call would load and none could store.
+ * Unreadable entries (one that did not decode, or whose value cannot be revived), handled in one place, the
+ * claim of the load that replaces them, for every load alike (a read's after a miss, `set`, `refresh`, a
+ * forced read): reported (counted as an error, logged at most once per interval, never an outage) and, when no
+ * write could be conditional on them (garbage, a tampered sealed entry), deleted in one request first, so that
+ * the load can store. One that decodes is replaced by the load's own conditional write.
  *
  * @module
  */
 
 import type { CacheContext } from "../engine/context.ts";
 import type { Budget } from "../engine/deadline.ts";
+import { writeGuard } from "../entry/entry.ts";
 
-/** One unreadable entry: its logical key, the keys its read used and what that read returned (entry first). */
-export interface Unreadable {
-  readonly logical: string;
-  readonly keys: readonly string[];
-  /** Set to record the entry as gone once the delete landed (the load then claims the key). */
-  readonly raws?: (string | null)[];
+/** What a claim found at one entry key; `unusable`: the read before the load could not use it. */
+export interface AtEntryKey {
+  readonly key: string;
+  readonly unusable?: boolean;
 }
 
-/** Reports and deletes the unreadable entries of `what`'s read (one request), within `budget` when given. */
-export async function deleteUnreadable(
+/**
+ * Reports the unreadable entries among `found` (their values in `seen`) and deletes those no write could be
+ * conditional on, recording in `seen` the keys whose delete landed as empty. `undefined` when there is none,
+ * so that a claim's common path takes no extra tick.
+ */
+export function settleUnreadable(
   cache: CacheContext,
   what: string,
-  items: readonly Unreadable[],
-  budget?: Budget,
-): Promise<void> {
-  for (const item of items) {
+  found: readonly AtEntryKey[],
+  seen: Map<string, string | null | undefined>,
+  budget: Budget,
+): Promise<void> | undefined {
+  const garbage: string[] = [];
+  for (const { key, unusable } of found) {
+    const raw = seen.get(key);
+    if (raw == null) continue;
+    const guarded = writeGuard(raw) !== undefined;
+    if (guarded && !unusable) continue;
     cache.diagnostics.reportError(
-      `unreadable entry for ${what} at key ${item.logical}: treated as a miss and deleted`,
+      `unreadable entry for ${what} at key ${cache.keys.logicalKey(key)}: treated as a miss and ${
+        guarded ? "replaced" : "deleted"
+      }`,
     );
+    if (!guarded) garbage.push(key);
   }
-  try {
-    const keys = items.map((item) => item.keys[0]);
-    await cache.guarded.run("delete", (signal) => cache.store.deleteMany(keys, { signal }), budget);
-    for (const item of items) if (item.raws) item.raws[0] = null;
-  } catch { /* reported by run(); their loads claim nothing and do not store */ }
+  if (garbage.length === 0) return undefined;
+  return cache.guarded.run("delete", (signal) => cache.store.deleteMany(garbage, { signal }), budget).then(
+    () => garbage.forEach((key) => seen.set(key, null)),
+    () => {}, // reported by run(): the loads claim nothing and do not store
+  );
 }

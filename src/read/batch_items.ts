@@ -27,8 +27,10 @@ export interface Item {
   value?: unknown;
   /** Served by the near tier (L1, or an in-process store's peek), not read from the store. */
   near?: boolean;
-  /** What the read found: a value, a miss (`NOTHING`), or an entry to delete first (`CORRUPT`). */
+  /** What the read found: a value, a miss (`NOTHING`), or an entry it could not use (`CORRUPT`). */
   found?: unknown;
+  /** Found `CORRUPT`: its load's claim reports it (and deletes it when no write could replace it). */
+  unusable?: boolean;
   flight?: Flight;
   joined?: boolean;
   /** The keys of tags the found entry's loader added, read to validate it. */

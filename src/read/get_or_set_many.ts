@@ -14,7 +14,6 @@ import { copyServed, NOTHING } from "../entry/value.ts";
 import { checkEntryShape, type EntryShape } from "../load/entry_write.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
-import { deleteUnreadable } from "../load/unreadable.ts";
 import { LoadContext } from "../load/loader_context.ts";
 import { checkSchema, joinedCopy, type StandardSchemaV1 } from "./schema.ts";
 import { checkFound, CORRUPT, type Item, itemFor, nearValue, readAll, validValue } from "./batch_items.ts";
@@ -110,7 +109,6 @@ export async function getOrSetMany<R>(
   if (checking.length > 0) await Promise.all(checking);
   if (schema !== undefined) await Promise.all(items.map((item) => checkFound(cache, item, schema, what)));
   const toLoad: Item[] = [];
-  const unreadable: Item[] = [];
   let hits = 0, nearHits = 0;
   for (const item of items) {
     if (item.near) {
@@ -121,7 +119,7 @@ export async function getOrSetMany<R>(
       continue;
     }
     const value = item.found;
-    if (value === CORRUPT) unreadable.push(item);
+    if (value === CORRUPT) item.unusable = true;
     else if (value !== NOTHING) {
       item.value = value;
       hits++;
@@ -140,10 +138,6 @@ export async function getOrSetMany<R>(
   // Counted once for the batch: a hundred hits are one update, not a hundred.
   if (hits + nearHits > 0) cache.metrics.count("cache.hit", what, hits + nearHits);
   if (nearHits > 0 && near.name === "l1") cache.metrics.count("cache.l1.hit", what, nearHits);
-  if (unreadable.length > 0) {
-    const items = unreadable.map((item) => ({ logical: item.key, keys: item.keys, raws: item.raws }));
-    await deleteUnreadable(cache, what, items, budget);
-  }
   if (toLoad.length > 0) {
     await loadMissing(cache, toLoad, loader, ttl, budget, options, what, near, since);
   }

@@ -19,8 +19,9 @@ export function waitForLoad<A, R>(
   serving: Serving,
   hardTimeoutMs: number | undefined,
 ): Promise<R> {
+  let timedOut = false; // then the caller was told its error: no result follows
   const result = flight.promise.then((r) => {
-    if (job.onResult) {
+    if (job.onResult && !timedOut) {
       const now = job.cache.settings.clock.now();
       // The stored entry's own times (expiry jittered by smoothExpiry), so headers match what later hits say.
       const { createdAt, freshUntil } = r.stored ?? { createdAt: now, freshUntil: now + job.ttl * 1000 };
@@ -31,6 +32,7 @@ export function waitForLoad<A, R>(
   if (hardTimeoutMs === undefined) return result;
   return new Promise<R>((resolve, reject) => {
     const timer = setTimeout(() => {
+      timedOut = true;
       job.cache.work.add(flight.promise, job.waitUntil); // the load goes on and stores its value
       // ...but later callers start their own: a load that never settles must not hold the key forever.
       job.cache.inflight.release(job.keys[0], flight);

@@ -9,6 +9,7 @@
 import type { CacheContext, InvalidationResult } from "../engine/context.ts";
 import type { Flight } from "../load/flight.ts";
 import { Budget } from "../engine/deadline.ts";
+import { CacheTimeoutError } from "../base/errors.ts";
 import type { CompiledTemplate } from "../keys/template.ts";
 import type { CompiledTags } from "../keys/tags.ts";
 import { ReadKeys, type ReadPlan } from "../keys/read_keys.ts";
@@ -28,7 +29,6 @@ import { Refresher } from "./refresh.ts";
 import { Due, type NearFound, type NearTier, Peeked } from "../tier/near_tier.ts";
 import { answer } from "./call_answer.ts";
 import { waitForLoad } from "./load_wait.ts";
-import { deleteUnreadable } from "../load/unreadable.ts";
 
 /** A call past its first step: what it was called with, and the near tier it asked. */
 interface Started<A> {
@@ -249,21 +249,22 @@ export class Reader<A, R> {
         return value as R;
       }
       // A servable entry whose value cannot be revived is as unreadable as one that did not decode.
-      cause = rejected
-        ? "schema_rejected"
-        : servable || judged === "corrupt"
-        ? (await deleteUnreadable(cache, this.#what, [{ logical: job.logical, keys, raws }]), "corrupt")
+      cause = rejected ? "schema_rejected" : servable || judged === "corrupt"
+        ? "corrupt" // its load's claim reports and deletes it
         : judged;
     }
-    cache.metrics.count("cache.miss", this.#what);
-    if (cache.diagnostics.observed) {
-      cache.diagnostics.emit({
-        type: "miss",
-        key: job.logical,
-        function: this.#what,
-        durationMs: performance.now() - started,
-      });
-    }
+    const missed = () => {
+      cache.metrics.count("cache.miss", this.#what);
+      if (cache.diagnostics.observed) {
+        cache.diagnostics.emit({
+          type: "miss",
+          key: job.logical,
+          function: this.#what,
+          durationMs: performance.now() - started,
+        });
+      }
+    };
+    if (raws) missed();
     // The call's backend time is shared: what the read took is gone from it.
     job.budget = budget ??
       new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
@@ -272,21 +273,29 @@ export class Reader<A, R> {
     const loading = shared?.admits(raws, started)
       ? this.#bounded(job, shared, true)
       : this.#bounded(job, this.#loads.start(job, raws, cause), false);
-    return raws ? loading : this.#failSafe(job, loading);
+    return raws ? loading : this.#failSafe(job, loading, missed);
   }
 
   /**
    * With the store out of reach the loader answers, so that an invalidation acknowledged elsewhere is honoured;
-   * only when it fails too is what the near tier holds apart from the store served, within its grace (stale),
-   * rather than the error.
+   * only when it fails too (not when it is only slow: `hardTimeoutMs`) is what the near tier holds apart from
+   * the store served, within its grace (stale), rather than the error. The call counts as a miss, or as that
+   * stale hit: never as both.
    */
-  async #failSafe(job: Job<A>, loading: Promise<R>): Promise<R> {
+  async #failSafe(job: Job<A>, loading: Promise<R>, missed: () => void): Promise<R> {
     try {
-      return await loading;
+      const value = await loading;
+      missed();
+      return value;
     } catch (error) {
-      const kept = job.near.graced(job.keys, job.cache.settings.clock.now());
+      const kept = error instanceof CacheTimeoutError
+        ? undefined
+        : job.near.graced(job.keys, job.cache.settings.clock.now());
       const value = kept ? this.#nearHit(job.cache, job.near, job.logical, job, kept, true) : NOTHING;
-      if (value === NOTHING) throw error;
+      if (value === NOTHING) {
+        missed();
+        throw error;
+      }
       return value as R;
     }
   }
