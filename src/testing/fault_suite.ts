@@ -199,6 +199,79 @@ export function testFaults(
   );
 
   withFaults(
+    "L1, past its bound, honours another process's clear() of a parent namespace and invalidation of an added tag",
+    async (c) => {
+      const cache = instance();
+      // Another process, whose invalidations reach this one by the bound alone (no push).
+      const other = await createCache({
+        store: { ...c.inner, publish: undefined },
+        prefix: c.ns,
+        clock: c.clock,
+      });
+      try {
+        let version = 1;
+        const load = (ctx: { addTags(...tags: string[]): void }) => (ctx.addTags("org:1"), `v${version}`);
+        check((await cache.getOrSet("o", load, { ttl: 60 })) === "v1", "loaded");
+        // Stored servable by its second load, the first whose claim read the added tag's version.
+        check((await cache.getOrSet("o", load, { ttl: 60 })) === "v1", "loaded again, with the tag known");
+        const nested = cache.namespace("x").namespace("y");
+        check((await nested.getOrSet("k", () => "old", { ttl: 60 })) === "old", "loaded in a namespace");
+        c.clock.advance(1); // later than what this process forgot while loading (L1 refuses what it vouched before)
+        check((await cache.get("o")) === "v1" && (await nested.get("k")) === "old", "kept in L1");
+        for (
+          const [what, read, value] of [["o", () => cache.get("o"), "v1"], [
+            "k",
+            () => nested.get("k"),
+            "old",
+          ]] as const
+        ) {
+          const held = getMetrics()["cache.l1.hit"];
+          check((await read()) === value, `${what}: served`);
+          check(getMetrics()["cache.l1.hit"] === held + 1, `${what}: from L1`);
+        }
+        version = 2;
+        check((await other.invalidateTags(["org:1"])).delivered, "the added tag invalidated elsewhere");
+        check((await other.namespace("x").clear()).delivered, "the parent namespace cleared elsewhere");
+        c.clock.advance(1_500); // past L1's bound
+        check((await cache.get("o")) === undefined, "get: the invalidated entry is a miss");
+        check((await cache.getOrSet("o", load, { ttl: 60 })) === "v2", "getOrSet loads afresh");
+        check((await nested.get("k")) === undefined, "get: the cleared namespace's entry is a miss");
+        check((await nested.getOrSet("k", () => "new", { ttl: 60 })) === "new", "and is loaded afresh");
+      } finally {
+        await other.close();
+      }
+    },
+    { l1: twoLevel({ maxStaleMs: 1000 }), deadlineMs: DEADLINE_MS * 4 },
+  );
+
+  withFaults(
+    "a caller waiting on a lock held elsewhere when the store fails: served within its deadline",
+    async (c) => {
+      for (const fault of [{ mode: "hang" } as const, { mode: "throw" } as const]) {
+        const key = `locked-${fault.mode}`;
+        // Held by another process that will not finish: written straight into the store.
+        await c.inner.setMany([{ key: `${c.ns}:v1:l:${key}`, value: "elsewhere", ttlMs: 60_000 }]);
+        const reading = instance().getOrSet(key, () => "loaded", {
+          ttl: 60,
+          lock: { ttlMs: 10_000, pollMs: 20 },
+        });
+        await sleep(60); // waiting for the lock
+        c.store.fault = fault;
+        const failed = performance.now();
+        check((await reading) === "loaded", `${fault.mode}: the loader's value`);
+        const ms = performance.now() - failed;
+        check(
+          ms < DEADLINE_MS * 1.5 + 100,
+          `${fault.mode}: ${ms.toFixed(0)} ms after the failure, not the lock's ttl`,
+        );
+        c.store.fault = { mode: "none" };
+        c.clock.advance(2_000); // past the breaker's cooldown
+      }
+    },
+    { breakerThreshold: 1000 },
+  );
+
+  withFaults(
     "a full backend (writes refused, OOM): invalidations still land, every process misses",
     async (c) => {
       const { db, get } = user();
