@@ -245,6 +245,38 @@ export function testFaults(
   );
 
   withFaults(
+    "L1 dates a validation by when it was issued: a slow answer does not extend its bound",
+    async (c) => {
+      const cache = instance();
+      const other = await createCache({
+        store: { ...c.inner, publish: undefined },
+        prefix: c.ns,
+        clock: c.clock,
+      });
+      try {
+        let version = 1;
+        const read = () => cache.getOrSet("k", () => `v${version}`, { ttl: 60, tags: ["t"] });
+        check((await read()) === "v1" && (await read()) === "v1", "loaded and held");
+        c.clock.advance(1_500); // due for validation
+        c.store.fault = { mode: "slow-replies", ms: 300 };
+        const slow = read(); // its validation reads the store now (T), and its answer comes 300 ms later
+        await sleep(50);
+        c.clock.advance(100);
+        version = 2;
+        check((await other.invalidateTags(["t"])).delivered, "invalidated elsewhere at T + 100");
+        c.clock.advance(800); // the answer, of the state before, arrives at T + 900
+        check((await slow) === "v1", "the read that started before the invalidation");
+        c.store.fault = { mode: "none" };
+        c.clock.advance(300); // T + 1200: past the bound after the invalidation, within it after the answer
+        check((await read()) === "v2", "not the value the invalidation replaced");
+      } finally {
+        await other.close();
+      }
+    },
+    { l1: twoLevel({ maxStaleMs: 1000 }), deadlineMs: DEADLINE_MS * 4 },
+  );
+
+  withFaults(
     "a caller waiting on a lock held elsewhere when the store fails: served within its deadline",
     async (c) => {
       for (const fault of [{ mode: "hang" } as const, { mode: "throw" } as const]) {
