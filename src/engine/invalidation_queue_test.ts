@@ -217,3 +217,28 @@ Deno.test("queue: an invalidation that finds the queue escalated waits for the n
     queue.stop();
   }
 });
+
+Deno.test("queue: reconfiguring delivers a queued invalidation to its own store, within the deadline, silently", async () => {
+  const inner = memoryStore();
+  const store = faultStore(inner);
+  // A retry a minute away: only the reconfiguration can be what delivers it.
+  const { logger } = await freshCache({ store: keeping(store), retryMaxMs: 60_000, deadlineMs: 500 });
+  const get = cacheRead({ key: "p", tags: ["t"], ttl: 60 }, () => 1);
+  await get();
+  const version = "test:v1:t:t";
+  assert.notEqual((await inner.getMany([version]))[0], null, "the tag's version is stored");
+  store.fault = { mode: "throw" };
+  assert.equal((await invalidateTags("t")).delivered, false, "queued");
+  store.fault = { mode: "none" }; // the store is back; no retry is due for a minute
+  const started = performance.now();
+  await initCache({ prefix: "test", version: "v1", logger });
+  const ms = performance.now() - started;
+  assert.equal(
+    (await inner.getMany([version]))[0],
+    null,
+    "delivered to the old store by the reconfiguration",
+  );
+  assert.ok(ms < 500, `within the deadline: ${ms.toFixed(0)} ms`);
+  assert.deepEqual(logger.at("warn").filter((m) => m.includes("not delivered")), [], "no warning");
+  await closeCache();
+});
