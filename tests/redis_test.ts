@@ -255,6 +255,42 @@ test("redis: a wrong password serves the loader, is reported as an authenticatio
   }
 });
 
+test("redis: a password never shows in logs, events or errors when the connection fails mid-run", async () => {
+  const secret = "mid-run-s3cret";
+  const server = await RedisServer.start(["--requirepass", secret]);
+  const logger = new RecordingLogger();
+  const seen: string[] = [];
+  try {
+    await initCache({
+      url: `redis://:${secret}@127.0.0.1:${server.port}`,
+      deadlineMs: 300,
+      logger,
+      debug: true,
+    });
+    instance().on("error", (e) => void seen.push(`${e.error}`, `${(e.error as Error)?.stack}`));
+    instance().on("backend", (e) => void seen.push(`${e.error ?? ""}`, `${(e.error as Error)?.cause ?? ""}`));
+    const { get, loads } = userReader();
+    await get({ userId: 1 });
+    // Its connections killed by the server, then the server gone, then back (empty): served throughout.
+    await redisCli(server.port, "-a", secret, "--no-auth-warning", "CLIENT", "KILL", "TYPE", "normal");
+    await get({ userId: 2 });
+    await server.kill();
+    for (let userId = 3; userId < 6; userId++) await get({ userId });
+    await instance().invalidateTags(["user:1"]); // queued while the server is gone
+    await server.restart();
+    await new Promise((r) => setTimeout(r, 500));
+    await get({ userId: 6 });
+    assert.equal(loads.length, 6, "every caller was served");
+    assert.ok(getMetrics()["cache.error"] >= 1, "the failures were counted");
+    assert.ok(seen.length > 0 && logger.lines.length > 0, "there were errors and log lines to look at");
+    const shown = [...logger.lines.map((l) => l.message), ...seen];
+    assert.deepEqual(shown.filter((line) => line.includes(secret)), [], "the password is nowhere");
+  } finally {
+    await closeCache();
+    await server.stop();
+  }
+});
+
 test("redis: malformed URLs and bad cluster ports are TypeErrors naming the part", async () => {
   await assert.rejects(initCache({ url: "redis://localhost:70000" }), /bad port "70000"/);
   await assert.rejects(initCache({ url: "redis://a:7000,b:x,c:7002" }), /bad port "x" in "b:x"/);
