@@ -1,6 +1,6 @@
 /**
- * Background work never keeps a process alive: scripts that configured Redis (single node or Cluster) end by
- * themselves without `closeCache()`, on Node (the npm build) and Deno, with the server healthy, unreachable, or
+ * Background work never keeps a process alive: scripts that configured Redis (single node or Cluster), Upstash
+ * or a Deno KV file end by themselves without `closeCache()`, on Node (the npm build) and Deno, with the server healthy, unreachable, or
  * killed while the script runs. And an idle connection that dropped is reopened by the next call.
  */
 import assert from "node:assert/strict";
@@ -87,6 +87,22 @@ for (const runtime of ["node", "deno"] as const) {
     async fn() {
       expectLines(await runScript(runtime, [Deno.env.get("TEST_CLUSTER_URL")!, "--l1"]));
     },
+  });
+  Deno.test({
+    name: `exit: a ${runtime} script on Upstash (REST) ends without closeCache`,
+    ignore: !Deno.env.get("TEST_UPSTASH_URL"),
+    async fn() {
+      const args = [Deno.env.get("TEST_UPSTASH_URL")!, `--token=${Deno.env.get("TEST_UPSTASH_TOKEN")}`];
+      expectLines(await runScript(runtime, args));
+    },
+  });
+  Deno.test(`exit: a ${runtime} script on a Deno KV file (denokv:) ends without closeCache`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "svc-cache-exit-kv-" });
+    try {
+      expectLines(await runScript(runtime, [`denokv:${dir}/kv.sqlite`]));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   });
   Deno.test(`exit: a ${runtime} script whose Redis is unreachable ends without closeCache`, async () => {
     expectLines(await runScript(runtime, [`redis://127.0.0.1:${freePort()}`]));
