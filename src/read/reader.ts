@@ -250,7 +250,7 @@ export class Reader<A, R> {
       }
       // A servable entry whose value cannot be revived is as unreadable as one that did not decode.
       cause = rejected ? "schema_rejected" : servable || judged === "corrupt"
-        ? "corrupt" // its load's claim reports and deletes it
+        ? "corrupt" // its load's claim reports it, and deletes it or writes over it
         : judged;
     }
     const missed = () => {
