@@ -312,10 +312,10 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   // value kept by ctx.notModified(); 28.5 KB here (28.8 KB as npm run build measures it) with the engine split
   // into parts (a class per concept: key spaces, diagnostics, guarded store calls, background work, flights,
   // invalidation) and the near tiers behind one interface; 28.9 KB (29.2 KB) with the memory store's parts as
-  // classes and tagged hits that skip re-reading unchanged tag versions (+0.4 KB together); 29.7 KB with the
-  // input checks a hostile-input probe asked for (option types read alike everywhere, counts, seconds-only
-  // options, the claim deleting an unreadable entry so that a write over it stores, copies of repeated keys;
-  // +0.45 KB). A ceiling, so it does not grow further unnoticed.
+  // classes and tagged hits that skip re-reading unchanged tag versions (+0.4 KB together); 29.6 KB with the
+  // fixes probes asked for (option types read alike everywhere, counts, seconds-only options, the claim
+  // deleting an unreadable entry so that a write over it stores, copies of repeated keys, L1's fail-safe;
+  // +0.7 KB). A ceiling, so it does not grow further unnoticed.
   assert.ok(core.gzipped <= 30 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
   // Issue 28's target, reported rather than failed (a passing run prints no failure): the core itself.
   console.log(`# core bundle target 12 KB gzipped: ${core.gzipped <= 12 * KB ? "met" : "not met yet"}`);
