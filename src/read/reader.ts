@@ -253,18 +253,7 @@ export class Reader<A, R> {
         ? "corrupt" // its load's claim reports it, and deletes it or writes over it
         : judged;
     }
-    const missed = () => {
-      cache.metrics.count("cache.miss", this.#what);
-      if (cache.diagnostics.observed) {
-        cache.diagnostics.emit({
-          type: "miss",
-          key: job.logical,
-          function: this.#what,
-          durationMs: performance.now() - started,
-        });
-      }
-    };
-    if (raws) missed();
+    if (raws) this.#serving.missed(cache, job.logical, started);
     // The call's backend time is shared: what the read took is gone from it.
     job.budget = budget ??
       new Budget(cache.settings.deadlineMs - (job.peeked ? 0 : performance.now() - started));
@@ -273,7 +262,7 @@ export class Reader<A, R> {
     const loading = shared?.admits(raws, started)
       ? this.#bounded(job, shared, true)
       : this.#bounded(job, this.#loads.start(job, raws, cause), false);
-    return raws ? loading : this.#failSafe(job, loading, missed);
+    return raws ? loading : this.#failSafe(job, loading, started);
   }
 
   /**
@@ -282,10 +271,10 @@ export class Reader<A, R> {
    * the store served, within its grace (stale), rather than the error. The call counts as a miss, or as that
    * stale hit: never as both.
    */
-  async #failSafe(job: Job<A>, loading: Promise<R>, missed: () => void): Promise<R> {
+  async #failSafe(job: Job<A>, loading: Promise<R>, started: number): Promise<R> {
     try {
       const value = await loading;
-      missed();
+      this.#serving.missed(job.cache, job.logical, started);
       return value;
     } catch (error) {
       const kept = error instanceof CacheTimeoutError
@@ -293,7 +282,7 @@ export class Reader<A, R> {
         : job.near.graced(job.keys, job.cache.settings.clock.now());
       const value = kept ? this.#nearHit(job.cache, job.near, job.logical, job, kept, true) : NOTHING;
       if (value === NOTHING) {
-        missed();
+        this.#serving.missed(job.cache, job.logical, started);
         throw error;
       }
       return value as R;

@@ -1,8 +1,8 @@
 /**
  * What serving an entry means for one cached function: the caller's value (a copy, or the frozen shared tree
  * with `zeroCopy`, checked by the `schema` when one is set) and the accounting of a hit (the call's `onResult`,
- * counters, the event, the debug line). Every hit path of a cached function (the memory-tier peek, L1, the
- * store lookup, grace) serves through here.
+ * counters, the event, the debug line), and of a miss. Every hit path of a cached function (the memory-tier
+ * peek, L1, the store lookup, grace) serves through here.
  *
  * @module
  */
@@ -86,6 +86,19 @@ export class Serving {
           tier ? ` tier=${tier}` : ""
         }`,
       );
+    }
+  }
+
+  /** Accounts for a miss: its counter and its event. */
+  missed(cache: CacheContext, logical: string, started: number): void {
+    cache.metrics.count("cache.miss", this.what);
+    if (cache.diagnostics.observed) {
+      cache.diagnostics.emit({
+        type: "miss",
+        key: logical,
+        function: this.what,
+        durationMs: performance.now() - started,
+      });
     }
   }
 }

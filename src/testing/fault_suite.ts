@@ -52,6 +52,9 @@ function check(condition: unknown, message: string): asserts condition {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Another process on the same store, whose invalidations reach this one's L1 by its bound alone (no push). */
+const unheardProcess = (c: Ctx) =>
+  createCache({ store: { ...c.inner, publish: undefined }, prefix: c.ns, clock: c.clock });
 /** Short enough to keep the suite quick, long enough that a loaded CI machine answers a healthy store within it. */
 const DEADLINE_MS = 250;
 
@@ -202,12 +205,7 @@ export function testFaults(
     "L1, past its bound, honours another process's clear() of a parent namespace and invalidation of an added tag",
     async (c) => {
       const cache = instance();
-      // Another process, whose invalidations reach this one by the bound alone (no push).
-      const other = await createCache({
-        store: { ...c.inner, publish: undefined },
-        prefix: c.ns,
-        clock: c.clock,
-      });
+      const other = await unheardProcess(c);
       try {
         let version = 1;
         const load = (ctx: { addTags(...tags: string[]): void }) => (ctx.addTags("org:1"), `v${version}`);
@@ -248,11 +246,7 @@ export function testFaults(
     "L1 dates a validation by when it was issued: a slow answer does not extend its bound",
     async (c) => {
       const cache = instance();
-      const other = await createCache({
-        store: { ...c.inner, publish: undefined },
-        prefix: c.ns,
-        clock: c.clock,
-      });
+      const other = await unheardProcess(c);
       try {
         let version = 1;
         const read = () => cache.getOrSet("k", () => `v${version}`, { ttl: 60, tags: ["t"] });
