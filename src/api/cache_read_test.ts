@@ -208,6 +208,33 @@ Deno.test("read: earlyTtl >= ttl, bad ttl and a non-function are clear errors", 
   assert.throws(() => cacheRead({ key: "x" }, "nope" as never), /expected a function/);
 });
 
+Deno.test("read: an earlyTtl not below the ttl its call resolves (named, default, setTtl) is warned once", async () => {
+  const { logger } = await freshCache({ env: { CACHE_TTL_SHORT: "20" } });
+  const named = cacheRead(
+    { key: "n:{id}", ttl: "short", earlyTtl: 30 },
+    function getNamed({ id }: { id: number }) {
+      return id;
+    },
+  );
+  const byDefault = cacheRead({ key: "d", earlyTtl: 300 }, function getDefault() {
+    return 1;
+  });
+  const lowered = cacheRead({ key: "l", ttl: 600, earlyTtl: 60 }, function getLowered(_: void, ctx) {
+    ctx.setTtl(10);
+    return 1;
+  });
+  const fine = cacheRead({ key: "f", ttl: "short", earlyTtl: 10 }, function getFine() {
+    return 1;
+  });
+  await named({ id: 1 }), await named({ id: 2 }), await byDefault(), await lowered(), await fine();
+  const warned = logger.at("warn").filter((line) => line.includes("earlyTtl"));
+  assert.equal(warned.length, 3, warned.join("\n"));
+  assert.match(warned[0], /earlyTtl of getNamed \(30 s\) is not below the ttl of its result \(20 s\)/);
+  assert.match(warned[1], /getDefault \(300 s\).*\(300 s\)/);
+  assert.match(warned[2], /getLowered \(60 s\).*\(10 s\)/);
+  assert.equal(getMetrics()["cache.miss"], 5, "every call loaded and stored");
+});
+
 Deno.test("read: a plain-JS call lacking a key property is a TypeError naming function and property", async () => {
   await freshCache();
   const get = cacheRead({ key: "user:{userId}" }, function getUser(_: { userId: number }) {

@@ -76,6 +76,13 @@ export function entryWrite(
   const factor = shape.smoothExpiry ? 0.9 + random() * 0.2 : 1;
   const lifetimeMs = Math.max(1, Math.round(item.ttl * 1000 * factor));
   const early = shape.earlyTtl;
+  if (early !== undefined && early >= item.ttl && !item.negative) {
+    // A named or default ttl (read from the env when called) or ctx.setTtl can end up at or below earlyTtl.
+    cache.diagnostics.warnOnce(
+      `early:${what}`,
+      `earlyTtl of ${what} (${early} s) is not below the ttl of its result (${item.ttl} s): it is not refreshed early`,
+    );
+  }
   const graceMs = item.negative ? 0 : (shape.staleTtl ?? 0) * 1000;
   const meta: EntryMeta = {
     token: tokenFor(cache.store),

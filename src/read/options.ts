@@ -65,7 +65,11 @@ export interface ReadOptions<K extends string, A> {
   tags?: TagsOption<A>;
   /** Spreads expiry: each entry's ttl is drawn from ttl ± 10 % when written. */
   smoothExpiry?: boolean;
-  /** Seconds after which a hit still returns the cached value but refreshes it in the background, once. */
+  /**
+   * Seconds after which a hit still returns the cached value but refreshes it in the background, once. Below a
+   * numeric `ttl` (else a `RangeError`); one not below a named or default ttl, or a `ctx.setTtl`, is warned
+   * once and never refreshes early.
+   */
   earlyTtl?: number;
   /**
    * `"probabilistic"`: refresh early at random, more likely as expiry nears and the slower the load
