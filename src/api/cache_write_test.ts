@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cacheRead, cacheWrite, getMetrics, recache } from "../../mod.ts";
+import { cacheRead, cacheWrite, getMetrics, invalidateTags, recache } from "../../mod.ts";
 import { deferred, freshCache } from "../../tests/_helpers.ts";
 
 function profileReader(db: Map<number, string>) {
@@ -30,6 +30,37 @@ Deno.test("write: invalidates its tags after success", async () => {
   assert.equal(await get({ userId: 1 }), "new");
   assert.equal(loads.length, 2);
   assert.equal(getMetrics()["cache.invalidate.count"], 1);
+});
+
+Deno.test("write: a template tag and the same tag built by hand are one tag, for any string", async () => {
+  await freshCache();
+  const db = new Map<string, string>();
+  const get = cacheRead(
+    { key: "u:{email}", ttl: 3600, tags: ["user:{email}"] },
+    ({ email }: { email: string }) => db.get(email),
+  );
+  const rename = cacheWrite(
+    { tags: ({ email }: { email: string; name: string }) => [`user:${email}`] },
+    ({ email, name }: { email: string; name: string }) => void db.set(email, name),
+  );
+  const renameByTemplate = cacheWrite(
+    { tags: ["user:{email}"] },
+    ({ email, name }: { email: string; name: string }) => void db.set(email, name),
+  );
+  for (const email of ["ada@x.io", "ada+1@x.io", "a b/ü:1", "50%"]) {
+    db.set(email, "Ada");
+    assert.equal(await get({ email }), "Ada");
+    await rename({ email, name: "Grace" });
+    assert.equal(await get({ email }), "Grace", `${email}: a tags function's write`);
+    db.set(email, "Linus");
+    await invalidateTags(`user:${email}`);
+    assert.equal(await get({ email }), "Linus", `${email}: invalidateTags by hand`);
+    await renameByTemplate({ email, name: "Ken" });
+    assert.equal(await get({ email }), "Ken", `${email}: a template's write`);
+  }
+  assert.equal(getMetrics()["cache.miss"], 16, "every invalidation made the next read load");
+  // A key still escapes what it renders: "1:x" cannot name the entry of a template's second field.
+  assert.equal(get.key({ email: "a b" }), "u:a%20b");
 });
 
 Deno.test("write: invalidates also when the write throws, and rethrows", async () => {

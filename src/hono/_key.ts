@@ -31,7 +31,7 @@ export function renderedTags(
   const tags: string[] = [];
   for (const template of templates) {
     try {
-      tags.push(renderTemplate(template, fields, name));
+      tags.push(renderTemplate(template, fields, name, true));
     } catch (error) {
       diagnostics().warnOnce(
         `tag:${name}:${template.source}`,

@@ -70,7 +70,7 @@ export function invalidateOnWrite(options: InvalidateOnWriteOptions): HonoMiddle
     const method = c.req.method;
     if (method === "GET" || method === "HEAD" || method === "OPTIONS") return await next();
     const fields = requestFields(c);
-    const rendered = templates.map((t) => renderTemplate(t, fields, name));
+    const rendered = templates.map((t) => renderTemplate(t, fields, name, true));
     await next();
     const status = c.res?.status ?? 0;
     if (status < 200 || status >= 300) return;

@@ -1,6 +1,7 @@
 /**
  * Tag options: templates rendered with the key renderer, a function of the argument, or both (resources add
- * their own tag to the user's). Tags from a function are used verbatim.
+ * their own tag to the user's). Tags from a function are used verbatim, and so is a string rendered into a
+ * template, so that `"user:{email}"` and `` (a) => [`user:${a.email}`] `` name the same tag.
  *
  * @module
  */
@@ -55,7 +56,7 @@ export function renderTags<A>(
   const out: string[] = [];
   for (const template of tags.templates) {
     try {
-      out.push(renderTemplate(template, arg, what));
+      out.push(renderTemplate(template, arg, what, true));
     } catch (error) {
       if (!(error instanceof TypeError) || strict) throw error;
       cache.warnOnce(

@@ -1,13 +1,14 @@
 /**
  * One renderer for keys, tags and invalidation: `"user:{userId}:profile"` + `{ userId: 1 }` → `user:1:profile`.
  *
- * Rendered values are escaped so that no argument can forge a separator: every character outside
+ * In a key, rendered values are escaped so that no argument can forge a separator: every character outside
  * `[A-Za-z0-9_.@-]` is percent-encoded, so `userId: "1:profile"` renders `1%3Aprofile`. Structural characters
  * used for arrays, objects and markers (`[ ] { } , = !`) can therefore never come from a string, which makes
  * rendering injective. On purpose, as the seed's `str.format` did, a number (or bigint) and its decimal string
  * render alike, and so do a boolean and `"true"`/`"false"`. What would render lossily is given its own marker
  * (an array's hole `!h`, an empty string in an array or set `!e`, a null-prototype object `!o{…}`) or refused
- * (symbol keys, an array's named properties, nesting deeper than {@linkcode MAX_KEY_DEPTH}).
+ * (symbol keys, an array's named properties, nesting deeper than {@linkcode MAX_KEY_DEPTH}). In a tag, a
+ * string property is taken as it is (see {@linkcode renderTemplate}).
  *
  * @module
  */
@@ -61,8 +62,18 @@ export function compileTemplate(source: string, what: string): CompiledTemplate 
 /**
  * Renders a compiled template. Throws `TypeError` naming the function and the property when the argument
  * is not an object or lacks a placeholder's property.
+ *
+ * A tag (`asTag`) takes a string property as it is, unescaped, so that a tag built by hand
+ * (`invalidateTags(\`user:${email}\`)`, a tags function) names the same tag as the template for any string.
+ * A tag needs no injectivity: two arguments sharing a tag are only invalidated together, never served each
+ * other's data. A key does, so it escapes every string.
  */
-export function renderTemplate(template: CompiledTemplate, arg: unknown, what: string): string {
+export function renderTemplate(
+  template: CompiledTemplate,
+  arg: unknown,
+  what: string,
+  asTag = false,
+): string {
   const { texts, fields } = template;
   if (fields.length === 0) return texts[0];
   if (typeof arg !== "object" || arg === null) {
@@ -82,7 +93,10 @@ export function renderTemplate(template: CompiledTemplate, arg: unknown, what: s
         }"`,
       );
     }
-    out += renderValue(value, what, `property "${fields[i]}"`) + texts[i + 1];
+    // A lone surrogate is left to renderValue, whose TypeError names it.
+    out += (asTag && typeof value === "string" && value.isWellFormed()
+      ? value
+      : renderValue(value, what, `property "${fields[i]}"`)) + texts[i + 1];
   }
   return out;
 }
