@@ -160,7 +160,13 @@ async function addedValidity(
   if (entry.versions.includes(UNVERIFIED)) return { validity: "invalid", pending: false };
   const first = compareVersions(entry.versions.slice(0, declared), raws);
   if (first === "invalid") return { validity: first, pending: false };
-  const current = await cache.guarded.run("read", (signal) => cache.store.getMany(added, { signal }), budget);
+  let current: (string | null)[];
+  try {
+    current = await cache.guarded.run("read", (signal) => cache.store.getMany(added, { signal }), budget);
+  } catch {
+    // Reported by run(). Tags that cannot be read cannot vouch for the entry: a miss, which the loader answers.
+    return { validity: "invalid", pending: false };
+  }
   const rest = compareVersions(entry.versions.slice(declared), current, 0);
   return {
     validity: rest === "invalid" ? rest : first === "soft" ? first : rest,

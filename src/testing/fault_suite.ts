@@ -457,6 +457,24 @@ export function testFaults(
     check(loads() >= 2, "loaded again");
   });
 
+  withFaults("a hit whose loader-added tags cannot be read is a miss the loader answers, never an error", async (c) => {
+    const cache = instance();
+    let version = 1;
+    const read = () => cache.getOrSet("d", (ctx) => (ctx.addTags("item"), `v${version}`), { ttl: 60 });
+    check((await read()) === "v1" && (await read()) === "v1", "loaded, then a hit");
+    const getMany = c.store.getMany;
+    let reads = 0;
+    // The hit's second request (the added tags' versions) fails, as on a dropped connection.
+    c.store.getMany = (keys, o) => ++reads === 2 ? Promise.reject(new Error("read ECONNRESET")) : getMany(keys, o);
+    try {
+      version = 2;
+      check((await read()) === "v2", "the loader's value");
+      check(reads >= 2, `the tags' read was made: ${reads} reads`);
+    } finally {
+      c.store.getMany = getMany;
+    }
+  });
+
   withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
     const { get, loads } = user();
     await get({ id: 1 });
