@@ -197,7 +197,7 @@ export class Cache {
   /** Removes the entry at `key`; a load in flight cannot undo it. */
   async delete(key: string): Promise<InvalidationResult> {
     const cache = this.#resolve();
-    return await cache.invalidation.entries([await cache.keys.entryKey(checkKey(key, "delete"))]);
+    return await cache.invalidation.entries([cache.keys.entryKey(checkKey(key, "delete"))]);
   }
 
   /** Invalidates tags: every tagged entry becomes a miss (or, `soft`, stale). */

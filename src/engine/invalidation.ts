@@ -65,8 +65,8 @@ export class Invalidation {
   }
 
   /**
-   * A mark to take before a read of the store, for {@linkcode isPending}: a queued invalidation that lands
-   * while the read is out may not be in what it returns.
+   * A mark to take before a read of the store, for {@linkcode isPending}: an invalidation that lands while
+   * the read is out may not be in what it returns.
    */
   get mark(): number {
     return this.#parts.queue.landings;
@@ -74,11 +74,11 @@ export class Invalidation {
 
   /**
    * `true` when an invalidation of one of `keys` (or of the whole namespace) has not reached the store yet, or,
-   * given the `mark` taken before a read, when a queued one landed since (conservatively, of any key).
+   * given the `mark` taken before a read, when one landed since: the read may have been answered before it.
    */
   isPending(keys: readonly string[], mark?: number): boolean {
     const queue = this.#queue;
-    return queue.covers(keys) || (mark !== undefined && mark !== queue.landings);
+    return queue.covers(keys) || (mark !== undefined && queue.landedSince(keys, mark));
   }
 
   /**
@@ -91,7 +91,9 @@ export class Invalidation {
     const unique = [...new Set(tags)];
     if (unique.length === 0) return { delivered: true, landed: Promise.resolve() };
     const { keys: space, diagnostics } = this.#parts;
-    const keys = await Promise.all(unique.map((tag) => space.tagKey(tag)));
+    // Synchronous unless a tag is long enough to be hashed: the invalidation counts here from its call.
+    const made = unique.map((tag) => space.tagKey(tag));
+    const keys = made.every((key) => typeof key === "string") ? made as string[] : await Promise.all(made);
     return await this.#invalidating(keys, async (budget) => {
       // A load that started before this invalidation must not be handed to later callers.
       this.#dropWhere((flight) => flight.tagKeys.some((k) => keys.includes(k)));
@@ -112,8 +114,12 @@ export class Invalidation {
    * Invalidates single entries by deleting them. A load in flight cannot undo it: its write is conditional
    * on the token it claimed, which the delete removed.
    */
-  entries(entryKeys: readonly string[]): Promise<InvalidationResult> {
-    return this.#invalidating(entryKeys, (budget) => {
+  async entries(made: readonly (string | Promise<string>)[]): Promise<InvalidationResult> {
+    // Synchronous unless a key is long enough to be hashed: the invalidation counts here from its call.
+    const entryKeys = made.every((key) => typeof key === "string")
+      ? made as string[]
+      : await Promise.all(made);
+    return await this.#invalidating(entryKeys, (budget) => {
       const { keys: space, diagnostics, inflight } = this.#parts;
       if (diagnostics.observed) {
         diagnostics.emit({ type: "invalidate", keys: entryKeys.map((key) => space.logicalKey(key)) });

@@ -43,6 +43,8 @@ export interface Undelivered {
 
 /** Keys per delete request when draining a backlog. */
 const CHUNK = 500;
+/** Landings remembered with their keys; a read that spans more counts every key as invalidated. */
+const LOG = 64;
 const RETRY_MIN_MS = 25;
 
 /** A bounded, coalescing queue of deletes with background retry. */
@@ -64,10 +66,12 @@ export class InvalidationQueue {
   #landed?: { promise: Promise<void>; resolve: () => void };
   #stopped = false;
   /**
-   * Counts deliveries that cleared queued deletes: a read issued before one and answered after it may hold the
-   * state from before the delete, which {@linkcode covers} no longer reports.
+   * Counts the invalidations that ended here (made, or delivered from the queue): a read issued before one and
+   * answered after it may hold the state from before it, which {@linkcode covers} no longer reports.
    */
   #landings = 0;
+  /** The keys of the last {@linkcode LOG} landings, by landing number; `undefined`: the whole namespace. */
+  readonly #log: (readonly string[] | undefined)[] = [];
 
   constructor(deliver: Deliver, options: InvalidationQueueOptions) {
     this.#deliver = deliver;
@@ -79,9 +83,26 @@ export class InvalidationQueue {
     return this.#keys.size + (this.#namespace ? 1 : 0);
   }
 
-  /** Changes whenever a queued delete lands: taken before a read, compared after it. */
+  /** Changes whenever an invalidation lands: taken before a read, given to {@linkcode landedSince} after it. */
   get landings(): number {
     return this.#landings;
+  }
+
+  /** `true` when an invalidation of one of `keys` (or of the namespace) landed since `mark` was taken. */
+  landedSince(keys: readonly string[], mark: number): boolean {
+    const landings = this.#landings;
+    if (mark === landings) return false;
+    if (landings - mark > LOG) return true;
+    for (let i = mark; i < landings; i++) {
+      const landed = this.#log[i % LOG];
+      if (landed === undefined) return true;
+      for (const key of keys) if (landed.includes(key)) return true;
+    }
+    return false;
+  }
+
+  #land(keys: readonly string[] | undefined): void {
+    this.#log[this.#landings++ % LOG] = keys;
   }
 
   /**
@@ -105,6 +126,7 @@ export class InvalidationQueue {
     try {
       return await work();
     } finally {
+      this.#land(keys);
       for (const key of keys) {
         const left = this.#making.get(key)! - 1;
         if (left === 0) this.#making.delete(key);
@@ -120,7 +142,6 @@ export class InvalidationQueue {
    * stay queued for retry. The first delivery spends from `budget`, the deadline of the call that made it.
    */
   async invalidate(keys: readonly string[], budget?: Budget): Promise<boolean> {
-    const backlog = this.size > 0; // a key of this call may have been queued by an earlier one
     const carried = this.#enqueue(keys);
     if (this.#namespace) {
       // The namespace-wide delete covers them: waited for only as long as the call's deadline has left.
@@ -129,7 +150,6 @@ export class InvalidationQueue {
     }
     try {
       await this.#deliver(keys, false, budget);
-      if (backlog) this.#landings++;
       this.#settle(carried);
       return true;
     } catch {
@@ -199,7 +219,7 @@ export class InvalidationQueue {
         if (this.#namespace) {
           const seq = this.#namespace;
           await this.#deliver([this.#options.generationKey!], background);
-          this.#landings++;
+          this.#land(undefined);
           if (this.#namespace === seq) this.#namespace = 0;
           this.#keys.clear();
           this.#changed();
@@ -210,8 +230,9 @@ export class InvalidationQueue {
           chunk.set(key, seq);
           if (chunk.size >= CHUNK) break;
         }
-        await this.#deliver([...chunk.keys()], background);
-        this.#landings++;
+        const delivered = [...chunk.keys()];
+        await this.#deliver(delivered, background);
+        this.#land(delivered);
         this.#settle(chunk);
       } catch {
         this.#schedule();

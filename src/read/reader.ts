@@ -186,7 +186,7 @@ export class Reader<A, R> {
   /** Removes one argument's entry; resolves when delivered or queued (like tag invalidation). */
   async invalidate(arg: A): Promise<InvalidationResult> {
     const cache = this.#resolve();
-    return await cache.invalidation.entries([await cache.keys.entryKey(this.logicalKey(arg))]);
+    return await cache.invalidation.entries([cache.keys.entryKey(this.logicalKey(arg))]);
   }
 
   /**

@@ -457,23 +457,51 @@ export function testFaults(
     check(loads() >= 2, "loaded again");
   });
 
-  withFaults("a hit whose loader-added tags cannot be read is a miss the loader answers, never an error", async (c) => {
-    const cache = instance();
-    let version = 1;
-    const read = () => cache.getOrSet("d", (ctx) => (ctx.addTags("item"), `v${version}`), { ttl: 60 });
-    check((await read()) === "v1" && (await read()) === "v1", "loaded, then a hit");
-    const getMany = c.store.getMany;
-    let reads = 0;
-    // The hit's second request (the added tags' versions) fails, as on a dropped connection.
-    c.store.getMany = (keys, o) => ++reads === 2 ? Promise.reject(new Error("read ECONNRESET")) : getMany(keys, o);
-    try {
-      version = 2;
-      check((await read()) === "v2", "the loader's value");
-      check(reads >= 2, `the tags' read was made: ${reads} reads`);
-    } finally {
-      c.store.getMany = getMany;
-    }
-  });
+  withFaults(
+    "a hit whose loader-added tags cannot be read is a miss the loader answers, never an error",
+    async (c) => {
+      const cache = instance();
+      let version = 1;
+      const read = () => cache.getOrSet("d", (ctx) => (ctx.addTags("item"), `v${version}`), { ttl: 60 });
+      check((await read()) === "v1" && (await read()) === "v1", "loaded, then a hit");
+      const getMany = c.store.getMany;
+      let reads = 0;
+      // The hit's second request (the added tags' versions) fails, as on a dropped connection.
+      c.store.getMany = (keys, o) =>
+        ++reads === 2 ? Promise.reject(new Error("read ECONNRESET")) : getMany(keys, o);
+      try {
+        version = 2;
+        check((await read()) === "v2", "the loader's value");
+        check(reads >= 2, `the tags' read was made: ${reads} reads`);
+      } finally {
+        c.store.getMany = getMany;
+      }
+    },
+  );
+
+  for (const l1 of [false, true]) {
+    withFaults(
+      `a read made once its own process's invalidation started never gets what it replaces${
+        l1 ? " (L1)" : ""
+      }`,
+      async (c) => {
+        const { db, get, loads } = user();
+        check((await get({ id: 1 })) === "v1", "loaded");
+        db.set(1, "v2");
+        // The read's answer comes after the invalidation landed, but holds the store's state from before it.
+        c.store.fault = { mode: "slow-replies", ms: DEADLINE_MS / 2 };
+        const invalidating = invalidateTags("user:1");
+        const read = get({ id: 1 });
+        const { delivered } = await invalidating;
+        c.store.fault = { mode: "none" };
+        check(delivered, "delivered");
+        const value = await read;
+        check(value === "v2", `the new value, got ${value}`);
+        check(loads() === 2, `loaded again: ${loads()} loads`);
+      },
+      l1 ? { l1: twoLevel({ maxStaleMs: 60_000 }), deadlineMs: DEADLINE_MS * 4 } : {},
+    );
+  }
 
   withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
     const { get, loads } = user();
