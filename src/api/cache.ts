@@ -191,7 +191,7 @@ export class Cache {
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${JSON.stringify(key)}`);
     // A value that cannot be stored is an error here, not a silent miss later.
     this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
-    await literalReader(key, options, this.#resolve)(() => value, { force: true });
+    await literalReader(key, options, this.#resolve, true)(() => value, { force: true });
   }
 
   /** Removes the entry at `key`; a load in flight cannot undo it. */

@@ -90,6 +90,7 @@ export function createReader<A, R>(
   extraTags: string[],
   methodName?: string,
   resolve: () => CacheContext = activeCache,
+  supersede = false,
 ): CachedFunction<A, Awaited<R>> {
   if (typeof fn !== "function") throw new TypeError("Cannot cache: expected a function to wrap");
   if (typeof options !== "object" || options === null) {
@@ -132,6 +133,7 @@ export function createReader<A, R>(
     tags,
     fn as Loader<A, Awaited<R>>,
     resolve,
+    supersede,
   );
 
   const cached = function (this: unknown, arg?: A, call?: CallOptions) {

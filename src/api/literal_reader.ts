@@ -10,11 +10,15 @@ import { type CachedFunction, createReader } from "./cache_read.ts";
 import { checkKey, type GetOrSetOptions } from "./cache_options.ts";
 import type { LoaderContext } from "../load/loader_context.ts";
 
-/** The read path for one literal key: a cached function whose key and tags are fixed. */
+/**
+ * The read path for one literal key: a cached function whose key and tags are fixed. `supersede`: for `set`,
+ * whose forced loads replace what they find, since their value is newer than any load in flight.
+ */
 export function literalReader(
   key: string,
   options: GetOrSetOptions,
   resolve: () => CacheContext,
+  supersede = false,
 ): CachedFunction<unknown, unknown> {
   const { tags = [], waitUntil: _w, signal: _s, force: _f, ...readOptions } = options;
   if (!Array.isArray(tags)) {
@@ -29,5 +33,6 @@ export function literalReader(
     [],
     undefined,
     resolve,
+    supersede,
   );
 }

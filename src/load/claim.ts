@@ -33,9 +33,9 @@ export async function claim(
   ttlSeconds: number,
   budget: Budget,
   what: string,
-  unusable = false,
+  how: Pick<ClaimRequest, "unusable" | "supersede"> = {},
 ): Promise<Claim> {
-  return (await claimMany(cache, [{ keys, observed, unusable }], ttlSeconds, budget, what))[0];
+  return (await claimMany(cache, [{ keys, observed, ...how }], ttlSeconds, budget, what))[0];
 }
 
 /** The keys of one load to claim, and what was read at them (if anything). */
@@ -44,6 +44,11 @@ export interface ClaimRequest {
   readonly observed?: readonly (string | null)[];
   /** The read before the load could not use the entry it found (it is reported here, and replaced). */
   readonly unusable?: boolean;
+  /**
+   * The load's value is newer than any load in flight (`set`): the claim replaces what it finds (an entry, or
+   * another load's marker) with its own marker, so that a load claimed before cannot store over it.
+   */
+  readonly supersede?: boolean;
 }
 
 /**
@@ -59,8 +64,12 @@ export async function claimMany(
 ): Promise<Claim[]> {
   const seen = new Map<string, string | null | undefined>();
   const entryKeys = new Set<string>();
-  for (const { keys, observed } of requests) {
+  const superseding = new Set<string>();
+  /** What a superseding claim replaced, by entry key: what the load found there. */
+  const replaced = new Map<string, string>();
+  for (const { keys, observed, supersede } of requests) {
     entryKeys.add(keys[0]);
+    if (supersede) superseding.add(keys[0]);
     keys.forEach((key, i) => {
       if (seen.get(key) === undefined) seen.set(key, observed ? observed[i] : undefined);
     });
@@ -82,13 +91,15 @@ export async function claimMany(
     if (settling) await settling;
     const writes: StoreWrite[] = [];
     for (const key of unique) {
-      if (seen.get(key) !== null) continue;
-      const entry = entryKeys.has(key);
+      const found = seen.get(key), entry = entryKeys.has(key);
+      const guard = found && superseding.has(key) ? writeGuard(found) : undefined;
+      if (found !== null && guard === undefined) continue;
       writes.push({
         key,
         value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
         ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
-        ifAbsent: true,
+        ifAbsent: guard === undefined,
+        ifStartsWith: guard,
         // A marker is cleared with its namespace, so the load it guards cannot store across a clear().
         scope: entry ? cache.keys.namespace : undefined,
       });
@@ -100,7 +111,10 @@ export async function claimMany(
         budget,
       );
       const lost = writes.filter((_, j) => !stored[j]).map((w) => w.key);
-      writes.forEach((w, j) => seen.set(w.key, stored[j] ? w.value : null));
+      writes.forEach((w, j) => {
+        if (stored[j] && w.ifStartsWith !== undefined) replaced.set(w.key, seen.get(w.key)!);
+        seen.set(w.key, stored[j] ? w.value : null);
+      });
       if (lost.length > 0) {
         // Another writer got there first: its value is the state to load under.
         const current = await cache.guarded.run(
@@ -115,12 +129,13 @@ export async function claimMany(
     }
     return requests.map(({ keys, observed }) => {
       const entry = seen.get(keys[0]) ?? null;
+      const found = replaced.get(keys[0]) ?? entry;
       const versions = keys.slice(1).map((key) => seen.get(key) ?? null);
       return {
         guard: entry === null ? undefined : writeGuard(entry),
         // A version that vanished again between the calls cannot vouch for an entry.
         versions: versions.every((v) => v !== null) ? versions as string[] : undefined,
-        found: observed || entry === null ? undefined : entry,
+        found: observed || found === null ? undefined : found,
       };
     });
   } catch {

@@ -170,7 +170,8 @@ export class LoadRunner<A> {
       job.ttl,
       job.budget!,
       this.#what,
-      cause === "corrupt" && !again, // reported once, by the first claim
+      // An unusable entry is reported once, by the first claim.
+      { unusable: cause === "corrupt" && !again, supersede: job.supersede },
     );
     if (
       claimed.found !== undefined && hasAddedTags(claimed.found) && prior.length === 0 && claimed.versions

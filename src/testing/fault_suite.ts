@@ -503,6 +503,40 @@ export function testFaults(
     );
   }
 
+  withFaults(
+    "set wins over a load that claimed the key before it, whichever write lands first",
+    async (c) => {
+      const cache = instance();
+      const loading = gate<void>();
+      let loaderStarted = false;
+      const older = cache.getOrSet("k", async () => {
+        loaderStarted = true;
+        await loading.promise;
+        return "value-of-the-older-load";
+      }, { ttl: 60 });
+      await waitFor(() => loaderStarted); // claimed: its marker is in the store
+      const setMany = c.store.setMany;
+      const olderStored = gate<void>();
+      let setHeld = false;
+      // set's entry write is held until the older load's write was answered (a slow link).
+      c.store.setMany = async (writes, o) => {
+        if (writes.some((w) => w.value.includes("value-of-set"))) setHeld = true, await olderStored.promise;
+        const stored = await setMany(writes, o);
+        if (writes.some((w) => w.value.includes("value-of-the-older-load"))) olderStored.open();
+        return stored;
+      };
+      try {
+        const setting = cache.set("k", "value-of-set", { ttl: 60 });
+        await waitFor(() => setHeld);
+        loading.open();
+        await Promise.all([older, setting]);
+      } finally {
+        c.store.setMany = setMany;
+      }
+      check((await cache.get("k")) === "value-of-set", `set's value, got ${await cache.get("k")}`);
+    },
+  );
+
   withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
     const { get, loads } = user();
     await get({ id: 1 });
