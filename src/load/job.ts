@@ -30,8 +30,6 @@ export interface Job<A> {
   readonly near: NearTier;
   /** With a near tier, when the call began (the cache's clock): no read of it was issued earlier, so L1 dates entries by it. */
   readonly since: number;
-  /** A forced load whose value is newer than any load in flight (`set`): see `ClaimRequest.supersede`. */
-  supersede?: boolean;
   /** The backend time this call has left; set when the call goes past its first read. */
   budget?: Budget;
   /** When the call's lookup began (`performance.now()`), for the debug line's duration. */

@@ -37,10 +37,16 @@ const DEFAULT_LOCK_POLL_MS = 50;
 /** Starts, locks and stores the loads of one cached function. */
 export class LoadRunner<A> {
   readonly #what: string;
+  readonly #supersede: boolean;
   readonly #options: ReadOptions<string, A>;
   readonly #fn: Loader<A, unknown>;
 
-  constructor(what: string, options: ReadOptions<string, A>, fn: Loader<A, unknown>) {
+  /**
+   * `supersede`: forced loads replace what they find, since their value is newer than any load in flight
+   * (`set`: see `ClaimRequest.supersede`).
+   */
+  constructor(what: string, options: ReadOptions<string, A>, fn: Loader<A, unknown>, supersede = false) {
+    this.#supersede = supersede;
     this.#what = what;
     this.#options = options;
     this.#fn = fn;
@@ -171,7 +177,7 @@ export class LoadRunner<A> {
       job.budget!,
       this.#what,
       // An unusable entry is reported once, by the first claim.
-      { unusable: cause === "corrupt" && !again, supersede: job.supersede },
+      { unusable: cause === "corrupt" && !again, supersede: cause === "forced" && this.#supersede },
     );
     if (
       claimed.found !== undefined && hasAddedTags(claimed.found) && prior.length === 0 && claimed.versions

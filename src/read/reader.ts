@@ -49,8 +49,6 @@ export class Reader<A, R> {
   readonly #fn: Loader<A, R>;
   /** The cache this function reads, the default one unless bound to an instance (resolved per call, so `initCache` may come later). */
   readonly #resolve: () => CacheContext;
-  /** Forced loads of this reader supersede loads in flight (`set`: see `ClaimRequest.supersede`). */
-  readonly #supersede: boolean;
   /** Which keys a call reads: its entry key and its dependencies. */
   readonly #keys: ReadKeys<A>;
   readonly #loads: LoadRunner<A>;
@@ -68,12 +66,11 @@ export class Reader<A, R> {
     supersede = false,
   ) {
     this.#resolve = resolve;
-    this.#supersede = supersede;
     this.#what = what;
     this.#options = options;
     this.#fn = fn;
     this.#keys = new ReadKeys(what, keyTemplate, options.key, tags);
-    this.#loads = new LoadRunner(what, options, fn);
+    this.#loads = new LoadRunner(what, options, fn, supersede);
     this.#serving = new Serving(what, options);
     this.#refresh = new Refresher(options, this.#loads, this.#serving);
   }
@@ -158,7 +155,6 @@ export class Reader<A, R> {
     const start = (resolved: readonly string[], budget?: Budget) => {
       const job = jobFor(resolved, budget);
       if (!force) return this.#lookup(job);
-      job.supersede = this.#supersede;
       job.budget = new Budget(cache.settings.deadlineMs);
       return this.#bounded(job, this.#loads.start(job, undefined, "forced"), false);
     };
