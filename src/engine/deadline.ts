@@ -1,7 +1,8 @@
 /**
- * Deadlines for backend calls without a timer per call: calls that start within the same short window share
- * one timer and one abort signal, so a busy cache pays a Set insert per call instead of a timer and two
- * listener updates. A call's effective deadline is between 99 % and 100 % of the configured one.
+ * Deadlines for backend calls without a timer per call: calls that start in the same turn of the event loop
+ * (before its queued microtasks have run) share one timer and one abort signal, so a burst of callers pays a
+ * Set insert per call instead of a timer and two listener updates. Not a window in time: on Workers a timer
+ * dies with the request that set it, and a call of another request that joined it had no deadline at all.
  * A {@linkcode Budget} makes the backend calls of one cache operation share one deadline between them.
  *
  * @module
@@ -69,21 +70,20 @@ export interface Outcome {
 interface Window {
   readonly signal: AbortSignal;
   readonly waiting: Set<Waiting>;
-  readonly openedAt: number;
   readonly timer: ReturnType<typeof setTimeout>;
   /** Unsettled calls a caller waits for. */
   holding: number;
+  /** Calls may still join it (this turn's window). */
+  open: boolean;
 }
 
 /** Bounds promises by `ms`; the call's `outcome.expired()` gives the error of each call that passes it. */
 export class Deadlines {
   readonly ms: number;
-  readonly #windowMs: number;
   #window?: Window;
 
   constructor(ms: number) {
     this.ms = ms;
-    this.#windowMs = Math.max(1, ms / 100);
   }
 
   /**
@@ -96,7 +96,7 @@ export class Deadlines {
     ms = this.ms,
     background = false,
   ): Promise<T> {
-    const window = background ? openWindow(ms, 0) : ms >= this.ms * 0.99 ? this.#current() : this.#single(ms);
+    const window = background || ms < this.ms ? openWindow(ms) : this.#current();
     // A caller waits: the deadline keeps the process alive until the call settles (a background call never).
     if (!background && window.holding++ === 0) hold(window.timer, true);
     const release = () => {
@@ -107,27 +107,38 @@ export class Deadlines {
       window.waiting.add(waiting);
       call(window.signal).then((value) => {
         release();
-        if (!window.waiting.delete(waiting)) return;
+        if (!settled(window, waiting)) return;
         outcome.succeeded();
         resolve(value);
       }, (error) => {
         release();
-        if (window.waiting.delete(waiting)) reject(outcome.failed(error));
+        if (settled(window, waiting)) reject(outcome.failed(error));
       });
     });
   }
 
-  /** A window of its own, for a call with less than the full deadline left. */
-  #single(ms: number): Window {
-    return openWindow(ms, 0);
-  }
-
+  /** The window of this turn: opened by its first call, closed to later turns once the microtasks run. */
   #current(): Window {
-    const now = performance.now();
-    const open = this.#window;
-    if (open && now - open.openedAt < this.#windowMs) return open;
-    return this.#window = openWindow(this.ms, now);
+    if (this.#window) return this.#window;
+    const window = this.#window = openWindow(this.ms);
+    window.open = true;
+    queueMicrotask(() => {
+      this.#window = undefined;
+      window.open = false;
+      if (window.waiting.size === 0) clearTimeout(window.timer);
+    });
+    return window;
   }
+}
+
+/**
+ * Removes a settled call from its window; `false` when the deadline had passed first. A window no call can
+ * join any more stops its timer once its last call settled, so that settled calls leave no timer behind.
+ */
+function settled(window: Window, waiting: Waiting): boolean {
+  const inTime = window.waiting.delete(waiting);
+  if (inTime && window.waiting.size === 0 && !window.open) clearTimeout(window.timer);
+  return inTime;
 }
 
 /**
@@ -135,7 +146,7 @@ export class Deadlines {
  * are unsettled, so a finished script is not kept open by a deadline (as Deno's `AbortSignal.timeout` with a
  * listener would be).
  */
-function openWindow(ms: number, openedAt: number): Window {
+function openWindow(ms: number): Window {
   const controller = new AbortController();
   // Node wants an integer delay.
   const timer = setTimeout(() => {
@@ -144,6 +155,6 @@ function openWindow(ms: number, openedAt: number): Window {
     window.waiting.clear();
   }, Math.max(1, Math.ceil(ms)));
   unref(timer);
-  const window: Window = { signal: controller.signal, waiting: new Set(), openedAt, timer, holding: 0 };
+  const window: Window = { signal: controller.signal, waiting: new Set(), timer, holding: 0, open: false };
   return window;
 }

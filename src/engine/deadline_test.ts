@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Budget } from "./deadline.ts";
+import { Budget, Deadlines } from "./deadline.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,4 +23,23 @@ Deno.test("budget: within gives a shared wait what is left, and spends what it w
   let called = false;
   await assert.rejects(short.within(() => (called = true, sleep(1)), () => new Error("spent")), /spent/);
   assert.equal(called, false, "nothing left: not called");
+});
+
+Deno.test("deadlines: calls of one turn share a timer, a later turn's call gets its own", async () => {
+  // On Workers a timer dies with the request that set it: a call of another request must never rely on it.
+  const deadlines = new Deadlines(1000);
+  const signals: AbortSignal[] = [];
+  const outcome = {
+    expired: () => new Error("late"),
+    succeeded() {},
+    failed: (error: unknown) => error as Error,
+  };
+  const call = (signal: AbortSignal) => (signals.push(signal), Promise.resolve(1));
+  await Promise.all([deadlines.bound(call, outcome), deadlines.bound(call, outcome)]);
+  await deadlines.bound(call, outcome);
+  assert.equal(signals.length, 3);
+  assert.equal(signals[0], signals[1], "one turn: one timer");
+  assert.notEqual(signals[1], signals[2], "the next turn: a timer of its own");
+  const slow = deadlines.bound(() => new Promise(() => {}), outcome, 50);
+  await assert.rejects(slow, /late/);
 });
