@@ -116,7 +116,10 @@ export class CacheContext {
         parts.events ?? new CacheEvents(),
         parts.telemetry,
       );
-      this.guarded = new GuardedStore(this.store, this.diagnostics, settings);
+      this.guarded = new GuardedStore(this.store, this.diagnostics, settings, () => {
+        const retry = this.#queue.retryIfOverdue();
+        if (retry) this.work.add(retry);
+      });
       this.work = new BackgroundWork(settings.waitUntil, (message) => this.diagnostics.reportError(message));
       this.codec = new Codec(settings.types);
       this.inflight = new Flights();

@@ -22,13 +22,17 @@ export class GuardedStore {
   readonly #diagnostics: Diagnostics;
   readonly #breaker: CircuitBreaker;
   readonly #deadlines: Deadlines;
+  readonly #beforeCall: () => void;
 
+  /** `beforeCall` runs before each call of a remote store (the invalidation queue's overdue retry). */
   constructor(
     store: CacheStore,
     diagnostics: Diagnostics,
     settings: Pick<ContextSettings, "deadlineMs" | "breakerThreshold" | "breakerCooldownMs" | "clock">,
+    beforeCall: () => void = () => {},
   ) {
     this.store = store;
+    this.#beforeCall = beforeCall;
     this.#diagnostics = diagnostics;
     this.#breaker = new CircuitBreaker(settings.breakerThreshold, settings.breakerCooldownMs, settings.clock);
     this.#deadlines = new Deadlines(settings.deadlineMs);
@@ -48,6 +52,7 @@ export class GuardedStore {
     mode: CallMode = "call",
   ): Promise<T> {
     if (this.store.capabilities.inProcess) return call();
+    this.#beforeCall();
     if (mode === "call" && !this.#breaker.allows()) {
       return Promise.reject(new StoreError(this.store.name, `${op} skipped: the circuit breaker is open`));
     }

@@ -60,6 +60,8 @@ export class InvalidationQueue {
   #namespace = 0;
   #seq = 0;
   #timer?: ReturnType<typeof setTimeout>;
+  /** When the timed retry is due (`performance.now()`), for {@linkcode retryIfOverdue}. */
+  #dueAt = Infinity;
   #delayMs = RETRY_MIN_MS;
   #draining?: Promise<boolean>;
   /** One promise for everyone waiting on the current backlog, so waiting costs nothing per invalidation. */
@@ -177,6 +179,19 @@ export class InvalidationQueue {
     return this.#draining ??= this.#drainOnce(background).finally(() => this.#draining = undefined);
   }
 
+  /**
+   * Starts the timed retry now if it is overdue; called before each store call of the cache. On Workers a
+   * timer dies with the request that set it, so without this a queued invalidation would never land: the next
+   * call of any request carries the retry instead. `undefined` when there is nothing to retry yet.
+   */
+  retryIfOverdue(): Promise<boolean> | undefined {
+    if (this.#idle || this.#draining || this.size === 0 || performance.now() < this.#dueAt) return undefined;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#dueAt = Infinity;
+    return this.drain(true);
+  }
+
   /** What has not landed. */
   undelivered(): Undelivered {
     return { keys: [...this.#keys.keys()], namespace: this.#namespace > 0 };
@@ -247,8 +262,10 @@ export class InvalidationQueue {
     if (this.#timer !== undefined || this.#stopped) return;
     const delay = this.#delayMs;
     this.#delayMs = Math.min(delay * 2, this.#options.retryMaxMs);
+    this.#dueAt = performance.now() + delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
+      this.#dueAt = Infinity;
       this.drain(true);
     }, delay);
     unref(this.#timer);

@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
-import { cacheRead, closeCache, getMetrics, initCache, instance, invalidateTags } from "../../mod.ts";
+import {
+  cacheRead,
+  closeCache,
+  createCache,
+  getMetrics,
+  initCache,
+  instance,
+  invalidateTags,
+} from "../../mod.ts";
 import { faultStore } from "../testing/fault_store.ts";
 import { memoryStore } from "../store/memory_store.ts";
 import type { CacheStore } from "../store/store.ts";
 import { InvalidationQueue } from "./invalidation_queue.ts";
 import { Budget } from "./deadline.ts";
-import { freshCache } from "../../tests/_helpers.ts";
+import { freshCache, RecordingLogger } from "../../tests/_helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -241,4 +249,50 @@ Deno.test("queue: reconfiguring delivers a queued invalidation to its own store,
   assert.ok(ms < 500, `within the deadline: ${ms.toFixed(0)} ms`);
   assert.deepEqual(logger.at("warn").filter((m) => m.includes("not delivered")), [], "no warning");
   await closeCache();
+});
+
+Deno.test("queue: with retry timers that never fire (Workers after the response), the next call carries the retry", async () => {
+  const inner = memoryStore();
+  const store = faultStore(keeping(inner));
+  const realSetTimeout = globalThis.setTimeout;
+  const dead: ReturnType<typeof setTimeout>[] = [];
+  try {
+    await initCache({
+      store,
+      prefix: "dead",
+      deadlineMs: 200,
+      retryMaxMs: 50,
+      logger: new RecordingLogger(),
+    });
+    const other = await createCache({ store: keeping(inner), prefix: "dead" }); // another process
+    const cache = instance();
+    await cache.set("k", "v1", { ttl: 60, tags: ["t"] });
+    store.fault = { mode: "throw" };
+    // From here timers never fire, as a request's timers on Workers once it answered.
+    globalThis.setTimeout = (() => {
+      const id = realSetTimeout(() => {}, 2 ** 31 - 1);
+      dead.push(id);
+      return id;
+    }) as unknown as typeof setTimeout;
+    const { delivered, landed } = await cache.invalidateTags(["t"]);
+    assert.equal(delivered, false);
+    store.fault = { mode: "none" };
+    let done = false;
+    landed.then(() => done = true);
+    await new Promise((r) => realSetTimeout(r, 150)); // past the retry's due time
+    assert.equal(done, false, "no timer fired: not landed by itself");
+    assert.equal(await other.get("k"), "v1", "another process still reads the old value");
+    const reads = store.calls;
+    assert.equal(await cache.get("other"), undefined); // any call of the cache
+    await Promise.race([
+      landed,
+      new Promise((_, reject) => realSetTimeout(() => reject(new Error("not landed")), 1000)),
+    ]);
+    assert.ok(store.calls >= reads + 2, "the read and the retry's delete reached the store");
+    assert.equal(await other.get("k"), undefined, "landed: another process misses too");
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    dead.forEach((id) => clearTimeout(id));
+    await closeCache();
+  }
 });
