@@ -7,6 +7,7 @@
  */
 
 import { mayStore } from "../base/cache_control.ts";
+import type { HonoContext } from "./types.ts";
 
 /** A response as stored: status, headers and the whole body. */
 export interface StoredResponse {
@@ -58,6 +59,44 @@ export function storable(res: Response, negative: boolean, personal: boolean): b
   if (!STORED_STATUSES.has(res.status) && !(negative && NEGATIVE_STATUSES.has(res.status))) return false;
   const coding = headers.get("content-encoding")?.trim().toLowerCase();
   return !coding || coding === "identity" || headers.has("content-length") || coding in CODING_MAGIC;
+}
+
+/**
+ * The headers outer middleware prepared for this request (`c.header()`, `setCookie()` before `next()`: a
+ * request id, a visitor's session cookie), as Hono merges them into the handler's response.
+ */
+export function preparedHeaders(c: HonoContext): Headers {
+  return new Headers(c.newResponse(null).headers);
+}
+
+/**
+ * `res` without the fields `prepared` holds with the same value: they are this request's, so they are neither
+ * stored (and replayed to others) nor a reason not to store (a session cookie set outside the handler).
+ */
+export function withoutPrepared(res: Response, prepared: Headers): Response {
+  if ([...prepared.keys()].length === 0) return res;
+  const headers = new Headers(res.headers);
+  const cookies = prepared.getSetCookie();
+  if (cookies.length > 0) {
+    headers.delete("set-cookie");
+    for (const cookie of res.headers.getSetCookie()) {
+      if (!cookies.includes(cookie)) headers.append("set-cookie", cookie);
+    }
+  }
+  for (const [name, value] of prepared) {
+    if (name !== "set-cookie" && headers.get(name) === value) headers.delete(name);
+  }
+  return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+}
+
+/** `res` served to this request: its fields over those `prepared` for it (cookies added), as Hono merges them. */
+export function withPrepared(res: Response, prepared: Headers): Response {
+  if ([...prepared.keys()].length === 0) return res;
+  const headers = new Headers(prepared);
+  for (const [name, value] of res.headers) {
+    name === "set-cookie" ? headers.append(name, value) : headers.set(name, value);
+  }
+  return new Response(res.body, { status: res.status, headers });
 }
 
 /**

@@ -21,10 +21,13 @@ import { checkedKey, checkForm, defaultKey, renderedTags } from "./_key.ts";
 import {
   listedNames,
   NEGATIVE_STATUSES,
+  preparedHeaders,
   present,
   readStorable,
   storable,
   type StoredResponse,
+  withoutPrepared,
+  withPrepared,
 } from "./_http.ts";
 import type { ContextFunction, HonoContext, HonoMiddleware } from "./types.ts";
 
@@ -216,8 +219,9 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
           c.res = undefined;
           c.finalized = false;
         }
+        const prepared = preparedHeaders(c);
         await next();
-        const res = c.res;
+        const res = c.res && withoutPrepared(c.res, prepared);
         // Not cacheable: nothing is stored and nothing is shared with concurrent requests (null).
         if (!res || !storable(res, options.notFoundTtl !== undefined, identity !== undefined)) {
           return negativeCache({ ttl: 0 });
@@ -244,14 +248,17 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
     const createdAt = result?.createdAt ?? now;
     const lifetime = Math.max(0, Math.floor(((result?.freshUntil ?? now) - createdAt) / 1000));
     c.res = undefined;
-    c.res = present(stored, {
-      cacheStatus: (result?.status ?? "miss").toUpperCase(),
-      ageSeconds: Math.max(0, Math.floor((now - createdAt) / 1000)),
-      cacheControl: cacheControl(lifetime, identity !== undefined, isNegativeCacheResult(value)),
-      personal: identity !== undefined,
-      vary: routeVary,
-      ifNoneMatch: c.req.header("if-none-match"),
-    });
+    c.res = withPrepared(
+      present(stored, {
+        cacheStatus: (result?.status ?? "miss").toUpperCase(),
+        ageSeconds: Math.max(0, Math.floor((now - createdAt) / 1000)),
+        cacheControl: cacheControl(lifetime, identity !== undefined, isNegativeCacheResult(value)),
+        personal: identity !== undefined,
+        vary: routeVary,
+        ifNoneMatch: c.req.header("if-none-match"),
+      }),
+      preparedHeaders(c),
+    );
     markAnswered();
   };
 }

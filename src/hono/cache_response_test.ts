@@ -553,3 +553,53 @@ Deno.test("hono: callbacks may take Hono's whole Context; the middleware fits ap
   assert.equal(hit.headers.get("x-cache"), "HIT");
   assert.equal(await (await app.request("/t/page", { headers: { "x-tenant": "b" } })).text(), "for b");
 });
+
+Deno.test("hono: outer middleware's headers for this request are served with a HIT, and never stored for others", async () => {
+  await freshCache();
+  const app = new Hono();
+  let next = 0;
+  app.use("*", async (c, proceed) => {
+    c.header("x-request-id", `req-${++next}`);
+    // A session middleware: a visitor without one gets a cookie.
+    if (!c.req.header("cookie")) c.header("set-cookie", `sid=s${next}; Path=/; HttpOnly`, { append: true });
+    await proceed();
+  });
+  let runs = 0;
+  app.get("/page", cacheResponse({ key: "page", ttl: 60 }), (c) => {
+    runs++;
+    c.header("x-handler", "own");
+    return c.text("public page");
+  });
+  const first = await app.request("/page", { headers: { cookie: "sid=alice" } });
+  assert.equal(first.headers.get("x-cache"), "MISS");
+  assert.equal(first.headers.get("x-request-id"), "req-1");
+  const visitor = await app.request("/page");
+  assert.equal(visitor.headers.get("x-cache"), "HIT");
+  assert.equal(visitor.headers.get("x-request-id"), "req-2", "this request's id, not the first caller's");
+  assert.equal(visitor.headers.get("set-cookie"), "sid=s2; Path=/; HttpOnly", "the new visitor's own cookie");
+  assert.equal(visitor.headers.get("x-handler"), "own", "the handler's own headers are stored");
+  assert.equal(await visitor.text(), "public page");
+  const again = await app.request("/page", { headers: { cookie: "sid=s2" } });
+  assert.equal(again.headers.get("x-request-id"), "req-3");
+  assert.equal(again.headers.get("set-cookie"), null, "no one else's cookie");
+  assert.equal(runs, 1);
+  // A new visitor's first request: the outer cookie does not keep the handler's response from being stored.
+  const fresh = new Hono();
+  fresh.use("*", async (c, proceed) => (c.header("set-cookie", "sid=new; Path=/"), await proceed()));
+  let freshRuns = 0;
+  fresh.get("/p", cacheResponse({ key: "p", ttl: 60 }), (c) => (freshRuns++, c.text("p")));
+  const [a, b] = [await fresh.request("/p"), await fresh.request("/p")];
+  assert.deepEqual([a.headers.get("x-cache"), b.headers.get("x-cache")], ["MISS", "HIT"]);
+  assert.equal(b.headers.get("set-cookie"), "sid=new; Path=/");
+  assert.equal(freshRuns, 1);
+  // A cookie the handler sets itself still keeps its response out of the cache.
+  const own = new Hono();
+  let ownRuns = 0;
+  own.get(
+    "/o",
+    cacheResponse({ key: "o", ttl: 60 }),
+    (c) => (ownRuns++, c.header("set-cookie", "x=1"), c.text("o")),
+  );
+  await own.request("/o"), await own.request("/o");
+  assert.equal(ownRuns, 2);
+});

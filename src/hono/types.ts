@@ -42,6 +42,8 @@ export interface HonoContext {
   readonly executionCtx: { waitUntil(promise: Promise<unknown>): void };
   /** A variable set by earlier middleware with `c.set` (Hono's `c.get`). */
   get(key: string): unknown;
+  /** A response with the headers prepared for this one (`c.header()` before a response existed). */
+  newResponse(body: null): Response;
 }
 
 /**
