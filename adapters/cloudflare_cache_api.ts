@@ -8,7 +8,9 @@
  * elsewhere (Workers can only delete its entries in the data center they run in), so this tier does not keep
  * the cache's rule. It bounds it: a response served from it is never older than what was acknowledged more
  * than `maxStaleMs` before the request. Within one data center, {@linkcode purgeCacheApi} deletes a URL at once
- * (read-your-writes there). Responses are kept by URL alone, so anything that varies by caller is let through
+ * (read-your-writes there). A kept response is served only while fresh by its own headers too (RFC 9111
+ * §4.2.4), with its own `Cache-Control` and an `Age` grown by the time it was kept (§4.2.3). Responses are kept
+ * by URL alone, so anything that varies by caller is let through
  * and never kept: requests with `Authorization` or `Cookie`, responses with `Set-Cookie`, `Vary`, or
  * `Cache-Control: private` / `no-store`, and every status but 200.
  *
@@ -17,7 +19,7 @@
 
 import { checkOptionNames } from "../src/api/option_names.ts";
 import { checkPositive } from "../src/base/positive.ts";
-import { mayStore } from "../src/base/cache_control.ts";
+import { freshSeconds, mayStore } from "../src/base/cache_control.ts";
 
 /** The part of a Hono context the tier uses. */
 export interface CacheApiContext {
@@ -52,6 +54,8 @@ export interface CacheApiTierOptions {
 
 /** The header that holds when the tier stored a response (ms since the epoch). */
 const STORED_AT = "x-cache-api-stored-at";
+/** The header that holds the response's own `Cache-Control`, while the Cache API is given the tier's. */
+const OWN_CONTROL = "x-cache-api-cache-control";
 
 /**
  * Creates the per-data-center tier; put it before `cacheResponse` on GET routes whose responses are the same
@@ -88,18 +92,15 @@ export function cacheApiTier(
     const cache = options.cache ?? defaultCache();
     const key = new Request(c.req.url);
     const kept = await cache.match(key);
-    const storedAt = Number(kept?.headers.get(STORED_AT));
-    if (kept && Date.now() - storedAt < maxStaleMs) {
-      const response = new Response(kept.body, kept);
-      response.headers.set("x-cache-tier", "HIT");
-      response.headers.delete(STORED_AT);
-      return response;
-    }
+    const served = kept && keptResponse(kept, maxStaleMs);
+    if (served) return served;
     await kept?.body?.cancel();
     await next();
     if (!keepable(c.res)) return;
     const copy = new Response(c.res.clone().body, c.res);
     copy.headers.set(STORED_AT, String(Date.now()));
+    const own = c.res.headers.get("cache-control");
+    if (own !== null) copy.headers.set(OWN_CONTROL, own);
     // The Cache API drops it by itself after this (whole seconds); the tier checks the exact bound on reading.
     copy.headers.set("cache-control", `public, max-age=${Math.ceil(maxStaleMs / 1000)}`);
     const stored = cache.put(key, copy).catch(() => {}); // a full or failing cache is only a miss later
@@ -107,6 +108,27 @@ export function cacheApiTier(
     if (waitUntil) waitUntil.call(executionContext(c), stored);
     else await stored;
   };
+}
+
+/**
+ * A kept response as served, while younger than `maxStaleMs` and fresh by its own headers (RFC 9111 §4.2.4: a
+ * shared cache serves nothing stale): its own `Cache-Control`, and an `Age` grown by the time it was kept
+ * (§4.2.3). `undefined` otherwise.
+ */
+function keptResponse(kept: Response, maxStaleMs: number): Response | undefined {
+  const keptMs = Date.now() - Number(kept.headers.get(STORED_AT));
+  if (!(keptMs < maxStaleMs)) return undefined;
+  const headers = new Headers(kept.headers);
+  const own = headers.get(OWN_CONTROL);
+  if (own === null) headers.delete("cache-control");
+  else headers.set("cache-control", own);
+  headers.delete(OWN_CONTROL);
+  headers.delete(STORED_AT);
+  headers.set("age", String((Number(headers.get("age")) || 0) + Math.floor(keptMs / 1000)));
+  const fresh = freshSeconds(headers);
+  if (fresh !== undefined && fresh <= 0) return undefined;
+  headers.set("x-cache-tier", "HIT");
+  return new Response(kept.body, { status: kept.status, statusText: kept.statusText, headers });
 }
 
 /** Deletes a URL's kept response in this data center (other data centers keep theirs up to `maxStaleMs`). */

@@ -178,6 +178,57 @@ test("cache api tier: keeps only what is the same for every caller; typed errors
   assert.equal((await call("http://a/1", { cookie: "s=1" }, plain)).ran, 1, "a request with a cookie passes");
 });
 
+test("cache api tier: serves a kept response with its own Cache-Control and grown Age, only while fresh", async () => {
+  const kept = new Map<string, Response>();
+  const cache: CacheLike = {
+    match: (r) => Promise.resolve(kept.get(r.url)?.clone()),
+    put: (r, res) => (kept.set(r.url, res), Promise.resolve()),
+    delete: (r) => Promise.resolve(kept.delete(r.url)),
+  };
+  const tier = cacheApiTier({ maxStaleMs: 30_000, cache });
+  let now = 1_000_000_000_000;
+  const realNow = Date.now;
+  Date.now = () => now;
+  try {
+    const call = async (url: string, headers: HeadersInit) => {
+      let ran = 0;
+      const c = { req: { method: "GET", url, raw: new Request(url) }, res: new Response() };
+      const answer = await tier(c, () => (ran++, c.res = new Response("x", { headers }), Promise.resolve()));
+      return { ran, answer };
+    };
+    const short = { "cache-control": "public, max-age=1, must-revalidate" };
+    assert.equal((await call("http://b/short", short)).ran, 1);
+    now += 500;
+    const young = await call("http://b/short", short);
+    assert.equal(young.answer?.headers.get("x-cache-tier"), "HIT");
+    assert.equal(young.answer?.headers.get("cache-control"), "public, max-age=1, must-revalidate", "its own");
+    now += 2500;
+    assert.equal(
+      (await call("http://b/short", short)).ran,
+      1,
+      "past its own max-age: let through, not served",
+    );
+
+    const long = { "cache-control": "public, max-age=60", age: "10" };
+    await call("http://b/long", long);
+    now += 5_400;
+    const hit = (await call("http://b/long", long)).answer!;
+    assert.equal(hit.headers.get("age"), "15", "its Age plus the 5 s it was kept");
+    assert.equal(hit.headers.get("cache-control"), "public, max-age=60");
+    assert.equal(hit.headers.get("x-cache-api-stored-at"), null);
+
+    await call("http://b/none", {});
+    now += 1000;
+    const none = (await call("http://b/none", {})).answer!;
+    assert.equal(none.headers.get("x-cache-tier"), "HIT");
+    assert.equal(none.headers.get("cache-control"), null, "none of the tier's own");
+    now += 30_000;
+    assert.equal((await call("http://b/none", {})).ran, 1, "past maxStaleMs: let through");
+  } finally {
+    Date.now = realNow;
+  }
+});
+
 test("durable object: expired keys leave the object's storage with later writes, not only its reads", async () => {
   const state = await Deno.makeTempDir({ prefix: "svc-cache-do-sweep-" });
   try {

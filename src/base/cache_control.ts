@@ -38,11 +38,26 @@ export function mayStore(headers: Headers, personal = false): boolean {
   if ((control.has("private") && !personal) || control.has("no-store") || control.has("no-cache")) {
     return false;
   }
+  const fresh = freshSeconds(headers, control);
+  return fresh === undefined || fresh > 0;
+}
+
+/**
+ * Seconds a response stays fresh by its own headers (§4.2): its lifetime (a shared cache's `s-maxage`, else
+ * `max-age`, else `Expires` less `Date`, or now) less its `Age`; `0` for an invalid lifetime (§5.3), and
+ * `undefined` when it states none.
+ */
+export function freshSeconds(
+  headers: Headers,
+  control: Map<string, string> = directives(headers.get("cache-control")),
+): number | undefined {
   const age = Number(headers.get("age")) || 0;
   const lifetime = control.get("s-maxage") ?? control.get("max-age");
-  if (lifetime !== undefined) return Number(lifetime) > age;
   const expires = headers.get("expires");
-  if (expires === null) return true;
+  if (lifetime === undefined && expires === null) return undefined;
   const date = Date.parse(headers.get("date") ?? "");
-  return Date.parse(expires) - (Number.isNaN(date) ? Date.now() : date) > age * 1000;
+  const seconds = lifetime !== undefined
+    ? Number(lifetime)
+    : (Date.parse(expires!) - (Number.isNaN(date) ? Date.now() : date)) / 1000;
+  return Number.isNaN(seconds) ? 0 : seconds - age;
 }
