@@ -81,7 +81,13 @@ const forCjs = await esbuild.build({
   write: false,
 });
 for (const file of forCjs.outputFiles) {
-  const { code } = await esbuild.transform(file.text, { format: "cjs", loader: "js", target: "es2022" });
+  // `import()` becomes `require()`: a CommonJS process never loads the ESM build (nor can, under Jest).
+  const { code } = await esbuild.transform(file.text, {
+    format: "cjs",
+    loader: "js",
+    target: "es2022",
+    supported: { "dynamic-import": false },
+  });
   const path = file.path.replace(/\.js$/, ".cjs");
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   // The files name each other `./x.js`: in this build they are `./x.cjs`.

@@ -1,12 +1,30 @@
 /**
  * Error classes for conditions a caller may want to catch. Bad input uses the built-in `TypeError` and
- * `RangeError`.
+ * `RangeError`. `instanceof` holds across the copies of the library in one process (its ESM and CommonJS
+ * builds may both be loaded): each class is known by a registered symbol, not by its identity.
  *
  * @module
  */
 
+/** `true` when `value` carries `brand` (set on its class's prototype, by whichever copy made it). */
+export function hasBrand(value: unknown, brand: symbol): boolean {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
+
+/** Marks the instances of `type` with `brand`, for {@linkcode hasBrand}. */
+export function brand(type: abstract new (...args: never[]) => object, brand: symbol): void {
+  Object.defineProperty(type.prototype, brand, { value: true });
+}
+
+const STORE_ERROR: unique symbol = Symbol.for("@svc-infra/cache/StoreError");
+const TIMEOUT_ERROR: unique symbol = Symbol.for("@svc-infra/cache/CacheTimeoutError");
+
 /** A backend call failed or passed its deadline. The cache treats it as a miss; strict callers may see it. */
 export class StoreError extends Error {
+  /** `true` for a `StoreError` of any copy of the library. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, STORE_ERROR);
+  }
   /** The store's name, e.g. `redis`. */
   readonly store: string;
   /** Makes an error naming the store: "Cannot use the redis store: …". */
@@ -19,6 +37,10 @@ export class StoreError extends Error {
 
 /** A load took longer than the read's `hardTimeoutMs`. The load goes on and stores its value when done. */
 export class CacheTimeoutError extends Error {
+  /** `true` for a `CacheTimeoutError` of any copy of the library. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, TIMEOUT_ERROR);
+  }
   /** The cached function's name. */
   readonly function: string;
   /** The bound that passed, in milliseconds. */
@@ -31,3 +53,6 @@ export class CacheTimeoutError extends Error {
     this.timeoutMs = timeoutMs;
   }
 }
+
+brand(StoreError, STORE_ERROR);
+brand(CacheTimeoutError, TIMEOUT_ERROR);

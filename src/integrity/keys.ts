@@ -8,8 +8,23 @@
 
 import { fromBase64 } from "./_base64.ts";
 
+/**
+ * A Web Crypto key (the global `CryptoKey`), declared by its shape: a Node project whose TypeScript has no DOM
+ * library has no global `CryptoKey` type, and the package's types must check there too.
+ */
+export interface WebCryptoKey {
+  /** `"secret"` for the keys used here. */
+  readonly type: string;
+  /** Whether its bytes can be exported. */
+  readonly extractable: boolean;
+  /** Its algorithm: `HMAC` (SHA-256) or `AES-GCM` (256 bits). */
+  readonly algorithm: { readonly name: string };
+  /** What it may do: `sign`/`verify`, or `encrypt`/`decrypt`. */
+  readonly usages: readonly string[];
+}
+
 /** A key: 32 random bytes, or a `CryptoKey` (HMAC SHA-256 for signing, AES-GCM 256 for encryption). */
-export type KeyMaterial = Uint8Array | CryptoKey;
+export type KeyMaterial = Uint8Array | WebCryptoKey;
 
 const KEY_BYTES = 32;
 
@@ -57,12 +72,12 @@ export function keysFromEnv(text: string, name: string, what: string): Uint8Arra
 }
 
 /** Checks and imports `signingKeys`: HMAC-SHA256 keys, the first one signing. */
-export function signingKeys(keys: unknown, what: string): Promise<CryptoKey[]> {
+export function signingKeys(keys: unknown, what: string): Promise<WebCryptoKey[]> {
   return importKeys(keys, SIGNING, what);
 }
 
 /** Checks and imports `encryptionKeys`: AES-256-GCM keys, the first one encrypting. */
-export function encryptionKeys(keys: unknown, what: string): Promise<CryptoKey[]> {
+export function encryptionKeys(keys: unknown, what: string): Promise<WebCryptoKey[]> {
   return importKeys(keys, ENCRYPTION, what);
 }
 

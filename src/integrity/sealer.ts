@@ -11,6 +11,7 @@
  */
 
 import { fromBase64, toBase64 } from "./_base64.ts";
+import type { WebCryptoKey } from "./keys.ts";
 
 /** The head of an entry as the core writes it (see entry.ts). */
 const PLAIN_HEAD = '["svc4","';
@@ -32,9 +33,10 @@ export class Sealer {
   readonly #encryption: readonly CryptoKey[];
 
   /** At least one of the lists is non-empty; with encryption keys, entries are encrypted (and so authenticated). */
-  constructor(signing: readonly CryptoKey[] = [], encryption: readonly CryptoKey[] = []) {
-    this.#signing = signing;
-    this.#encryption = encryption;
+  constructor(signing: readonly WebCryptoKey[] = [], encryption: readonly WebCryptoKey[] = []) {
+    // What Web Crypto takes: the keys were made by it (keys.ts), only their declared type is structural.
+    this.#signing = signing as readonly CryptoKey[];
+    this.#encryption = encryption as readonly CryptoKey[];
   }
 
   /** `"encrypt"` or `"sign"`: what a write does. */

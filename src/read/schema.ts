@@ -8,6 +8,9 @@
 import { NOTHING } from "../entry/value.ts";
 import type { LoadResult } from "../load/flight.ts";
 import { isNegativeCacheResult } from "../entry/negative.ts";
+import { brand, hasBrand } from "../base/errors.ts";
+
+const SCHEMA_ERROR: unique symbol = Symbol.for("@svc-infra/cache/SchemaError");
 
 /** One problem a validator found. */
 export interface SchemaIssue {
@@ -90,6 +93,10 @@ export function describeIssues(issues: ReadonlyArray<SchemaIssue>): string {
  * ```
  */
 export class SchemaError extends TypeError {
+  /** `true` for a `SchemaError` of any copy of the library (its ESM and CommonJS builds). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, SCHEMA_ERROR);
+  }
   /** What the validator found. */
   readonly issues: ReadonlyArray<SchemaIssue>;
 
@@ -100,6 +107,7 @@ export class SchemaError extends TypeError {
     this.issues = issues;
   }
 }
+brand(SchemaError, SCHEMA_ERROR);
 
 /** What the validator says of a stored value; a validator that throws rejects it. */
 export async function validateStored(

@@ -44,9 +44,11 @@ const CLIENTS: Record<keyof typeof ADAPTER_MODULES, string> = {
 async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise<T> {
   const specifier = ADAPTER_MODULES[name];
   try {
-    return await import(specifier);
+    // Bundlers are told not to follow it (webpack warns of a "critical dependency" otherwise).
+    return await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
   } catch (error) {
-    throw missingClient(name, url, error);
+    // Only a missing package is a missing client; anything else (a bundle without the adapter) is itself.
+    throw isMissingPackage(error) ? missingClient(name, url, error) : error;
   }
 }
 

@@ -191,9 +191,12 @@ const consumers = [
   // CommonJS: `.cts` under node16, and the legacy node10 resolution that ignores `exports`.
   { file: "consumer.cts", module: "node16", moduleResolution: "node16" },
   { file: "consumer.cts", module: "commonjs", moduleResolution: "node10" },
+  // A Node project without the DOM library: no global CryptoKey, only @types/node.
+  { file: "consumer.ts", module: "nodenext", moduleResolution: "nodenext", node: true },
 ];
-for (const { file, module, moduleResolution } of consumers) {
-  test(`npm package: ${file} type-checks with tsc 5 (module ${module}, moduleResolution ${moduleResolution})`, () => {
+for (const { file, module, moduleResolution, node } of consumers) {
+  const libs = node ? ", lib es2022 and @types/node" : "";
+  test(`npm package: ${file} type-checks with tsc 5 (module ${module}, moduleResolution ${moduleResolution}${libs})`, () => {
     const config = `tsconfig.${file}.${moduleResolution}.json`;
     writeFileSync(
       join(project, config),
@@ -204,8 +207,10 @@ for (const { file, module, moduleResolution } of consumers) {
           target: "es2022",
           strict: true,
           noEmit: true,
-          lib: ["es2022", "dom"],
-          types: [],
+          lib: node ? ["es2022"] : ["es2022", "dom"],
+          types: node ? ["node"] : [],
+          // The repository's @types/node (20, as the package's engines): the fresh project has none.
+          ...(node ? { typeRoots: [join(root, "node_modules/@types")] } : {}),
           skipLibCheck: false,
           ignoreDeprecations: "5.0",
         },
@@ -315,8 +320,11 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   // classes and tagged hits that skip re-reading unchanged tag versions (+0.4 KB together); 29.6 KB with the
   // fixes probes asked for (option types read alike everywhere, counts, seconds-only options, the claim
   // deleting an unreadable entry so that a write over it stores, copies of repeated keys, L1's fail-safe;
-  // +0.7 KB). A ceiling, so it does not grow further unnoticed.
-  assert.ok(core.gzipped <= 30 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
+  // +0.7 KB); 30.2 KB with the fixes of the next probes (an invalidation honoured from its call by a
+  // key-precise landing log, set superseding loads in flight, deadlines per turn and overdue retries carried
+  // by the next call for Workers, error classes known across copies; +0.6 KB). A ceiling, so it does not grow
+  // further unnoticed.
+  assert.ok(core.gzipped <= 30.5 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
   // Issue 28's target, reported rather than failed (a passing run prints no failure): the core itself.
   console.log(`# core bundle target 12 KB gzipped: ${core.gzipped <= 12 * KB ? "met" : "not met yet"}`);
 });
@@ -330,6 +338,9 @@ test("npm package: every CommonJS entry requires the one core chunk instead of c
   // Text only the core holds (src/api/open.ts): in exactly one file, a chunk.
   const holding = files(cjs).filter((f) => readFileSync(f, "utf8").includes("[INIT] store="));
   assert.equal(holding.length, 1, `the core is in ${holding.join(", ")}`);
+  // No native import(): a CommonJS process (Jest without --experimental-vm-modules) cannot run one.
+  const importing = files(cjs).filter((f) => /\bimport\(/.test(readFileSync(f, "utf8")));
+  assert.deepEqual(importing, [], "CommonJS files load adapters and clients with require()");
   assert.match(holding[0], /[\\/]chunks[\\/]/);
   const hono = readFileSync(join(cjs, "hono.cjs"), "utf8");
   assert.ok(hono.length < 20 * KB, `hono.cjs is ${(hono.length / KB).toFixed(1)} KB`);
