@@ -22,6 +22,8 @@ interface DefaultState {
   readonly events: CacheEvents;
   /** A store `initCache` created (from a url), closed when it is replaced. */
   ownedStore?: CacheStore;
+  /** Counts `initCache` calls, so that of overlapping ones the last called wins, not the last to finish. */
+  inits?: number;
 }
 
 const KEY = Symbol.for("@svc-infra/cache/default");

@@ -16,7 +16,7 @@ import { isName } from "../keys/name.ts";
 
 /**
  * Configures the cache: backend, namespace, observability. Call it once at start-up; calling it again
- * reconfigures. Functions wrapped before it use the new settings from their next call.
+ * reconfigures (of overlapping calls, the last one called). Functions wrapped before it use the new settings from their next call.
  *
  * @example
  * ```ts
@@ -26,16 +26,22 @@ import { isName } from "../keys/name.ts";
  * ```
  *
  * @throws {TypeError} a malformed option (unknown URL scheme, both `url` and `store`, bad prefix).
- * @throws {RangeError} a non-positive deadline or tag ttl.
+ * @throws {RangeError} a non-positive deadline or tag ttl, a malformed `CACHE_TTL_*` in `env`.
  */
 export async function initCache(options: CacheOptions = {}): Promise<void> {
   const state = defaultState();
+  const call = state.inits = (state.inits ?? 0) + 1;
   const { context, ownedStore, describe } = await openCache(
     options,
     "Cannot init cache",
     state.metrics,
     state.events,
   );
+  if (state.inits !== call) {
+    // A later initCache was called while this one opened its store: the later one configures the cache.
+    await context.close(ownedStore);
+    return;
+  }
   const previousOwned = state.ownedStore;
   state.ownedStore = ownedStore;
   const previous = replaceActive(context);

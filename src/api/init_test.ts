@@ -138,3 +138,19 @@ Deno.test("init: a cached function run before initCache says once, in debug mode
   assert.equal(metrics['cache.hit{fn="early"}'], 1);
   assert.equal(metrics['cache.miss{fn="early"}'], 1);
 });
+
+Deno.test("init: of overlapping initCache calls the last one called configures the cache, not the last to finish", async () => {
+  const { sealed } = await import("../integrity/mod.ts");
+  const first = initCache({ prefix: "first", integrity: sealed({ signingKeys: [new Uint8Array(32)] }) });
+  await initCache({ prefix: "second" }); // opens faster than the first: no keys to import
+  await first;
+  assert.equal(instance().keyPrefix, "second:v1:");
+  await closeCache();
+});
+
+Deno.test("init: a malformed CACHE_TTL_* in the env is a RangeError from initCache, not from later calls", async () => {
+  await assert.rejects(initCache({ env: { CACHE_TTL_DEFAULT: "abc" } }), /Cannot read CACHE_TTL_DEFAULT/);
+  await assert.rejects(initCache({ env: { CACHE_TTL_LONG: "-1" } }), RangeError);
+  await initCache({ env: { CACHE_TTL_SHORT: "5" } });
+  await closeCache();
+});

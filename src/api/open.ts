@@ -21,7 +21,7 @@ import type { LockOptions } from "../read/options.ts";
 import { checkLock } from "./cache_read.ts";
 import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "../base/timers.ts";
-import { MAX_TTL_SECONDS } from "../base/ttl.ts";
+import { MAX_TTL_SECONDS, namedTtl, TTL_NAMES } from "../base/ttl.ts";
 import { checkCount, checkPositive } from "../base/positive.ts";
 import {
   type CacheFeature,
@@ -201,6 +201,8 @@ export async function openCache(
   const integrity = pluggedFeature<IntegrityPlugin>(options.integrity, "integrity", what);
   const telemetry = pluggedFeature<TelemetryPlugin>(options.telemetry, "telemetry", what);
   checkUnreadKeys(integrity, env, what);
+  // A malformed CACHE_TTL_* fails here, not in every later call that omits its ttl or names one.
+  for (const name of TTL_NAMES) namedTtl(name, env);
   checkPositive(what, "deadlineMs", options.deadlineMs);
   checkPositive(what, "tagTtl", options.tagTtl);
   if (options.tagTtl !== undefined && options.tagTtl > MAX_TTL_SECONDS) {

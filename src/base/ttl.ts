@@ -11,6 +11,9 @@ export type TtlName = "short" | "default" | "long";
 
 const DEFAULTS: Record<TtlName, number> = { short: 30, default: 300, long: 3600 };
 
+/** Every TTL name. */
+export const TTL_NAMES: readonly TtlName[] = ["short", "default", "long"];
+
 /** A ttl in seconds (0 = do not cache), or a named TTL. */
 export type Ttl = number | TtlName;
 
