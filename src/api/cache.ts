@@ -31,6 +31,7 @@ import {
 } from "./cache_options.ts";
 import { listKeys } from "./listing.ts";
 import { literalReader } from "./literal_reader.ts";
+import { unwrapNegativeCacheResult } from "../entry/negative.ts";
 import { childEngine, CONTEXT } from "./engine_of.ts";
 
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./cache_options.ts";
@@ -137,6 +138,13 @@ export class Cache {
   ): Promise<Awaited<R>> {
     try {
       checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
+      if (typeof loader !== "function") {
+        throw new TypeError(
+          `Cannot cache ${
+            JSON.stringify(key)
+          }: expected a loader function, current value is ${typeof loader}`,
+        );
+      }
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
       return literalReader(key, options, this.#resolve)(loader, call) as Promise<Awaited<R>>;
     } catch (error) {
@@ -183,14 +191,17 @@ export class Cache {
 
   /**
    * Stores `value` at `key` (creating its tags' versions). Like a load, the write loses to an invalidation
-   * that lands while it is in flight.
+   * that lands while it is in flight; a load in flight elsewhere, claimed before it, cannot store over it.
    *
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${JSON.stringify(key)}`);
     // A value that cannot be stored is an error here, not a silent miss later.
-    this.#resolve().codec.serialize(value, `the value set at ${JSON.stringify(key)}`);
+    this.#resolve().codec.serialize(
+      unwrapNegativeCacheResult(value),
+      `the value set at ${JSON.stringify(key)}`,
+    );
     await literalReader(key, options, this.#resolve, true)(() => value, { force: true });
   }
 

@@ -307,3 +307,17 @@ Deno.test("cache: clear() on the memory store scans nothing and writes nothing, 
   await a.close();
   await b.close();
 });
+
+Deno.test("cache: getOrSet without a loader function is a TypeError naming the key, on a hit too", async () => {
+  const cache = await createCache();
+  await cache.set("k", 1);
+  await assert.rejects(
+    cache.getOrSet("k", undefined as never),
+    /Cannot cache "k": expected a loader function/,
+  );
+  await assert.rejects(
+    cache.getOrSet("missing", 5 as never),
+    /expected a loader function, current value is number/,
+  );
+  await cache.close();
+});

@@ -22,6 +22,7 @@ const KINDS: Readonly<Record<string, readonly [test: (value: unknown) => boolean
   closeKv: flag,
   push: flag,
   name: [(value) => typeof value === "string" && value !== "", "a non-empty string"],
+  onResult: [(value) => typeof value === "function", "a function"],
   signal: [
     (value) =>
       typeof (value as AbortSignal)?.aborted === "boolean" &&

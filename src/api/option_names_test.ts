@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { closest } from "./option_names.ts";
 import { cacheWrite, createCache, initCache, recache } from "../../mod.ts";
 import { cacheRead } from "./cache_read.ts";
+import { freshCache } from "../../tests/_helpers.ts";
 import { memoryStore } from "../store/memory_store.ts";
 import { redisStore } from "../../adapters/redis.ts";
 import { upstashStore } from "../../adapters/upstash.ts";
@@ -155,4 +156,15 @@ Deno.test("options: counts and sizes are positive integers", async () => {
     name: "RangeError",
     message: /timeoutMs must be a positive number/,
   });
+});
+
+Deno.test("options: onResult must be a function, checked before the loader runs", async () => {
+  await freshCache();
+  let loads = 0;
+  const get = cacheRead({ key: "r" }, () => ++loads);
+  await assert.rejects(
+    get(undefined, { onResult: 5 as never }),
+    /onResult must be a function, current value is 5/,
+  );
+  assert.equal(loads, 0);
 });

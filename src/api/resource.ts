@@ -6,7 +6,8 @@
  */
 
 import { type CachedFunction, createReader } from "./cache_read.ts";
-import type { Loader, ReadOptions } from "../read/options.ts";
+import { type Loader, READ_OPTION_NAMES, type ReadOptions } from "../read/options.ts";
+import { checkOptionNames } from "./option_names.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./cache_write.ts";
 import type { CacheContext } from "../engine/context.ts";
 import { activeCache } from "./default_cache.ts";
@@ -19,6 +20,9 @@ export interface ResourceReadOptions<A> extends Omit<ReadOptions<string, A>, "ke
   /** Tags added to the resource's own `{name}:{id}`. */
   tags?: TagsOption<A>;
 }
+
+/** Every option name of {@linkcode ResourceReadOptions}: the key is the resource's own. */
+const RESOURCE_READ_OPTION_NAMES = [...READ_OPTION_NAMES.filter((name) => name !== "key"), "suffix"];
 
 /** An entity's cache helpers, made by {@linkcode resource}. */
 export interface Resource<I extends string> {
@@ -89,6 +93,11 @@ export function createResource<I extends string>(
     name,
     idField,
     cacheRead(options, fn) {
+      if (typeof options === "object" && options !== null) {
+        checkOptionNames(options, RESOURCE_READ_OPTION_NAMES, `Cannot cache ${name}`, {
+          key: "a resource's key is {name}:{suffix}:{id}, give suffix",
+        });
+      }
       if (typeof options?.suffix !== "string" || !SEGMENT.test(options.suffix)) {
         throw new TypeError(`Cannot cache ${name}: suffix must be a non-empty string without braces`);
       }

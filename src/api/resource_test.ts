@@ -51,3 +51,17 @@ Deno.test("resource: bad names and a read whose argument lacks the id are errors
   const get = user.cacheRead({ suffix: "p" }, (_: { userId: number }) => 1);
   await assert.rejects(() => (get as (a: unknown) => Promise<number>)({ id: 1 }), /no property "userId"/);
 });
+
+Deno.test("resource: a key option is a TypeError saying the key is the resource's own", async () => {
+  await freshCache();
+  const user = resource("user", "userId");
+  assert.throws(
+    () =>
+      user.cacheRead({ suffix: "profile", key: "mine" } as never, ({ userId }: { userId: number }) => userId),
+    /unknown option "key": a resource's key is \{name\}:\{suffix\}:\{id\}, give suffix/,
+  );
+  assert.throws(
+    () => user.cacheRead({ suffix: "profile", tll: 5 } as never, ({ userId }: { userId: number }) => userId),
+    /did you mean "ttl"/,
+  );
+});

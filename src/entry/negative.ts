@@ -44,6 +44,11 @@ const NEGATIVE_OPTION_NAMES = optionNames<NegativeCacheOptions<unknown>>({ ttl: 
  */
 export function negativeCache<T = null>(options: NegativeCacheOptions<T>): NegativeCacheResult<T> {
   checkOptions(options, NEGATIVE_OPTION_NAMES, "Cannot make a negative result");
+  if (options.ttl === undefined) {
+    throw new TypeError(
+      "Cannot make a negative result: ttl (seconds) is required, current value is undefined",
+    );
+  }
   checkSeconds(options.ttl, "a negative result", "ttl");
   return { [NEGATIVE_BRAND]: true, ttl: options.ttl, value: (options.value ?? null) as T };
 }

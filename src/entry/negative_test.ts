@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   cacheRead,
+  createCache,
   getMetrics,
   isNegativeCacheResult,
   negativeCache,
@@ -52,4 +53,17 @@ Deno.test("negative: a misspelt option is a TypeError naming the known one", () 
     () => negativeCache(typo),
     /unknown option "valeu"; did you mean "value"\?/,
   );
+});
+
+Deno.test("negative: a missing ttl is a TypeError; set stores a negative result as a load does", async () => {
+  assert.throws(() => negativeCache({ value: null } as never), /ttl \(seconds\) is required/);
+  const cache = await createCache();
+  await cache.set("u:9", negativeCache({ ttl: 60, value: null }));
+  const stored = await cache.get("u:9");
+  assert.ok(isNegativeCacheResult(stored), "kept as a negative result");
+  assert.equal(unwrapNegativeCacheResult(stored), null);
+  let loads = 0;
+  assert.ok(isNegativeCacheResult(await cache.getOrSet("u:9", () => ++loads)));
+  assert.equal(loads, 0, "a hit");
+  await cache.close();
 });

@@ -22,7 +22,10 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Skips the cache read, runs the loader and stores its fresh value. */
   force?: boolean;
-  /** Told how the call was served (for HTTP layers: `X-Cache`, `Age`). */
+  /**
+   * Told how the call was served (for HTTP layers: `X-Cache`, `Age`); not called when the call fails, nor for
+   * a `ttl` of 0, which the cache does not serve.
+   */
   onResult?: (result: ReadResult) => void;
 }
 
