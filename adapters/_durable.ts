@@ -9,8 +9,11 @@
  * (`ROLE` on a single node; on a Cluster the replicas its `CLUSTER REPLICAS` does not flag failed, so that a
  * master that lost its replica to a promotion still counts it). They count as done only when at least that many
  * acknowledged; otherwise the call fails and the invalidation stays queued and is retried. An error reply (a
- * master since demoted answers `MOVED` or `READONLY`) fails it too. One round trip, on invalidations only:
- * reads never wait behind a `WAIT`, since it blocks only its own connection.
+ * master since demoted answers `MOVED` or `READONLY`, a node reset answers `Unknown node`) fails it too, and
+ * the next write opens a fresh link. One round trip, on invalidations only: reads never wait behind a `WAIT`,
+ * since it blocks only its own connection. A user the server does not let ask (`NOPERM`: an ACL without
+ * `@dangerous`, where `ROLE` and `CLUSTER` live) has its writes count once the master has them, as a client
+ * that cannot open links of its own: delivered, though a failover may then lose one.
  *
  * @module
  */
@@ -64,8 +67,11 @@ export interface DurableWrites {
 
 interface Link {
   connection: NodeConnection;
-  /** Asks the master which replicas it must reach: `ROLE`, or `CLUSTER REPLICAS <its id>`. */
-  query: string[];
+  /**
+   * Asks the master which replicas it must reach: `ROLE`, or `CLUSTER REPLICAS <its id>`; `undefined` when the
+   * user may not ask (`NOPERM`).
+   */
+  query?: string[];
   /** Replicas the master had to reach at the last write. */
   replicas: number;
 }
@@ -97,10 +103,15 @@ export function durableWrites(
     try {
       return await unlessSilent(connection, async () => {
         await connection.connect();
-        const query = cluster
-          ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]))]
-          : ["ROLE"];
-        return { connection, query, replicas: mustReach(await connection.sendCommand(query), cluster) };
+        try {
+          const query = cluster
+            ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]))]
+            : ["ROLE"];
+          return { connection, query, replicas: mustReach(await connection.sendCommand(query), cluster) };
+        } catch (error) {
+          if (!String((error as Error)?.message).startsWith("NOPERM")) throw error;
+          return { connection, replicas: 0 };
+        }
       });
     } catch (error) {
       drop(connection);
@@ -133,16 +144,20 @@ export function durableWrites(
       links.delete(address);
       throw new Error(`Cannot write to ${address}: the connection closed`);
     }
+    const sent = commands.map((c) => c.args);
     // One pipeline: the writes, WAIT for the replicas known so far, and what the master must reach now.
-    const replies = await unlessSilent(connection, () =>
-      Promise.all([
-        ...commands.map((c) => connection.sendCommand(c.args)),
-        connection.sendCommand(["WAIT", String(current.replicas), String(WAIT_MS)]),
-        connection.sendCommand(current.query),
-      ])).catch((error) => {
-        if (!connection.isOpen) links.delete(address); // dropped: the next write opens another
+    if (current.query) sent.push(["WAIT", String(current.replicas), String(WAIT_MS)], current.query);
+    const replies = await unlessSilent(
+      connection,
+      () => Promise.all(sent.map((args) => connection.sendCommand(args))),
+    )
+      .catch((error) => {
+        // The next write opens a fresh link: this one may be closed, or ask a node that is no more.
+        links.delete(address);
+        drop(connection);
         throw error;
       });
+    if (!current.query) return replies;
     const needed = mustReach(replies.pop(), cluster);
     const acknowledged = Number(replies.pop());
     current.replicas = needed;

@@ -364,3 +364,52 @@ test("cluster: a store opened while a seed node accepts connections but never an
     await frozen.stop();
   }
 });
+
+test("cluster: a master replaced at its address (CLUSTER RESET: a new node id) still takes the next invalidation", async () => {
+  const c = await ReplicatedCluster.start(1000);
+  try {
+    const prefix = `rs${crypto.randomUUID().slice(0, 6)}`;
+    const tagKey = `${prefix}:v1:t:item:{1}`;
+    const writer = await createCache({ url: c.url, prefix, logger: quiet, deadlineMs: 1000 });
+    let db = 1;
+    const read = (cache: Cache) => cache.getOrSet("item:{1}", () => db, { ttl: 600, tags: ["item:{1}"] });
+    await read(writer);
+    assert.equal((await writer.invalidateTags(["item:{1}"])).delivered, true, "a link to the master is open");
+    const a = await c.masterOf(tagKey);
+    const a2 = await c.replicaOf(a);
+    const [oldId, idA2] = [await a.cli("cluster", "myid"), await a2.cli("cluster", "myid")];
+    // Fail over to the replica, then replace the old master in place (a new id) and make it master again.
+    await a2.cli("cluster", "failover");
+    await c.promoted(a2);
+    await until(async () => /^slave/.test(await a.cli("role")), "the old master demoted");
+    await a.cli("cluster", "reset", "hard");
+    const newId = await a.cli("cluster", "myid");
+    assert.notEqual(newId, oldId);
+    await a.cli("cluster", "meet", "127.0.0.1", String(a2.port));
+    await until(async () => (await a2.cli("cluster", "nodes")).includes(newId), "the new node known");
+    await until(async () => (await a.cli("cluster", "nodes")).includes(idA2), "the cluster known to it");
+    await sleep(500);
+    await a.cli("cluster", "replicate", idA2);
+    await until(async () => /\nconnected\n/.test(await a.cli("role")), "in sync", 30000);
+    for (const node of c.nodes) if (node !== a) await node.cli("cluster", "forget", oldId).catch(() => {});
+    await a.cli("cluster", "failover");
+    await c.promoted(a);
+    await until(async () => (await c.masterOf(tagKey)).address === a.address, "it serves the slot again");
+    db = 2;
+    const { landed } = await writer.invalidateTags(["item:{1}"]);
+    const inTime = await Promise.race([landed.then(() => true), sleep(10_000).then(() => false)]);
+    assert.ok(inTime, "the invalidation landed (it failed on the old node id forever)");
+    assert.equal(await a.cli("exists", tagKey), "0");
+    const fresh = await createCache({ url: c.url, prefix, logger: quiet });
+    assert.equal(await read(fresh), 2, "another process reads the new value");
+    assert.equal(
+      (await writer.invalidateTags(["item:{1}"])).delivered,
+      true,
+      "and the next one is delivered",
+    );
+    await fresh.close();
+    await writer.close();
+  } finally {
+    await c.stop();
+  }
+});

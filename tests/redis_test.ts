@@ -56,6 +56,36 @@ test("redis: a hit with its tag check is exactly one MGET; invalidation is one D
   }
 });
 
+test("redis: a user without @dangerous (no ROLE) has its invalidations delivered, seen by another process", async () => {
+  const server = await RedisServer.start();
+  try {
+    await redisCli(server.port, "acl", "setuser", "app", "on", ">apppw", "~*", "&*", "+@all", "-@dangerous");
+    const logger = new RecordingLogger();
+    const url = `redis://app:apppw@127.0.0.1:${server.port}`;
+    const { createCache } = await import("../mod.ts");
+    const [app, other] = [
+      await createCache({ url, prefix: "acl", logger }),
+      await createCache({ url: server.url, prefix: "acl" }),
+    ];
+    try {
+      let db = 1;
+      const read = (cache: typeof app) => cache.getOrSet("k", () => db, { ttl: 60, tags: ["t"] });
+      assert.equal(await read(app), 1);
+      assert.equal(await read(other), 1, "a hit for the other process");
+      db = 2;
+      const { delivered } = await app.invalidateTags(["t"]);
+      assert.equal(delivered, true);
+      assert.equal(await read(other), 2, "the invalidation reached the server");
+      assert.deepEqual(logger.at("error"), []);
+    } finally {
+      await other.close();
+      assert.deepEqual(await app.close(), { keys: [], namespace: false });
+    }
+  } finally {
+    await server.stop();
+  }
+});
+
 test("redis: an unchanged entry is parsed once, yet every hit gets its own copy and a rewritten entry is served at once", async () => {
   const server = await RedisServer.start();
   try {
