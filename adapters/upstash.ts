@@ -99,7 +99,7 @@ export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOption
     options.maxValueBytes ?? 8 << 20,
   );
   const client = isClient(clientOrOptions) ? clientOrOptions : createClient(options);
-  return {
+  return withoutCommands({
     name: "upstash",
     capabilities: {
       maxKeyBytes: 1024,
@@ -158,7 +158,33 @@ export function upstashStore(clientOrOptions: UpstashClient | UpstashStoreOption
       } while (String(cursor) !== "0");
       return found;
     },
-  };
+  });
+}
+
+/**
+ * The store, its errors cut before `, command was:`: @upstash/redis quotes the whole request there, every key
+ * and value of it, and a cache's logs and `error` events must not carry cached data.
+ */
+function withoutCommands(store: CacheStore): CacheStore {
+  const methods = [
+    "getMany",
+    "getHeads",
+    "setMany",
+    "refreshMany",
+    "deleteIfStartsWith",
+    "deleteMany",
+    "scan",
+  ];
+  for (const name of methods) {
+    const method = (store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>)[name];
+    (store as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      method(...args).catch((error: unknown) => {
+        const at = error instanceof Error ? error.message.indexOf(", command was:") : -1;
+        if (at >= 0) (error as Error).message = (error as Error).message.slice(0, at);
+        throw error;
+      });
+  }
+  return store;
 }
 
 function isClient(value: unknown): value is UpstashClient {

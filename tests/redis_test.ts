@@ -449,3 +449,53 @@ test("redis and upstash: refreshMany replaces the ends of a value in one script,
     await server.stop();
   }
 });
+
+test("upstash: a url's store takes the cache's deadline, and a failed request's error carries no cached value", async () => {
+  const redis = await RedisServer.start();
+  const bridge = await UpstashBridge.start(redis.url);
+  const port = freePort();
+  // A front that answers reads in 1.3 s (past the store's own 1 s default), and refuses writes of a secret.
+  const front = Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+    const body = await request.text();
+    if (body.includes("card-4111")) return Response.json({ error: "ERR busy" }, { status: 500 });
+    if (body.includes("slow:") && /mget/i.test(body)) await new Promise((r) => setTimeout(r, 1300));
+    const url = new URL(request.url);
+    const upstream = await fetch(bridge.url + url.pathname, {
+      method: "POST",
+      headers: request.headers,
+      body,
+    });
+    return new Response(await upstream.text(), { status: upstream.status });
+  });
+  try {
+    const logger = new RecordingLogger();
+    const { createCache } = await import("../mod.ts");
+    const cache = await createCache({
+      url: `http://127.0.0.1:${port}`,
+      token: bridge.token,
+      deadlineMs: 3000,
+      errorLogIntervalMs: 1,
+      logger,
+    });
+    const errors: string[] = [];
+    cache.on("error", (event) => void errors.push(String((event as { error?: Error }).error?.message)));
+    let loads = 0;
+    await cache.getOrSet("slow:1", () => ++loads, { ttl: 60 });
+    assert.equal(
+      await cache.getOrSet("slow:1", () => ++loads, { ttl: 60 }),
+      1,
+      "a hit through the 1.3 s front",
+    );
+    assert.equal(loads, 1);
+    await cache.getOrSet("card", () => ({ card: "card-4111-1111", big: "x".repeat(10_000) }), { ttl: 60 });
+    const lines = logger.lines.map((l) => l.message);
+    assert.ok(lines.some((l) => l.includes("ERR busy")), `the failure was logged: ${lines.join(" | ")}`);
+    assert.ok(errors.length > 0, "and emitted");
+    assert.ok(![...lines, ...errors].some((l) => l.includes("card-4111")), "without the value");
+    await cache.close();
+  } finally {
+    await front.shutdown();
+    await bridge.stop();
+    await redis.stop();
+  }
+});

@@ -99,6 +99,7 @@ export async function storeFromUrl(url: string, context: UrlContext): Promise<Ca
         url: scheme === "upstash" ? undefined : url,
         token: context.token,
         env: context.env,
+        timeoutMs: context.deadlineMs,
       });
     }
     default:
