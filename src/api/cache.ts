@@ -14,7 +14,7 @@ import type { CacheEventListener, CacheEventType } from "../observe/events.ts";
 import { type CachedFunction, createReader } from "./cache_read.ts";
 import { createWriter, type WriteFunction, type WriteOptions } from "./cache_write.ts";
 import { createResource, type Resource } from "./resource.ts";
-import type { Loader, ReadOptions } from "../read/options.ts";
+import { checkLoader, type Loader, type ReadOptions } from "../read/options.ts";
 import type { TemplateArg } from "../keys/template.ts";
 import { getStored, readStored, readStoredMany } from "../read/by_key.ts";
 import { getOrSetMany, type GetOrSetManyOptions, type ManyLoader } from "../read/get_or_set_many.ts";
@@ -137,14 +137,9 @@ export class Cache {
     options: GetOrSetOptions = {},
   ): Promise<Awaited<R>> {
     try {
-      checkOptions(options, GET_OR_SET_OPTION_NAMES, `Cannot cache ${JSON.stringify(key)}`);
-      if (typeof loader !== "function") {
-        throw new TypeError(
-          `Cannot cache ${
-            JSON.stringify(key)
-          }: expected a loader function, current value is ${typeof loader}`,
-        );
-      }
+      const context = `Cannot cache ${JSON.stringify(key)}`;
+      checkOptions(options, GET_OR_SET_OPTION_NAMES, context);
+      checkLoader(loader, context);
       const call = { waitUntil: options.waitUntil, signal: options.signal, force: options.force };
       return literalReader(key, options, this.#resolve)(loader, call) as Promise<Awaited<R>>;
     } catch (error) {
@@ -196,12 +191,10 @@ export class Cache {
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
-    checkOptions(options, SET_OPTION_NAMES, `Cannot set ${JSON.stringify(key)}`);
-    // A value that cannot be stored is an error here, not a silent miss later.
-    this.#resolve().codec.serialize(
-      unwrapNegativeCacheResult(value),
-      `the value set at ${JSON.stringify(key)}`,
-    );
+    const what = JSON.stringify(key);
+    checkOptions(options, SET_OPTION_NAMES, `Cannot set ${what}`);
+    // A value that cannot be stored is an error here, not a silent miss later (of a negative result, its value).
+    this.#resolve().codec.serialize(unwrapNegativeCacheResult(value), `the value set at ${what}`);
     await literalReader(key, options, this.#resolve, true)(() => value, { force: true });
   }
 

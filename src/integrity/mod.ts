@@ -21,7 +21,7 @@ import { checkOptions, optionNames } from "../api/option_names.ts";
 import type { KeyMaterial } from "./keys.ts";
 import { sealedStore, sealerFor } from "./sealed_store.ts";
 
-export type { KeyMaterial } from "./keys.ts";
+export type { KeyMaterial, WebCryptoKey } from "./keys.ts";
 export type { CacheFeature, FeatureName } from "../api/features.ts";
 
 /** The keys of `sealed()`; each kind omitted is read from the cache's environment. */

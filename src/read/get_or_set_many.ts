@@ -15,6 +15,7 @@ import { checkEntryShape, type EntryShape } from "../load/entry_write.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
 import { checkOptionNames, optionNames } from "../api/option_names.ts";
 import { LoadContext } from "../load/loader_context.ts";
+import { checkLoader } from "./options.ts";
 import { checkSchema, joinedCopy, type StandardSchemaV1 } from "./schema.ts";
 import { checkFound, CORRUPT, type Item, itemFor, nearValue, readAll, validValue } from "./batch_items.ts";
 import { load, loadedOutput, loadMissing, type ManyLoader, valuesInOrder } from "../load/batch_load.ts";
@@ -66,7 +67,7 @@ export async function getOrSetMany<R>(
   checkTtl(options.ttl, what);
   checkEntryShape(options, options.ttl, what);
   if (!Array.isArray(keys)) throw new TypeError(`Cannot cache ${what}: keys must be an array of strings`);
-  if (typeof loader !== "function") throw new TypeError(`Cannot cache ${what}: expected a loader function`);
+  checkLoader(loader, `Cannot cache ${what}`);
   const schema = options.schema;
   if (schema !== undefined) checkSchema(schema, what);
   const unique = [...new Set(keys)];

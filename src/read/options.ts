@@ -138,3 +138,10 @@ export const READ_OPTION_NAMES: readonly string[] = optionNames<ReadOptions<stri
   name: 1,
   schema: 1,
 });
+
+/** Throws `TypeError` unless `loader` is a function; `context` starts the message ("Cannot cache …"). */
+export function checkLoader(loader: unknown, context: string): void {
+  if (typeof loader !== "function") {
+    throw new TypeError(`${context}: expected a loader function, current value is ${typeof loader}`);
+  }
+}
