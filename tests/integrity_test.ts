@@ -235,3 +235,38 @@ test("integrity: a write over a tampered entry stores (set, a forced read): it i
     await server.stop();
   }
 });
+
+test("integrity: set supersedes a load claimed on the sealed entry it replaces, whichever write lands first", async () => {
+  const { memoryStore } = await import("../adapters/memory.ts");
+  const { faultStore } = await import("../src/testing/fault_store.ts");
+  const store = faultStore(memoryStore());
+  const cache = await createCache({ store, integrity: sealed({ signingKeys: [key()] }), logger: quiet });
+  try {
+    await cache.set("k", "value-first", { ttl: 60 });
+    let release!: () => void, started = false;
+    const gate = new Promise<void>((r) => release = r);
+    // A forced load claims the stored (sealed) entry's head, then waits.
+    const older = cache.getOrSet("k", async () => (started = true, await gate, "value-of-the-older-load"), {
+      ttl: 60,
+      force: true,
+    });
+    while (!started) await new Promise((r) => setTimeout(r, 1));
+    const setMany = store.setMany;
+    let olderStored!: () => void, setHeld = false;
+    const stored = new Promise<void>((r) => olderStored = r);
+    store.setMany = async (writes, o) => {
+      if (writes.some((w) => w.value.includes("value-of-set"))) setHeld = true, await stored;
+      const done = await setMany(writes, o);
+      if (writes.some((w) => w.value.includes("value-of-the-older-load"))) olderStored();
+      return done;
+    };
+    const setting = cache.set("k", "value-of-set", { ttl: 60 });
+    while (!setHeld) await new Promise((r) => setTimeout(r, 1));
+    release();
+    await Promise.all([older, setting]);
+    store.setMany = setMany;
+    assert.equal(await cache.get("k"), "value-of-set");
+  } finally {
+    await cache.close();
+  }
+});

@@ -65,14 +65,16 @@ export function sealedStore(
     onRejected(key);
     return REJECTED;
   };
+  // A guard is an entry's head (or a marker, kept as is) whatever is written over it: `set`'s marker replaces
+  // a sealed entry too.
+  const guarded = (write: StoreWrite): StoreWrite =>
+    write.ifStartsWith === undefined
+      ? write
+      : { ...write, ifStartsWith: sealer.sealedGuard(write.ifStartsWith) };
   const seal = (write: StoreWrite): Promise<StoreWrite> | StoreWrite =>
     sealer.isEntry(write.value)
-      ? sealer.seal(write.key, write.value).then((value) => ({
-        ...write,
-        value,
-        ifStartsWith: write.ifStartsWith === undefined ? undefined : sealer.sealedGuard(write.ifStartsWith),
-      }))
-      : write;
+      ? sealer.seal(write.key, write.value).then((value) => ({ ...guarded(write), value }))
+      : guarded(write);
   const { getHeads, publish, subscribe, scan, ready, close } = inner;
   return {
     name: inner.name,
