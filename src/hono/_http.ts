@@ -70,8 +70,27 @@ export function preparedHeaders(c: HonoContext): Headers {
 }
 
 /**
- * `res` without the fields `prepared` holds with the same value: they are this request's, so they are neither
- * stored (and replayed to others) nor a reason not to store (a session cookie set outside the handler).
+ * Fields that describe the response's content or how it may be cached: whoever set them (a middleware marking
+ * signed-in requests `private`, or adding `Vary: Cookie`), they decide what is stored, and are stored.
+ */
+const ABOUT_THE_CONTENT = new Set([
+  "cache-control",
+  "expires",
+  "pragma",
+  "vary",
+  "age",
+  "etag",
+  "last-modified",
+  "content-type",
+  "content-encoding",
+  "content-language",
+  "content-location",
+]);
+
+/**
+ * `res` without the fields `prepared` holds with the same value, but those {@linkcode ABOUT_THE_CONTENT}: they
+ * are this request's (a request id, a session cookie), so they are neither stored (and replayed to others) nor
+ * a reason not to store.
  */
 export function withoutPrepared(res: Response, prepared: Headers): Response {
   if ([...prepared.keys()].length === 0) return res;
@@ -84,7 +103,9 @@ export function withoutPrepared(res: Response, prepared: Headers): Response {
     }
   }
   for (const [name, value] of prepared) {
-    if (name !== "set-cookie" && headers.get(name) === value) headers.delete(name);
+    if (name !== "set-cookie" && !ABOUT_THE_CONTENT.has(name) && headers.get(name) === value) {
+      headers.delete(name);
+    }
   }
   return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
 }

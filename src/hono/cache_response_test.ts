@@ -592,6 +592,24 @@ Deno.test("hono: outer middleware's headers for this request are served with a H
   assert.deepEqual([a.headers.get("x-cache"), b.headers.get("x-cache")], ["MISS", "HIT"]);
   assert.equal(b.headers.get("set-cookie"), "sid=new; Path=/");
   assert.equal(freshRuns, 1);
+  // What outer middleware says of caching counts as the handler's own: private for signed-in callers, Vary.
+  for (
+    const [header, value] of [["cache-control", "private"], ["cache-control", "no-store"], ["vary", "cookie"]]
+  ) {
+    const guarded = new Hono();
+    guarded.use("*", async (c, proceed) => {
+      if (c.req.header("cookie")) c.header(header, value);
+      await proceed();
+    });
+    guarded.get(
+      "/me",
+      cacheResponse({ key: "me", ttl: 60 }),
+      (c) => c.text(`hello ${c.req.header("cookie")}`),
+    );
+    await guarded.request("/me", { headers: { cookie: "sid=alice" } });
+    const bob = await guarded.request("/me", { headers: { cookie: "sid=bob" } });
+    assert.equal(await bob.text(), "hello sid=bob", `${header}: ${value} keeps alice's page from bob`);
+  }
   // A cookie the handler sets itself still keeps its response out of the cache.
   const own = new Hono();
   let ownRuns = 0;
