@@ -22,8 +22,12 @@ interface DefaultState {
   readonly events: CacheEvents;
   /** A store `initCache` created (from a url), closed when it is replaced. */
   ownedStore?: CacheStore;
-  /** Counts `initCache` calls, so that of overlapping ones the last called wins, not the last to finish. */
+  /**
+   * Counts `initCache` calls, and which one configured the cache last: of overlapping ones, the last called
+   * that succeeds wins, not the last to finish.
+   */
   inits?: number;
+  applied?: number;
 }
 
 const KEY = Symbol.for("@svc-infra/cache/default");

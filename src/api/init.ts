@@ -37,11 +37,12 @@ export async function initCache(options: CacheOptions = {}): Promise<void> {
     state.metrics,
     state.events,
   );
-  if (state.inits !== call) {
-    // A later initCache was called while this one opened its store: the later one configures the cache.
+  if ((state.applied ?? 0) > call) {
+    // A later initCache configured the cache while this one opened its store: it stays configured so.
     await context.close(ownedStore);
     return;
   }
+  state.applied = call;
   const previousOwned = state.ownedStore;
   state.ownedStore = ownedStore;
   const previous = replaceActive(context);

@@ -154,3 +154,12 @@ Deno.test("init: a malformed CACHE_TTL_* in the env is a RangeError from initCac
   await initCache({ env: { CACHE_TTL_SHORT: "5" } });
   await closeCache();
 });
+
+Deno.test("init: an overlapping initCache that fails does not undo an earlier one that succeeds", async () => {
+  const { sealed } = await import("../integrity/mod.ts");
+  const first = initCache({ prefix: "first", integrity: sealed({ signingKeys: [new Uint8Array(32)] }) });
+  await assert.rejects(initCache({ prefix: "bad prefix!" }), TypeError);
+  await first;
+  assert.equal(instance().keyPrefix, "first:v1:");
+  await closeCache();
+});

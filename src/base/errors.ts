@@ -6,7 +6,10 @@
  * @module
  */
 
-/** `true` when `value` carries `brand` (set on its class's prototype, by whichever copy made it). */
+/**
+ * `true` when `value` carries `brand` (set on its class's prototype, by whichever copy made it). A subclass
+ * (a user's) keeps the ordinary `instanceof`.
+ */
 export function hasBrand(value: unknown, brand: symbol): boolean {
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
@@ -23,7 +26,9 @@ const TIMEOUT_ERROR: unique symbol = Symbol.for("@svc-infra/cache/CacheTimeoutEr
 export class StoreError extends Error {
   /** `true` for a `StoreError` of any copy of the library. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, STORE_ERROR);
+    return this === StoreError
+      ? hasBrand(value, STORE_ERROR)
+      : Function.prototype[Symbol.hasInstance].call(this, value);
   }
   /** The store's name, e.g. `redis`. */
   readonly store: string;
@@ -39,7 +44,9 @@ export class StoreError extends Error {
 export class CacheTimeoutError extends Error {
   /** `true` for a `CacheTimeoutError` of any copy of the library. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, TIMEOUT_ERROR);
+    return this === CacheTimeoutError
+      ? hasBrand(value, TIMEOUT_ERROR)
+      : Function.prototype[Symbol.hasInstance].call(this, value);
   }
   /** The cached function's name. */
   readonly function: string;

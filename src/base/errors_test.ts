@@ -16,5 +16,8 @@ Deno.test("errors: instanceof holds for an error made by another copy of the lib
   assert.ok(new schemaCopy.SchemaError("getUser", []) instanceof TypeError, "still a TypeError");
   assert.ok(!(new Error("x") instanceof StoreError));
   assert.ok(!(new CacheTimeoutError("f", 1) instanceof StoreError));
+  class Mine extends StoreError {}
+  assert.ok(!(new StoreError("redis", "down") instanceof Mine), "a subclass keeps the ordinary instanceof");
+  assert.ok(new Mine("redis", "down") instanceof Mine && new Mine("redis", "down") instanceof StoreError);
   assert.ok(!StoreError[Symbol.hasInstance](null) && !StoreError[Symbol.hasInstance]("StoreError"));
 });

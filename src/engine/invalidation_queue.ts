@@ -43,8 +43,11 @@ export interface Undelivered {
 
 /** Keys per delete request when draining a backlog. */
 const CHUNK = 500;
-/** Landings remembered with their keys; a read that spans more counts every key as invalidated. */
-const LOG = 64;
+/**
+ * Keys whose last landing is remembered; past it the older half is forgotten, and a read that began before a
+ * forgotten landing counts every key as invalidated.
+ */
+const REMEMBERED_KEYS = 4096;
 const RETRY_MIN_MS = 25;
 
 /** A bounded, coalescing queue of deletes with background retry. */
@@ -72,8 +75,11 @@ export class InvalidationQueue {
    * answered after it may hold the state from before it, which {@linkcode covers} no longer reports.
    */
   #landings = 0;
-  /** The keys of the last {@linkcode LOG} landings, by landing number; `undefined`: the whole namespace. */
-  readonly #log: (readonly string[] | undefined)[] = [];
+  /** Key → the number of its latest landing, oldest first (see {@linkcode REMEMBERED_KEYS}). */
+  readonly #lastLanding = new Map<string, number>();
+  /** The number of the latest namespace-wide landing, and of the latest one forgotten. */
+  #wholeLanded = 0;
+  #forgotten = 0;
 
   constructor(deliver: Deliver, options: InvalidationQueueOptions) {
     this.#deliver = deliver;
@@ -92,19 +98,24 @@ export class InvalidationQueue {
 
   /** `true` when an invalidation of one of `keys` (or of the namespace) landed since `mark` was taken. */
   landedSince(keys: readonly string[], mark: number): boolean {
-    const landings = this.#landings;
-    if (mark === landings) return false;
-    if (landings - mark > LOG) return true;
-    for (let i = mark; i < landings; i++) {
-      const landed = this.#log[i % LOG];
-      if (landed === undefined) return true;
-      for (const key of keys) if (landed.includes(key)) return true;
-    }
+    if (mark === this.#landings) return false;
+    if (mark < this.#wholeLanded || mark < this.#forgotten) return true;
+    for (const key of keys) if ((this.#lastLanding.get(key) ?? 0) > mark) return true;
     return false;
   }
 
+  /** Records a landing of `keys` (`undefined`: the whole namespace). */
   #land(keys: readonly string[] | undefined): void {
-    this.#log[this.#landings++ % LOG] = keys;
+    const landing = ++this.#landings;
+    if (keys === undefined) return void (this.#wholeLanded = landing);
+    const landed = this.#lastLanding;
+    for (const key of keys) landed.delete(key), landed.set(key, landing); // kept in landing order
+    if (landed.size <= REMEMBERED_KEYS) return;
+    for (const [key, at] of landed) {
+      if (landed.size <= REMEMBERED_KEYS / 2) break;
+      landed.delete(key);
+      this.#forgotten = at;
+    }
   }
 
   /**
@@ -202,6 +213,7 @@ export class InvalidationQueue {
     this.#stopped = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#dueAt = Infinity; // no call retries for it either
   }
 
   #enqueue(keys: readonly string[]): Map<string, number> {

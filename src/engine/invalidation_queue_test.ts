@@ -296,3 +296,26 @@ Deno.test("queue: with retry timers that never fire (Workers after the response)
     await closeCache();
   }
 });
+
+Deno.test("queue: a read is pending only for landings of its own keys, however many others land meanwhile", async () => {
+  const queue = new InvalidationQueue(() => Promise.resolve(), {
+    maxKeys: 100_000,
+    generationKey: "g",
+    retryMaxMs: 100,
+    onSize: () => {},
+    onEscalate: () => {},
+  });
+  const mark = queue.landings; // a read is issued
+  for (let i = 0; i < 1000; i++) await queue.making([`other:${i}`], () => queue.invalidate([`other:${i}`]));
+  assert.equal(queue.landedSince(["mine", "g"], mark), false, "1,000 other keys landed: still a hit");
+  assert.equal(queue.landedSince(["other:7"], mark), true);
+  await queue.making(["mine"], () => queue.invalidate(["mine"]));
+  assert.equal(queue.landedSince(["mine", "g"], mark), true, "its own key landed");
+  const later = queue.landings;
+  // Past what is remembered, a read that began before a forgotten landing counts every key as landed.
+  for (let i = 0; i < 5000; i++) await queue.making([`more:${i}`], () => queue.invalidate([`more:${i}`]));
+  assert.equal(queue.landedSince(["unrelated"], later), true, "conservative once forgotten");
+  const now = queue.landings;
+  assert.equal(queue.landedSince(["unrelated"], now), false);
+  queue.stop();
+});

@@ -95,7 +95,9 @@ export function describeIssues(issues: ReadonlyArray<SchemaIssue>): string {
 export class SchemaError extends TypeError {
   /** `true` for a `SchemaError` of any copy of the library (its ESM and CommonJS builds). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(value, SCHEMA_ERROR);
+    return this === SchemaError
+      ? hasBrand(value, SCHEMA_ERROR)
+      : Function.prototype[Symbol.hasInstance].call(this, value);
   }
   /** What the validator found. */
   readonly issues: ReadonlyArray<SchemaIssue>;

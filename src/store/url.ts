@@ -35,10 +35,10 @@ export const ADAPTER_MODULES = {
 };
 
 /** The client packages each adapter needs (optional peer dependencies of the npm package). */
-const CLIENTS: Record<keyof typeof ADAPTER_MODULES, string> = {
-  redis: "@redis/client cluster-key-slot",
-  upstash: "@upstash/redis",
-  denoKv: "@deno/kv (on Node; Deno has Deno.openKv)",
+const CLIENTS: Record<keyof typeof ADAPTER_MODULES, { packages: string[]; note?: string }> = {
+  redis: { packages: ["@redis/client", "cluster-key-slot"] },
+  upstash: { packages: ["@upstash/redis"] },
+  denoKv: { packages: ["@deno/kv"], note: " (on Node; Deno has Deno.openKv)" },
 };
 
 async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise<T> {
@@ -47,26 +47,42 @@ async function load<T>(name: keyof typeof ADAPTER_MODULES, url: string): Promise
     // Bundlers are told not to follow it (webpack warns of a "critical dependency" otherwise).
     return await import(/* webpackIgnore: true */ /* @vite-ignore */ specifier);
   } catch (error) {
-    // Only a missing package is a missing client; anything else (a bundle without the adapter) is itself.
-    throw isMissingPackage(error) ? missingClient(name, url, error) : error;
+    // Only a missing client package is a missing client: a bundle without the adapter is told to pass it.
+    throw missingClient(name, url, error, isMissingPackage(error, CLIENTS[name]));
   }
 }
 
-/** The one message for an adapter whose client package is not installed. */
-function missingClient(name: keyof typeof ADAPTER_MODULES, url: string, error: unknown): TypeError {
+/**
+ * The one message for an adapter that cannot be loaded: its client package is not installed (`client`), or the
+ * adapter itself is not there (an app bundled without it).
+ */
+function missingClient(
+  name: keyof typeof ADAPTER_MODULES,
+  url: string,
+  error: unknown,
+  client = true,
+): TypeError {
+  const { packages, note = "" } = CLIENTS[name];
+  const fix = client
+    ? `install its client (npm install ${packages.join(" ")}${note}), or on edge runtimes`
+    : "in a bundled app,";
   return new TypeError(
     `Cannot open cache url "${redactUrl(url)}": the ${name} adapter cannot be loaded (${
       (error as Error).message
-    }); install its client (npm install ${CLIENTS[name]}), or on edge runtimes import the adapter from ` +
+    }); ${fix} import the adapter from ` +
       `"@svc-infra/cache/adapters/..." and pass it as initCache({ store })`,
     { cause: error },
   );
 }
 
-/** `true` for a failed import of a package that is not installed (Node, Bun and Deno spell it differently). */
-function isMissingPackage(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: string; message?: string };
-  return code === "ERR_MODULE_NOT_FOUND" || /Cannot find (package|module)/.test(message ?? "");
+/**
+ * `true` for a failed import of one of the adapter's client packages, not installed (Node, Bun and Deno spell
+ * it differently); not for the adapter itself missing.
+ */
+function isMissingPackage(error: unknown, { packages }: { packages: string[] }): boolean {
+  const { code, message = "" } = (error ?? {}) as { code?: string; message?: string };
+  if (code !== "ERR_MODULE_NOT_FOUND" && !/Cannot find (package|module)/.test(message)) return false;
+  return packages.some((name) => message.includes(name));
 }
 
 /** Opens the store a URL names. Throws `TypeError` for an unknown scheme or a malformed URL. */
@@ -87,7 +103,7 @@ export async function storeFromUrl(url: string, context: UrlContext): Promise<Ca
       // Off Deno, openDenoKv imports @deno/kv itself: its absence gets the same message as other clients'
       // (on Deno without the flag it says so itself).
       const kv = await openDenoKv(url.slice("denokv:".length) || undefined).catch((error) => {
-        throw isMissingPackage(error) ? missingClient("denoKv", url, error) : error;
+        throw isMissingPackage(error, CLIENTS.denoKv) ? missingClient("denoKv", url, error) : error;
       });
       return denoKvStore(kv, { closeKv: true });
     }
