@@ -99,6 +99,8 @@ export function cacheApiTier(
     if (!keepable(c.res)) return;
     const copy = new Response(c.res.clone().body, c.res);
     copy.headers.set(STORED_AT, String(Date.now()));
+    // RFC 9110 §6.6.1: a cache adds the Date a response lacks, so that its Expires counts from when it was sent.
+    if (!copy.headers.has("date")) copy.headers.set("date", new Date(Date.now()).toUTCString());
     const own = c.res.headers.get("cache-control");
     if (own !== null) copy.headers.set(OWN_CONTROL, own);
     // The Cache API drops it by itself after this (whole seconds); the tier checks the exact bound on reading.

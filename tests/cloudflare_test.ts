@@ -217,6 +217,14 @@ test("cache api tier: serves a kept response with its own Cache-Control and grow
     assert.equal(hit.headers.get("cache-control"), "public, max-age=60");
     assert.equal(hit.headers.get("x-cache-api-stored-at"), null);
 
+    // Expires without Date (as handlers send it): fresh for its whole lifetime, counted from when it was kept.
+    const expiring = { expires: new Date(now + 20_000).toUTCString() };
+    await call("http://b/expires", expiring);
+    now += 15_000;
+    assert.equal((await call("http://b/expires", expiring)).answer?.headers.get("x-cache-tier"), "HIT");
+    now += 6_000;
+    assert.equal((await call("http://b/expires", expiring)).ran, 1, "past its Expires: let through");
+
     await call("http://b/none", {});
     now += 1000;
     const none = (await call("http://b/none", {})).answer!;

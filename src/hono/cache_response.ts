@@ -205,6 +205,8 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
     // served from. It shares the request's context, so it waits until the request has been answered, then
     // lets the handler produce a fresh response.
     let ranHere = false;
+    /** What outer middleware set for this request, taken before the handler ran here. */
+    let outer: Headers | undefined;
     let result: ReadResult | undefined;
     let markAnswered!: () => void;
     const answered = new Promise<void>((resolve) => markAnswered = resolve);
@@ -219,7 +221,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
           c.res = undefined;
           c.finalized = false;
         }
-        const prepared = preparedHeaders(c);
+        const prepared = outer = preparedHeaders(c);
         await next();
         const res = c.res && withoutPrepared(c.res, prepared);
         // Not cacheable: nothing is stored and nothing is shared with concurrent requests (null).
@@ -247,6 +249,9 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
     const now = cache[CONTEXT]().settings.clock.now();
     const createdAt = result?.createdAt ?? now;
     const lifetime = Math.max(0, Math.floor(((result?.freshUntil ?? now) - createdAt) / 1000));
+    // Taken before the response is cleared, as outer middleware may have set its fields on it (cors() does);
+    // after a handler ran here, that response is the handler's: what was taken before it ran.
+    const prepared = ranHere && outer ? outer : preparedHeaders(c);
     c.res = undefined;
     c.res = withPrepared(
       present(stored, {
@@ -257,7 +262,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         vary: routeVary,
         ifNoneMatch: c.req.header("if-none-match"),
       }),
-      preparedHeaders(c),
+      prepared,
     );
     markAnswered();
   };

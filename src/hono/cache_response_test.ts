@@ -592,6 +592,14 @@ Deno.test("hono: outer middleware's headers for this request are served with a H
   assert.deepEqual([a.headers.get("x-cache"), b.headers.get("x-cache")], ["MISS", "HIT"]);
   assert.equal(b.headers.get("set-cookie"), "sid=new; Path=/");
   assert.equal(freshRuns, 1);
+  // Fields outer middleware set on c.res itself before the handler (as cors() does) are this request's too.
+  const onRes = new Hono();
+  let id = 0;
+  onRes.use("*", async (c, proceed) => (c.res.headers.set("x-request-id", `r${++id}`), await proceed()));
+  onRes.get("/r", cacheResponse({ key: "r", ttl: 60 }), (c) => c.text("r"));
+  const [m, h] = [await onRes.request("/r"), await onRes.request("/r")];
+  assert.deepEqual([m.headers.get("x-cache"), h.headers.get("x-cache")], ["MISS", "HIT"]);
+  assert.deepEqual([m.headers.get("x-request-id"), h.headers.get("x-request-id")], ["r1", "r2"]);
   // What outer middleware says of caching counts as the handler's own: private for signed-in callers, Vary.
   for (
     const [header, value] of [["cache-control", "private"], ["cache-control", "no-store"], ["vary", "cookie"]]

@@ -21,6 +21,12 @@ import { settleUnreadable } from "./unreadable.ts";
 
 /** A loading marker lives at least this long, so that a load slower than its ttl can still store. */
 const MIN_MARKER_MS = 60_000;
+/**
+ * Most claims a superseding load makes before it loads under what another writer put there: each round one
+ * of the overlapping `set`s wins, so this many overlapping ones end with the last one called (the call's
+ * deadline bounds them anyway).
+ */
+const SUPERSEDE_ROUNDS = 64;
 
 /**
  * Claims `keys` (the entry key, then its dependency keys) for a load. `observed` is what the caller already read
@@ -90,22 +96,26 @@ export async function claimMany(
     // Awaited only when there is one: a claim's common path keeps its number of ticks.
     const settling = settleUnreadable(cache, what, atEntryKeys, seen, budget);
     if (settling) await settling;
-    const writes: StoreWrite[] = [];
-    for (const key of unique) {
-      const found = seen.get(key), entry = entryKeys.has(key);
-      const guard = found && superseding.has(key) ? writeGuard(found) : undefined;
-      if (found !== null && guard === undefined) continue;
-      writes.push({
-        key,
-        value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
-        ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
-        ifAbsent: guard === undefined,
-        ifStartsWith: guard,
-        // A marker is cleared with its namespace, so the load it guards cannot store across a clear().
-        scope: entry ? cache.keys.namespace : undefined,
-      });
-    }
-    if (writes.length > 0) {
+    // In rounds: a superseding claim that lost to another writer claims again over what that one wrote (the later
+    // claim wins); any other claim loads under what it found.
+    let pending = unique;
+    for (let round = 0; round < SUPERSEDE_ROUNDS && pending.length > 0; round++) {
+      const writes: StoreWrite[] = [];
+      for (const key of pending) {
+        const found = seen.get(key), entry = entryKeys.has(key);
+        const guard = found && superseding.has(key) ? writeGuard(found) : undefined;
+        if (found !== null && guard === undefined) continue;
+        writes.push({
+          key,
+          value: entry ? loadingMarker(tokenFor(cache.store)) : tokenFor(cache.store),
+          ttlMs: entry ? Math.max(MIN_MARKER_MS, ttlSeconds * 1000) : cache.settings.tagTtlMs,
+          ifAbsent: guard === undefined,
+          ifStartsWith: guard,
+          // A marker is cleared with its namespace, so the load it guards cannot store across a clear().
+          scope: entry ? cache.keys.namespace : undefined,
+        });
+      }
+      if (writes.length === 0) break;
       const stored = await cache.guarded.run(
         "claim",
         (signal) => cache.store.setMany(writes, { signal }),
@@ -116,17 +126,17 @@ export async function claimMany(
         if (stored[j] && w.ifStartsWith !== undefined) replaced.set(w.key, seen.get(w.key)!);
         seen.set(w.key, stored[j] ? w.value : null);
       });
-      if (lost.length > 0) {
-        // Another writer got there first: its value is the state to load under.
-        const current = await cache.guarded.run(
-          "read",
-          (signal) => cache.store.getMany(lost, { signal }),
-          budget,
-        );
-        lost.forEach((key, j) => seen.set(key, current[j]));
-        const lostEntries = lost.filter((key) => entryKeys.has(key)).map((key) => ({ key }));
-        await settleUnreadable(cache, what, lostEntries, seen, budget);
-      }
+      if (lost.length === 0) break;
+      // Another writer got there first: its value is the state to load under.
+      const current = await cache.guarded.run(
+        "read",
+        (signal) => cache.store.getMany(lost, { signal }),
+        budget,
+      );
+      lost.forEach((key, j) => seen.set(key, current[j]));
+      const lostEntries = lost.filter((key) => entryKeys.has(key)).map((key) => ({ key }));
+      await settleUnreadable(cache, what, lostEntries, seen, budget);
+      pending = lost.filter((key) => superseding.has(key) && seen.get(key) != null);
     }
     return requests.map(({ keys, observed }) => {
       const entry = seen.get(keys[0]) ?? null;

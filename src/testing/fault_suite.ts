@@ -537,6 +537,15 @@ export function testFaults(
     },
   );
 
+  withFaults("of overlapping sets of a key, the one called last stays", async () => {
+    const cache = instance();
+    await cache.set("k", "initial", { ttl: 60 });
+    await Promise.all([cache.set("k", "first", { ttl: 60 }), cache.set("k", "second", { ttl: 60 })]);
+    check((await cache.get("k")) === "second", `the later set's value, got ${await cache.get("k")}`);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => cache.set("m", `v${i}`, { ttl: 60 })));
+    check((await cache.get("m")) === "v7", `the last of 8, got ${await cache.get("m")}`);
+  });
+
   withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
     const { get, loads } = user();
     await get({ id: 1 });
