@@ -400,9 +400,11 @@ test("cluster: a master replaced at its address (CLUSTER RESET: a new node id) s
     await a.cli("cluster", "failover");
     await c.promoted(a);
     await until(async () => (await c.masterOf(tagKey)).address === a.address, "it serves the slot again");
+    // Its replica must be in sync for the write to be acknowledged (a resync waits 5 s by Redis's default).
+    await until(async () => /\nconnected\n/.test(await a2.cli("role")), "its replica in sync", 30000);
     db = 2;
     const { landed } = await writer.invalidateTags(["item:{1}"]);
-    const inTime = await Promise.race([landed.then(() => true), sleep(10_000).then(() => false)]);
+    const inTime = await Promise.race([landed.then(() => true), sleep(15_000).then(() => false)]);
     assert.ok(inTime, "the invalidation landed (it failed on the old node id forever)");
     assert.equal(await a.cli("exists", tagKey), "0");
     const fresh = await createCache({ url: c.url, prefix, logger: quiet });
