@@ -2,9 +2,9 @@
  * What a load does before it reads its data: it fixes the state its entry will be valid under. Missing tag
  * versions are created (`ifAbsent`, with fresh tokens, so concurrent creators agree), and an empty entry key
  * gets a loading marker (`ifAbsent`; `set`'s replaces whatever is there, see {@linkcode ClaimRequest.supersede}:
- * until its write lands, readers elsewhere miss and load themselves), all in one store call; an unreadable value there (garbage, a tampered
- * sealed entry) is reported and deleted first, for every load alike (a read's after a miss, `set`, `refresh`,
- * a forced read), so that the load can store. The load's entry write then requires the key to
+ * until its write lands, readers elsewhere miss and load themselves), all in one store call; an unreadable
+ * value there (garbage, a tampered sealed entry) is reported and deleted first, for every load alike (a read's
+ * after a miss, `set`, `refresh`, a forced read), so that the load can store. The load's entry write then requires the key to
  * still start with the claimed guard, and its versions to still be current when read: an invalidation (a
  * delete of the entry or of a tag version) made after the claim makes the write fail or the entry a miss.
  *
