@@ -321,3 +321,15 @@ Deno.test("cache: getOrSet without a loader function is a TypeError naming the k
   );
   await cache.close();
 });
+
+Deno.test("cache: of overlapping sets of a key, the one called last stays where the store answers in order", async () => {
+  for (const store of [memoryStore(), faultStore(memoryStore())]) {
+    const cache = await createCache({ store });
+    await cache.set("k", "initial", { ttl: 60 });
+    await Promise.all([cache.set("k", "first", { ttl: 60 }), cache.set("k", "second", { ttl: 60 })]);
+    assert.equal(await cache.get("k"), "second", store.name);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => cache.set("m", `v${i}`, { ttl: 60 })));
+    assert.equal(await cache.get("m"), "v7", store.name);
+    await cache.close();
+  }
+});

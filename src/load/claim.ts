@@ -23,8 +23,8 @@ import { settleUnreadable } from "./unreadable.ts";
 const MIN_MARKER_MS = 60_000;
 /**
  * Most claims a superseding load makes before it loads under what another writer put there: each round one
- * of the overlapping `set`s wins, so this many overlapping ones end with the last one called (the call's
- * deadline bounds them anyway).
+ * of the overlapping `set`s wins, so where the store answers in order (memory, Redis) this many overlapping
+ * ones end with the last one called (the call's deadline bounds them anyway).
  */
 const SUPERSEDE_ROUNDS = 64;
 
