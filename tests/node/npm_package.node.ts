@@ -334,11 +334,11 @@ test("npm package: initCache + cacheRead + cacheWrite bundled without code split
   // classes and tagged hits that skip re-reading unchanged tag versions (+0.4 KB together); 29.6 KB with the
   // fixes probes asked for (option types read alike everywhere, counts, seconds-only options, the claim
   // deleting an unreadable entry so that a write over it stores, copies of repeated keys, L1's fail-safe;
-  // +0.7 KB); 30.2 KB with the fixes of the next probes (an invalidation honoured from its call by a
-  // key-precise landing log, set superseding loads in flight, deadlines per turn and overdue retries carried
-  // by the next call for Workers, error classes known across copies; +0.6 KB). A ceiling, so it does not grow
-  // further unnoticed.
-  assert.ok(core.gzipped <= 30.5 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
+  // +0.7 KB); 30.5 KB with the fixes of the next probes (an invalidation honoured from its call by a
+  // key-precise landing log, set superseding loads in flight and overlapping sets, deadlines per turn and
+  // overdue retries carried by the next call for Workers, error classes known across copies, input checks;
+  // +0.9 KB). A ceiling, so it does not grow further unnoticed.
+  assert.ok(core.gzipped <= 31 * KB, `core bundle ${(core.gzipped / KB).toFixed(1)} KB gzipped`);
   // Issue 28's target, reported rather than failed (a passing run prints no failure): the core itself.
   console.log(`# core bundle target 12 KB gzipped: ${core.gzipped <= 12 * KB ? "met" : "not met yet"}`);
 });
