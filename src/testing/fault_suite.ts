@@ -537,20 +537,20 @@ export function testFaults(
     },
   );
 
-  withFaults("overlapping sets of a key leave one of their values, and a set after them wins", async () => {
-    // Which one: the one called last where the store answers in order (memory, Redis; see cache_test.ts).
-    const cache = instance();
-    await cache.set("k", "initial", { ttl: 60 });
-    await Promise.all([cache.set("k", "first", { ttl: 60 }), cache.set("k", "second", { ttl: 60 })]);
-    const two = await cache.get("k");
-    check(two === "first" || two === "second", `one of the two, got ${two}`);
-    const values = Array.from({ length: 8 }, (_, i) => `v${i}`);
-    await Promise.all(values.map((value) => cache.set("k", value, { ttl: 60 })));
-    const eight = await cache.get("k");
-    check(values.includes(eight as string), `one of the 8, got ${eight}`);
-    await cache.set("k", "after", { ttl: 60 });
-    check((await cache.get("k")) === "after", "the set after them");
-  });
+  withFaults(
+    "overlapping sets of a key leave one of their values, never an older one; a set after them wins",
+    async () => {
+      // Which one: the one called last where the store answers in order (memory, Redis; see cache_test.ts).
+      // A set whose call passed its deadline stores nothing, and its marker may land later: then a miss.
+      const cache = instance();
+      await cache.set("k", "initial", { ttl: 60 });
+      await Promise.all([cache.set("k", "first", { ttl: 60 }), cache.set("k", "second", { ttl: 60 })]);
+      const two = await cache.get("k");
+      check(two === "first" || two === "second" || two === undefined, `one of the two, got ${two}`);
+      await cache.set("k", "after", { ttl: 60 });
+      check((await cache.get("k")) === "after", "the set after them");
+    },
+  );
 
   withFaults("corrupt entries: a miss, deleted, counted; never thrown, never an outage", async (c) => {
     const { get, loads } = user();
