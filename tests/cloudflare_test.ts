@@ -134,16 +134,22 @@ test("durable object: keys live in the object's storage and survive a restart of
   }
 });
 
-test("cache api tier: keeps only what is the same for every caller; typed errors", async () => {
-  assert.throws(() => cacheApiTier({} as never), /maxStaleMs is required/);
-  assert.throws(() => cacheApiTier({ maxStaleMs: 0 }), RangeError);
-  assert.throws(() => cacheApiTier({ maxStaleMs: 1, cach: {} } as never), /did you mean "cache"/);
+/** A Web Cache of the tier's own shape, over a Map it shows (`kept`). */
+function mapCache(): { kept: Map<string, Response>; cache: CacheLike } {
   const kept = new Map<string, Response>();
   const cache: CacheLike = {
     match: (r) => Promise.resolve(kept.get(r.url)?.clone()),
     put: (r, res) => (kept.set(r.url, res), Promise.resolve()),
     delete: (r) => Promise.resolve(kept.delete(r.url)),
   };
+  return { kept, cache };
+}
+
+test("cache api tier: keeps only what is the same for every caller; typed errors", async () => {
+  assert.throws(() => cacheApiTier({} as never), /maxStaleMs is required/);
+  assert.throws(() => cacheApiTier({ maxStaleMs: 0 }), RangeError);
+  assert.throws(() => cacheApiTier({ maxStaleMs: 1, cach: {} } as never), /did you mean "cache"/);
+  const { kept, cache } = mapCache();
   const tier = cacheApiTier({ maxStaleMs: 60_000, cache });
   const call = async (url: string, headers: HeadersInit, response: () => Response) => {
     let ran = 0;
@@ -179,12 +185,7 @@ test("cache api tier: keeps only what is the same for every caller; typed errors
 });
 
 test("cache api tier: serves a kept response with its own Cache-Control and grown Age, only while fresh", async () => {
-  const kept = new Map<string, Response>();
-  const cache: CacheLike = {
-    match: (r) => Promise.resolve(kept.get(r.url)?.clone()),
-    put: (r, res) => (kept.set(r.url, res), Promise.resolve()),
-    delete: (r) => Promise.resolve(kept.delete(r.url)),
-  };
+  const { cache } = mapCache();
   const tier = cacheApiTier({ maxStaleMs: 30_000, cache });
   let now = 1_000_000_000_000;
   const realNow = Date.now;

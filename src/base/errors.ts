@@ -7,14 +7,16 @@
  */
 
 /**
- * `true` when `value` carries `brand` (set on its class's prototype, by whichever copy made it). A subclass
- * (a user's) keeps the ordinary `instanceof`.
+ * `instanceof` for a branded class `type` asked as `self` (its own `Symbol.hasInstance`): `true` when `value`
+ * carries `brand` (set on the prototype by whichever copy made it). A subclass (a user's) keeps the ordinary
+ * `instanceof`.
  */
-export function hasBrand(value: unknown, brand: symbol): boolean {
+export function isInstance(self: unknown, type: unknown, brand: symbol, value: unknown): boolean {
+  if (self !== type) return Function.prototype[Symbol.hasInstance].call(self, value);
   return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[brand] === true;
 }
 
-/** Marks the instances of `type` with `brand`, for {@linkcode hasBrand}. */
+/** Marks the instances of `type` with `brand`, for {@linkcode isInstance}. */
 export function brand(type: abstract new (...args: never[]) => object, brand: symbol): void {
   Object.defineProperty(type.prototype, brand, { value: true });
 }
@@ -26,9 +28,7 @@ const TIMEOUT_ERROR: unique symbol = Symbol.for("@svc-infra/cache/CacheTimeoutEr
 export class StoreError extends Error {
   /** `true` for a `StoreError` of any copy of the library. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === StoreError
-      ? hasBrand(value, STORE_ERROR)
-      : Function.prototype[Symbol.hasInstance].call(this, value);
+    return isInstance(this, StoreError, STORE_ERROR, value);
   }
   /** The store's name, e.g. `redis`. */
   readonly store: string;
@@ -44,9 +44,7 @@ export class StoreError extends Error {
 export class CacheTimeoutError extends Error {
   /** `true` for a `CacheTimeoutError` of any copy of the library. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === CacheTimeoutError
-      ? hasBrand(value, TIMEOUT_ERROR)
-      : Function.prototype[Symbol.hasInstance].call(this, value);
+    return isInstance(this, CacheTimeoutError, TIMEOUT_ERROR, value);
   }
   /** The cached function's name. */
   readonly function: string;

@@ -93,7 +93,7 @@ const ABOUT_THE_CONTENT = new Set([
  * a reason not to store.
  */
 export function withoutPrepared(res: Response, prepared: Headers): Response {
-  if ([...prepared.keys()].length === 0) return res;
+  if (prepared.keys().next().done) return res; // nothing prepared: no copy
   const headers = new Headers(res.headers);
   const cookies = prepared.getSetCookie();
   if (cookies.length > 0) {
@@ -112,7 +112,7 @@ export function withoutPrepared(res: Response, prepared: Headers): Response {
 
 /** `res` served to this request: its fields over those `prepared` for it (cookies added), as Hono merges them. */
 export function withPrepared(res: Response, prepared: Headers): Response {
-  if ([...prepared.keys()].length === 0) return res;
+  if (prepared.keys().next().done) return res;
   const headers = new Headers(prepared);
   for (const [name, value] of res.headers) {
     name === "set-cookie" ? headers.append(name, value) : headers.set(name, value);

@@ -8,7 +8,7 @@
 import { NOTHING } from "../entry/value.ts";
 import type { LoadResult } from "../load/flight.ts";
 import { isNegativeCacheResult } from "../entry/negative.ts";
-import { brand, hasBrand } from "../base/errors.ts";
+import { brand, isInstance } from "../base/errors.ts";
 
 const SCHEMA_ERROR: unique symbol = Symbol.for("@svc-infra/cache/SchemaError");
 
@@ -95,9 +95,7 @@ export function describeIssues(issues: ReadonlyArray<SchemaIssue>): string {
 export class SchemaError extends TypeError {
   /** `true` for a `SchemaError` of any copy of the library (its ESM and CommonJS builds). */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === SchemaError
-      ? hasBrand(value, SCHEMA_ERROR)
-      : Function.prototype[Symbol.hasInstance].call(this, value);
+    return isInstance(this, SchemaError, SCHEMA_ERROR, value);
   }
   /** What the validator found. */
   readonly issues: ReadonlyArray<SchemaIssue>;
