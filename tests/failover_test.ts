@@ -409,10 +409,11 @@ test("cluster: a master replaced at its address (CLUSTER RESET: a new node id) s
     assert.equal(await a.cli("exists", tagKey), "0");
     const fresh = await createCache({ url: c.url, prefix, logger: quiet });
     assert.equal(await read(fresh), 2, "another process reads the new value");
-    assert.equal(
-      (await writer.invalidateTags(["item:{1}"])).delivered,
-      true,
-      "and the next one is delivered",
+    // Under load a replica may acknowledge past the call's 1 s deadline (then it is queued, not refused).
+    const next = (await writer.invalidateTags(["item:{1}"])).landed;
+    assert.ok(
+      await Promise.race([next.then(() => true), sleep(15_000).then(() => false)]),
+      "and the next one lands",
     );
     await fresh.close();
     await writer.close();
