@@ -12,6 +12,8 @@
  *   `connectTimeoutMs` is abandoned, and so is an open connection that gave no reply for `connectTimeoutMs`
  *   while a command waited for one (a half-open socket, which the OS may not notice for many minutes; TCP
  *   keepalive, on by default, probes idle sockets only, and node-redis' `socketTimeout` is reset by writes).
+ *   On a Cluster each master's connection is watched on its own: the replies of the others do not vouch for
+ *   it.
  * - The first connection reports a refusal at once, and has at least `FIRST_CONNECT_MS` otherwise.
  *
  * @module
@@ -50,6 +52,8 @@ interface Connectable {
 interface ClusterNodes {
   masters: { client?: Connectable }[];
   replicas: { client?: Connectable }[];
+  /** Each hash slot's master, as node-redis routes commands (replaced when it rediscovers). */
+  slots: ({ master: { client?: Connectable } } | undefined)[];
 }
 
 /** An owned connection: the client, and the bracket every call goes through. */
@@ -64,6 +68,12 @@ export interface RedisConnection<Client> {
   enter(background: boolean): Promise<unknown> | undefined;
   /** Marks a call settled. */
   leave(background: boolean): void;
+  /**
+   * Follows one command's `reply` from a Cluster's master for `slot`: a master that leaves its commands
+   * unanswered for `connectTimeoutMs` has its connection dropped. (A single node's calls are followed by
+   * `enter`/`leave`.)
+   */
+  follow<T>(slot: number, reply: Promise<T>): Promise<T>;
 }
 
 /**
@@ -86,11 +96,11 @@ class SilenceWatch {
     if (this.#out++ === 0 && this.#timer === undefined) this.#start();
   }
 
-  /** A call settled (a reply, or a failure). */
-  settled(): void {
+  /** A call settled (a reply, or a failure); bound, to be handed to `then`. */
+  readonly settled = (): void => {
     this.#out--;
     this.#settled++;
-  }
+  };
 
   /** Forgets the silence so far (a connection just opened). */
   reset(): void {
@@ -183,10 +193,14 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   /** Every socket is open: checked on each call, so without allocating on a single node. */
   const allOpen = (): boolean => {
     if (!client.isOpen) return false;
-    if (!target.cluster) return client.isReady || !stuckReconnecting();
+    if (!target.cluster) return client.isReady || !stuck(client);
     const { masters, replicas } = client as unknown as ClusterNodes;
-    for (const node of masters) if (node.client && !node.client.isOpen) return false;
-    for (const node of replicas) if (node.client && !node.client.isOpen) return false;
+    for (const node of masters) {
+      if (node.client && (!node.client.isOpen || !node.client.isReady && stuck(node.client))) return false;
+    }
+    for (const node of replicas) {
+      if (node.client && (!node.client.isOpen || !node.client.isReady && stuck(node.client))) return false;
+    }
     return true;
   };
   // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
@@ -202,31 +216,43 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
       ? `no connection within ${timeoutMs} ms (${lastError})`
       : `cannot connect (${lastError})`;
   /**
-   * Drops a single node's connection (a cluster's nodes are left to the cluster): the commands waiting on it
-   * fail at once, and the next call opens a new one.
+   * Drops a connection (a single node's, or one node's of a cluster; never the cluster's own, which would
+   * forget the topology): the commands waiting on it fail at once, and the next call opens a new one.
    */
-  const drop = () => {
-    if (!target.cluster && client.isOpen) client.destroy();
+  const drop = (c: Connectable) => {
+    if (c.isOpen) c.destroy();
   };
   /**
-   * `true` (and the connection dropped) once node-redis has been reconnecting by itself (a socket closed while
-   * calls were out) for `connectTimeoutMs`: its handshake has no bound. Calls meanwhile fail at once, as
-   * offline; the first one after that opens a new connection.
+   * `true` (and the connection dropped) once node-redis has been reconnecting it by itself (a socket closed
+   * while calls were out) for `connectTimeoutMs`: its handshake has no bound. Calls meanwhile fail at once, as
+   * offline; the first one after that opens a new connection. Asked only of a connection that is not ready.
    */
-  let unreadySince: number | undefined;
-  client.on("ready", () => unreadySince = undefined);
-  const stuckReconnecting = (): boolean => {
-    const now = performance.now();
-    if (now - (unreadySince ??= now) < connectTimeoutMs) return false;
-    unreadySince = undefined;
-    drop();
+  const unreadySince = new WeakMap<Connectable, number>();
+  const watchedReady = new WeakSet<Connectable>();
+  const stuck = (c: Connectable): boolean => {
+    const since = unreadySince.get(c);
+    if (since === undefined) {
+      unreadySince.set(c, performance.now());
+      if (!watchedReady.has(c)) c.on("ready", () => unreadySince.delete(c));
+      watchedReady.add(c);
+      return false;
+    }
+    if (performance.now() - since < connectTimeoutMs) return false;
+    unreadySince.delete(c);
+    drop(c);
     return true;
   };
-  const watch = target.cluster ? undefined : new SilenceWatch(connectTimeoutMs, () => {
-    if (!client.isReady) return;
-    lastError = `no reply within ${connectTimeoutMs} ms: the connection was dropped`;
-    drop();
-  });
+  /** A silence watch that drops `connection()` (read when it fires: a cluster replaces its node clients). */
+  const silenceWatch = (connection: () => Connectable | undefined) =>
+    new SilenceWatch(connectTimeoutMs, () => {
+      const c = connection();
+      if (!c?.isReady) return;
+      lastError = `no reply within ${connectTimeoutMs} ms: the connection was dropped`;
+      drop(c);
+    });
+  const watch = target.cluster ? undefined : silenceWatch(() => client);
+  /** Each cluster master's watch, by its slot-map node. */
+  const nodeWatches = new WeakMap<object, SilenceWatch>();
   /**
    * Connects whatever is closed; resolves once connected, on giving up, or after `timeoutMs`, when an attempt
    * still under way is abandoned (a handshake on a half-open socket would wait forever).
@@ -235,7 +261,10 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
     new Promise((resolve) => {
       const timer = setTimeout(() => {
         resolve(reason(timeoutMs));
-        if (!client.isReady) drop();
+        // A cluster still discovering its nodes is left to finish; once open, its node connections are dropped.
+        for (const c of !target.cluster ? [client] : client.isOpen ? connectables() : []) {
+          if (!c.isReady) drop(c);
+        }
       }, timeoutMs);
       unref(timer); // a caller that waits holds the process with its own timers
       const closed = client.isOpen ? connectables().filter((c) => !c.isOpen) : [client];
@@ -282,5 +311,14 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
     return result;
   });
   opening = ready;
-  return { client: client as unknown as Client, ready, enter, leave };
+  const follow = <T>(slot: number, reply: Promise<T>): Promise<T> => {
+    const node = (client as unknown as ClusterNodes).slots[slot]?.master;
+    if (!node) return reply;
+    let nodeWatch = nodeWatches.get(node);
+    if (!nodeWatch) nodeWatches.set(node, nodeWatch = silenceWatch(() => node.client));
+    nodeWatch.sent();
+    reply.then(nodeWatch.settled, nodeWatch.settled);
+    return reply;
+  };
+  return { client: client as unknown as Client, ready, enter, leave, follow };
 }

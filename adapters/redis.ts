@@ -188,6 +188,14 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     return reply.finally(leave);
   };
 
+  /**
+   * Follows one command to its master on a Cluster whose connection the store owns, so that a master that
+   * stopped answering (a half-open connection) is dropped by itself; the reply as it is otherwise.
+   */
+  const onNode: <T>(key: string, reply: Promise<T>) => Promise<T> = cluster && connection
+    ? (key, reply) => connection.follow(calculateSlot(key), reply)
+    : (_key, reply) => reply;
+
   /** Splits keys by hash slot on a Cluster (one group otherwise). */
   const bySlot = (keys: readonly string[]): number[][] => {
     if (!cluster) return [keys.map((_, i) => i)];
@@ -218,10 +226,16 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   const getGrouped = async (keys: readonly string[], signal?: AbortSignal): Promise<(string | null)[]> => {
     if (keys.length === 0) return [];
     const groups = bySlot(keys);
-    if (groups.length === 1) return await call(() => client.mGet(keys as string[]), false, signal);
+    if (groups.length === 1) {
+      return await call(() => onNode(keys[0], client.mGet(keys as string[])), false, signal);
+    }
     const out: (string | null)[] = new Array(keys.length);
     await Promise.all(groups.map(async (group) => {
-      const values = await call(() => client.mGet(group.map((i) => keys[i])), false, signal);
+      const values = await call(
+        () => onNode(keys[group[0]], client.mGet(group.map((i) => keys[i]))),
+        false,
+        signal,
+      );
       group.forEach((i, j) => out[i] = values[j]);
     }));
     return out;
@@ -246,7 +260,11 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       await Promise.all(
         bySlot(keys).map(async (group) => {
           const script = { keys: group.map((i) => keys[i]), arguments: [String(length)] };
-          const heads = await call(() => client.eval(GET_HEADS, script), false, options?.signal) as string[];
+          const heads = await call(
+            () => onNode(script.keys[0], client.eval(GET_HEADS, script)),
+            false,
+            options?.signal,
+          ) as string[];
           group.forEach((i, j) => out[i] = heads[j] || null);
         }),
       );
@@ -298,15 +316,21 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
         Promise.all(writes.map((w) => {
           const px = pxOf(w);
           if (w.ifStartsWith !== undefined) {
-            return client.eval(SET_IF_STARTS_WITH, {
-              keys: [w.key],
-              arguments: [w.ifStartsWith, w.value, String(px)],
-            }).then((n) => n === 1 ? "OK" : null);
+            return onNode(
+              w.key,
+              client.eval(SET_IF_STARTS_WITH, {
+                keys: [w.key],
+                arguments: [w.ifStartsWith, w.value, String(px)],
+              }),
+            ).then((n) => n === 1 ? "OK" : null);
           }
-          return client.set(w.key, w.value, {
-            expiration: { type: "PX", value: px },
-            ...(w.ifAbsent ? { condition: "NX" as const } : {}),
-          });
+          return onNode(
+            w.key,
+            client.set(w.key, w.value, {
+              expiration: { type: "PX", value: px },
+              ...(w.ifAbsent ? { condition: "NX" as const } : {}),
+            }),
+          );
         }))
       );
       return replies.map((reply) => reply !== null);
@@ -316,10 +340,13 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       const replies = await call(
         () =>
           Promise.all(refreshes.map((r) =>
-            client.eval(REFRESH_ENDS, {
-              keys: [r.key],
-              arguments: [r.ifStartsWith, r.ifEndsWith, r.head, r.tail, String(pxOf(r))],
-            })
+            onNode(
+              r.key,
+              client.eval(REFRESH_ENDS, {
+                keys: [r.key],
+                arguments: [r.ifStartsWith, r.ifEndsWith, r.head, r.tail, String(pxOf(r))],
+              }),
+            )
           )),
         false,
         options?.signal,
@@ -328,7 +355,10 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     },
     async deleteIfStartsWith(key, prefix, options) {
       const script = { keys: [key], arguments: [prefix] };
-      return await call(() => client.eval(DELETE_IF_STARTS_WITH, script), options?.background) === 1;
+      return await call(
+        () => onNode(key, client.eval(DELETE_IF_STARTS_WITH, script)),
+        options?.background,
+      ) === 1;
     },
     async deleteMany(keys, options) {
       if (keys.length === 0) return;
@@ -342,7 +372,8 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
         return;
       }
       await call(
-        () => Promise.all(groups.map((group) => client.del(group.map((i) => keys[i])))),
+        () =>
+          Promise.all(groups.map((group) => onNode(keys[group[0]], client.del(group.map((i) => keys[i]))))),
         options?.background,
         options?.signal,
       );
