@@ -159,6 +159,7 @@ export class CacheContext {
         maxKeys: settings.maxPendingInvalidations,
         generationKey: keys.generationKey,
         retryMaxMs: settings.retryMaxMs,
+        stalledMs: 2 * settings.deadlineMs,
         onSize: (size) => diagnostics.metrics.gauge("cache.invalidate.pending", size),
         onEscalate: () => {
           diagnostics.metrics.count("cache.invalidate.escalated");

@@ -27,6 +27,11 @@ export interface InvalidationQueueOptions {
   readonly generationKey: string | undefined;
   /** Longest wait between two retries. */
   readonly retryMaxMs: number;
+  /**
+   * A drain that delivered nothing for this long is taken as lost, and the next call starts another (each
+   * delivery is bounded by the deadline; on Workers, one whose request ended may never settle).
+   */
+  readonly stalledMs: number;
   /** Called after each change with the number of undelivered deletes. */
   readonly onSize: (size: number) => void;
   /** Called once when the backlog escalated to the generation key. */
@@ -67,6 +72,8 @@ export class InvalidationQueue {
   #dueAt = Infinity;
   #delayMs = RETRY_MIN_MS;
   #draining?: Promise<boolean>;
+  /** When the drain in flight started or last delivered a chunk (`performance.now()`). */
+  #progressAt = 0;
   /** One promise for everyone waiting on the current backlog, so waiting costs nothing per invalidation. */
   #landed?: { promise: Promise<void>; resolve: () => void };
   #stopped = false;
@@ -187,16 +194,26 @@ export class InvalidationQueue {
    * `background`: started by the retry timer, not by a caller.
    */
   drain(background = false): Promise<boolean> {
-    return this.#draining ??= this.#drainOnce(background).finally(() => this.#draining = undefined);
+    if (this.#draining) return this.#draining;
+    this.#progressAt = performance.now();
+    const draining: Promise<boolean> = this.#drainOnce(background).finally(() => {
+      if (this.#draining === draining) this.#draining = undefined;
+    });
+    return this.#draining = draining;
   }
 
   /**
    * Starts the timed retry now if it is overdue; called before each store call of the cache. On Workers a
    * timer dies with the request that set it, so without this a queued invalidation would never land: the next
-   * call of any request carries the retry instead. `undefined` when there is nothing to retry yet.
+   * call of any request carries the retry instead, and a drain that stalled (its delivery never settled: the
+   * request that carried it ended) is replaced. `undefined` when there is nothing to retry yet.
    */
   retryIfOverdue(): Promise<boolean> | undefined {
-    if (this.#idle || this.#draining || this.size === 0 || performance.now() < this.#dueAt) return undefined;
+    if (this.#idle || this.size === 0) return undefined;
+    if (this.#draining) {
+      if (performance.now() - this.#progressAt < this.#options.stalledMs) return undefined;
+      this.#draining = undefined; // lost: a later delivery of it is harmless (deletes repeat safely)
+    } else if (performance.now() < this.#dueAt) return undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#dueAt = Infinity;
@@ -246,6 +263,7 @@ export class InvalidationQueue {
         if (this.#namespace) {
           const seq = this.#namespace;
           await this.#deliver([this.#options.generationKey!], background);
+          this.#progressAt = performance.now();
           this.#land(undefined);
           if (this.#namespace === seq) this.#namespace = 0;
           this.#keys.clear();
@@ -259,6 +277,7 @@ export class InvalidationQueue {
         }
         const delivered = [...chunk.keys()];
         await this.#deliver(delivered, background);
+        this.#progressAt = performance.now();
         this.#land(delivered);
         this.#settle(chunk);
       } catch {

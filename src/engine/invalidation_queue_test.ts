@@ -210,6 +210,7 @@ Deno.test("queue: an invalidation that finds the queue escalated waits for the n
     maxKeys: 1,
     generationKey: "g",
     retryMaxMs: 60_000,
+    stalledMs: 60_000,
     onSize: () => {},
     onEscalate: () => {},
   });
@@ -302,6 +303,7 @@ Deno.test("queue: a read is pending only for landings of its own keys, however m
     maxKeys: 100_000,
     generationKey: "g",
     retryMaxMs: 100,
+    stalledMs: 60_000,
     onSize: () => {},
     onEscalate: () => {},
   });
@@ -318,4 +320,40 @@ Deno.test("queue: a read is pending only for landings of its own keys, however m
   const now = queue.landings;
   assert.equal(queue.landedSince(["unrelated"], now), false);
   queue.stop();
+});
+
+Deno.test("queue: a drain whose delivery never settles (Workers ended the request that carried it) is replaced by the next call's once stalled", async () => {
+  const attempts: string[][] = [];
+  let answer: "fail" | "never" | "ok" = "fail";
+  const queue = new InvalidationQueue((keys) => {
+    attempts.push([...keys]);
+    if (answer === "fail") return Promise.reject(new Error("down"));
+    if (answer === "never") return new Promise<void>(() => {}); // its continuation was dropped
+    return Promise.resolve();
+  }, {
+    maxKeys: 100,
+    generationKey: "g",
+    retryMaxMs: 20,
+    stalledMs: 100,
+    onSize: () => {},
+    onEscalate: () => {},
+  });
+  try {
+    assert.equal(await queue.invalidate(["a"]), false, "queued");
+    answer = "never";
+    await new Promise((r) => setTimeout(r, 60)); // the timed retry starts a drain that never settles
+    assert.equal(attempts.length, 2, "the retry went out");
+    assert.equal(queue.retryIfOverdue(), undefined, "a drain in flight is not doubled");
+    answer = "ok";
+    await new Promise((r) => setTimeout(r, 120)); // no progress past stalledMs
+    assert.equal(queue.size, 1, "still queued: the stalled drain never settles");
+    const retry = queue.retryIfOverdue();
+    assert.ok(retry, "the next call replaces the stalled drain");
+    assert.equal(await retry, true);
+    assert.equal(queue.size, 0, "landed");
+    assert.deepEqual(attempts.at(-1), ["a"]);
+    await queue.landed();
+  } finally {
+    queue.stop();
+  }
 });
