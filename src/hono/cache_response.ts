@@ -193,10 +193,12 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         return await next();
       }
     }
-    key = `http:${method}:${key}`;
-    const varied = keyHeaders;
-    for (const header of varied) key += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
-    if (identity !== undefined) key += `|identity=${renderValue(identity, name)}`;
+    // What varies goes first, escaped (no `|` or `:` comes from a value), the key last: a key function's
+    // string, taken as it is, cannot spell another caller's identity or header values.
+    let variant = `http:${method}`;
+    if (identity !== undefined) variant += `@${renderValue(identity, name)}`;
+    for (const header of keyHeaders) variant += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
+    key = `${variant}:${key}`;
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
       : renderedTags(tagTemplates, fields, name, diagnostics);
@@ -228,7 +230,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         if (!res || !storable(res, options.notFoundTtl !== undefined, identity !== undefined)) {
           return negativeCache({ ttl: 0 });
         }
-        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
+        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !keyHeaders.includes(h));
         if (unkeyed.length > 0) {
           // Stored under this key, one variant would be served for all: the key takes the header from now on.
           if (!unkeyed.includes("*")) keyHeaders = [...new Set([...keyHeaders, ...unkeyed])].sort();

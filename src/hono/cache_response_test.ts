@@ -160,6 +160,41 @@ Deno.test("hono: authorized requests are cached per identity when the route decl
   assert.equal(runs, 2);
 });
 
+Deno.test("hono: a key function's string cannot name another caller's identity or header values", async () => {
+  await freshCache();
+  const app = new Hono();
+  let runs = 0;
+  const handler = (
+    c: Context,
+  ) => (runs++, c.text(`results of ${c.req.header("authorization") ?? "anonymous"}`));
+  const identity = (c: Context) => c.req.header("authorization")?.replace("Bearer ", "");
+  // Taken as it is: the caller controls all of the key.
+  const key = (c: Context) => `search:${c.req.query("q") ?? ""}`;
+  app.get("/search", cacheResponse({ key, identity }), handler);
+  app.get("/varied", cacheResponse({ key, identity, vary: ["accept-language"] }), handler);
+  const alice = { authorization: "Bearer alice", "accept-language": "en" };
+  for (const path of ["/search?q=foo", "/varied?q=foo"]) {
+    assert.equal(await (await app.request(path, { headers: alice })).text(), "results of Bearer alice");
+  }
+  assert.equal(runs, 2);
+  // What the old layout (the key, then "|accept-language=…", then "|identity=…") let anyone spell, and more.
+  const forgeries = [
+    "/search?q=foo%7Cidentity%3Dalice",
+    "/search?q=foo%40alice",
+    "/search?q=%40alice%3Asearch%3Afoo",
+    "/varied?q=foo%7Caccept-language%3Den%7Cidentity%3Dalice",
+    "/varied?q=%40alice%7Caccept-language%3Den%3Asearch%3Afoo",
+  ];
+  for (const path of forgeries) {
+    const forged = await app.request(path, { headers: { "accept-language": "en" } });
+    assert.equal(forged.headers.get("x-cache"), "MISS", path);
+    assert.equal(await forged.text(), "results of anonymous", path);
+  }
+  const header = await app.request("/varied?q=foo", { headers: { "accept-language": "en|identity=alice" } });
+  assert.equal(await header.text(), "results of anonymous", "nor can a header value");
+  assert.equal(runs, 2 + forgeries.length + 1, "each one ran the handler");
+});
+
 Deno.test("hono: binary and streamed bodies and headers round-trip exactly", async () => {
   await freshCache();
   const app = new Hono();
