@@ -2,7 +2,8 @@
  * Value serialization. Plain JSON data (the common case) is stored as JSON, so a hit costs one `JSON.parse`;
  * anything JSON would change (Dates, Maps, Sets, BigInt, typed arrays, `undefined`, `NaN`, `-0`, shared or
  * cyclic references, null-prototype objects) goes through `devalue`, which keeps it. What neither keeps (an
- * array's named properties) is refused with a `TypeError`, never stored as something else. A decoded tree may
+ * array's named properties, a subclass of a built-in, a built-in's own properties) is refused with a
+ * `TypeError`, never stored as something else. A decoded tree may
  * be kept for later reads; each caller gets its own copy (or, with `zeroCopy`, one frozen tree), so no caller
  * can change another's value.
  *
@@ -108,14 +109,44 @@ function hasNamedProperties(array: readonly unknown[], present: number): boolean
   return Object.keys(array).length !== present || Object.getOwnPropertySymbols(array).length > 0;
 }
 
-/** devalue's first reducer: it meets every value, and refuses an array that would lose properties. */
+/**
+ * devalue's first reducer: it meets every value, and refuses one devalue would bring back as something else.
+ * devalue knows a built-in type by its tag, so a subclass would come back as the built-in (a hit without the
+ * miss's methods), and a built-in's own properties would be dropped.
+ */
 function refuseLossy(value: unknown): undefined {
+  if (typeof value !== "object" || value === null) return undefined;
   if (Array.isArray(value)) {
+    if (Object.getPrototypeOf(value) !== Array.prototype) throw subclassOf("Array", value);
     let present = 0;
     for (let i = 0; i < value.length; i++) if (i in value) present++;
     if (hasNamedProperties(value, present)) throw lossyArray();
+    return undefined;
+  }
+  const tag = Object.prototype.toString.call(value).slice(8, -1);
+  if (tag === "Object") return undefined; // devalue keeps plain and null-prototype objects, refuses the rest
+  const [namespace, name] = tag.startsWith("Temporal.") ? ["Temporal", tag.slice(9)] : [undefined, tag];
+  const scope = namespace ? (globalThis as Record<string, unknown>)[namespace] : globalThis;
+  const builtin = (scope as Record<string, { prototype?: object } | undefined> | undefined)?.[name]
+    ?.prototype;
+  if (builtin && Object.getPrototypeOf(value) !== builtin) throw subclassOf(tag, value);
+  // Indexed types' own keys are their elements (listing them would cost one string each): left to their type.
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView) || tag === "String") return undefined;
+  const own = Reflect.ownKeys(value);
+  const regExpOwn = tag === "RegExp" && own.length === 1 && (value as RegExp).lastIndex === 0;
+  if (own.length > 0 && !regExpOwn) {
+    throw new LossyValue(
+      `a ${tag} with properties of its own cannot be stored exactly (they would be dropped)`,
+    );
   }
   return undefined;
+}
+
+function subclassOf(tag: string, value: object): LossyValue {
+  const kind = Object.getPrototypeOf(value)?.constructor?.name || "an object";
+  return new LossyValue(
+    `a ${kind} (a subclass of ${tag}) cannot be stored exactly: it would come back as a ${tag}`,
+  );
 }
 
 function lossyArray(): LossyValue {
@@ -138,6 +169,7 @@ function isPlainJson(value: unknown, seen: Set<object>, depth: number): boolean 
       if (depth > MAX_DEPTH || seen.has(value)) return false;
       seen.add(value);
       if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false; // devalue's reducer refuses it
         for (let i = 0; i < value.length; i++) {
           if (!(i in value) || !isPlainJson(value[i], seen, depth + 1)) return false;
         }

@@ -62,3 +62,36 @@ Deno.test("codec: a value that would not come back exactly is refused or kept, n
   assert.equal(Object.getPrototypeOf(back.x.nested), null);
   assert.deepEqual({ ...back.x, nested: { ...back.x.nested } }, { a: 1, nested: { b: 2 } });
 });
+
+Deno.test("codec: a subclass of a built-in, or a built-in with properties of its own, is refused (it would come back as the bare built-in)", () => {
+  const codec = new Codec();
+  class Registry extends Map<string, number> {}
+  class Path extends Array<string> {}
+  class Tags extends Set<string> {}
+  class Moment extends Date {}
+  class Bytes extends Uint8Array {}
+  const subclasses: [unknown, RegExp][] = [
+    [
+      new Registry([["a", 1]]),
+      /a Registry \(a subclass of Map\) cannot be stored exactly: it would come back as a Map/,
+    ],
+    [Path.from(["a"]), /a Path \(a subclass of Array\)/],
+    [{ nested: [Path.from(["a"])] }, /a Path \(a subclass of Array\)/],
+    [new Tags(["a"]), /a Tags \(a subclass of Set\)/],
+    [new Moment(0), /a Moment \(a subclass of Date\)/],
+    [new Bytes(2), /a Bytes \(a subclass of Uint8Array\)/],
+    [Object.assign(new Date(0), { tz: "Europe/Paris" }), /a Date with properties of its own/],
+    [Object.assign(new Map(), { meta: 1 }), /a Map with properties of its own/],
+    [Object.assign(new Set(), { [Symbol("s")]: 1 }), /a Set with properties of its own/],
+    [Object.assign(/a/g, { lastIndex: 1 }), /a RegExp with properties of its own/],
+  ];
+  for (const [value, message] of subclasses) {
+    assert.throws(() => codec.serialize(value, "f"), { name: "TypeError", message }, String(message));
+  }
+  // The built-ins themselves still round-trip.
+  const plain = [new Map([["a", 1]]), ["a"], new Set(["a"]), new Date(0), new Uint8Array([1, 2]), /a/g];
+  for (const value of plain) {
+    const { text, json } = codec.serialize(value, "f");
+    assert.deepEqual(codec.revive(JSON.parse(text), json), value);
+  }
+});
