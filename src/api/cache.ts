@@ -30,8 +30,7 @@ import {
   type SetOptions,
 } from "./cache_options.ts";
 import { listKeys } from "./listing.ts";
-import { literalReader } from "./literal_reader.ts";
-import { unwrapNegativeCacheResult } from "../entry/negative.ts";
+import { checkSettable, literalReader } from "./literal_reader.ts";
 import { childEngine, CONTEXT } from "./engine_of.ts";
 
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./cache_options.ts";
@@ -189,13 +188,14 @@ export class Cache {
    * that lands while it is in flight; a load in flight elsewhere, claimed before it, cannot store over it.
    *
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
+   * @throws {RangeError} a value larger than the store accepts (its `maxValueBytes`).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     const what = JSON.stringify(key);
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${what}`);
-    // A value that cannot be stored is an error here, not a silent miss later (of a negative result, its value).
-    this.#resolve().codec.serialize(unwrapNegativeCacheResult(value), `the value set at ${what}`);
-    await literalReader(key, options, this.#resolve, true)(() => value, { force: true });
+    checkSettable(this.#resolve(), value, what);
+    const reader = literalReader(key, { ...options, name: "set" }, this.#resolve, true);
+    await reader(() => value, { force: true });
   }
 
   /** Removes the entry at `key`; a load in flight cannot undo it. */

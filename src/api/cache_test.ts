@@ -333,3 +333,17 @@ Deno.test("cache: of overlapping sets of a key, the one called last stays where 
     await cache.close();
   }
 });
+
+Deno.test("cache: set of a value larger than the store accepts is a RangeError naming the limit, and leaves the entry as it was", async () => {
+  const cache = await createCache({ store: memoryStore({ maxValueBytes: 1000 }) });
+  await cache.set("k", "small");
+  await assert.rejects(cache.set("k", "x".repeat(2000)), {
+    name: "RangeError",
+    message: /^Cannot set "k": the value takes 2002 bytes, more than the memory store accepts \(1000\)$/,
+  });
+  await assert.rejects(cache.set("k", "é".repeat(600)), RangeError, "counted in UTF-8 bytes");
+  assert.equal(await cache.get("k"), "small");
+  await cache.set("k", "x".repeat(900));
+  assert.equal(await cache.get("k"), "x".repeat(900), "a value within the limit is stored");
+  await cache.close();
+});

@@ -107,7 +107,7 @@ export function entryWrite(
   const encoded = inPlace ? { text: ends.middle, json: ends.json } : item.encoded;
   const value = encodeEntry(meta, encoded);
   const max = cache.store.capabilities.maxValueBytes;
-  if (value.length > max || (value.length * 3 > max && utf8Length(value) > max)) {
+  if (tooLarge(value, max)) {
     cache.metrics.count("cache.error", what);
     cache.diagnostics.warnOnce(
       `size:${what}`,
@@ -167,4 +167,9 @@ export async function storeEntries(
   } catch {
     return entries.map(() => false);
   }
+}
+
+/** `true` when `text` takes more than `max` bytes in UTF-8 (counted only when its length says it may). */
+export function tooLarge(text: string, max: number): boolean {
+  return text.length > max || (text.length * 3 > max && utf8Length(text) > max);
 }
