@@ -21,6 +21,11 @@ const KINDS: Readonly<Record<string, readonly [test: (value: unknown) => boolean
   closeClient: flag,
   closeKv: flag,
   push: flag,
+  // A read's flag, or a cache's feature (`twoLevel()`, checked where the cache opens).
+  l1: [
+    (value) => typeof value === "boolean" || typeof value === "object",
+    "true or false (twoLevel() for a cache)",
+  ],
   name: [(value) => typeof value === "string" && value !== "", "a non-empty string"],
   onResult: [(value) => typeof value === "function", "a function"],
   signal: [
