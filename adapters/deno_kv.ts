@@ -29,6 +29,7 @@
 import type { CacheStore, StoreWrite } from "../src/store/store.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
+import { checkMethods } from "../src/base/shape.ts";
 export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
 export type { Clock } from "../src/base/clock.ts";
 
@@ -152,6 +153,12 @@ async function commitRetrying(build: () => DenoKvAtomic, signal?: AbortSignal): 
  */
 export function denoKvStore(kv: DenoKvLike, options: DenoKvStoreOptions = {}): CacheStore {
   checkOptions(options, DENO_KV_OPTION_NAMES, "Cannot create Deno KV store");
+  checkMethods("Cannot create Deno KV store", "a Deno.Kv (await Deno.openKv())", kv, [
+    "get",
+    "getMany",
+    "atomic",
+    "list",
+  ]);
   const root = options.root ?? "svc-cache";
   let closed = false;
   const key = (k: string): KvKey => [root, k];

@@ -25,6 +25,7 @@ import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
 import { unref } from "../src/base/timers.ts";
 import { checkCount, checkPositive } from "../src/base/positive.ts";
+import { checkMethods } from "../src/base/shape.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
 import { type DurableCommand, durableWrites } from "./_durable.ts";
 export * from "../src/store/store.ts"; // the store contract (types only): what a custom store implements
@@ -144,7 +145,8 @@ export function parseRedisUrl(url: string): RedisTarget {
  * Creates a Redis store from a URL (it owns the connection) or from an existing node-redis client or
  * cluster (pooled and configured by you).
  *
- * @throws {TypeError} a malformed URL, naming the part; an unknown option, naming the closest known one.
+ * @throws {TypeError} a malformed URL, naming the part; neither a URL nor a client; an unknown option, naming
+ * the closest known one.
  * @throws {RangeError} a `connectTimeoutMs` that is not a positive number.
  */
 export function redisStore(clientOrUrl: string | RedisCommands, options: RedisStoreOptions = {}): CacheStore {
@@ -162,6 +164,10 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   const connection = typeof clientOrUrl === "string"
     ? openRedis<RedisCommands>(parseRedisUrl(clientOrUrl), connectTimeoutMs)
     : undefined;
+  if (!connection) {
+    const expected = "a redis:// URL or a node-redis client (createClient() or createCluster())";
+    checkMethods("Cannot create Redis store", expected, clientOrUrl, ["mGet", "set", "del", "eval"]);
+  }
   const client = connection?.client ?? clientOrUrl as RedisCommands;
   const cluster = isCluster(client);
   const closeClient = options.closeClient ?? connection !== undefined;

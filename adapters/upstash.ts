@@ -207,6 +207,11 @@ function createClient(options: UpstashStoreOptions): Redis {
     );
   }
   const timeoutMs = checkPositive("Cannot create Upstash store", "timeoutMs", options.timeoutMs ?? 1000);
+  if (options.retries !== undefined && !(Number.isSafeInteger(options.retries) && options.retries >= 0)) {
+    throw new RangeError(
+      `Cannot create Upstash store: retries must be a whole number of 0 or more, current value is ${options.retries}`,
+    );
+  }
   return new Redis({
     url,
     token,

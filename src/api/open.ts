@@ -23,6 +23,7 @@ import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "../base/timers.ts";
 import { MAX_TTL_SECONDS, namedTtl, TTL_NAMES } from "../base/ttl.ts";
 import { checkCount, checkPositive } from "../base/positive.ts";
+import { checkMethods } from "../base/shape.ts";
 import {
   type CacheFeature,
   checkUnreadKeys,
@@ -215,6 +216,7 @@ export async function openCache(
   checkPositive(what, "retryMaxMs", options.retryMaxMs);
   checkPositive(what, "errorLogIntervalMs", options.errorLogIntervalMs);
   checkCount(what, "maxPendingInvalidations", options.maxPendingInvalidations);
+  checkParts(options, what);
   // Each feature checks its options, and integrity and telemetry find their keys and instruments, before a
   // connection opens.
   const l1 = l1Feature?.open(what);
@@ -282,4 +284,18 @@ export async function openCache(
     url ? ` url=${redactUrl(url)}` : ""
   }`;
   return { context: next, ownedStore: owned ? store : undefined, describe };
+}
+
+/** The parts a cache calls into (a store, a clock, a random source): a wrong one is named here, not later. */
+function checkParts({ store, clock, random }: CacheOptions, what: string): void {
+  const methods = ["getMany", "setMany", "deleteMany", "deleteIfStartsWith"];
+  if (store !== undefined && typeof checkMethods(what, "a store", store, methods).capabilities !== "object") {
+    throw new TypeError(`${what}: expected a store, current value is an object without capabilities`);
+  }
+  if (clock !== undefined) checkMethods(what, "a clock ({ now: () => milliseconds })", clock, ["now"]);
+  if (random !== undefined && typeof random !== "function") {
+    throw new TypeError(
+      `${what}: random must be a function returning [0, 1), current value is ${typeof random}`,
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { closest } from "./option_names.ts";
-import { cacheWrite, createCache, initCache, recache } from "../../mod.ts";
+import { cacheWrite, createCache, initCache, prometheusMetrics, recache } from "../../mod.ts";
+import { metricsHandler } from "../hono/mod.ts";
 import { cacheRead } from "./cache_read.ts";
 import { freshCache } from "../../tests/_helpers.ts";
 import { memoryStore } from "../store/memory_store.ts";
@@ -160,6 +161,30 @@ Deno.test("options: counts and sizes are positive integers", async () => {
     name: "RangeError",
     message: /timeoutMs must be a positive number/,
   });
+  for (const bad of [-1, 1.5, NaN]) {
+    assert.throws(() => upstashStore({ url: "http://127.0.0.1:1", token: "t", retries: bad }), {
+      name: "RangeError",
+      message: /retries must be a whole number of 0 or more/,
+    });
+  }
+  upstashStore({ url: "http://127.0.0.1:1", token: "t", retries: 0 });
+});
+
+Deno.test("options: a store given something that is not its client is a TypeError naming what it expects", () => {
+  const notAClient = (what: RegExp, missing: string) => ({
+    name: "TypeError",
+    message: new RegExp(`${what.source}.*, current value is ${missing}$`),
+  });
+  const redis = /Cannot create Redis store: expected a redis:\/\/ URL or a node-redis client/;
+  assert.throws(
+    () => redisStore({ url: "redis://127.0.0.1:1" } as never),
+    notAClient(redis, "an object without mGet\\(\\)"),
+  );
+  assert.throws(() => redisStore(5 as never), notAClient(redis, "number"));
+  assert.throws(() => redisStore(null as never), notAClient(redis, "null"));
+  const kv = /Cannot create Deno KV store: expected a Deno.Kv/;
+  assert.throws(() => denoKvStore(null as never), notAClient(kv, "null"));
+  assert.throws(() => denoKvStore({ get() {} } as never), notAClient(kv, "an object without getMany\\(\\)"));
 });
 
 Deno.test("options: onResult must be a function, checked before the loader runs", async () => {
@@ -171,4 +196,46 @@ Deno.test("options: onResult must be a function, checked before the loader runs"
     /onResult must be a function, current value is 5/,
   );
   assert.equal(loads, 0);
+});
+
+Deno.test("options: the parts a cache calls into (store, clock, random, telemetry, metrics) are checked when given, and so are call options", async () => {
+  const named = (pattern: RegExp) => ({ name: "TypeError", message: pattern });
+  await assert.rejects(
+    createCache({ store: {} as never }),
+    named(/^Cannot create cache: expected a store, current value is an object without getMany\(\)$/),
+  );
+  await assert.rejects(
+    createCache({ store: "redis://h" as never }),
+    named(/expected a store, current value is string/),
+  );
+  const noCapabilities = { ...memoryStore(), capabilities: undefined };
+  await assert.rejects(
+    createCache({ store: noCapabilities as never }),
+    named(/an object without capabilities/),
+  );
+  await assert.rejects(createCache({ clock: Date.now as never }), named(/expected a clock \(\{ now: /));
+  await assert.rejects(createCache({ random: 5 as never }), named(/random must be a function/));
+  await assert.rejects(
+    createCache({ telemetry: otel({ tracer: {} as never }) }),
+    named(
+      /telemetry: expected a tracer \(trace.getTracer\(\)\), current value is an object without startActiveSpan/,
+    ),
+  );
+  await assert.rejects(
+    createCache({ telemetry: otel({ meter: {} as never, spans: "none" }) }),
+    named(/telemetry: expected a meter/),
+  );
+  const cache = await createCache();
+  const read = cache.cacheRead({ key: "k:{id}" }, ({ id }: { id: number }) => id);
+  await assert.rejects(
+    read({ id: 1 }, null as never),
+    named(/Cannot call k:\{id\}: expected an options object, current value is null/),
+  );
+  await assert.rejects(
+    cache.getOrSetMany(["a"], (keys) => keys, null as never),
+    named(/Cannot cache getOrSetMany: expected an options object, current value is null/),
+  );
+  assert.throws(() => prometheusMetrics({} as never), named(/Cannot render metrics: expected a cache/));
+  assert.throws(() => metricsHandler({} as never), named(/Cannot serve metrics: expected a function/));
+  await cache.close();
 });

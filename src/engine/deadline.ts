@@ -105,7 +105,13 @@ export class Deadlines {
     return new Promise<T>((resolve, reject) => {
       const waiting: Waiting = { expire: () => reject(outcome.expired()) };
       window.waiting.add(waiting);
-      call(window.signal).then((value) => {
+      let reply: Promise<T>;
+      try {
+        reply = call(window.signal);
+      } catch (error) {
+        reply = Promise.reject(error); // a store that throws at once has failed, not timed out
+      }
+      reply.then((value) => {
         release();
         if (!settled(window, waiting)) return;
         outcome.succeeded();

@@ -43,3 +43,23 @@ Deno.test("deadlines: calls of one turn share a timer, a later turn's call gets 
   const slow = deadlines.bound(() => new Promise(() => {}), outcome, 50);
   await assert.rejects(slow, /late/);
 });
+
+Deno.test("deadlines: a call that throws at once has failed (at once, with its error), not timed out", async () => {
+  const deadlines = new Deadlines(200);
+  const seen: string[] = [];
+  const outcome = {
+    expired: () => (seen.push("expired"), new Error("late")),
+    succeeded: () => seen.push("succeeded"),
+    failed: (error: unknown) => (seen.push("failed"), error as Error),
+  };
+  const started = performance.now();
+  await assert.rejects(
+    deadlines.bound(() => {
+      throw new TypeError("client.mGet is not a function");
+    }, outcome),
+    /client\.mGet is not a function/,
+  );
+  assert.ok(performance.now() - started < 100, "at once, not at the deadline");
+  await sleep(250);
+  assert.deepEqual(seen, ["failed"], "its failure counted once; the deadline passing later is nothing");
+});

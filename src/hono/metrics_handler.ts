@@ -21,6 +21,11 @@ import { prometheusMetrics } from "../observe/prometheus.ts";
  * ```
  */
 export function metricsHandler(metrics: () => string = prometheusMetrics): () => Response {
+  if (typeof metrics !== "function") {
+    throw new TypeError(
+      `Cannot serve metrics: expected a function rendering them (() => prometheusMetrics(cache)), current value is ${typeof metrics}`,
+    );
+  }
   return function metricsHandler() {
     return new Response(metrics(), {
       headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

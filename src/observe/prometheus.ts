@@ -41,6 +41,11 @@ const HELP: Readonly<Record<string, string>> = {
  * ```
  */
 export function prometheusMetrics(cache?: Cache): string {
+  if (cache !== undefined && typeof cache?.[CONTEXT] !== "function") {
+    throw new TypeError(
+      `Cannot render metrics: expected a cache (createCache()), current value is ${typeof cache}`,
+    );
+  }
   return prometheusText(cache ? cache[CONTEXT]().metrics : defaultState().metrics);
 }
 

@@ -13,7 +13,7 @@ import { Budget } from "../engine/deadline.ts";
 import { copyServed, NOTHING } from "../entry/value.ts";
 import { checkEntryShape, type EntryShape } from "../load/entry_write.ts";
 import { checkTtl, type Ttl } from "../base/ttl.ts";
-import { checkOptionNames, optionNames } from "../api/option_names.ts";
+import { checkOptions, optionNames } from "../api/option_names.ts";
 import { LoadContext } from "../load/loader_context.ts";
 import { checkLoader } from "./options.ts";
 import { checkSchema, joinedCopy, type StandardSchemaV1 } from "./schema.ts";
@@ -62,8 +62,8 @@ export async function getOrSetMany<R>(
   loader: ManyLoader<R>,
   options: GetOrSetManyOptions = {},
 ): Promise<Awaited<R>[]> {
-  const what = options.name ?? "getOrSetMany";
-  checkOptionNames(options, OPTION_NAMES, `Cannot cache ${what}`);
+  const what = options?.name ?? "getOrSetMany";
+  checkOptions(options, OPTION_NAMES, `Cannot cache ${what}`);
   checkTtl(options.ttl, what);
   checkEntryShape(options, options.ttl, what);
   if (!Array.isArray(keys)) throw new TypeError(`Cannot cache ${what}: keys must be an array of strings`);

@@ -18,7 +18,7 @@ import { decodeEntry, type Entry, isLoadingMarker } from "../entry/entry.ts";
 import { NOTHING } from "../entry/value.ts";
 import { verdict } from "../entry/verdict.ts";
 import { CALL_OPTION_NAMES, type CallOptions, type Loader, type ReadOptions } from "./options.ts";
-import { checkOptionNames } from "../api/option_names.ts";
+import { checkOptions } from "../api/option_names.ts";
 import type { Job } from "../load/job.ts";
 import { LoadRunner } from "../load/load_runner.ts";
 import { validateLoaded, validStored } from "./schema.ts";
@@ -86,7 +86,7 @@ export class Reader<A, R> {
       const cache = this.#resolve();
       let waitUntil = cache.settings.waitUntil;
       if (call !== undefined) {
-        checkOptionNames(call, CALL_OPTION_NAMES, `Cannot call ${this.#what}`);
+        checkOptions(call, CALL_OPTION_NAMES, `Cannot call ${this.#what}`);
         // Resolved up front, so that a waitUntil which cannot work fails every call, not the first refresh.
         if (call.waitUntil !== undefined) waitUntil = cache.work.waitUntilOf(call.waitUntil);
       }

@@ -12,6 +12,7 @@
 
 import type { CacheEvent } from "../observe/events.ts";
 import { checkOptions, optionNames } from "../api/option_names.ts";
+import { checkMethods } from "../base/shape.ts";
 
 /** TelemetryAttributes of a data point or a span, as OpenTelemetry takes them. */
 export type TelemetryAttributes = Record<string, string>;
@@ -217,6 +218,13 @@ export async function telemetryFor(
     }
     meter ??= api.metrics.getMeter(NAME);
     tracer ??= api.trace.getTracer(NAME) as TracerLike;
+  }
+  checkMethods(`${what}: telemetry`, "a meter (metrics.getMeter())", meter, [
+    "createObservableCounter",
+    "createHistogram",
+  ]);
+  if (spans !== "none") {
+    checkMethods(`${what}: telemetry`, "a tracer (trace.getTracer())", tracer, ["startActiveSpan"]);
   }
   const found = { meter, tracer: spans === "none" ? undefined : tracer };
   return (store) => new Telemetry(found.meter, found.tracer, store, spans === "all");
