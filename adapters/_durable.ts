@@ -89,6 +89,8 @@ export function durableWrites(
 ): DurableWrites | undefined {
   if (!cluster && typeof (client as NodeConnection).duplicate !== "function") return undefined;
   const links = new Map<string, Promise<Link>>();
+  // WAIT sends nothing while it waits: it must end before the link counts as silent.
+  const waitMs = Math.max(1, Math.min(WAIT_MS, Math.floor(silentMs / 2)));
 
   const open = async (source: NodeConnection): Promise<Link> => {
     // Only next to a working connection: attempts at a server that is down would hold the process (a socket
@@ -101,11 +103,11 @@ export function durableWrites(
     connection.on("error", () => {}); // failures reach the caller through its commands
     connection.unref?.(); // the caller's deadline holds the process while it waits
     try {
-      return await unlessSilent(connection, async () => {
-        await connection.connect();
+      return await unlessSilent(connection, async (replied) => {
+        await connection.connect().then(replied);
         try {
           const query = cluster
-            ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]))]
+            ? ["CLUSTER", "REPLICAS", String(await connection.sendCommand(["CLUSTER", "MYID"]).then(replied))]
             : ["ROLE"];
           return { connection, query, replicas: mustReach(await connection.sendCommand(query), cluster) };
         } catch (error) {
@@ -118,11 +120,25 @@ export function durableWrites(
       throw error;
     }
   };
-  /** What `work` on `connection` resolves with; the connection is dropped if it stays silent for `silentMs`. */
-  const unlessSilent = <T>(connection: NodeConnection, work: () => Promise<T>): Promise<T> => {
-    const timer = setTimeout(() => drop(connection), silentMs);
+  /**
+   * What `work` on `connection` resolves with; the connection is dropped once it gave no reply for `silentMs`
+   * (`work` calls `replied` on each), so a slow master that keeps answering keeps its link.
+   */
+  const unlessSilent = async <T>(
+    connection: NodeConnection,
+    work: (replied: <V>(value: V) => V) => Promise<T>,
+  ): Promise<T> => {
+    let heard = performance.now();
+    const replied = <V>(value: V) => (heard = performance.now(), value);
+    const timer = setInterval(() => {
+      if (performance.now() - heard >= silentMs) drop(connection);
+    }, Math.max(10, silentMs / 4));
     unref(timer);
-    return work().finally(() => clearTimeout(timer));
+    try {
+      return await work(replied);
+    } finally {
+      clearInterval(timer);
+    }
   };
   const link = (address: string, source: () => Promise<NodeConnection>): Promise<Link> => {
     let found = links.get(address);
@@ -146,10 +162,10 @@ export function durableWrites(
     }
     const sent = commands.map((c) => c.args);
     // One pipeline: the writes, WAIT for the replicas known so far, and what the master must reach now.
-    if (current.query) sent.push(["WAIT", String(current.replicas), String(WAIT_MS)], current.query);
+    if (current.query) sent.push(["WAIT", String(current.replicas), String(waitMs)], current.query);
     const replies = await unlessSilent(
       connection,
-      () => Promise.all(sent.map((args) => connection.sendCommand(args))),
+      (replied) => Promise.all(sent.map((args) => connection.sendCommand(args).then(replied))),
     )
       .catch((error) => {
         // The next write opens a fresh link: this one may be closed, or ask a node that is no more.

@@ -63,11 +63,12 @@ export interface RedisConnection<Client> {
   readonly ready: Promise<true | string>;
   /**
    * Marks a call in flight; a promise to await first while the connection is being (re)opened. A `background`
-   * call (no caller waits) neither holds the process nor keeps reconnects retrying.
+   * call (no caller waits) neither holds the process nor keeps reconnects retrying. A `linked` one runs on a
+   * connection of its own (a durable write's link): its wait is no silence of this one.
    */
-  enter(background: boolean): Promise<unknown> | undefined;
+  enter(background: boolean, linked?: boolean): Promise<unknown> | undefined;
   /** Marks a call settled. */
-  leave(background: boolean): void;
+  leave(background: boolean, linked?: boolean): void;
   /**
    * Follows one command's `reply` from a Cluster's master for `slot`: a master that leaves its commands
    * unanswered for `connectTimeoutMs` has its connection dropped. (A single node's calls are followed by
@@ -287,18 +288,29 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   };
 
   let opening: Promise<unknown> | undefined;
-  const enter = (background: boolean): Promise<unknown> | undefined => {
-    watch?.sent();
+  /** A cluster's node connections being reopened, which no call waits for (see `enter`). */
+  let reopening: Promise<unknown> | undefined;
+  const enter = (background: boolean, linked = false): Promise<unknown> | undefined => {
+    if (!linked) watch?.sent();
     if (!background && inFlight++ === 0) refAll(true);
     if (opening) return opening;
     if (allOpen()) return undefined;
+    if (target.cluster && client.isOpen) {
+      // One master's connection is down: it reopens in the background. Commands to its slots fail at once
+      // meanwhile (node-redis does not queue on a closed client); the other masters' must not wait for it.
+      reopening ??= open().then(() => {
+        reopening = undefined;
+        unrefIdle();
+      });
+      return undefined;
+    }
     return opening = open().then(() => {
       opening = undefined;
       unrefIdle(); // sockets the cluster created meanwhile
     });
   };
-  const leave = (background: boolean): void => {
-    watch?.settled();
+  const leave = (background: boolean, linked = false): void => {
+    if (!linked) watch?.settled();
     if (!background && --inFlight === 0) refAll(false);
   };
 

@@ -176,13 +176,16 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
   /**
    * Runs a command inside the owned connection's bracket (a client you pass is yours to manage); on a Cluster,
    * a failure without a reply (or the call's `signal` aborting first) makes the client check its slot map.
+   * `linked`: it runs on a durable-write link, whose replies (or silence) say nothing of this connection.
    */
-  const call = <T>(command: () => Promise<T>, background = false, signal?: AbortSignal): Promise<T> =>
-    topology ? topology.watch(bracket(command, background), signal) : bracket(command, background);
-  const bracket = <T>(command: () => Promise<T>, background: boolean): Promise<T> => {
+  const call = <T>(command: () => Promise<T>, background = false, signal?: AbortSignal, linked = false) => {
+    const reply = bracket(command, background, linked);
+    return topology ? topology.watch(reply, signal) : reply;
+  };
+  const bracket = <T>(command: () => Promise<T>, background: boolean, linked: boolean): Promise<T> => {
     if (!connection) return command();
-    const leave = () => connection.leave(background);
-    const opening = connection.enter(background);
+    const leave = () => connection.leave(background, linked);
+    const opening = connection.enter(background, linked);
     if (opening) return opening.then(command).finally(leave);
     let reply: Promise<T>;
     try {
@@ -314,7 +317,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     }),
     async setMany(writes: readonly StoreWrite[], options) {
       if (options?.durable && durable) {
-        const replies = await call(() => durable.run(writes.map(writeCommand)), false, options.signal);
+        const replies = await call(() => durable.run(writes.map(writeCommand)), false, options.signal, true);
         return replies.map((reply) => reply === "OK" || reply === 1);
       }
       // Commands issued in one tick travel together: one round trip of latency.
@@ -374,7 +377,7 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
           key: keys[group[0]],
           args: ["DEL", ...group.map((i) => keys[i])],
         }));
-        await call(() => durable.run(commands), options.background, options.signal);
+        await call(() => durable.run(commands), options.background, options.signal, true);
         return;
       }
       await call(

@@ -202,6 +202,11 @@ async function clusterHalfOpenCase(outageMs: number) {
       const get = () => cache.getOrSet(key, () => (loads++, value), { ttl: 60, tags: [key] });
       const getOther = () => cache.getOrSet(`item:{${theirs}}`, () => ++otherLoads, { ttl: 60 });
       await getOther();
+      // Another master's reads go on throughout, concurrently: they must not wait for this one.
+      let reading = true;
+      const otherReads = (async () => {
+        while (reading) await Promise.all([getOther(), sleep(5)]);
+      })();
       assert.equal(await get(), "v1");
       assert.equal(await get(), "v1");
       assert.equal(loads, 1, "a hit from the proxied master before the fault");
@@ -215,7 +220,6 @@ async function clusterHalfOpenCase(outageMs: number) {
       landed.then(() => landedAt = performance.now());
       for (const until = performance.now() + outageMs; performance.now() < until;) {
         assert.equal(await get(), "v2", "never the invalidated value");
-        await getOther();
         await sleep(20);
       }
       const healed = performance.now();
@@ -223,11 +227,12 @@ async function clusterHalfOpenCase(outageMs: number) {
         proxy,
         async () => {
           assert.equal(await get(), "v2", "never the invalidated value");
-          await getOther();
         },
         () => loads,
         () => landedAt !== Infinity,
       );
+      reading = false;
+      await otherReads;
       const bound = DEADLINE_MS + 500;
       console.log(
         `landed ${(landedAt - healed).toFixed(0)} ms, hits resumed ${hitAfter.toFixed(0)} ms after`,
@@ -237,7 +242,7 @@ async function clusterHalfOpenCase(outageMs: number) {
         `the invalidation landed ${(landedAt - healed).toFixed(0)} ms after`,
       );
       assert.ok(hitAfter <= bound, `hits resumed ${hitAfter.toFixed(0)} ms after`);
-      assert.equal(otherLoads, 1, "the other master served hits throughout");
+      assert.equal(otherLoads, 1, "the other master served hits throughout, none waiting for this one");
     } finally {
       await cache.close();
     }
@@ -252,6 +257,38 @@ test("redis connection: on a Cluster, a master's socket a NAT forgot is abandone
 
 test("redis connection: on a Cluster, a master's half-open socket (every path swallowing for 1 s) is abandoned, and so is its reconnection's handshake - hits resume within deadlineMs + 500 ms of the path working", () =>
   clusterHalfOpenCase(1000));
+
+test("redis connection: invalidations land on a far server (each round trip 80 ms of a 200 ms deadline): the link counts replies, not its whole opening", async () => {
+  const server = await RedisServer.start();
+  const proxy = new TcpProxy(server.port);
+  const cache = await createCache({
+    url: `redis://127.0.0.1:${proxy.port}`,
+    prefix: `far${crypto.randomUUID().slice(0, 8)}`,
+    deadlineMs: DEADLINE_MS,
+    logger: new RecordingLogger(),
+  });
+  try {
+    await cache.set("k", 1, { tags: ["t"] });
+    proxy.delayMs = 80; // opening the link takes three round trips: more than the deadline in all
+    const outcomes: boolean[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { delivered, landed } = await cache.invalidateTags(["t"]);
+      outcomes.push(delivered);
+      const inTime = await Promise.race([landed.then(() => true), sleep(3000).then(() => false)]);
+      assert.ok(inTime, `invalidation ${i} landed (${outcomes})`);
+    }
+    assert.equal(
+      outcomes.at(-1),
+      true,
+      `once the link is open, each is delivered within its call (${outcomes})`,
+    );
+    assert.equal(proxy.accepted, 2, "one link opened beside the cache's connection, both kept");
+  } finally {
+    await cache.close();
+    proxy.close();
+    await server.stop();
+  }
+});
 
 test("redis connection: a slow server that answers within the deadline keeps its connection", async () => {
   const server = await RedisServer.start();
