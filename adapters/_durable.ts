@@ -10,7 +10,9 @@
  * master that lost its replica to a promotion still counts it). They count as done only when at least that many
  * acknowledged; otherwise the call fails and the invalidation stays queued and is retried. An error reply (a
  * master since demoted answers `MOVED` or `READONLY`, a node reset answers `Unknown node`) fails it too, and
- * the next write opens a fresh link. One round trip, on invalidations only: reads never wait behind a `WAIT`,
+ * the next write opens a fresh link. A slot being migrated answers `ASK` for a key that moved already: the
+ * command goes to the importing master after an `ASKING`, with that master's own `WAIT`. One round trip (two
+ * when redirected), on invalidations only: reads never wait behind a `WAIT`,
  * since it blocks only its own connection. A user the server does not let ask (`NOPERM`: an ACL without
  * `@dangerous`, where `ROLE` and `CLUSTER` live) has its writes count once the master has them, as a client
  * that cannot open links of its own: delivered, though a failover may then lose one.
@@ -45,8 +47,15 @@ interface SlotNode {
 /** What durable writes need of a cluster client. */
 interface ClusterClient {
   readonly slots: readonly ({ master: SlotNode } | undefined)[];
+  readonly nodeByAddress: ReadonlyMap<string, SlotNode>;
   nodeClient(node: SlotNode): Promise<NodeConnection>;
 }
+
+/** A command the node sent elsewhere: its slot is being migrated, and its key is on `address` already. */
+class Asked {
+  constructor(readonly address: string) {}
+}
+const ASK = /^ASK \d+ (\S+)/;
 
 /** One write: the key that routes it, and the command. */
 export interface DurableCommand {
@@ -153,19 +162,29 @@ export function durableWrites(
     address: string,
     source: () => Promise<NodeConnection>,
     commands: DurableCommand[],
-  ) => {
+    asking = false,
+  ): Promise<unknown[]> => {
     const current = await link(address, source);
     const { connection } = current;
     if (!connection.isOpen) { // it gave up reconnecting: open another next time
       links.delete(address);
       throw new Error(`Cannot write to ${address}: the connection closed`);
     }
-    const sent = commands.map((c) => c.args);
+    // Redirected commands go to a slot's importing node, each after an ASKING.
+    const sent = commands.flatMap((c) => asking ? [["ASKING"], c.args] : [c.args]);
     // One pipeline: the writes, WAIT for the replicas known so far, and what the master must reach now.
     if (current.query) sent.push(["WAIT", String(current.replicas), String(waitMs)], current.query);
     const replies = await unlessSilent(
       connection,
-      (replied) => Promise.all(sent.map((args) => connection.sendCommand(args).then(replied))),
+      (replied) =>
+        Promise.all(sent.map((args) =>
+          connection.sendCommand(args).then(replied, (error) => {
+            replied(error);
+            const asked = cluster && !asking ? ASK.exec(String((error as Error)?.message)) : null;
+            if (asked) return new Asked(asked[1]);
+            throw error;
+          })
+        )),
     )
       .catch((error) => {
         // The next write opens a fresh link: this one may be closed, or ask a node that is no more.
@@ -173,16 +192,25 @@ export function durableWrites(
         drop(connection);
         throw error;
       });
-    if (!current.query) return replies;
-    const needed = mustReach(replies.pop(), cluster);
-    const acknowledged = Number(replies.pop());
-    current.replicas = needed;
-    if (acknowledged < needed) {
-      throw new Error(
-        `Cannot count the write as done: ${acknowledged} of the ${needed} replicas of ${address} acknowledged it`,
-      );
+    if (current.query) {
+      const needed = mustReach(replies.pop(), cluster);
+      const acknowledged = Number(replies.pop());
+      current.replicas = needed;
+      if (acknowledged < needed) {
+        throw new Error(
+          `Cannot count the write as done: ${acknowledged} of the ${needed} replicas of ${address} acknowledged it`,
+        );
+      }
     }
-    return replies;
+    const out = asking ? replies.filter((_, i) => i % 2 === 1) : replies;
+    await Promise.all([...redirects(commands, out)].map(async ([to, asked]) => {
+      const node = (client as ClusterClient).nodeByAddress.get(to);
+      if (!node) throw new Error(`Cannot write: ${address} sent a command to ${to}, which is not known yet`);
+      const source = () => (client as ClusterClient).nodeClient(node);
+      const answers = await write(to, source, asked.map((i) => commands[i]), true);
+      asked.forEach((i, j) => out[i] = answers[j]);
+    }));
+    return out;
   };
 
   return {
@@ -215,6 +243,18 @@ export function durableWrites(
       links.clear();
     },
   };
+}
+
+/** The commands (by index) each node a reply sent them to must run: address → indexes. */
+function redirects(commands: readonly DurableCommand[], replies: readonly unknown[]): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  replies.forEach((reply, i) => {
+    if (!(reply instanceof Asked) || i >= commands.length) return;
+    const group = out.get(reply.address);
+    if (group) group.push(i);
+    else out.set(reply.address, [i]);
+  });
+  return out;
 }
 
 /** Destroys a connection, which throws when it had closed already (it gave up reconnecting). */

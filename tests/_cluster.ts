@@ -246,6 +246,18 @@ export class ReplicatedCluster {
    * `redis-cli --cluster reshard` does: SETSLOT IMPORTING/MIGRATING, MIGRATE the keys, SETSLOT NODE everywhere.
    */
   async migrateSlotOf(key: string): Promise<{ from: ClusterNode; to: ClusterNode }> {
+    const { from, to, finish } = await this.startMigration(key);
+    await finish();
+    return { from, to };
+  }
+
+  /**
+   * Moves `key`'s slot to another master up to its last step: its keys are on the importing master, and the
+   * slot is still its old master's (which answers `ASK` for them) until `finish()`.
+   */
+  async startMigration(
+    key: string,
+  ): Promise<{ from: ClusterNode; to: ClusterNode; finish(): Promise<void> }> {
     const from = await this.masterOf(key);
     const view = await this.view(from);
     const target = view.find((n) => n.master && !n.failed && n.address !== from.address)!;
@@ -259,10 +271,12 @@ export class ReplicatedCluster {
       if (keys.length === 0) break;
       await from.cli("migrate", "127.0.0.1", String(to.port), "", "0", "5000", "keys", ...keys);
     }
-    for (const node of [to, from, ...this.nodes.filter((n) => n !== to && n !== from)]) {
-      await node.cli("cluster", "setslot", slot, "node", target.id);
-    }
-    return { from, to };
+    const finish = async () => {
+      for (const node of [to, from, ...this.nodes.filter((n) => n !== to && n !== from)]) {
+        await node.cli("cluster", "setslot", slot, "node", target.id);
+      }
+    };
+    return { from, to, finish };
   }
 
   async stop(): Promise<void> {

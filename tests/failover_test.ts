@@ -239,6 +239,35 @@ test("cluster: the generation key's slot moved to another master", async () => {
   verdict("slot migration", outcome, false);
 });
 
+test("cluster: an invalidation during a slot migration follows ASK to the importing master, and is acknowledged once its replica has it", async () => {
+  const c = await cluster();
+  const prefix = `mig${crypto.randomUUID().slice(0, 6)}`;
+  const tagKey = `${prefix}:v1:t:item:{7}`;
+  const writer = await createCache({ url: c.url, prefix, logger: quiet, deadlineMs: 1000 });
+  const other = await createCache({ url: c.url, prefix, logger: quiet, deadlineMs: 1000 }); // another process
+  let db = 1;
+  const read = (cache: Cache) => cache.getOrSet("item:{7}", () => db, { ttl: 600, tags: ["item:{7}"] });
+  try {
+    assert.equal(await read(writer), 1);
+    assert.equal(await read(other), 1);
+    const migration = await c.startMigration(tagKey);
+    try {
+      // KEYS answers for the node itself (another command would be redirected).
+      assert.equal(await migration.to.cli("keys", tagKey), tagKey, "moved to the importing master");
+      db = 2;
+      const { delivered } = await writer.invalidateTags(["item:{7}"]);
+      assert.equal(delivered, true, "delivered within the call, though its key moved");
+      assert.equal(await migration.to.cli("keys", tagKey), "", "deleted where it is now");
+      assert.equal(await read(other), 2, "another process reads the new value during the migration");
+    } finally {
+      await migration.finish();
+    }
+    assert.equal(await read(other), 2);
+  } finally {
+    await Promise.all([writer.close(), other.close()]);
+  }
+});
+
 test("cluster: an invalidation the replica missed is not acknowledged before it is promoted", async () => {
   const c = await cluster();
   let killed: ClusterNode | undefined;
