@@ -125,16 +125,13 @@ function refuseLossy(value: unknown): undefined {
   }
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (tag === "Object") return undefined; // devalue keeps plain and null-prototype objects, refuses the rest
-  const [namespace, name] = tag.startsWith("Temporal.") ? ["Temporal", tag.slice(9)] : [undefined, tag];
-  const scope = namespace ? (globalThis as Record<string, unknown>)[namespace] : globalThis;
-  const builtin = (scope as Record<string, { prototype?: object } | undefined> | undefined)?.[name]
+  const builtin = (globalThis as unknown as Record<string, { prototype?: object } | undefined>)[tag]
     ?.prototype;
   if (builtin && Object.getPrototypeOf(value) !== builtin) throw subclassOf(tag, value);
   // Indexed types' own keys are their elements (listing them would cost one string each): left to their type.
   if (ArrayBuffer.isView(value) && !(value instanceof DataView) || tag === "String") return undefined;
-  const own = Reflect.ownKeys(value);
-  const regExpOwn = tag === "RegExp" && own.length === 1 && (value as RegExp).lastIndex === 0;
-  if (own.length > 0 && !regExpOwn) {
+  const own = Reflect.ownKeys(value).length - (tag === "RegExp" ? 1 : 0); // a RegExp's lastIndex is its own
+  if (own > 0 || (value as RegExp).lastIndex) {
     throw new LossyValue(
       `a ${tag} with properties of its own cannot be stored exactly (they would be dropped)`,
     );
