@@ -23,7 +23,7 @@ const KINDS: Readonly<Record<string, readonly [test: (value: unknown) => boolean
   push: flag,
   // A read's flag, or a cache's feature (`twoLevel()`, checked where the cache opens).
   l1: [
-    (value) => typeof value === "boolean" || typeof value === "object",
+    (value) => !["string", "number", "bigint"].includes(typeof value),
     "true or false (twoLevel() for a cache)",
   ],
   name: [(value) => typeof value === "string" && value !== "", "a non-empty string"],

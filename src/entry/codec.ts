@@ -117,7 +117,7 @@ function hasNamedProperties(array: readonly unknown[], present: number): boolean
 function refuseLossy(value: unknown): undefined {
   if (typeof value !== "object" || value === null) return undefined;
   if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) throw subclassOf("Array", value);
+    if (!isBuiltin(value, "Array", Array.prototype)) throw subclassOf("Array", value);
     let present = 0;
     for (let i = 0; i < value.length; i++) if (i in value) present++;
     if (hasNamedProperties(value, present)) throw lossyArray();
@@ -127,7 +127,7 @@ function refuseLossy(value: unknown): undefined {
   if (tag === "Object") return undefined; // devalue keeps plain and null-prototype objects, refuses the rest
   const builtin = (globalThis as unknown as Record<string, { prototype?: object } | undefined>)[tag]
     ?.prototype;
-  if (builtin && Object.getPrototypeOf(value) !== builtin) throw subclassOf(tag, value);
+  if (builtin && !isBuiltin(value, tag, builtin)) throw subclassOf(tag, value);
   // Indexed types' own keys are their elements (listing them would cost one string each): left to their type.
   if (ArrayBuffer.isView(value) && !(value instanceof DataView) || tag === "String") return undefined;
   const own = Reflect.ownKeys(value).length - (tag === "RegExp" ? 1 : 0); // a RegExp's lastIndex is its own
@@ -137,6 +137,15 @@ function refuseLossy(value: unknown): undefined {
     );
   }
   return undefined;
+}
+
+/**
+ * `true` when `value` is an instance of the built-in `tag` itself, of this realm (`builtin` its prototype) or of
+ * another (an edge sandbox's host hands out its own arrays): not of a subclass, which has a name of its own.
+ */
+function isBuiltin(value: object, tag: string, builtin: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === builtin || proto?.constructor?.name === tag;
 }
 
 function subclassOf(tag: string, value: object): LossyValue {
@@ -166,7 +175,7 @@ function isPlainJson(value: unknown, seen: Set<object>, depth: number): boolean 
       if (depth > MAX_DEPTH || seen.has(value)) return false;
       seen.add(value);
       if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype) return false; // devalue's reducer refuses it
+        if (!isBuiltin(value, "Array", Array.prototype)) return false; // devalue's reducer refuses it
         for (let i = 0; i < value.length; i++) {
           if (!(i in value) || !isPlainJson(value[i], seen, depth + 1)) return false;
         }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { runInNewContext } from "node:vm";
 import { cloneJson, Codec } from "./codec.ts";
 
 /** Every object of a tree, for checking that a copy shares none. */
@@ -88,10 +89,22 @@ Deno.test("codec: a subclass of a built-in, or a built-in with properties of its
   for (const [value, message] of subclasses) {
     assert.throws(() => codec.serialize(value, "f"), { name: "TypeError", message }, String(message));
   }
-  // The built-ins themselves still round-trip.
-  const plain = [new Map([["a", 1]]), ["a"], new Set(["a"]), new Date(0), new Uint8Array([1, 2]), /a/g];
-  for (const value of plain) {
+  // The built-ins themselves still round-trip, also another realm's (an edge sandbox's host hands out its own).
+  const back = (value: unknown) => {
     const { text, json } = codec.serialize(value, "f");
-    assert.deepEqual(codec.revive(JSON.parse(text), json), value);
+    return codec.revive(JSON.parse(text), json);
+  };
+  for (
+    const value of [new Map([["a", 1]]), ["a"], new Set(["a"]), new Date(0), new Uint8Array([1, 2]), /a/g]
+  ) {
+    assert.deepEqual(back(value), value);
   }
+  const [array, map, date, bytes] = runInNewContext(
+    `[["a", [1]], new Map([["a", 1]]), new Date(0), new Uint8Array([1, 2])]`,
+  );
+  assert.notEqual(Object.getPrototypeOf(array), Array.prototype, "another realm's");
+  assert.deepEqual(back(array), ["a", [1]]);
+  assert.deepEqual(back(map), new Map([["a", 1]]));
+  assert.deepEqual(back(date), new Date(0));
+  assert.deepEqual(back(bytes), new Uint8Array([1, 2]));
 });
