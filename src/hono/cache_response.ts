@@ -197,7 +197,8 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
     // string, taken as it is, cannot spell another caller's identity or header values.
     let variant = `http:${method}`;
     if (identity !== undefined) variant += `@${renderValue(identity, name)}`;
-    for (const header of keyHeaders) variant += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
+    const varied = keyHeaders; // what this key holds, whatever a response running meanwhile adds
+    for (const header of varied) variant += `|${header}=${renderValue(c.req.header(header) ?? "", name)}`;
     key = `${variant}:${key}`;
     const tags = typeof options.tags === "function"
       ? [...options.tags(c)]
@@ -230,7 +231,7 @@ export function cacheResponse(options: CacheResponseOptions = {}): HonoMiddlewar
         if (!res || !storable(res, options.notFoundTtl !== undefined, identity !== undefined)) {
           return negativeCache({ ttl: 0 });
         }
-        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !keyHeaders.includes(h));
+        const unkeyed = listedNames(res.headers.get("vary")).filter((h) => !varied.includes(h));
         if (unkeyed.length > 0) {
           // Stored under this key, one variant would be served for all: the key takes the header from now on.
           if (!unkeyed.includes("*")) keyHeaders = [...new Set([...keyHeaders, ...unkeyed])].sort();

@@ -664,3 +664,20 @@ Deno.test("hono: outer middleware's headers for this request are served with a H
   await own.request("/o"), await own.request("/o");
   assert.equal(ownRuns, 2);
 });
+
+Deno.test("hono: a response that varies on a header its key lacks is not shared, even when another route's response taught the key that header meanwhile", async () => {
+  await freshCache();
+  const app = new Hono();
+  app.get("/p/:id", cacheResponse({ ttl: 60 }), async (c) => {
+    if (c.req.param("id") === "1") await new Promise((r) => setTimeout(r, 50));
+    c.header("vary", "cookie");
+    return c.text(`for ${c.req.header("cookie")}`);
+  });
+  const alice = app.request("/p/1", { headers: { cookie: "u=alice" } });
+  await new Promise((r) => setTimeout(r, 5));
+  const bob = app.request("/p/1", { headers: { cookie: "u=bob" } }); // same key: joins alice's load
+  await new Promise((r) => setTimeout(r, 5));
+  await (await app.request("/p/2", { headers: { cookie: "u=carol" } })).text(); // adds cookie to the key
+  assert.equal(await (await alice).text(), "for u=alice");
+  assert.equal(await (await bob).text(), "for u=bob");
+});
