@@ -47,6 +47,8 @@ export class Codec {
       this.#reducers[name] = pair[0];
       this.#revivers[name] = pair[1] as (data: unknown) => unknown;
     }
+    // Last, so that a registered type may take a subclass (or a built-in with properties) first.
+    this.#reducers["svc:kept"] = refuseChanged;
   }
 
   /** Serializes a value; throws `TypeError` when it holds something that cannot be stored (a function, a class). */
@@ -109,31 +111,35 @@ function hasNamedProperties(array: readonly unknown[], present: number): boolean
   return Object.keys(array).length !== present || Object.getOwnPropertySymbols(array).length > 0;
 }
 
-/**
- * devalue's first reducer: it meets every value, and refuses one devalue would bring back as something else.
- * devalue knows a built-in type by its tag, so a subclass would come back as the built-in (a hit without the
- * miss's methods), and a built-in's own properties would be dropped.
- */
+/** devalue's first reducer: it meets every value, and refuses an array that would lose properties. */
 function refuseLossy(value: unknown): undefined {
-  if (typeof value !== "object" || value === null) return undefined;
   if (Array.isArray(value)) {
-    if (!isBuiltin(value, "Array", Array.prototype)) throw subclassOf("Array", value);
     let present = 0;
     for (let i = 0; i < value.length; i++) if (i in value) present++;
     if (hasNamedProperties(value, present)) throw lossyArray();
-    return undefined;
   }
+  return undefined;
+}
+
+/** Built-ins devalue rebuilds from their contents alone: own properties of theirs would be dropped. */
+const REBUILT = new Set(["Date", "Map", "Set", "RegExp", "ArrayBuffer", "DataView"]);
+
+/**
+ * devalue's last reducer: it meets every value no registered type took, and refuses one devalue would bring
+ * back as something else. devalue knows a built-in type by its tag, so a subclass would come back as the
+ * built-in (a hit without the miss's methods), and a built-in's own properties would be dropped.
+ */
+function refuseChanged(value: unknown): undefined {
+  if (typeof value !== "object" || value === null) return undefined;
   const tag = Object.prototype.toString.call(value).slice(8, -1);
   if (tag === "Object") return undefined; // devalue keeps plain and null-prototype objects, refuses the rest
   const builtin = (globalThis as unknown as Record<string, { prototype?: object } | undefined>)[tag]
     ?.prototype;
   if (builtin && !isBuiltin(value, tag, builtin)) throw subclassOf(tag, value);
-  // Indexed types' own keys are their elements (listing them would cost one string each): left to their type.
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView) || tag === "String") return undefined;
-  const own = Reflect.ownKeys(value).length - (tag === "RegExp" ? 1 : 0); // a RegExp's lastIndex is its own
-  if (own > 0 || (value as RegExp).lastIndex) {
+  const own = REBUILT.has(tag) ? Reflect.ownKeys(value).length - (tag === "RegExp" ? 1 : 0) : 0;
+  if (own > 0 || (tag === "RegExp" && (value as RegExp).lastIndex !== 0)) {
     throw new LossyValue(
-      `a ${tag} with properties of its own cannot be stored exactly (they would be dropped)`,
+      `${article(tag)} with properties of its own cannot be stored exactly (they would be dropped)`,
     );
   }
   return undefined;
@@ -149,10 +155,19 @@ function isBuiltin(value: object, tag: string, builtin: object): boolean {
 }
 
 function subclassOf(tag: string, value: object): LossyValue {
-  const kind = Object.getPrototypeOf(value)?.constructor?.name || "an object";
+  const kind = Object.getPrototypeOf(value)?.constructor?.name;
   return new LossyValue(
-    `a ${kind} (a subclass of ${tag}) cannot be stored exactly: it would come back as a ${tag}`,
+    `${
+      kind ? article(kind) : "an object"
+    } (a subclass of ${tag}) cannot be stored exactly: it would come back as ${
+      article(tag)
+    } (register a type for it, or store ${article(tag)})`,
   );
+}
+
+/** `a Map`, `an Int8Array`. */
+function article(name: string): string {
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 function lossyArray(): LossyValue {

@@ -94,11 +94,22 @@ Deno.test("codec: a subclass of a built-in, or a built-in with properties of its
     const { text, json } = codec.serialize(value, "f");
     return codec.revive(JSON.parse(text), json);
   };
-  for (
-    const value of [new Map([["a", 1]]), ["a"], new Set(["a"]), new Date(0), new Uint8Array([1, 2]), /a/g]
-  ) {
-    assert.deepEqual(back(value), value);
-  }
+  const builtins = [new Map([["a", 1]]), ["a"], new Set(["a"]), new Date(0), new Uint8Array([1, 2]), /a/g];
+  for (const value of builtins) assert.deepEqual(back(value), value);
+  // Deno's URL and URLSearchParams carry symbol-keyed fields of their own: they are described by their text.
+  assert.equal(String(back(new URL("https://a.example/p?q=1"))), "https://a.example/p?q=1");
+  assert.equal(String(back(new URLSearchParams("a=1&b=2"))), "a=1&b=2");
+  // A registered type takes a subclass before it is refused.
+  const registered = new Codec({
+    Registry: [
+      (v) => v instanceof Registry && [...v],
+      (entries: [string, number][]) => new Registry(entries),
+    ],
+  });
+  const { text } = registered.serialize(new Registry([["a", 1]]), "f");
+  const revived = registered.revive(JSON.parse(text), false);
+  assert.ok(revived instanceof Registry);
+  assert.deepEqual([...revived], [["a", 1]]);
   const [array, map, date, bytes] = runInNewContext(
     `[["a", [1]], new Map([["a", 1]]), new Date(0), new Uint8Array([1, 2])]`,
   );
