@@ -30,7 +30,8 @@ import {
   type SetOptions,
 } from "./cache_options.ts";
 import { listKeys } from "./listing.ts";
-import { checkSettable, literalReader } from "./literal_reader.ts";
+import { literalReader } from "./literal_reader.ts";
+import { checkSettable } from "../load/entry_write.ts";
 import { childEngine, CONTEXT } from "./engine_of.ts";
 
 export type { GetOrSetOptions, InvalidateOptions, SetOptions } from "./cache_options.ts";
@@ -186,16 +187,15 @@ export class Cache {
   /**
    * Stores `value` at `key` (creating its tags' versions). Like a load, the write loses to an invalidation
    * that lands while it is in flight; a load in flight elsewhere, claimed before it, cannot store over it.
-   *
    * @throws {TypeError} a value that cannot be stored (a function, a class instance without a registered type).
-   * @throws {RangeError} a value larger than the store accepts (its `maxValueBytes`).
+   * @throws {RangeError} a value whose entry is larger than the store accepts (its `maxValueBytes`).
    */
   async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
     const what = JSON.stringify(key);
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${what}`);
-    checkSettable(this.#resolve(), value, what);
-    const reader = literalReader(key, { ...options, name: "set" }, this.#resolve, true);
-    await reader(() => value, { force: true });
+    const set = literalReader(key, { ...options, name: "set" }, this.#resolve, true); // checks key and tags
+    await checkSettable(this.#resolve(), value, options.tags ?? [], what);
+    await set(() => value, { force: true });
   }
 
   /** Removes the entry at `key`; a load in flight cannot undo it. */

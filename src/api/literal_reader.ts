@@ -9,9 +9,6 @@ import type { CacheContext } from "../engine/context.ts";
 import { type CachedFunction, createReader } from "./cache_read.ts";
 import { checkKey, type GetOrSetOptions } from "./cache_options.ts";
 import type { LoaderContext } from "../load/loader_context.ts";
-import { unwrapNegativeCacheResult } from "../entry/negative.ts";
-import { tooLarge } from "../load/entry_write.ts";
-import { utf8Length } from "../keys/template.ts";
 
 /**
  * The read path for one literal key: a cached function whose key and tags are fixed. `supersede`: for `set`,
@@ -38,23 +35,4 @@ export function literalReader(
     resolve,
     supersede,
   );
-}
-
-/**
- * What `set` checks before it writes: a value that cannot be stored is an error at once, not a silent miss
- * later (of a negative result, its value).
- *
- * @throws {TypeError} a value that cannot be stored exactly.
- * @throws {RangeError} a value larger than the store accepts.
- */
-export function checkSettable(cache: CacheContext, value: unknown, what: string): void {
-  const { text } = cache.codec.serialize(unwrapNegativeCacheResult(value), `the value set at ${what}`);
-  const max = cache.store.capabilities.maxValueBytes;
-  if (tooLarge(text, max)) {
-    throw new RangeError(
-      `Cannot set ${what}: the value takes ${
-        utf8Length(text)
-      } bytes, more than the ${cache.store.name} store accepts (${max})`,
-    );
-  }
 }

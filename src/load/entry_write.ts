@@ -13,7 +13,8 @@ import type { Encoded } from "../entry/codec.ts";
 import type { Claim, Lifetime } from "./flight.ts";
 import type { ReadOptions } from "../read/options.ts";
 import type { StoreRefresh, StoreWrite } from "../store/store.ts";
-import { tokenFor } from "../entry/token.ts";
+import { randomToken, tokenFor } from "../entry/token.ts";
+import { unwrapNegativeCacheResult } from "../entry/negative.ts";
 import { utf8Length } from "../keys/template.ts";
 import { checkSeconds, type Ttl } from "../base/ttl.ts";
 
@@ -172,4 +173,48 @@ export async function storeEntries(
 /** `true` when `text` takes more than `max` bytes in UTF-8 (counted only when its length says it may). */
 export function tooLarge(text: string, max: number): boolean {
   return text.length > max || (text.length * 3 > max && utf8Length(text) > max);
+}
+
+/**
+ * What `set` checks before it writes, so that it throws rather than resolve having stored nothing: a value
+ * that cannot be stored exactly, or whose entry the store would not take. The entry is measured with the
+ * widest metadata it can carry (every time and count at its widest, a version for each of its dependencies).
+ *
+ * @throws {TypeError} a value that cannot be stored exactly.
+ * @throws {RangeError} a value whose entry is larger than the store accepts.
+ */
+export async function checkSettable(
+  cache: CacheContext,
+  value: unknown,
+  tags: readonly string[],
+  what: string,
+): Promise<void> {
+  const encoded = cache.codec.serialize(unwrapNegativeCacheResult(value), `the value set at ${what}`);
+  const { keys } = cache;
+  const tagKeys = await Promise.all(tags.map((tag) => keys.tagKey(tag)));
+  const dependencies = [...tagKeys, ...keys.generationKeys].map((key) => key.slice(keys.root.length));
+  const wide = Number.MAX_SAFE_INTEGER;
+  const token = randomToken();
+  const widest: EntryMeta = {
+    token,
+    createdAt: wide,
+    freshUntil: wide,
+    refreshAt: wide,
+    staleUntil: wide,
+    negative: true,
+    ttl: wide,
+    loadMs: wide,
+    versions: dependencies.map(() => token),
+    dependencies,
+    added: true,
+  };
+  const entry = encodeEntry(widest, encoded);
+  const max = cache.store.capabilities.maxValueBytes;
+  if (tooLarge(entry, max)) {
+    throw new RangeError(
+      `Cannot set ${what}: the ${cache.store.name} store takes entries of at most ${max} bytes, current value makes one of ${
+        utf8Length(entry)
+      }`,
+    );
+  }
 }
