@@ -6,7 +6,9 @@
  * - The sockets are unreferenced while no call is in flight (Node, Bun, Deno): a script ends when its work
  *   does, with or without `closeCache()`. A call references them until it settles.
  * - Reconnects run while calls wait; an idle connection that drops stops retrying (a retry timer would keep
- *   the process alive) and is reopened by the next call, which waits for it at most `connectTimeoutMs`.
+ *   the process alive) and is reopened by the next call, which waits for it at most `connectTimeoutMs`. On a
+ *   Cluster, while some master's connection is open, a closed one reopens in the background instead: the calls
+ *   to its slots fail at once meanwhile, and the other masters' do not wait.
  *   Background calls (the invalidation queue's retries) reopen it too, at their own unreferenced cadence.
  * - Silence is death: an attempt to connect that has not finished (TCP, TLS and the handshake) within
  *   `connectTimeoutMs` is abandoned, and so is an open connection that gave no reply for `connectTimeoutMs`
@@ -221,8 +223,11 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
    * forget the topology): the commands waiting on it fail at once, and the next call opens a new one.
    */
   const drop = (c: Connectable) => {
+    unreadySince.delete(c); // its next connection is timed afresh
     if (c.isOpen) c.destroy();
   };
+  /** Some master's connection is open (none is after an idle spell that closed them all: calls wait then). */
+  const anyMasterOpen = () => (client as unknown as ClusterNodes).masters.some((node) => node.client?.isOpen);
   /**
    * `true` (and the connection dropped) once node-redis has been reconnecting it by itself (a socket closed
    * while calls were out) for `connectTimeoutMs`: its handshake has no bound. Calls meanwhile fail at once, as
@@ -295,7 +300,7 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
     if (!background && inFlight++ === 0) refAll(true);
     if (opening) return opening;
     if (allOpen()) return undefined;
-    if (target.cluster && client.isOpen) {
+    if (target.cluster && client.isOpen && anyMasterOpen()) {
       // One master's connection is down: it reopens in the background. Commands to its slots fail at once
       // meanwhile (node-redis does not queue on a closed client); the other masters' must not wait for it.
       reopening ??= open().then(() => {

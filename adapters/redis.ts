@@ -373,10 +373,11 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       if (keys.length === 0) return;
       const groups = bySlot(keys);
       if (options?.durable && durable) {
-        const commands = groups.map((group) => ({
-          key: keys[group[0]],
-          args: ["DEL", ...group.map((i) => keys[i])],
-        }));
+        // On a Cluster one DEL per key, still one round trip: during a slot migration a DEL of several keys,
+        // some moved and some not, is refused (TRYAGAIN), where each alone is done or redirected (ASK).
+        const commands = cluster
+          ? keys.map((key) => ({ key, args: ["DEL", key] }))
+          : groups.map((group) => ({ key: keys[group[0]], args: ["DEL", ...group.map((i) => keys[i])] }));
         await call(() => durable.run(commands), options.background, options.signal, true);
         return;
       }

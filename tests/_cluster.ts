@@ -252,11 +252,12 @@ export class ReplicatedCluster {
   }
 
   /**
-   * Moves `key`'s slot to another master up to its last step: its keys are on the importing master, and the
-   * slot is still its old master's (which answers `ASK` for them) until `finish()`.
+   * Moves `key`'s slot to another master up to its last step: its keys (but `keep`) are on the importing
+   * master, and the slot is still its old master's (which answers `ASK` for them) until `finish()`.
    */
   async startMigration(
     key: string,
+    keep: readonly string[] = [],
   ): Promise<{ from: ClusterNode; to: ClusterNode; finish(): Promise<void> }> {
     const from = await this.masterOf(key);
     const view = await this.view(from);
@@ -267,7 +268,8 @@ export class ReplicatedCluster {
     await to.cli("cluster", "setslot", slot, "importing", fromId);
     await from.cli("cluster", "setslot", slot, "migrating", target.id);
     for (;;) {
-      const keys = (await from.cli("cluster", "getkeysinslot", slot, "100")).split("\n").filter(Boolean);
+      const keys = (await from.cli("cluster", "getkeysinslot", slot, "100")).split("\n")
+        .filter((k) => k && !keep.includes(k));
       if (keys.length === 0) break;
       await from.cli("migrate", "127.0.0.1", String(to.port), "", "0", "5000", "keys", ...keys);
     }

@@ -242,22 +242,26 @@ test("cluster: the generation key's slot moved to another master", async () => {
 test("cluster: an invalidation during a slot migration follows ASK to the importing master, and is acknowledged once its replica has it", async () => {
   const c = await cluster();
   const prefix = `mig${crypto.randomUUID().slice(0, 6)}`;
-  const tagKey = `${prefix}:v1:t:item:{7}`;
+  const [moved, kept] = [`${prefix}:v1:t:item:{7}`, `${prefix}:v1:t:list:{7}`]; // one slot
   const writer = await createCache({ url: c.url, prefix, logger: quiet, deadlineMs: 1000 });
   const other = await createCache({ url: c.url, prefix, logger: quiet, deadlineMs: 1000 }); // another process
   let db = 1;
-  const read = (cache: Cache) => cache.getOrSet("item:{7}", () => db, { ttl: 600, tags: ["item:{7}"] });
+  const tags = ["item:{7}", "list:{7}"];
+  const read = (cache: Cache) => cache.getOrSet("item:{7}", () => db, { ttl: 600, tags });
   try {
     assert.equal(await read(writer), 1);
     assert.equal(await read(other), 1);
-    const migration = await c.startMigration(tagKey);
+    // One tag's version moved to the importing master, the other's not yet: a DEL of both is refused there.
+    const migration = await c.startMigration(moved, [kept]);
     try {
       // KEYS answers for the node itself (another command would be redirected).
-      assert.equal(await migration.to.cli("keys", tagKey), tagKey, "moved to the importing master");
+      assert.equal(await migration.to.cli("keys", moved), moved, "moved to the importing master");
+      assert.equal(await migration.from.cli("keys", kept), kept, "still on its master");
       db = 2;
-      const { delivered } = await writer.invalidateTags(["item:{7}"]);
-      assert.equal(delivered, true, "delivered within the call, though its key moved");
-      assert.equal(await migration.to.cli("keys", tagKey), "", "deleted where it is now");
+      const { delivered } = await writer.invalidateTags(tags);
+      assert.equal(delivered, true, "delivered within the call, though one key moved");
+      assert.equal(await migration.to.cli("keys", moved), "", "deleted where it is now");
+      assert.equal(await migration.from.cli("keys", kept), "", "and where it still is");
       assert.equal(await read(other), 2, "another process reads the new value during the migration");
     } finally {
       await migration.finish();
