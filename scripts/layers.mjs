@@ -48,6 +48,7 @@ export const LAYERS = [
     "src/keys/tags.ts",
     "src/engine/read_batch.ts",
     "src/engine/invalidation_queue.ts",
+    "src/engine/landing_log.ts",
     "src/read/options.ts",
     "src/read/schema.ts",
     "src/load/flight.ts",

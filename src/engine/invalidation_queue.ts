@@ -11,6 +11,7 @@
 
 import { unref } from "../base/timers.ts";
 import type { Budget } from "./deadline.ts";
+import { LandingLog } from "./landing_log.ts";
 
 /**
  * How the queue reaches the store: a delete of keys, bounded by the cache's deadline. `background`: a timed
@@ -48,11 +49,6 @@ export interface Undelivered {
 
 /** Keys per delete request when draining a backlog. */
 const CHUNK = 500;
-/**
- * Keys whose last landing is remembered; past it the older half is forgotten, and a read that began before a
- * forgotten landing counts every key as invalidated.
- */
-const REMEMBERED_KEYS = 4096;
 const RETRY_MIN_MS = 25;
 
 /** A bounded, coalescing queue of deletes with background retry. */
@@ -77,16 +73,10 @@ export class InvalidationQueue {
   /** One promise for everyone waiting on the current backlog, so waiting costs nothing per invalidation. */
   #landed?: { promise: Promise<void>; resolve: () => void };
   #stopped = false;
-  /**
-   * Counts the invalidations that ended here (made, or delivered from the queue): a read issued before one and
-   * answered after it may hold the state from before it, which {@linkcode covers} no longer reports.
-   */
-  #landings = 0;
-  /** Key → the number of its latest landing, oldest first (see {@linkcode REMEMBERED_KEYS}). */
-  readonly #lastLanding = new Map<string, number>();
-  /** The number of the latest namespace-wide landing, and of the latest one forgotten. */
-  #wholeLanded = 0;
-  #forgotten = 0;
+  /** Which keys' invalidations landed when: what a read that began before them cannot vouch for. */
+  readonly #log = new LandingLog();
+  /** Counts drains: one replaced by a newer (it stalled) stops at its next step. */
+  #epoch = 0;
 
   constructor(deliver: Deliver, options: InvalidationQueueOptions) {
     this.#deliver = deliver;
@@ -100,29 +90,12 @@ export class InvalidationQueue {
 
   /** Changes whenever an invalidation lands: taken before a read, given to {@linkcode landedSince} after it. */
   get landings(): number {
-    return this.#landings;
+    return this.#log.count;
   }
 
   /** `true` when an invalidation of one of `keys` (or of the namespace) landed since `mark` was taken. */
   landedSince(keys: readonly string[], mark: number): boolean {
-    if (mark === this.#landings) return false;
-    if (mark < this.#wholeLanded || mark < this.#forgotten) return true;
-    for (const key of keys) if ((this.#lastLanding.get(key) ?? 0) > mark) return true;
-    return false;
-  }
-
-  /** Records a landing of `keys` (`undefined`: the whole namespace). */
-  #land(keys: readonly string[] | undefined): void {
-    const landing = ++this.#landings;
-    if (keys === undefined) return void (this.#wholeLanded = landing);
-    const landed = this.#lastLanding;
-    for (const key of keys) landed.delete(key), landed.set(key, landing); // kept in landing order
-    if (landed.size <= REMEMBERED_KEYS) return;
-    for (const [key, at] of landed) {
-      if (landed.size <= REMEMBERED_KEYS / 2) break;
-      landed.delete(key);
-      this.#forgotten = at;
-    }
+    return this.#log.since(keys, mark);
   }
 
   /**
@@ -146,7 +119,7 @@ export class InvalidationQueue {
     try {
       return await work();
     } finally {
-      this.#land(keys);
+      this.#log.land(keys);
       for (const key of keys) {
         const left = this.#making.get(key)! - 1;
         if (left === 0) this.#making.delete(key);
@@ -196,7 +169,7 @@ export class InvalidationQueue {
   drain(background = false): Promise<boolean> {
     if (this.#draining) return this.#draining;
     this.#progressAt = performance.now();
-    const draining: Promise<boolean> = this.#drainOnce(background).finally(() => {
+    const draining: Promise<boolean> = this.#drainOnce(background, ++this.#epoch).finally(() => {
       if (this.#draining === draining) this.#draining = undefined;
     });
     return this.#draining = draining;
@@ -212,7 +185,7 @@ export class InvalidationQueue {
     if (this.#idle || this.size === 0) return undefined;
     if (this.#draining) {
       if (performance.now() - this.#progressAt < this.#options.stalledMs) return undefined;
-      this.#draining = undefined; // lost: a later delivery of it is harmless (deletes repeat safely)
+      this.#draining = undefined; // lost: if it ever goes on, it stops at its next step (see #epoch)
     } else if (performance.now() < this.#dueAt) return undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -236,7 +209,12 @@ export class InvalidationQueue {
   #enqueue(keys: readonly string[]): Map<string, number> {
     const seq = ++this.#seq;
     const carried = new Map<string, number>();
-    if (this.#namespace) return carried;
+    if (this.#namespace) {
+      // Covered by a namespace-wide delete made after it: the one on its way may have been made before.
+      this.#namespace = seq;
+      this.#changed();
+      return carried;
+    }
     for (const key of keys) {
       this.#keys.set(key, seq);
       carried.set(key, seq);
@@ -257,14 +235,15 @@ export class InvalidationQueue {
     this.#changed();
   }
 
-  async #drainOnce(background: boolean): Promise<boolean> {
+  async #drainOnce(background: boolean, epoch: number): Promise<boolean> {
     while (this.size > 0) {
       try {
         if (this.#namespace) {
           const seq = this.#namespace;
           await this.#deliver([this.#options.generationKey!], background);
+          if (epoch !== this.#epoch) return false; // replaced: what it delivered is harmless, and left to count
           this.#progressAt = performance.now();
-          this.#land(undefined);
+          this.#log.land(undefined);
           if (this.#namespace === seq) this.#namespace = 0;
           this.#keys.clear();
           this.#changed();
@@ -277,11 +256,12 @@ export class InvalidationQueue {
         }
         const delivered = [...chunk.keys()];
         await this.#deliver(delivered, background);
+        if (epoch !== this.#epoch) return false;
         this.#progressAt = performance.now();
-        this.#land(delivered);
+        this.#log.land(delivered);
         this.#settle(chunk);
       } catch {
-        this.#schedule();
+        if (epoch === this.#epoch) this.#schedule();
         return false;
       }
     }

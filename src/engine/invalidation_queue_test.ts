@@ -357,3 +357,37 @@ Deno.test("queue: a drain whose delivery never settles (Workers ended the reques
     queue.stop();
   }
 });
+
+Deno.test("queue: a key invalidated while the namespace-wide delete is on its way is covered by another one, not dropped", async () => {
+  const delivered: string[][] = [];
+  let failing = true;
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const queue = new InvalidationQueue(async (keys) => {
+    if (failing) throw new Error("down");
+    delivered.push([...keys]);
+    if (keys[0] === "g") await held;
+  }, {
+    maxKeys: 1,
+    generationKey: "g",
+    retryMaxMs: 60_000,
+    stalledMs: 60_000,
+    onSize: () => {},
+    onEscalate: () => {},
+  });
+  try {
+    await queue.invalidate(["a"]);
+    await queue.invalidate(["b"]); // past maxKeys: escalated to the namespace
+    failing = false;
+    const draining = queue.drain();
+    await new Promise((r) => setTimeout(r, 10)); // the generation delete is out
+    const later = queue.invalidate(["c"]);
+    release();
+    assert.equal(await later, true);
+    assert.equal(await draining, true);
+    assert.deepEqual(delivered, [["g"], ["g"]], "another namespace-wide delete, made after c, covers it");
+    assert.equal(queue.size, 0);
+  } finally {
+    queue.stop();
+  }
+});
