@@ -203,7 +203,7 @@ export function durableWrites(
       }
     }
     const out = asking ? replies.filter((_, i) => i % 2 === 1) : replies;
-    await Promise.all([...redirects(commands, out)].map(async ([to, asked]) => {
+    await Promise.all([...redirects(out)].map(async ([to, asked]) => {
       const node = (client as ClusterClient).nodeByAddress.get(to);
       if (!node) throw new Error(`Cannot write: ${address} sent a command to ${to}, which is not known yet`);
       const source = () => (client as ClusterClient).nodeClient(node);
@@ -245,11 +245,11 @@ export function durableWrites(
   };
 }
 
-/** The commands (by index) each node a reply sent them to must run: address → indexes. */
-function redirects(commands: readonly DurableCommand[], replies: readonly unknown[]): Map<string, number[]> {
+/** The commands (by index) that replies sent to another node: its address → their indexes. */
+function redirects(replies: readonly unknown[]): Map<string, number[]> {
   const out = new Map<string, number[]>();
   replies.forEach((reply, i) => {
-    if (!(reply instanceof Asked) || i >= commands.length) return;
+    if (!(reply instanceof Asked)) return;
     const group = out.get(reply.address);
     if (group) group.push(i);
     else out.set(reply.address, [i]);

@@ -242,7 +242,11 @@ async function clusterHalfOpenCase(outageMs: number) {
         `the invalidation landed ${(landedAt - healed).toFixed(0)} ms after`,
       );
       assert.ok(hitAfter <= bound, `hits resumed ${hitAfter.toFixed(0)} ms after`);
-      assert.equal(otherLoads, 1, "the other master served hits throughout, none waiting for this one");
+      // A miss or two may be a loaded machine's stall; waiting for the dropped master made nearly every read one.
+      assert.ok(
+        otherLoads <= 3,
+        `the other master served hits throughout, none waiting for this one: ${otherLoads}`,
+      );
     } finally {
       await cache.close();
     }
@@ -258,18 +262,18 @@ test("redis connection: on a Cluster, a master's socket a NAT forgot is abandone
 test("redis connection: on a Cluster, a master's half-open socket (every path swallowing for 1 s) is abandoned, and so is its reconnection's handshake - hits resume within deadlineMs + 500 ms of the path working", () =>
   clusterHalfOpenCase(1000));
 
-test("redis connection: invalidations land on a far server (each round trip 80 ms of a 200 ms deadline): the link counts replies, not its whole opening", async () => {
+test("redis connection: invalidations land on a far server (each round trip 110 ms of a 300 ms deadline): the link counts replies, not its whole opening", async () => {
   const server = await RedisServer.start();
   const proxy = new TcpProxy(server.port);
   const cache = await createCache({
     url: `redis://127.0.0.1:${proxy.port}`,
     prefix: `far${crypto.randomUUID().slice(0, 8)}`,
-    deadlineMs: DEADLINE_MS,
+    deadlineMs: 300,
     logger: new RecordingLogger(),
   });
   try {
     await cache.set("k", 1, { tags: ["t"] });
-    proxy.delayMs = 80; // opening the link takes three round trips: more than the deadline in all
+    proxy.delayMs = 110; // opening the link takes three round trips: more than the deadline in all
     const outcomes: boolean[] = [];
     for (let i = 0; i < 4; i++) {
       const { delivered, landed } = await cache.invalidateTags(["t"]);

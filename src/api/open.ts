@@ -23,7 +23,7 @@ import { checkOptionNames, optionNames } from "./option_names.ts";
 import { settledWithin } from "../base/timers.ts";
 import { MAX_TTL_SECONDS, namedTtl, TTL_NAMES } from "../base/ttl.ts";
 import { checkCount, checkPositive } from "../base/positive.ts";
-import { checkMethods } from "../base/shape.ts";
+import { checkParts } from "./check_parts.ts";
 import {
   type CacheFeature,
   checkUnreadKeys,
@@ -174,7 +174,9 @@ export async function openCache(
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`${what}: expected an options object`);
   }
-  checkOptionNames(options, CACHE_OPTION_NAMES, what, MISPLACED);
+  // A cache's l1 is the feature (twoLevel()), checked below; the name table reads l1 as a read's flag.
+  const { l1: _feature, ...named } = options;
+  checkOptionNames(named, CACHE_OPTION_NAMES, what, MISPLACED);
   if (options.url !== undefined && (typeof options.url !== "string" || options.url.trim() === "")) {
     throw new TypeError(
       `${what}: url must be a non-empty string (omit it for the in-memory cache), current value is ${
@@ -284,18 +286,4 @@ export async function openCache(
     url ? ` url=${redactUrl(url)}` : ""
   }`;
   return { context: next, ownedStore: owned ? store : undefined, describe };
-}
-
-/** The parts a cache calls into (a store, a clock, a random source): a wrong one is named here, not later. */
-function checkParts({ store, clock, random }: CacheOptions, what: string): void {
-  const methods = ["getMany", "setMany", "deleteMany", "deleteIfStartsWith"];
-  if (store !== undefined && typeof checkMethods(what, "a store", store, methods).capabilities !== "object") {
-    throw new TypeError(`${what}: expected a store, current value is an object without capabilities`);
-  }
-  if (clock !== undefined) checkMethods(what, "a clock ({ now: () => milliseconds })", clock, ["now"]);
-  if (random !== undefined && typeof random !== "function") {
-    throw new TypeError(
-      `${what}: random must be a function returning [0, 1), current value is ${typeof random}`,
-    );
-  }
 }

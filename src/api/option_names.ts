@@ -21,11 +21,7 @@ const KINDS: Readonly<Record<string, readonly [test: (value: unknown) => boolean
   closeClient: flag,
   closeKv: flag,
   push: flag,
-  // A read's flag, or a cache's feature (`twoLevel()`, checked where the cache opens).
-  l1: [
-    (value) => !["string", "number", "bigint"].includes(typeof value),
-    "true or false (twoLevel() for a cache)",
-  ],
+  l1: flag, // a read's (a cache's l1 is its feature, twoLevel(), checked where the cache opens)
   name: [(value) => typeof value === "string" && value !== "", "a non-empty string"],
   onResult: [(value) => typeof value === "function", "a function"],
   signal: [

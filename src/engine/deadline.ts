@@ -107,7 +107,7 @@ export class Deadlines {
       window.waiting.add(waiting);
       let reply: Promise<T>;
       try {
-        reply = call(window.signal);
+        reply = Promise.resolve(call(window.signal)); // a native promise is itself: nothing allocated
       } catch (error) {
         reply = Promise.reject(error); // a store that throws at once has failed, not timed out
       }

@@ -43,7 +43,9 @@ const HELP: Readonly<Record<string, string>> = {
 export function prometheusMetrics(cache?: Cache): string {
   if (cache !== undefined && typeof cache?.[CONTEXT] !== "function") {
     throw new TypeError(
-      `Cannot render metrics: expected a cache (createCache()), current value is ${typeof cache}`,
+      `Cannot render metrics: expected a cache (createCache()), current value is ${
+        cache === null ? "null" : typeof cache
+      }`,
     );
   }
   return prometheusText(cache ? cache[CONTEXT]().metrics : defaultState().metrics);
