@@ -194,7 +194,8 @@ export class Cache {
     const what = JSON.stringify(key);
     checkOptions(options, SET_OPTION_NAMES, `Cannot set ${what}`);
     const set = literalReader(key, { ...options, name: "set" }, this.#resolve, true); // checks key and tags
-    await checkSettable(this.#resolve(), value, options.tags ?? [], what);
+    const hashed = checkSettable(this.#resolve(), value, options.tags ?? [], what); // a tick only then
+    if (hashed) await hashed;
     await set(() => value, { force: true });
   }
 
@@ -290,10 +291,7 @@ export class Cache {
     return this.#resolve().diagnostics.events.on(type, listener);
   }
 
-  /**
-   * Finishes background work and delivers queued invalidations (each within the deadline), then releases
-   * the connections the cache opened. Resolves with what could not be delivered.
-   */
+  /** Finishes background work, delivers queued invalidations, releases its connections; resolves with what is left. */
   close(): Promise<Undelivered> {
     return this.#close();
   }

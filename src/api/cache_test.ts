@@ -364,3 +364,41 @@ Deno.test("cache: set of a value whose entry is larger than the store accepts is
   );
   await cache.close();
 });
+
+Deno.test("cache: set starts its write in the turn it is called: a delete, an invalidation or a set called after it wins", async () => {
+  const cache = await createCache();
+  for (const tags of [[], ["x"], ["x", "y", "z"]]) {
+    await cache.set("a", "0", { tags: ["x"] });
+    await Promise.all([cache.set("a", "A", { tags }), cache.delete("a")]);
+    assert.equal(await cache.get("a"), undefined, `set (tags ${tags}) then delete`);
+    await cache.set("b", "0", { tags: ["x"] });
+    await Promise.all([cache.set("b", "A", { tags: [...tags, "x"] }), cache.invalidateTags(["x"])]);
+    assert.equal(await cache.get("b"), undefined, `set (tags ${tags}) then invalidateTags`);
+    await Promise.all([cache.set("c", "A", { tags }), cache.set("c", "B")]);
+    assert.equal(await cache.get("c"), "B", `set (tags ${tags}) then set`);
+  }
+  await cache.close();
+});
+
+Deno.test("cache: what set accepts is stored also under a small maxBytes and a fractional clock", async () => {
+  let t = 1_700_000_000_000.123456;
+  const clock = { now: () => (t += 0.000731) };
+  for (const store of [memoryStore({ maxBytes: 4000 }), memoryStore({ maxValueBytes: 2000 })]) {
+    const cache = await createCache({ store, clock });
+    let stored = 0, refused = 0;
+    for (let size = 100; size <= 2000; size += 13) {
+      const value = "x".repeat(size);
+      try {
+        await cache.set("k", value, { ttl: 0.1 + 0.2, tags: ["t"] });
+      } catch (error) {
+        assert.ok(error instanceof RangeError, String(error));
+        refused++;
+        continue;
+      }
+      assert.equal(await cache.get("k"), value, `${size} characters: set resolved, so it is stored`);
+      stored++;
+    }
+    assert.ok(stored > 0 && refused > 0, `${stored} stored, ${refused} refused`);
+    await cache.close();
+  }
+});

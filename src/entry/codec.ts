@@ -29,8 +29,7 @@ export type ValueTypes = Readonly<
 
 /** One cache's serializer: JSON for plain data, devalue (with the cache's registered types) for the rest. */
 export class Codec {
-  // First, so it sees every value before a registered type turns it into something else.
-  readonly #reducers: Record<string, (value: unknown) => unknown> = { "svc:exact": refuseLossy };
+  readonly #reducers: Record<string, (value: unknown) => unknown> = {};
   readonly #revivers: Record<string, (data: unknown) => unknown> = {};
 
   /** @throws {TypeError} a type that is not a `[reduce, revive]` pair of functions. */
@@ -111,33 +110,36 @@ function hasNamedProperties(array: readonly unknown[], present: number): boolean
   return Object.keys(array).length !== present || Object.getOwnPropertySymbols(array).length > 0;
 }
 
-/** devalue's first reducer: it meets every value, and refuses an array that would lose properties. */
-function refuseLossy(value: unknown): undefined {
-  if (Array.isArray(value)) {
-    let present = 0;
-    for (let i = 0; i < value.length; i++) if (i in value) present++;
-    if (hasNamedProperties(value, present)) throw lossyArray();
-  }
-  return undefined;
-}
-
-/** Built-ins devalue rebuilds from their contents alone: own properties of theirs would be dropped. */
+/** The tags devalue rebuilds as built-ins (others it keeps as plain objects, or refuses). */
+const DEVALUE_TAGS = new Set(
+  ("Number String Boolean BigInt Date URL URLSearchParams RegExp Array Set Map DataView ArrayBuffer " +
+    "Int8Array Uint8Array Uint8ClampedArray Int16Array Uint16Array Float16Array Int32Array Uint32Array " +
+    "Float32Array Float64Array BigInt64Array BigUint64Array").split(" "),
+);
+/** Built-ins devalue rebuilds from their contents alone, whose own symbol-keyed properties are checked too. */
 const REBUILT = new Set(["Date", "Map", "Set", "RegExp", "ArrayBuffer", "DataView"]);
 
 /**
  * devalue's last reducer: it meets every value no registered type took, and refuses one devalue would bring
  * back as something else. devalue knows a built-in type by its tag, so a subclass would come back as the
- * built-in (a hit without the miss's methods), and a built-in's own properties would be dropped.
+ * built-in (a hit without the miss's methods), and a built-in's own properties (an array's named ones) would
+ * be dropped. Last, so that a registered type may take such a value first.
  */
 function refuseChanged(value: unknown): undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const tag = Object.prototype.toString.call(value).slice(8, -1);
-  if (tag === "Object") return undefined; // devalue keeps plain and null-prototype objects, refuses the rest
-  const builtin = (globalThis as unknown as Record<string, { prototype?: object } | undefined>)[tag]
-    ?.prototype;
+  const temporal = tag.startsWith("Temporal.");
+  if (!DEVALUE_TAGS.has(tag) && !temporal) return undefined; // devalue keeps plain objects, refuses the rest
+  const scope = (temporal ? (globalThis as { Temporal?: object }).Temporal : globalThis) as
+    | Record<string, { prototype?: object } | undefined>
+    | undefined;
+  const builtin = scope?.[temporal ? tag.slice(9) : tag]?.prototype;
   if (builtin && !isBuiltin(value, tag, builtin)) throw subclassOf(tag, value);
-  const own = REBUILT.has(tag) ? Reflect.ownKeys(value).length - (tag === "RegExp" ? 1 : 0) : 0;
-  if (own > 0 || (tag === "RegExp" && (value as RegExp).lastIndex !== 0)) {
+  if (Array.isArray(value)) {
+    let present = 0;
+    for (let i = 0; i < value.length; i++) if (i in value) present++;
+    if (hasNamedProperties(value, present)) throw lossyArray();
+  } else if (ownFields(value, tag) || (tag === "RegExp" && (value as RegExp).lastIndex !== 0)) {
     throw new LossyValue(
       `${article(tag)} with properties of its own cannot be stored exactly (they would be dropped)`,
     );
@@ -146,12 +148,26 @@ function refuseChanged(value: unknown): undefined {
 }
 
 /**
+ * `true` when a built-in has fields of its own: enumerable string-keyed ones (not an indexed type's elements,
+ * which a for-in would list one by one), and on the types devalue rebuilds from their contents, symbol-keyed
+ * ones too (Deno's URL keeps its own under symbols).
+ */
+function ownFields(value: object, tag: string): boolean {
+  if (ArrayBuffer.isView(value) && tag !== "DataView" || tag === "String") return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return true;
+  return REBUILT.has(tag) && Object.getOwnPropertySymbols(value).length > 0;
+}
+
+/**
  * `true` when `value` is an instance of the built-in `tag` itself, of this realm (`builtin` its prototype) or of
  * another (an edge sandbox's host hands out its own arrays): not of a subclass, which has a name of its own.
  */
 function isBuiltin(value: object, tag: string, builtin: object): boolean {
   const proto = Object.getPrototypeOf(value);
-  return proto === builtin || proto?.constructor?.name === tag;
+  if (proto === builtin) return true;
+  // Another realm's by its constructor's name: only when this realm's is not in its chain (a subclass).
+  return !Object.prototype.isPrototypeOf.call(builtin, value) &&
+    proto?.constructor?.name === tag.replace(/^Temporal\./, "");
 }
 
 function subclassOf(tag: string, value: object): LossyValue {
@@ -161,13 +177,13 @@ function subclassOf(tag: string, value: object): LossyValue {
       kind ? article(kind) : "an object"
     } (a subclass of ${tag}) cannot be stored exactly: it would come back as ${
       article(tag)
-    } (register a type for it, or store ${article(tag)})`,
+    } (register a type for it, or store ${article(tag)} itself)`,
   );
 }
 
-/** `a Map`, `an Int8Array`. */
+/** `a Map`, `an Int8Array`, `a URL`, `a Uint8Array`. */
 function article(name: string): string {
-  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
+  return `${/^([AEIO]|U(?![A-Z0-9]|int))/.test(name) ? "an" : "a"} ${name}`;
 }
 
 function lossyArray(): LossyValue {
@@ -194,7 +210,7 @@ function isPlainJson(value: unknown, seen: Set<object>, depth: number): boolean 
         for (let i = 0; i < value.length; i++) {
           if (!(i in value) || !isPlainJson(value[i], seen, depth + 1)) return false;
         }
-        if (hasNamedProperties(value, value.length)) throw lossyArray();
+        if (hasNamedProperties(value, value.length)) return false; // devalue's reducers decide
         return true;
       }
       // A null prototype would come back as Object's: devalue keeps it.

@@ -106,6 +106,28 @@ Deno.test("codec: a subclass of a built-in, or a built-in with properties of its
       (entries: [string, number][]) => new Registry(entries),
     ],
   });
+  // Also an array with fields of its own.
+  class Polyline extends Array<number> {
+    closed = true;
+  }
+  const paths = new Codec({
+    Polyline: [
+      (v) => v instanceof Polyline && { points: [...v], closed: v.closed },
+      (d: { points: number[]; closed: boolean }) =>
+        Object.assign(Polyline.from(d.points), { closed: d.closed }),
+    ],
+  });
+  const path = Object.assign(Polyline.from([1, 2]), { closed: false });
+  const pathBack = paths.revive(JSON.parse(paths.serialize(path, "f").text), false) as Polyline;
+  assert.ok(pathBack instanceof Polyline && pathBack.closed === false && pathBack.length === 2);
+  // A subclass whose constructor is named as the built-in is still one (this realm's built-in is in its chain).
+  function Sub() {}
+  Sub.prototype = Object.create(Map.prototype); // inherits Map's constructor, and so its name
+  assert.throws(() => codec.serialize(Reflect.construct(Map, [], Sub), "f"), /a Map \(a subclass of Map\)/);
+  assert.throws(
+    () => codec.serialize(Object.assign(new URL("https://a.example"), { tag: 1 }), "f"),
+    /a URL with/,
+  );
   const { text } = registered.serialize(new Registry([["a", 1]]), "f");
   const revived = registered.revive(JSON.parse(text), false);
   assert.ok(revived instanceof Registry);

@@ -178,22 +178,28 @@ export function tooLarge(text: string, max: number): boolean {
 /**
  * What `set` checks before it writes, so that it throws rather than resolve having stored nothing: a value
  * that cannot be stored exactly, or whose entry the store would not take. The entry is measured with the
- * widest metadata it can carry (every time and count at its widest, a version for each of its dependencies).
+ * widest metadata it can carry (every number at its widest, a version for each of its dependencies).
+ * Synchronous unless a tag's key is hashed: a tick here would let calls made after `set` claim the key first.
  *
  * @throws {TypeError} a value that cannot be stored exactly.
  * @throws {RangeError} a value whose entry is larger than the store accepts.
  */
-export async function checkSettable(
+export function checkSettable(
   cache: CacheContext,
   value: unknown,
   tags: readonly string[],
   what: string,
-): Promise<void> {
+): Promise<void> | undefined {
   const encoded = cache.codec.serialize(unwrapNegativeCacheResult(value), `the value set at ${what}`);
+  const tagKeys = tags.map((tag) => cache.keys.tagKey(tag));
+  if (tagKeys.every((key) => typeof key === "string")) return checkEntrySize(cache, encoded, tagKeys, what);
+  return Promise.all(tagKeys).then((keys) => checkEntrySize(cache, encoded, keys, what));
+}
+
+function checkEntrySize(cache: CacheContext, encoded: Encoded, tagKeys: string[], what: string): undefined {
   const { keys } = cache;
-  const tagKeys = await Promise.all(tags.map((tag) => keys.tagKey(tag)));
   const dependencies = [...tagKeys, ...keys.generationKeys].map((key) => key.slice(keys.root.length));
-  const wide = Number.MAX_SAFE_INTEGER;
+  const wide = -1.2345678901234567e-123; // as long as a number prints (fractional clocks print long)
   const token = randomToken();
   const widest: EntryMeta = {
     token,

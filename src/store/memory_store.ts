@@ -200,7 +200,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   };
   const capabilities = {
     maxKeyBytes: 1024,
-    maxValueBytes,
+    // What it takes: also within maxBytes as an entry is counted there (a 1024-unit key, the value twice in UTF-16).
+    maxValueBytes: Math.max(1, Math.min(maxValueBytes, Math.floor(maxBytes / 4) - 512)),
     inProcess: true,
     consistency: "strong" as const,
     maxEntries,
