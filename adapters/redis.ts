@@ -405,6 +405,8 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
       ]);
       clearTimeout(timer);
       if (!closed) client.destroy?.();
+      // A master's connection being reopened in the background (its socket still connecting) is dropped too.
+      if (cluster) dropNodes(client as unknown as ClusterInternals);
     },
   };
 
