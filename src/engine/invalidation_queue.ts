@@ -141,6 +141,8 @@ export class InvalidationQueue {
       if (!budget) return await this.drain();
       return await budget.within(() => this.drain(), () => new Error("no time left")).catch(() => false);
     }
+    // Should this delivery never settle (its request ended on Workers), a call once it stalled retries it.
+    if (this.#dueAt === Infinity) this.#dueAt = performance.now() + this.#options.stalledMs;
     try {
       await this.#deliver(keys, false, budget);
       this.#settle(carried);

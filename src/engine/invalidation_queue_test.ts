@@ -391,3 +391,32 @@ Deno.test("queue: a key invalidated while the namespace-wide delete is on its wa
     queue.stop();
   }
 });
+
+Deno.test("queue: an invalidation whose first delivery never settles (its request ended on Workers) is retried by a call once stalled", async () => {
+  const delivered: string[][] = [];
+  let calls = 0;
+  const queue = new InvalidationQueue((keys) => {
+    if (++calls === 1) return new Promise<void>(() => {}); // its continuation was dropped
+    delivered.push([...keys]);
+    return Promise.resolve();
+  }, {
+    maxKeys: 100,
+    generationKey: "g",
+    retryMaxMs: 50,
+    stalledMs: 40,
+    onSize: () => {},
+    onEscalate: () => {},
+  });
+  try {
+    void queue.invalidate(["t:a"]);
+    assert.equal(queue.retryIfOverdue(), undefined, "not before it stalled");
+    await new Promise((r) => setTimeout(r, 60));
+    const retry = queue.retryIfOverdue();
+    assert.ok(retry, "a call retries it");
+    assert.equal(await retry, true);
+    assert.deepEqual(delivered, [["t:a"]]);
+    assert.equal(queue.size, 0);
+  } finally {
+    queue.stop();
+  }
+});
