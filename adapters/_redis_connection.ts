@@ -195,17 +195,15 @@ export function openRedis<Client>(target: RedisTarget, connectTimeoutMs: number)
   };
   /** Every socket is open: checked on each call, so without allocating on a single node. */
   const allOpen = (): boolean => {
+    if (!target.cluster) return !down(client);
     if (!client.isOpen) return false;
-    if (!target.cluster) return client.isReady || !stuck(client);
     const { masters, replicas } = client as unknown as ClusterNodes;
-    for (const node of masters) {
-      if (node.client && (!node.client.isOpen || !node.client.isReady && stuck(node.client))) return false;
-    }
-    for (const node of replicas) {
-      if (node.client && (!node.client.isOpen || !node.client.isReady && stuck(node.client))) return false;
-    }
+    for (const node of masters) if (node.client && down(node.client)) return false;
+    for (const node of replicas) if (node.client && down(node.client)) return false;
     return true;
   };
+  /** A connection that is closed, or stuck in a handshake (then dropped: see `stuck`). */
+  const down = (c: Connectable): boolean => !c.isOpen || !c.isReady && stuck(c);
   // node-redis emits errors on every failed reconnect; failures of real calls reach the cache, which
   // reports them (rate-limited). An unhandled "error" event would crash the process.
   let lastError = "no answer";

@@ -371,16 +371,16 @@ export function redisStore(clientOrUrl: string | RedisCommands, options: RedisSt
     },
     async deleteMany(keys, options) {
       if (keys.length === 0) return;
-      const groups = bySlot(keys);
       if (options?.durable && durable) {
         // On a Cluster one DEL per key, still one round trip: during a slot migration a DEL of several keys,
         // some moved and some not, is refused (TRYAGAIN), where each alone is done or redirected (ASK).
         const commands = cluster
           ? keys.map((key) => ({ key, args: ["DEL", key] }))
-          : groups.map((group) => ({ key: keys[group[0]], args: ["DEL", ...group.map((i) => keys[i])] }));
+          : [{ key: keys[0], args: ["DEL", ...keys] }];
         await call(() => durable.run(commands), options.background, options.signal, true);
         return;
       }
+      const groups = bySlot(keys);
       await call(
         () =>
           Promise.all(groups.map((group) => onNode(keys[group[0]], client.del(group.map((i) => keys[i]))))),

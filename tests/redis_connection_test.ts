@@ -27,6 +27,19 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
+/** A read that must give the new value ("v2"), never the one an invalidation replaced. */
+const readNew = (get: () => Promise<string>) => async () => {
+  assert.equal(await get(), "v2", "never the invalidated value");
+};
+
+/** Reads the new value every 20 ms for `ms`. */
+async function readNewFor(get: () => Promise<string>, ms: number): Promise<void> {
+  for (const until = performance.now() + ms; performance.now() < until;) {
+    await readNew(get)();
+    await sleep(20);
+  }
+}
+
 /**
  * Heals `proxy`, then reads every 10 ms until a read is a hit (`read` did not load) once `landed()`; resolves
  * with the milliseconds that took (`Infinity`: not within 3 s).
@@ -78,21 +91,11 @@ async function halfOpenCase(direction: Direction, outageMs: number) {
     assert.equal(delivered, false, "the invalidation is queued: its DEL got no answer");
     let landedAt = Infinity;
     landed.then(() => landedAt = performance.now());
-    for (const until = performance.now() + outageMs; performance.now() < until;) {
-      assert.equal(await get(), "v2", "never the invalidated value");
-      await sleep(20);
-    }
+    await readNewFor(get, outageMs);
     if (outageMs > 0) assert.equal(landedAt, Infinity, "nothing landed while every path swallowed");
 
     const healed = performance.now();
-    const hitAfter = await healedUntilHit(
-      proxy,
-      async () => {
-        assert.equal(await get(), "v2", "never the invalidated value");
-      },
-      () => loads,
-      () => landedAt !== Infinity,
-    );
+    const hitAfter = await healedUntilHit(proxy, readNew(get), () => loads, () => landedAt !== Infinity);
     const bound = DEADLINE_MS + 500;
     assert.ok(
       landedAt - healed <= bound,
@@ -218,19 +221,9 @@ async function clusterHalfOpenCase(outageMs: number) {
       const { landed } = await cache.invalidateTags([key]);
       let landedAt = Infinity;
       landed.then(() => landedAt = performance.now());
-      for (const until = performance.now() + outageMs; performance.now() < until;) {
-        assert.equal(await get(), "v2", "never the invalidated value");
-        await sleep(20);
-      }
+      await readNewFor(get, outageMs);
       const healed = performance.now();
-      const hitAfter = await healedUntilHit(
-        proxy,
-        async () => {
-          assert.equal(await get(), "v2", "never the invalidated value");
-        },
-        () => loads,
-        () => landedAt !== Infinity,
-      );
+      const hitAfter = await healedUntilHit(proxy, readNew(get), () => loads, () => landedAt !== Infinity);
       reading = false;
       await otherReads;
       const bound = DEADLINE_MS + 500;

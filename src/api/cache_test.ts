@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { createCache, getMetrics, initCache, instance, resetMetrics } from "../../mod.ts";
+import {
+  type Cache,
+  createCache,
+  getMetrics,
+  initCache,
+  instance,
+  resetMetrics,
+  type SetOptions,
+} from "../../mod.ts";
 import { memoryStore } from "../store/memory_store.ts";
 import { deferred, RecordingLogger } from "../../tests/_helpers.ts";
 import { faultStore } from "../testing/fault_store.ts";
@@ -345,19 +353,7 @@ Deno.test("cache: set of a value whose entry is larger than the store accepts is
   await assert.rejects(cache.set("k", "é".repeat(600)), RangeError, "counted in UTF-8 bytes");
   assert.equal(await cache.get("k"), "small", "a refused set leaves the entry as it was");
   // Near the limit, with tags (their versions ride in the entry): either refused, or stored.
-  let stored = 0, refused = 0;
-  for (let size = 600; size <= 1000; size += 7) {
-    const value = "x".repeat(size);
-    try {
-      await cache.set("near", value, { tags: ["team:1", "user:1"] });
-    } catch (error) {
-      assert.ok(error instanceof RangeError, String(error));
-      refused++;
-      continue;
-    }
-    assert.equal(await cache.get("near"), value, `${size} characters: set resolved, so it is stored`);
-    stored++;
-  }
+  const { stored, refused } = await setAcross(cache, 600, 1000, 7, { tags: ["team:1", "user:1"] });
   assert.ok(
     stored > 0 && refused > 0,
     `both sides of the limit were tried: ${stored} stored, ${refused} refused`,
@@ -385,20 +381,29 @@ Deno.test("cache: what set accepts is stored also under a small maxBytes and a f
   const clock = { now: () => (t += 0.000731) };
   for (const store of [memoryStore({ maxBytes: 4000 }), memoryStore({ maxValueBytes: 2000 })]) {
     const cache = await createCache({ store, clock });
-    let stored = 0, refused = 0;
-    for (let size = 100; size <= 2000; size += 13) {
-      const value = "x".repeat(size);
-      try {
-        await cache.set("k", value, { ttl: 0.1 + 0.2, tags: ["t"] });
-      } catch (error) {
-        assert.ok(error instanceof RangeError, String(error));
-        refused++;
-        continue;
-      }
-      assert.equal(await cache.get("k"), value, `${size} characters: set resolved, so it is stored`);
-      stored++;
-    }
+    const { stored, refused } = await setAcross(cache, 100, 2000, 13, { ttl: 0.1 + 0.2, tags: ["t"] });
     assert.ok(stored > 0 && refused > 0, `${stored} stored, ${refused} refused`);
     await cache.close();
   }
 });
+
+/**
+ * Sets values of `from` to `to` characters (every `step`) at one key: each is refused with a `RangeError` or,
+ * when `set` resolved, read back as it was. Counts both.
+ */
+async function setAcross(cache: Cache, from: number, to: number, step: number, options: SetOptions) {
+  let stored = 0, refused = 0;
+  for (let size = from; size <= to; size += step) {
+    const value = "x".repeat(size);
+    try {
+      await cache.set("near", value, options);
+    } catch (error) {
+      assert.ok(error instanceof RangeError, String(error));
+      refused++;
+      continue;
+    }
+    assert.equal(await cache.get("near"), value, `${size} characters: set resolved, so it is stored`);
+    stored++;
+  }
+  return { stored, refused };
+}

@@ -11,7 +11,7 @@ import {
 import { faultStore } from "../testing/fault_store.ts";
 import { memoryStore } from "../store/memory_store.ts";
 import type { CacheStore } from "../store/store.ts";
-import { InvalidationQueue } from "./invalidation_queue.ts";
+import { type Deliver, InvalidationQueue, type InvalidationQueueOptions } from "./invalidation_queue.ts";
 import { Budget } from "./deadline.ts";
 import { freshCache, RecordingLogger } from "../../tests/_helpers.ts";
 
@@ -26,6 +26,19 @@ async function until(condition: () => boolean, ms: number): Promise<number> {
   const start = performance.now();
   while (!condition() && performance.now() - start < ms) await sleep(5);
   return performance.now() - start;
+}
+
+/** A queue delivering through `deliver`, with test settings (`options` replace them). */
+function queueOf(deliver: Deliver, options: Partial<InvalidationQueueOptions> = {}): InvalidationQueue {
+  return new InvalidationQueue(deliver, {
+    maxKeys: 100,
+    generationKey: "g",
+    retryMaxMs: 60_000,
+    stalledMs: 60_000,
+    onSize: () => {},
+    onEscalate: () => {},
+    ...options,
+  });
 }
 
 Deno.test("queue: a per-entry invalidate while the store is down is honoured here and lands after recovery", async () => {
@@ -206,14 +219,7 @@ Deno.test("queue: an invalidation that finds the queue escalated waits for the n
   // A store that never answers: each delivery fails at the cache's deadline (400 ms).
   const deliver =
     () => (tries++, new Promise<void>((_, reject) => setTimeout(() => reject(new Error("no answer")), 400)));
-  const queue = new InvalidationQueue(deliver, {
-    maxKeys: 1,
-    generationKey: "g",
-    retryMaxMs: 60_000,
-    stalledMs: 60_000,
-    onSize: () => {},
-    onEscalate: () => {},
-  });
+  const queue = queueOf(deliver, { maxKeys: 1 });
   try {
     const started = performance.now();
     const budget = new Budget(400);
@@ -299,14 +305,7 @@ Deno.test("queue: with retry timers that never fire (Workers after the response)
 });
 
 Deno.test("queue: a read is pending only for landings of its own keys, however many others land meanwhile", async () => {
-  const queue = new InvalidationQueue(() => Promise.resolve(), {
-    maxKeys: 100_000,
-    generationKey: "g",
-    retryMaxMs: 100,
-    stalledMs: 60_000,
-    onSize: () => {},
-    onEscalate: () => {},
-  });
+  const queue = queueOf(() => Promise.resolve(), { maxKeys: 100_000, retryMaxMs: 100 });
   const mark = queue.landings; // a read is issued
   for (let i = 0; i < 1000; i++) await queue.making([`other:${i}`], () => queue.invalidate([`other:${i}`]));
   assert.equal(queue.landedSince(["mine", "g"], mark), false, "1,000 other keys landed: still a hit");
@@ -325,19 +324,12 @@ Deno.test("queue: a read is pending only for landings of its own keys, however m
 Deno.test("queue: a drain whose delivery never settles (Workers ended the request that carried it) is replaced by the next call's once stalled", async () => {
   const attempts: string[][] = [];
   let answer: "fail" | "never" | "ok" = "fail";
-  const queue = new InvalidationQueue((keys) => {
+  const queue = queueOf((keys) => {
     attempts.push([...keys]);
     if (answer === "fail") return Promise.reject(new Error("down"));
     if (answer === "never") return new Promise<void>(() => {}); // its continuation was dropped
     return Promise.resolve();
-  }, {
-    maxKeys: 100,
-    generationKey: "g",
-    retryMaxMs: 20,
-    stalledMs: 100,
-    onSize: () => {},
-    onEscalate: () => {},
-  });
+  }, { retryMaxMs: 20, stalledMs: 100 });
   try {
     assert.equal(await queue.invalidate(["a"]), false, "queued");
     answer = "never";
@@ -363,18 +355,11 @@ Deno.test("queue: a key invalidated while the namespace-wide delete is on its wa
   let failing = true;
   let release!: () => void;
   const held = new Promise<void>((r) => release = r);
-  const queue = new InvalidationQueue(async (keys) => {
+  const queue = queueOf(async (keys) => {
     if (failing) throw new Error("down");
     delivered.push([...keys]);
     if (keys[0] === "g") await held;
-  }, {
-    maxKeys: 1,
-    generationKey: "g",
-    retryMaxMs: 60_000,
-    stalledMs: 60_000,
-    onSize: () => {},
-    onEscalate: () => {},
-  });
+  }, { maxKeys: 1 });
   try {
     await queue.invalidate(["a"]);
     await queue.invalidate(["b"]); // past maxKeys: escalated to the namespace
@@ -395,18 +380,11 @@ Deno.test("queue: a key invalidated while the namespace-wide delete is on its wa
 Deno.test("queue: an invalidation whose first delivery never settles (its request ended on Workers) is retried by a call once stalled", async () => {
   const delivered: string[][] = [];
   let calls = 0;
-  const queue = new InvalidationQueue((keys) => {
+  const queue = queueOf((keys) => {
     if (++calls === 1) return new Promise<void>(() => {}); // its continuation was dropped
     delivered.push([...keys]);
     return Promise.resolve();
-  }, {
-    maxKeys: 100,
-    generationKey: "g",
-    retryMaxMs: 50,
-    stalledMs: 40,
-    onSize: () => {},
-    onEscalate: () => {},
-  });
+  }, { retryMaxMs: 50, stalledMs: 40 });
   try {
     void queue.invalidate(["t:a"]);
     assert.equal(queue.retryIfOverdue(), undefined, "not before it stalled");
