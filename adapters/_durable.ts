@@ -21,7 +21,7 @@
  */
 
 import calculateSlot from "cluster-key-slot";
-import { unref } from "../src/base/timers.ts";
+import { unref, within } from "../src/base/timers.ts";
 
 /** Longest wait for the replicas' acknowledgments, well within a call's deadline. */
 const WAIT_MS = 300;
@@ -152,7 +152,9 @@ export function durableWrites(
   const link = (address: string, source: () => Promise<NodeConnection>): Promise<Link> => {
     let found = links.get(address);
     if (!found) {
-      found = source().then(open);
+      // The node's own connection may be (re)connecting: waited for no longer than a silent link is, so that a
+      // connect that never ends does not hold this address's link, and every write to it, for good.
+      found = within(source(), silentMs, `Cannot write to ${address}`).then(open);
       found.catch(() => links.delete(address));
       links.set(address, found);
     }

@@ -23,7 +23,7 @@ import { openRedis, type RedisTarget } from "./_redis_connection.ts";
 import { keepSubscribed, parseKeys } from "./_subscription.ts";
 import { redactUrl, splitUserinfo } from "../src/base/credentials.ts";
 import { checkOptions, optionNames } from "../src/api/option_names.ts";
-import { unref } from "../src/base/timers.ts";
+import { within } from "../src/base/timers.ts";
 import { checkCount, checkPositive } from "../src/base/positive.ts";
 import { checkMethods } from "../src/base/shape.ts";
 import { type ClusterInternals, watchTopology } from "./_cluster_topology.ts";
@@ -448,16 +448,6 @@ interface ScanLike {
 interface ClusterLike {
   masters: unknown[];
   nodeClient(node: unknown): Promise<ScanLike & { duplicate(): RedisSubscriber }>;
-}
-
-/** `promise`, or a rejection once `ms` passed first (on a timer that does not hold the process). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    unref(timer);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /** Destroys each node client of a cluster (one already closed throws, and the others must still go). */

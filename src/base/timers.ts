@@ -35,3 +35,13 @@ export function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | u
     );
   });
 }
+
+/** `promise`, or a rejection once `ms` passed first (on a timer that does not hold the process). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    unref(timer);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
